@@ -1,0 +1,36 @@
+"""Shared output for benchmarks: a table for people, one JSON line (and file) for machines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from typing import Any
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="smaller run (under 60 seconds)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
+    return parser.parse_args()
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def report(name: str, results: dict[str, Any], targets: dict[str, str], path: str | None) -> None:
+    results = {"benchmark": name, "python": platform.python_version(), **results}
+    width = max(len(k) for k in results)
+    print(f"\n{name}")
+    for key, value in results.items():
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        target = f"   (target {targets[key]})" if key in targets else ""
+        print(f"  {key:<{width}}  {shown}{target}")
+    line = json.dumps(results, sort_keys=True)
+    print(line)
+    if path:
+        with open(path, "w") as fh:
+            fh.write(line + "\n")

@@ -1,0 +1,98 @@
+"""``pytake db``: migrate the database schema and tell which revision a database is at.
+
+``pytake db upgrade`` brings the database named by the ``database_url`` setting (or
+``--database-url``) to the newest schema this PyTake knows; running it again does nothing.
+``pytake db current`` prints the revision the database is at, without changing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from pytake.cli._common import add_config_option
+from pytake.config import load_settings
+
+if TYPE_CHECKING:
+    from pytake.cli._common import Subcommands
+
+
+def register(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "db",
+        help="migrate the database schema (upgrade, current)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    actions = parser.add_subparsers(
+        title="actions", metavar="ACTION", dest="db_action", required=True
+    )
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="migrate the database to the newest schema (idempotent)",
+        description="Migrate the database to the newest schema revision. Safe to run again, "
+        "and from several nodes at once (they take turns).",
+    )
+    upgrade.add_argument(
+        "--revision",
+        default="head",
+        help="migrate up to this revision instead of the newest (default: head)",
+    )
+    current = actions.add_parser(
+        "current",
+        help="print the schema revision the database is at",
+        description="Print the schema revision the database is at, and whether it is the newest.",
+    )
+    for action in (upgrade, current):
+        action.add_argument(
+            "--database-url",
+            metavar="URL",
+            help="database to use (default: setting database_url, sqlite:///pytake.db)",
+        )
+        add_config_option(action)
+    upgrade.set_defaults(handler=run_upgrade)
+    current.set_defaults(handler=run_current)
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    settings = load_settings(args.config, overrides={"database_url": args.database_url})
+    return settings.database_url
+
+
+def _say(line: str) -> None:
+    print(f"pytake: {line}", flush=True)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    # Imported here: --help and the other commands don't need SQLAlchemy and Alembic.
+    from pytake.store import current, describe_url, head, upgrade
+
+    url = _database_url(args)
+    _say(f"database: {describe_url(url)}")
+    before = current(url)
+    _say(f"current revision: {before or 'none (empty database)'}")
+    # Errors (StorageUnavailable, SchemaError) are PyTakeErrors: reported in one line.
+    after = upgrade(url, args.revision, progress=lambda step: _say(f"applying {step}"))
+    if after == before:
+        _say(f"already at revision {after}, nothing to do")
+    suffix = " (head)" if after == head() else ""
+    _say(f"database is at revision {after}{suffix}")
+    return 0
+
+
+def run_current(args: argparse.Namespace) -> int:
+    from pytake.store import current, describe_url, head, revisions
+
+    url = _database_url(args)
+    _say(f"database: {describe_url(url)}")
+    revision = current(url)
+    newest = head()
+    if revision is None:
+        note = "empty database: run 'pytake db upgrade'"
+    elif revision == newest:
+        note = "head"
+    elif revision in revisions():
+        note = f"behind {newest}: run 'pytake db upgrade'"
+    else:
+        note = "unknown to this PyTake: migrated by a newer version?"
+    _say(f"revision {revision or 'none'} ({note})")
+    return 0

@@ -1,0 +1,425 @@
+"""Settings: what PyTake reads at start-up, and from where.
+
+Sources, each overriding the one before it:
+
+1. the defaults below;
+2. a TOML file, if one is named by ``--config FILE`` or ``PYTAKE_CONFIG`` (sections are
+   tables: ``[actors]`` / ``idle_timeout = 60``);
+3. the plain ``PORT`` variable (the convention of most hosting platforms);
+4. ``PYTAKE_*`` environment variables: ``PYTAKE_PORT``, and for a section a double underscore,
+   ``PYTAKE_ACTORS__IDLE_TIMEOUT``;
+5. command-line options (``--host``, ``--port``).
+
+Everything is checked at start-up, so a bad value stops PyTake with a `ConfigError` naming the
+variable or key and the problem, never later with a crash. Unknown ``PYTAKE_*`` variables and
+unknown TOML keys are errors too (with a did-you-mean hint), because a misspelt setting that is
+silently ignored is worse than one that stops the process. Variables starting with
+``PYTAKE_TEST_`` are reserved for the test suite and ignored here.
+
+``docs/configuration.md`` lists every setting; a test keeps it in step with this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
+import cattrs
+
+from pytake.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_PREFIX",
+    "LOG_LEVELS",
+    "ActorSettings",
+    "Setting",
+    "Settings",
+    "all_settings",
+    "load_settings",
+]
+
+ENV_PREFIX: Final = "PYTAKE_"
+#: Names the TOML file to read (``--config`` wins over it).
+CONFIG_ENV: Final = "PYTAKE_CONFIG"
+#: ``PYTAKE_*`` names that are not settings: the file name above, and the test suite's knobs.
+_RESERVED_ENV: Final = (CONFIG_ENV,)
+_RESERVED_ENV_PREFIXES: Final = ("PYTAKE_TEST_",)
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+
+_N = TypeVar("_N", int, float)
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+# --- validators ---------------------------------------------------------------------------
+# They raise ConfigError with the dotted key, so `load_settings` can say which variable or
+# file key the bad value came from; constructing Settings directly in code gets the same checks.
+
+
+def _key(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    return ".".join((*_SECTION_PATHS.get(type(instance), ()), attribute.name))
+
+
+def _fail(instance: object, attribute: attrs.Attribute[Any], problem: str) -> typing.NoReturn:
+    key = _key(instance, attribute)
+    raise ConfigError(f"{key} {problem}", key=key)
+
+
+def _between(lo: _N, hi: _N) -> _Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: _N) -> None:
+        if not lo <= value <= hi:
+            _fail(instance, attribute, f"must be between {lo} and {hi}, got {value!r}")
+
+    return check
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        _fail(instance, attribute, f"must be greater than 0, got {value!r}")
+
+
+def _at_least(lo: int) -> _Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+        if value < lo:
+            _fail(instance, attribute, f"must be at least {lo}, got {value!r}")
+
+    return check
+
+
+def _not_empty(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip():
+        _fail(instance, attribute, "must not be empty")
+
+
+def _one_of(choices: tuple[str, ...]) -> _Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+        if value not in choices:
+            _fail(instance, attribute, f"must be one of {', '.join(choices)}, got {value!r}")
+
+    return check
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def _redact_url(url: str | None) -> str:
+    """Hide the password of a URL, so that logging the settings never leaks it."""
+    if url is None:
+        return "None"
+    parts = urlsplit(url)
+    if parts.password is None:
+        return repr(url)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return repr(urlunsplit(parts._replace(netloc=netloc)))
+
+
+# --- the settings -------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ActorSettings:
+    """The actor runtime and its supervisors (TOML ``[actors]``, ``PYTAKE_ACTORS__*``)."""
+
+    #: Seconds without a message after which an actor snapshots itself and stops.
+    idle_timeout: float = attrs.field(default=300.0, validator=_positive)
+    #: Capacity of each actor's mailbox; a full mailbox makes senders wait (backpressure).
+    mailbox_size: int = attrs.field(default=1000, validator=_at_least(1))
+    #: Crashes on the same message after which it goes to the dead letters.
+    poison_threshold: int = attrs.field(default=3, validator=_at_least(1))
+    #: Seconds that shutdown waits for mailboxes to drain before it cancels what is left.
+    drain_deadline: float = attrs.field(default=10.0, validator=_positive)
+    #: Seconds before the first restart of a crashed actor; doubles on each further crash.
+    backoff_initial: float = attrs.field(default=0.1, validator=_positive)
+    #: Upper bound of the restart backoff, in seconds.
+    backoff_max: float = attrs.field(default=30.0, validator=_positive)
+    #: Restart intensity: more than ``max_restarts`` restarts within ``restart_period``
+    #: seconds make a supervisor give up and escalate to its parent.
+    max_restarts: int = attrs.field(default=10, validator=_at_least(0))
+    restart_period: float = attrs.field(default=10.0, validator=_positive)
+
+    @backoff_max.validator
+    def _check_backoff_max(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value < self.backoff_initial:
+            _fail(self, attribute, f"must be at least backoff_initial ({self.backoff_initial!r})")
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything PyTake reads at start-up; build it with `load_settings`."""
+
+    #: Address the web edge listens on.
+    host: str = attrs.field(default="127.0.0.1", validator=_not_empty)
+    #: TCP port the web edge listens on.
+    port: int = attrs.field(default=8000, validator=_between(1, 65535))
+    #: Log level: critical, error, warning, info or debug (any case).
+    log_level: str = attrs.field(default="info", converter=_lower, validator=_one_of(LOG_LEVELS))
+    #: SQLAlchemy URL of the database of record; SQLite is the embedded default.
+    database_url: str = attrs.field(
+        default="sqlite:///pytake.db", validator=_not_empty, repr=_redact_url
+    )
+    #: Redis URL (``redis://host:6379/0``); unset means the in-process store.
+    redis_url: str | None = attrs.field(default=None, repr=_redact_url)
+    actors: ActorSettings = attrs.field(factory=ActorSettings)
+
+
+# Types are strings under `from __future__ import annotations`; resolve them once for the
+# schema walk below and for cattrs.
+attrs.resolve_types(ActorSettings)
+attrs.resolve_types(Settings)
+
+
+# --- schema: every leaf setting, by its dotted path ----------------------------------------
+
+
+@attrs.frozen
+class Setting:
+    """One leaf setting, as `all_settings` describes it (used by docs and tests)."""
+
+    path: tuple[str, ...]
+    type: Any
+    default: Any
+
+    @property
+    def key(self) -> str:
+        """Dotted TOML key, e.g. ``actors.idle_timeout``."""
+        return ".".join(self.path)
+
+    @property
+    def env(self) -> str:
+        """Environment variable, e.g. ``PYTAKE_ACTORS__IDLE_TIMEOUT``."""
+        return ENV_PREFIX + "__".join(self.path).upper()
+
+
+def _walk(cls: type, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], type | None]]:
+    """Yield ``(path, cls)`` for each section and ``(path, None)`` for each leaf."""
+    yield prefix, cls
+    for field in attrs.fields(cls):
+        path = (*prefix, field.name)
+        if isinstance(field.type, type) and attrs.has(field.type):
+            yield from _walk(field.type, path)
+        else:
+            yield path, None
+
+
+def _default(path: tuple[str, ...]) -> Any:
+    value: Any = Settings()
+    for name in path:
+        value = getattr(value, name)
+    return value
+
+
+_SECTION_PATHS: Final[dict[type, tuple[str, ...]]] = {
+    cls: path for path, cls in _walk(Settings, ()) if cls is not None
+}
+_SECTIONS: Final = frozenset(_SECTION_PATHS.values())
+
+
+def _leaves() -> dict[tuple[str, ...], Setting]:
+    classes = {path: cls for cls, path in _SECTION_PATHS.items()}
+    return {
+        path: Setting(path, attrs.fields_dict(classes[path[:-1]])[path[-1]].type, _default(path))
+        for path, cls in _walk(Settings, ())
+        if cls is None
+    }
+
+
+_LEAVES: Final = _leaves()
+_ENV_NAMES: Final = {setting.env: path for path, setting in _LEAVES.items()}
+
+
+def all_settings() -> list[Setting]:
+    """Every leaf setting with its TOML key, environment variable and default."""
+    return list(_LEAVES.values())
+
+
+# --- coercion: raw values to the field's type, with messages naming the source -------------
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _is_optional(tp: Any) -> bool:
+    return isinstance(tp, types.UnionType) and type(None) in typing.get_args(tp)
+
+
+def _describe(value: object) -> str:
+    return repr(value) if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
+
+
+def _from_text(raw: str, tp: Any, label: str) -> object:
+    """Parse an environment variable's text as a value of type ``tp``."""
+    text = raw.strip()
+    try:
+        if tp is int:
+            return int(text)
+        if tp is float:
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+    except ValueError:
+        kind = "an integer" if tp is int else "a number"
+        raise ConfigError(f"{label}: expected {kind}, got {raw!r}") from None
+    if tp is bool:
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise ConfigError(f"{label}: expected true or false, got {raw!r}")
+    if _is_optional(tp):
+        # An empty variable means "unset", the only way to say None in the environment.
+        return raw if text else None
+    return raw
+
+
+def _from_typed(value: object, tp: Any, label: str) -> object:
+    """Check a value that already has a Python type (TOML, CLI options)."""
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{label}: expected an integer, got {_describe(value)}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        raise ConfigError(f"{label}: expected a number, got {_describe(value)}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{label}: expected true or false, got {_describe(value)}")
+    if value is None and _is_optional(tp):
+        return None
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{label}: expected a string, got {_describe(value)}")
+
+
+def _suggest(name: str, candidates: list[str], *, prefix: str = "", quote: bool = False) -> str:
+    """``" (did you mean X?)"`` for the closest candidate, or ``""``.
+
+    ``prefix`` is shared by all names (``PYTAKE_``): comparing it would make every name
+    look close to every other, so only the rest is compared.
+    """
+    rest = {c.removeprefix(prefix): c for c in candidates}
+    close = difflib.get_close_matches(name.removeprefix(prefix), list(rest), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    match = rest[close[0]]
+    return f" (did you mean {match!r}?)" if quote else f" (did you mean {match}?)"
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+class _Layers:
+    """The merged raw values, and for each leaf the label of the source that set it last."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.sources: dict[tuple[str, ...], str] = {}
+
+    def set(self, path: tuple[str, ...], value: object, label: str) -> None:
+        table = self.values
+        for name in path[:-1]:
+            table = table.setdefault(name, {})
+        table[path[-1]] = value
+        self.sources[path] = label
+
+
+def _read_toml(file: Path, layers: _Layers) -> None:
+    try:
+        with file.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {file}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        # The message carries the line and column: "Expected '=' ... (at line 3, column 7)".
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    _read_table(data, (), file, layers)
+
+
+def _read_table(
+    table: Mapping[str, Any], prefix: tuple[str, ...], file: Path, layers: _Layers
+) -> None:
+    for name, value in table.items():
+        path = (*prefix, name)
+        key = ".".join(path)
+        if path in _LEAVES:
+            label = f"{file}: {key}"
+            layers.set(path, _from_typed(value, _LEAVES[path].type, label), label)
+        elif path in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: {key}: expected a table ([{key}]), got {value!r}")
+            _read_table(value, path, file, layers)
+        else:
+            known = [".".join(p) for p in (*_LEAVES, *_SECTIONS) if p]
+            hint = _suggest(key, known, quote=True)
+            raise ConfigError(f"{file}: unknown setting {key!r}{hint}")
+
+
+def _read_env(environ: Mapping[str, str], layers: _Layers) -> None:
+    if "PORT" in environ:
+        layers.set(("port",), _from_text(environ["PORT"], int, "PORT"), "PORT")
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+            continue
+        if name.startswith(_RESERVED_ENV_PREFIXES):
+            continue
+        path = _ENV_NAMES.get(name)
+        if path is None:
+            hint = _suggest(name, list(_ENV_NAMES), prefix=ENV_PREFIX)
+            raise ConfigError(f"unknown setting {name}{hint}")
+        layers.set(path, _from_text(environ[name], _LEAVES[path].type, name), name)
+
+
+# No detailed validation: values reaching cattrs are already type-checked above, and we want
+# the validators' ConfigError itself, not wrapped in a cattrs exception group.
+_converter: Final = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Build `Settings` from defaults, TOML file, environment and ``overrides``, in that order.
+
+    ``config_file`` wins over ``PYTAKE_CONFIG``; ``environ`` defaults to ``os.environ``;
+    ``overrides`` maps dotted keys to typed values (the CLI's ``--port``); ``None`` values
+    are skipped so that unset options fall through. Raises `ConfigError`.
+    """
+    env = os.environ if environ is None else environ
+    layers = _Layers()
+
+    file: str | os.PathLike[str] | None = config_file
+    if file is None:
+        file = env.get(CONFIG_ENV) or None  # empty means unset
+    if file is not None:
+        _read_toml(Path(file), layers)
+    _read_env(env, layers)
+    for key, value in (overrides or {}).items():
+        path = tuple(key.split("."))
+        if path not in _LEAVES:
+            raise ConfigError(f"unknown setting {key!r}")
+        if value is not None:
+            label = "--" + key.replace(".", "-").replace("_", "-")
+            layers.set(path, _from_typed(value, _LEAVES[path].type, label), label)
+
+    try:
+        return _converter.structure(layers.values, Settings)
+    except ConfigError as exc:
+        # Name the source of the bad value: "PYTAKE_PORT: port must be between ...".
+        source = layers.sources.get(tuple(exc.key.split("."))) if exc.key else None
+        if source is None:
+            raise
+        raise ConfigError(f"{source}: {exc}", key=exc.key) from None

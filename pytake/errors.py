@@ -1,0 +1,174 @@
+"""Every exception PyTake raises on purpose, in one hierarchy.
+
+Catch ``PyTakeError`` to handle anything PyTake reports deliberately; anything else escaping
+PyTake code is a bug.
+
+```
+PyTakeError
+├── ConfigError               bad setting in the environment, a TOML file or a CLI option
+├── StorageUnavailable        PostgreSQL/SQLite or Redis cannot be reached right now  [retryable]
+├── ActorError                something about one actor address ``(kind, id)``
+│   ├── MailboxFull           the mailbox stayed full past the sender's wait        [retryable]
+│   ├── AskTimeout            ``ref.ask(...)`` got no reply within its timeout
+│   ├── ActorStopped          the router is shutting down / not accepting messages
+│   ├── MessageDeadLettered   the message crashed the actor repeatedly (poison message)
+│   └── UnknownActorKind      no actor class is registered for that kind
+└── SupervisorEscalation      a supervisor exceeded its restart intensity
+```
+
+The web edge turns the two *retryable* errors into ``503 Service Unavailable`` with a
+``Retry-After`` header taken from their ``retry_after`` attribute (seconds), so callers such
+as the WhatsApp Cloud API retry instead of losing a message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActorError",
+    "ActorStopped",
+    "AskTimeout",
+    "ConfigError",
+    "MailboxFull",
+    "MessageDeadLettered",
+    "PyTakeError",
+    "StorageUnavailable",
+    "SupervisorEscalation",
+    "UnknownActorKind",
+]
+
+
+class PyTakeError(Exception):
+    """Base class of every exception PyTake raises on purpose."""
+
+
+class ConfigError(PyTakeError):
+    """A setting is missing, unknown or invalid.
+
+    The message names where the bad value came from (``PYTAKE_PORT``, ``pytake.toml:
+    actors.mailbox_size``, ``--port``) and what is wrong with it; the CLI prints it as is.
+    ``key`` is the dotted setting name (``"actors.mailbox_size"``) when one is known.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class StorageUnavailable(PyTakeError):
+    """A store (database or Redis) cannot be reached; the operation may succeed later."""
+
+    def __init__(self, detail: str = "storage is unavailable", *, retry_after: float = 1.0) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        #: Seconds a caller should wait before retrying (the web edge's ``Retry-After``).
+        self.retry_after = retry_after
+
+
+class ActorError(PyTakeError):
+    """An error about the actor addressed by ``(kind, id)``."""
+
+    def __init__(self, message: str, *, kind: str | None = None, id: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.id = id
+
+
+def _address(kind: str | None, id: str | None) -> str:
+    if kind is None:
+        return "actor"
+    return f"actor {kind}/{id}" if id is not None else f"actor kind {kind!r}"
+
+
+class MailboxFull(ActorError):
+    """The actor's bounded mailbox stayed full for as long as the sender was willing to wait.
+
+    Internal senders normally wait instead of seeing this; the web edge waits a bounded time,
+    then answers 503 with ``Retry-After``.
+    """
+
+    def __init__(self, kind: str, id: str, capacity: int, *, retry_after: float = 1.0) -> None:
+        super().__init__(
+            f"{_address(kind, id)}: mailbox full ({capacity} messages)", kind=kind, id=id
+        )
+        self.capacity = capacity
+        #: Seconds a caller should wait before retrying (the web edge's ``Retry-After``).
+        self.retry_after = retry_after
+
+
+class AskTimeout(ActorError):
+    """``ref.ask(message, timeout=...)`` got no reply in time.
+
+    The message may still be handled later: a timeout says nothing about whether it was.
+    """
+
+    def __init__(self, kind: str, id: str, message_type: str, timeout: float) -> None:
+        super().__init__(
+            f"{_address(kind, id)}: no reply to {message_type} within {timeout:g}s",
+            kind=kind,
+            id=id,
+        )
+        self.message_type = message_type
+        self.timeout = timeout
+
+
+class ActorStopped(ActorError):
+    """The message was not accepted: the router is shutting down or the actor has stopped."""
+
+    def __init__(
+        self,
+        kind: str | None = None,
+        id: str | None = None,
+        reason: str = "not accepting messages",
+    ) -> None:
+        super().__init__(f"{_address(kind, id)}: {reason}", kind=kind, id=id)
+        self.reason = reason
+
+
+class MessageDeadLettered(ActorError):
+    """The message crashed its actor ``crashes`` times and went to the dead letters.
+
+    The actor carries on with its next message; operators see the dead letter.
+    """
+
+    def __init__(self, kind: str, id: str, message_type: str, crashes: int) -> None:
+        super().__init__(
+            f"{_address(kind, id)}: {message_type} dead-lettered after {crashes} crashes",
+            kind=kind,
+            id=id,
+        )
+        self.message_type = message_type
+        self.crashes = crashes
+
+
+class UnknownActorKind(ActorError):
+    """No actor class is registered for ``kind``; ``known`` lists the kinds that are."""
+
+    def __init__(self, kind: str, known: tuple[str, ...] | list[str] = ()) -> None:
+        known = tuple(sorted(known))
+        hint = f" (known kinds: {', '.join(known)})" if known else ""
+        super().__init__(f"unknown actor kind {kind!r}{hint}", kind=kind)
+        self.known = known
+
+
+class SupervisorEscalation(PyTakeError):
+    """A supervisor's children crashed more than ``max_restarts`` times in ``period`` seconds.
+
+    The supervisor gives up and its parent decides what to do (restart it, or escalate further);
+    at the root this stops the application.
+    """
+
+    def __init__(
+        self,
+        supervisor: str,
+        max_restarts: int,
+        period: float,
+        *,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(
+            f"supervisor {supervisor!r} exceeded {max_restarts} restarts in {period:g}s"
+        )
+        self.supervisor = supervisor
+        self.max_restarts = max_restarts
+        self.period = period
+        self.cause = cause

@@ -1,0 +1,146 @@
+"""People and access: users, teams, team membership, refresh tokens and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pytake.store._base import (
+    Base,
+    BigID,
+    JSONType,
+    UTCDateTime,
+    created_at_column,
+    enum_type,
+    updated_at_column,
+    utcnow,
+)
+from pytake.store._enums import RoutingStrategy, UserRole
+
+__all__ = ["AuditLog", "RefreshToken", "Team", "TeamMember", "User"]
+
+
+class User(Base):
+    """Someone who signs in: an admin, a supervisor or an agent.
+
+    ``email`` is unique as stored; callers store it lower-cased so that sign-in is
+    case-insensitive. ``password_hash`` is an argon2 hash, never a password. A user who leaves
+    is deactivated (``active = false``) rather than deleted, so the audit log keeps its author.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[UserRole] = mapped_column(enum_type(UserRole, "user_role"))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class Team(Base):
+    """A group of agents with one queue.
+
+    ``business_hours`` maps weekday names to lists of ``["HH:MM", "HH:MM"]`` intervals in the
+    team's ``timezone`` (an IANA name); ``settings`` holds queue options such as the offer
+    reservation timeout.
+    """
+
+    __tablename__ = "teams"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    business_hours: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=sa.text("'{}'")
+    )
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    routing_strategy: Mapped[RoutingStrategy] = mapped_column(
+        enum_type(RoutingStrategy, "routing_strategy"),
+        default=RoutingStrategy.ROUND_ROBIN,
+        server_default=RoutingStrategy.ROUND_ROBIN.value,
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=sa.text("'{}'")
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class TeamMember(Base):
+    """A user's membership of a team, with the skills used by skills-based routing and the
+    number of conversations the user may hold at once in that team."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (
+        sa.CheckConstraint("max_concurrent > 0", name="max_concurrent_positive"),
+        sa.Index("ix_team_members_user_id", "user_id"),
+    )
+
+    team_id: Mapped[int] = mapped_column(
+        BigID, sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    skills: Mapped[list[Any]] = mapped_column(
+        JSONType, default=list, server_default=sa.text("'[]'")
+    )
+    max_concurrent: Mapped[int] = mapped_column(default=5, server_default="5")
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class RefreshToken(Base):
+    """One refresh token, stored as a hash. Rotation chains tokens in a ``family_id``: reusing a
+    token already ``used_at`` means it leaked, and the whole family is revoked."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        sa.Index("ix_refresh_tokens_user_id", "user_id"),
+        sa.Index("ix_refresh_tokens_family_id", "family_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    family_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditLog(Base):
+    """One mutating action: who (``actor_user_id``, NULL for the system), what (``action``,
+    e.g. ``"conversation.assign"``), on what (``target_type``/``target_id``), from where."""
+
+    __tablename__ = "audit_logs"
+    __table_args__ = (
+        sa.Index("ix_audit_logs_at", "at"),
+        sa.Index("ix_audit_logs_actor_user_id_at", "actor_user_id", "at"),
+        sa.Index("ix_audit_logs_target_type_target_id_at", "target_type", "target_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    actor_user_id: Mapped[int | None] = mapped_column(
+        BigID, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(sa.String(100))
+    target_type: Mapped[str | None] = mapped_column(sa.String(64))
+    target_id: Mapped[str | None] = mapped_column(sa.String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=sa.text("'{}'")
+    )
+    #: Client address, IPv4 or IPv6 text (45 characters fit any IPv6 form).
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=sa.func.now()
+    )

@@ -1,0 +1,1 @@
+"""Alembic migration environment of ``pytake.store`` (see ``pytake.store._migrations``)."""

@@ -1,0 +1,13 @@
+"""The HTTP edge: a quart-trio app served by Hypercorn's trio worker.
+
+The edge holds no conversation state; it validates, authenticates and tells actors.
+
+- ``_app``    `create_app` (the app factory) and `serve` (Hypercorn on trio)
+- ``_ops``    health, readiness, Prometheus metrics and the supervision tree
+- ``_errors`` every error leaves as JSON; retryable overload answers 503 with Retry-After
+"""
+
+from pytake.web._app import create_app, serve
+from pytake.web._ops import OpsEngine
+
+__all__ = ["OpsEngine", "create_app", "serve"]

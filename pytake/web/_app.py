@@ -1,0 +1,59 @@
+"""The app factory, and serving the app on Hypercorn's trio worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config as HypercornConfig
+from quart_trio import QuartTrio
+
+from pytake.web._errors import register_error_handlers
+from pytake.web._ops import OpsEngine, create_ops_blueprint
+
+#: ``app.extensions`` key under which later blueprints find the engine.
+ENGINE_EXTENSION = "pytake.engine"
+
+
+def create_app(engine: OpsEngine) -> QuartTrio:
+    """Build the web app around a (running or not yet running) engine.
+
+    The app never starts or stops the engine: whoever owns the engine runs it beside the app
+    (see ``pytake serve``), so the same app can be served in tests on an ephemeral port.
+    """
+    # No static folder until the front end is built: otherwise Quart serves /static/<path>.
+    app = QuartTrio("pytake.web", static_folder=None)
+    app.extensions[ENGINE_EXTENSION] = engine
+    app.register_blueprint(create_ops_blueprint(engine))
+    register_error_handlers(app)
+    return app
+
+
+async def serve(
+    app: QuartTrio,
+    host: str,
+    port: int,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` until ``shutdown_trigger`` returns, then finish in-flight requests.
+
+    ``task_status.started`` receives the URLs actually bound (useful with port 0).
+    """
+    config = HypercornConfig()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    # Route Hypercorn's logs through the standard logging set up by the CLI, instead of the
+    # handlers Hypercorn would install on stdout/stderr by itself.
+    config.accesslog = logging.getLogger("hypercorn.access")
+    config.errorlog = logging.getLogger("hypercorn.error")
+    # Don't advertise the server software to the internet.
+    config.include_server_header = False
+    await hypercorn.trio.serve(
+        app,
+        config,
+        shutdown_trigger=shutdown_trigger,
+        task_status=task_status,
+    )

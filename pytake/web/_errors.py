@@ -1,0 +1,61 @@
+"""Error responses: every error leaves the edge as JSON ``{"error": "<reason>"}``.
+
+- HTTP errors (404, 405, 400 raised by routes, ...) keep their status; the reason is the
+  route's own description when it gave one, else the status name ("not found").
+- Retryable overload, `StorageUnavailable` and `MailboxFull`, answers 503 with ``Retry-After``:
+  the WhatsApp Cloud API and well-behaved clients retry, so no message is lost.
+- Anything unexpected is logged with its traceback by Quart and answers a bare 500; the
+  traceback never reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from quart import Response, jsonify
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from pytake.errors import MailboxFull, StorageUnavailable
+
+log = logging.getLogger("pytake.web")
+
+
+def json_error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+    """A JSON error response ``{"error": reason}``."""
+    response = jsonify({"error": reason})
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+async def _http_error(exc: HTTPException) -> Response | HTTPException:
+    if exc.code is None or exc.code < 400:
+        return exc  # redirects (e.g. a missing trailing slash) are not errors
+    assert exc.name is not None
+    # A route that raised BadRequest("actor_limit must be ...") gave its own description;
+    # werkzeug's stock descriptions are long prose, so the short status name reads better.
+    described = exc.description and exc.description != type(exc).description
+    reason = exc.description if described and exc.description else exc.name.lower()
+    # Keep headers the error carries (Allow on 405), not its HTML content type.
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return json_error(exc.code, reason, headers)
+
+
+async def _retry_later(exc: Any) -> Response:
+    # Both retryable errors carry retry_after (seconds); Retry-After takes whole seconds.
+    retry_after = max(1, math.ceil(getattr(exc, "retry_after", 1.0)))
+    reason = "mailbox full" if isinstance(exc, MailboxFull) else "storage unavailable"
+    log.warning("answering 503 (retry after %ss): %s", retry_after, exc)
+    return json_error(503, f"{reason}, retry later", {"Retry-After": str(retry_after)})
+
+
+def register_error_handlers(app: QuartTrio) -> None:
+    """Install the JSON error handlers on ``app``."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StorageUnavailable, _retry_later)
+    app.register_error_handler(MailboxFull, _retry_later)
+    # Unexpected exceptions: Quart logs the traceback, then looks up the handler of
+    # InternalServerError, which is the HTTPException handler above ("internal server error").
