@@ -71,6 +71,7 @@ class KindRuntime:
         self._blocked = 0
         self._running_cells = 0
         self._hk_scope: trio.CancelScope | None = None
+        self._now = 0.0  # trio time, refreshed by workers and the housekeeper
         self._generation = 0  # times the runtime has been (re)started
         self.escalations = 0
 
@@ -81,13 +82,11 @@ class KindRuntime:
         if cell is None:
             if not self.accepting:
                 raise ActorStopped(self.name, id)
-            cell = ActorCell(id, trio.current_time())
+            # The cell joins the idle LRU when its first run ends (it is busy until then).
+            cell = ActorCell(id, self._now)
             self.cells[id] = cell
-            self._lru[id] = cell
             self.stats.live += 1
             self.stats.activations += 1
-            if len(self._lru) == 1:
-                self._wake_housekeeper(cell.last_active + self.spec.idle_timeout)
         return cell
 
     def offer(self, cell: ActorCell, item: Any) -> bool:
@@ -125,11 +124,14 @@ class KindRuntime:
             while True:
                 handled = 0
                 ready = self._ready
+                # One clock read per batch: last_active only needs idle-timeout precision.
+                self._now = trio.current_time()
                 while ready:
                     handled += await self._run_cell(ready.popleft())
                     if handled >= _YIELD_EVERY:
                         handled = 0
                         await trio.lowlevel.checkpoint()
+                        self._now = trio.current_time()
                 self._parked += 1
                 with trio.move_on_after(_WORKER_IDLE_SECONDS) as idle:
                     await self._lot.park()
@@ -154,6 +156,7 @@ class KindRuntime:
             mailbox = cell.mailbox
             batch = self.spec.batch
             unstructure = converter.unstructure
+            durable = self.router.store.durable
             while mailbox and handled < batch:
                 item = mailbox[0]
                 message = item.message if type(item) is Ask else item
@@ -176,7 +179,8 @@ class KindRuntime:
                 cell.seq += 1
                 cell.committed = unstructure(cell.actor.state)
                 cell.head_attempts = 0
-                self._dirty.add(cell)
+                if durable:
+                    self._dirty.add(cell)
                 if type(item) is Ask:
                     item.resolve(reply)
                 stats.handled += 1
@@ -191,12 +195,14 @@ class KindRuntime:
         finally:
             cell.running = False
             self._running_cells -= 1
-            cell.last_active = trio.current_time()
+            cell.last_active = self._now
             lru = self._lru
             if cell.id in lru:
                 lru.move_to_end(cell.id)
             elif self.cells.get(cell.id) is cell:
                 lru[cell.id] = cell
+                if len(lru) == 1:
+                    self._wake_housekeeper(cell.last_active + self.spec.idle_timeout)
             if cell.mailbox:
                 if not (cell.backoff or cell.scheduled):
                     self._schedule(cell)
@@ -220,7 +226,7 @@ class KindRuntime:
             snap = await self.router.store.load(self.name, cell.id)
             if snap is None:
                 state = cls.initial_state(cell.id)
-                cell.committed = converter.unstructure(state)
+                cell.committed = None  # nothing to restore to but the initial state
             else:
                 data = snap.data
                 if snap.schema_version != cls.state_version:
@@ -243,9 +249,12 @@ class KindRuntime:
 
     def _rebuild(self, cell: ActorCell) -> None:
         """Replace the actor instance by one built from its last committed snapshot."""
-        if cell.actor is None or cell.committed is None:
+        if cell.actor is None:
             return
-        state = converter.structure(cell.committed, self.cls.state_type)
+        if cell.committed is None:
+            state = self.cls.initial_state(cell.id)
+        else:
+            state = converter.structure(cell.committed, self.cls.state_type)
         cell.actor = self.cls(cell.id, state, self.router)
 
     async def _crash(self, cell: ActorCell, item: Any, message: Any, exc: Exception) -> bool:
@@ -334,7 +343,7 @@ class KindRuntime:
 
     async def _housekeeper(self) -> None:
         while True:
-            now = trio.current_time()
+            now = self._now = trio.current_time()
             timers = self._timers
             while timers and timers[0][0] <= now:
                 _, _, cell = heapq.heappop(timers)
@@ -405,7 +414,7 @@ class KindRuntime:
 
     async def flush(self) -> None:
         """Write behind: save every changed snapshot now."""
-        if self._dirty:
+        if self._dirty and self.router.store.durable:
             await self.save(list(self._dirty))
 
     async def _flusher(self) -> None:

@@ -30,7 +30,12 @@ class SnapshotStore(Protocol):
     from the caller's point of view: it returns only once every snapshot is stored, or
     raises (typically :class:`pytake.errors.StorageUnavailable`).  A store keeps, per address,
     the snapshot with the highest ``seq`` it has seen.
+
+    ``durable`` says whether the store outlives the process; the runtime writes snapshots
+    behind (periodically) only to durable stores, and always at passivation and shutdown.
     """
+
+    durable: bool
 
     async def load(self, kind: str, id: str) -> Snapshot | None: ...
 
@@ -39,6 +44,8 @@ class SnapshotStore(Protocol):
 
 class InMemorySnapshotStore:
     """The embedded store: a dict.  Survives actor restarts and passivation, not the process."""
+
+    durable = False
 
     def __init__(self) -> None:
         self._data: dict[tuple[str, str], Snapshot] = {}
