@@ -9,16 +9,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import trio
 from prometheus_client import CollectorRegistry
 
 from ._supervision_metrics import SupervisionMetrics
-from .actors import ActorKind, InMemoryDeadLetters, InMemorySnapshotStore, Router
+from .actors import ActorKind, DeadLetter, InMemoryDeadLetters, InMemorySnapshotStore, Router
 from .config import Settings
 from .supervisor import Backoff, Intensity, Supervisor, TreeNode
 
 log = logging.getLogger("pytake.engine")
+
+
+def backoff_from(settings: Settings) -> Backoff:
+    actor = settings.actors
+    return Backoff(
+        initial=actor.backoff_initial, maximum=actor.backoff_max, multiplier=2.0, jitter=0.2
+    )
+
+
+def actor_kind(settings: Settings, actor_class: type, **overrides: Any) -> ActorKind:
+    """An :class:`ActorKind` for ``actor_class`` with the configured defaults."""
+    actor = settings.actors
+    options: dict[str, Any] = {
+        "idle_timeout": actor.idle_timeout,
+        "mailbox_size": actor.mailbox_size,
+        "poison_threshold": actor.poison_threshold,
+        "backoff": backoff_from(settings),
+    }
+    options.update(overrides)
+    return ActorKind(actor_class, **options)
 
 
 class Engine:
@@ -34,9 +55,7 @@ class Engine:
         self.registry = CollectorRegistry()
         self._supervision_metrics = SupervisionMetrics(self.registry)
         actor = settings.actors
-        self.backoff = Backoff(
-            initial=actor.backoff_initial, maximum=actor.backoff_max, multiplier=2.0, jitter=0.2
-        )
+        self.backoff = backoff_from(settings)
         self.intensity = Intensity(max_restarts=actor.max_restarts, period=actor.restart_period)
         self.router = Router(
             InMemorySnapshotStore(),
@@ -59,18 +78,6 @@ class Engine:
         self._scope = trio.CancelScope()
         self._stopped = trio.Event()
 
-    def actor_kind(self, actor_class: type, **overrides: object) -> ActorKind:
-        """An :class:`ActorKind` for ``actor_class`` with the configured defaults."""
-        actor = self.settings.actors
-        options: dict[str, object] = {
-            "idle_timeout": actor.idle_timeout,
-            "mailbox_size": actor.mailbox_size,
-            "poison_threshold": actor.poison_threshold,
-            "backoff": self.backoff,
-        }
-        options.update(overrides)
-        return ActorKind(actor_class, **options)  # type: ignore[arg-type]
-
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the root supervisor until :meth:`aclose` (or cancellation)."""
         engine = self
@@ -90,6 +97,10 @@ class Engine:
     def supervision_tree(self, actor_limit: int = 100) -> TreeNode:
         self.router.actor_limit = actor_limit
         return self.root.tree()
+
+    async def dead_letters(self, limit: int = 100, kind: str | None = None) -> Sequence[DeadLetter]:
+        """The newest poison messages (see ``GET /api/v1/ops/dead-letters``)."""
+        return await self.router.dead_letters.list(limit, kind)
 
     async def aclose(self) -> None:
         """Clean shutdown (idempotent)."""

@@ -12,7 +12,10 @@ from werkzeug.exceptions import BadRequest
 from pytake.web._errors import json_error
 
 if TYPE_CHECKING:
-    from pytake.supervisor._tree import TreeNode
+    from collections.abc import Sequence
+
+    from pytake.actors import DeadLetter
+    from pytake.supervisor import TreeNode
 
 #: Default and ceiling of ``?actor_limit=``: a node holds many thousands of actors, and a
 #: tree listing them all would be a slow, huge response.
@@ -33,18 +36,24 @@ class OpsEngine(Protocol):
 
     def supervision_tree(self, actor_limit: int = DEFAULT_ACTOR_LIMIT) -> TreeNode: ...
 
+    async def dead_letters(self, limit: int, kind: str | None) -> Sequence[DeadLetter]: ...
+
+
+def _int_arg(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+    if not 0 <= value <= maximum:
+        raise BadRequest(f"{name} must be between 0 and {maximum}, got {value}")
+    return value
+
 
 def _actor_limit() -> int:
-    raw = request.args.get("actor_limit")
-    if raw is None:
-        return DEFAULT_ACTOR_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadRequest(f"actor_limit must be an integer, got {raw!r}") from None
-    if not 0 <= limit <= MAX_ACTOR_LIMIT:
-        raise BadRequest(f"actor_limit must be between 0 and {MAX_ACTOR_LIMIT}, got {limit}")
-    return limit
+    return _int_arg("actor_limit", DEFAULT_ACTOR_LIMIT, MAX_ACTOR_LIMIT)
 
 
 def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
@@ -73,5 +82,14 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         """The live supervision tree; ``?actor_limit=N`` caps how many actors are listed."""
         tree = engine.supervision_tree(_actor_limit())
         return jsonify(_converter.unstructure(tree))
+
+    @ops.get("/api/v1/ops/dead-letters")
+    async def dead_letters() -> Response:
+        """Poison messages, newest first, with error and traceback.
+
+        ``?limit=N`` (default 100, at most 1000) and ``?kind=`` filter them."""
+        limit = _int_arg("limit", 100, 1000)
+        letters = await engine.dead_letters(limit, request.args.get("kind") or None)
+        return jsonify({"dead_letters": [_converter.unstructure(d) for d in letters]})
 
     return ops

@@ -1,0 +1,65 @@
+"""Operator routes over a real engine that runs actors: tree, metrics and dead letters."""
+
+from __future__ import annotations
+
+import trio
+
+from pytake.config import Settings
+from pytake.engine import Engine, actor_kind
+from pytake.web import create_app
+
+from ._support import serving
+from .actor_fixtures import Apply, CrashOn, LogActor
+
+
+async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> None:
+    engine = Engine(settings, kinds=[actor_kind(settings, LogActor, poison_threshold=2)])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        async with serving(create_app(engine)) as client:
+            ref = engine.router.ref("log", "5511999990000")
+            await ref.tell(Apply(1))
+            await ref.tell(CrashOn(2, times=99))
+            await ref.tell(Apply(3))
+            with trio.fail_after(10):
+                while engine.router.runtime("log").stats.handled < 2:
+                    await trio.sleep(0.01)
+
+            tree = (await client.get("/api/v1/ops/supervision")).json()
+            assert tree["kind"] == "supervisor" and tree["id"] == "pytake"
+            (actors,) = tree["children"]
+            (log_kind,) = actors["children"]
+            assert log_kind["kind"] == "actor-kind" and log_kind["id"] == "log"
+            (actor,) = log_kind["children"]
+            assert actor["id"] == "log/5511999990000"
+            assert actor["restarts"] == 2 and actor["mailbox_depth"] == 0
+
+            metrics = (await client.get("/metrics")).text
+            assert 'pytake_actor_dead_letters_total{kind="log"} 1.0' in metrics
+            assert 'pytake_actor_crashes_total{kind="log"} 2.0' in metrics
+
+            body = (await client.get("/api/v1/ops/dead-letters", params={"kind": "log"})).json()
+            (letter,) = body["dead_letters"]
+            assert letter["message_type"] == "CrashOn" and letter["attempts"] == 2
+            assert "RuntimeError: boom on 2" in letter["traceback"]
+            assert (await client.get("/api/v1/ops/dead-letters?kind=other")).json() == {
+                "dead_letters": []
+            }
+            bad = await client.get("/api/v1/ops/dead-letters?limit=-1")
+            assert bad.status_code == 400 and "limit must be between" in bad.json()["error"]
+        await engine.aclose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_clean_shutdown_drains_before_stopping(settings: Settings) -> None:
+    engine = Engine(settings, kinds=[actor_kind(settings, LogActor)])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        for n in range(500):
+            engine.router.tell_nowait("log", f"c{n % 7}", Apply(n))
+        await engine.aclose()
+        assert not engine.ready
+        assert engine.router.runtime("log").stats.handled == 500
+        snaps = {s.id: s for s in engine.router.store.items()}  # type: ignore[attr-defined]
+        assert sum(s.seq for s in snaps.values()) == 500
+
