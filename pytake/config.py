@@ -167,8 +167,14 @@ class Settings:
     database_url: str = attrs.field(
         default="sqlite:///pytake.db", validator=_not_empty, repr=_redact_url
     )
+    #: Apply pending database migrations when the server starts.
+    database_auto_migrate: bool = True
+    #: Worker threads (and, on PostgreSQL, pooled connections) for database work.
+    database_threads: int = attrs.field(default=8, validator=_between(1, 256))
     #: Redis URL (``redis://host:6379/0``); unset means the in-process store.
     redis_url: str | None = attrs.field(default=None, repr=_redact_url)
+    #: Prefix of every Redis key PyTake writes (several deployments can share one Redis).
+    redis_prefix: str = attrs.field(default="pytake:", validator=_not_empty)
     actors: ActorSettings = attrs.field(factory=ActorSettings)
 
 

@@ -3,10 +3,16 @@
 ``Engine`` builds the stores, the actor router and the root supervisor from
 :class:`pytake.config.Settings`; the CLI and the tests run it, and the web edge reads from it
 (readiness, metrics, the supervision tree).  Nothing else constructs these pieces.
+
+The root supervisor (``pytake``, one-for-one) starts, in order: ``redis`` (when configured),
+``database-writer`` (the group committer), ``actors`` (the router and one child per actor
+kind) and ``journal`` (which replays unapplied journal rows before the engine reports ready,
+then prunes applied ones).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -15,9 +21,24 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from ._supervision_metrics import SupervisionMetrics
-from .actors import ActorKind, DeadLetter, InMemoryDeadLetters, InMemorySnapshotStore, Router
+from .actors import ActorKind, DeadLetter, Router, SnapshotStore
 from .config import Settings
-from .supervisor import Backoff, Intensity, Supervisor, TreeNode
+from .errors import StorageUnavailable
+from .store import (
+    Database,
+    GroupCommitter,
+    RedisConnection,
+    RedisSnapshotStore,
+    SchemaError,
+    SqlActorJournal,
+    SqlDeadLetters,
+    SqlSnapshotStore,
+    TieredSnapshotStore,
+    current,
+    head,
+    upgrade,
+)
+from .supervisor import Backoff, ChildSpec, Intensity, Supervisor, TreeNode
 
 log = logging.getLogger("pytake.engine")
 
@@ -45,31 +66,58 @@ def actor_kind(settings: Settings, actor_class: type, **overrides: Any) -> Actor
 class Engine:
     """Settings, stores, the actor router and the root supervisor.
 
-    Lifecycle: ``await nursery.start(engine.run)`` (returns once ready), then
-    ``await engine.aclose()`` for a clean shutdown: stop accepting, drain mailboxes up to
-    ``actors.drain_deadline`` seconds, snapshot every actor, stop.
+    Lifecycle: ``await nursery.start(engine.run)`` (returns once ready: migrations applied,
+    journal replayed), then ``await engine.aclose()`` for a clean shutdown: stop accepting,
+    drain mailboxes up to ``actors.drain_deadline`` seconds, snapshot every actor, stop.
+    ``journaled`` lists the message classes that may go through ``router.tell_durable``.
     """
 
-    def __init__(self, settings: Settings, kinds: Sequence[ActorKind] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        kinds: Sequence[ActorKind] = (),
+        journaled: Sequence[type] = (),
+    ) -> None:
         self.settings = settings
         self.registry = CollectorRegistry()
         self._supervision_metrics = SupervisionMetrics(self.registry)
-        actor = settings.actors
         self.backoff = backoff_from(settings)
+        actor = settings.actors
         self.intensity = Intensity(max_restarts=actor.max_restarts, period=actor.restart_period)
+
+        self.db = Database(settings.database_url, max_threads=settings.database_threads)
+        self.committer = GroupCommitter(self.db)
+        self.sql_snapshots = SqlSnapshotStore(self.db, self.committer)
+        self.redis: RedisConnection | None = None
+        snapshots: SnapshotStore = self.sql_snapshots
+        if settings.redis_url:
+            self.redis = RedisConnection(settings.redis_url, prefix=settings.redis_prefix)
+            snapshots = TieredSnapshotStore(RedisSnapshotStore(self.redis), self.sql_snapshots)
+        self.snapshots = snapshots
         self.router = Router(
-            InMemorySnapshotStore(),
-            InMemoryDeadLetters(),
+            snapshots,
+            SqlDeadLetters(self.db, self.committer),
             intensity=self.intensity,
             backoff=self.backoff,
             observer=self._supervision_metrics,
         )
         for kind in kinds:
             self.router.register(kind)
+        self.journal = SqlActorJournal(self.db, self.committer, self.router)
+        self.journal.register(*journaled)
         self.registry.register(self.router.metrics_collector())
+
+        children: list[ChildSpec] = []
+        if self.redis is not None:
+            children.append(ChildSpec(id="redis", start=self.redis.run))
+        children += [
+            ChildSpec(id="database-writer", start=self.committer.run),
+            self.router.as_child(),
+            ChildSpec(id="journal", start=self.journal.run),
+        ]
         self.root = Supervisor(
             "pytake",
-            [self.router.as_child()],
+            children,
             intensity=self.intensity,
             backoff=self.backoff,
             observer=self._supervision_metrics,
@@ -78,8 +126,21 @@ class Engine:
         self._scope = trio.CancelScope()
         self._stopped = trio.Event()
 
+    async def _prepare_database(self) -> None:
+        url = self.settings.database_url
+        if self.settings.database_auto_migrate:
+            revision = await trio.to_thread.run_sync(upgrade, url)
+            log.info("database at revision %s", revision)
+            return
+        at, newest = await trio.to_thread.run_sync(current, url), head()
+        if at != newest:
+            raise SchemaError(
+                f"the database is at revision {at or 'none'}, this PyTake needs {newest}: "
+                "run `pytake db upgrade` (or set database_auto_migrate)"
+            )
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run the root supervisor until :meth:`aclose` (or cancellation)."""
+        """Prepare the database, then run the root supervisor until :meth:`aclose`."""
         engine = self
 
         class _Started:
@@ -89,6 +150,7 @@ class Engine:
 
         try:
             with self._scope:
+                await self._prepare_database()
                 await self.root.run(task_status=_Started())
         finally:
             self.ready = False
@@ -103,11 +165,25 @@ class Engine:
         return await self.router.dead_letters.list(limit, kind)
 
     async def aclose(self) -> None:
-        """Clean shutdown (idempotent)."""
+        """Clean shutdown (idempotent): stop accepting, drain, stop the actors, snapshot them
+        through the still-running database writer, then stop everything."""
         self.ready = False
         if self._scope.cancel_called:
             await self._stopped.wait()
             return
-        await self.router.close_after(self._scope, self.settings.actors.drain_deadline)
+        router = self.router
+        router.stop_accepting()
+        with trio.CancelScope(shield=True):
+            left = await router.drain(trio.current_time() + self.settings.actors.drain_deadline)
+            if left:
+                log.warning("shutdown deadline passed with %d messages queued", left)
+            with contextlib.suppress(RuntimeError, KeyError):  # not running (yet, or any more)
+                await self.root.terminate_child("actors")
+            try:
+                await router.save_all()
+            except StorageUnavailable as exc:
+                log.error("final snapshots not saved (%s); the journal will replay", exc)
+        self._scope.cancel()
         await self._stopped.wait()
+        await self.db.aclose()
         log.info("engine stopped")

@@ -6,6 +6,7 @@ import trio
 
 from pytake.config import Settings
 from pytake.engine import Engine, actor_kind
+from pytake.store import Database, GroupCommitter, SqlSnapshotStore
 from pytake.web import create_app
 
 from ._support import serving
@@ -27,7 +28,9 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
 
             tree = (await client.get("/api/v1/ops/supervision")).json()
             assert tree["kind"] == "supervisor" and tree["id"] == "pytake"
-            (actors,) = tree["children"]
+            names = [c["id"] for c in tree["children"]]
+            assert names == ["database-writer", "actors", "journal"]
+            actors = tree["children"][1]
             (log_kind,) = actors["children"]
             assert log_kind["kind"] == "actor-kind" and log_kind["id"] == "log"
             (actor,) = log_kind["children"]
@@ -60,6 +63,10 @@ async def test_clean_shutdown_drains_before_stopping(settings: Settings) -> None
         await engine.aclose()
         assert not engine.ready
         assert engine.router.runtime("log").stats.handled == 500
-        snaps = {s.id: s for s in engine.router.store.items()}  # type: ignore[attr-defined]
-        assert sum(s.seq for s in snaps.values()) == 500
+    # the final snapshots are in the database, for the next start
+    async with Database(settings.database_url) as db:
+        store = SqlSnapshotStore(db, GroupCommitter(db))
+        snaps = [await store.load("log", f"c{i}") for i in range(7)]
+    assert sum(s.seq for s in snaps if s is not None) == 500
+    assert sorted(snaps[0].data["applied"]) == list(range(0, 500, 7))  # type: ignore[union-attr]
 

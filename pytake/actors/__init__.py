@@ -18,6 +18,7 @@ Users import from here, never from the underscore modules.
 from ._actor import Actor
 from ._codec import converter
 from ._deadletter import DeadLetter, DeadLetterStore, InMemoryDeadLetters
+from ._journal import Journal
 from ._kind import ActorKind
 from ._ref import ActorRef
 from ._router import Router, open_router
@@ -33,6 +34,7 @@ __all__ = [
     "DeadLetterStore",
     "InMemoryDeadLetters",
     "InMemorySnapshotStore",
+    "Journal",
     "KindStats",
     "Router",
     "Snapshot",

@@ -40,6 +40,7 @@ class ActorCell:
         "committed",
         "head_attempts",
         "id",
+        "journal",
         "last_active",
         "mailbox",
         "passivating",
@@ -58,6 +59,7 @@ class ActorCell:
         self.committed: Any = None  # unstructured state after the last handled message
         self.seq = 0  # messages applied over the actor's whole life
         self.saved_seq = -1  # seq of the newest snapshot the store holds
+        self.journal = 0  # highest journal id applied (see _journal)
         self.head_attempts = 0  # crashes caused by the message at the head of the mailbox
         self.restarts = 0
         self.scheduled = False  # in the ready queue

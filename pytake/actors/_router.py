@@ -24,6 +24,7 @@ from ..supervisor import (
 )
 from ._cell import Ask
 from ._deadletter import DeadLetterStore, InMemoryDeadLetters
+from ._journal import Journal, Journaled
 from ._kind import ActorKind
 from ._ref import ActorRef
 from ._runtime import KindRuntime
@@ -61,6 +62,7 @@ class Router:
             dead_letters if dead_letters is not None else InMemoryDeadLetters()
         )
         self._kinds: dict[str, KindRuntime] = {}
+        self.journal: Journal | None = None
         self._supervisor: Supervisor | None = None
         self.accepting = True
         self.actor_limit = 100  # actors per kind rendered by describe(); see supervision_tree
@@ -125,6 +127,25 @@ class Router:
                     cell.senders = trio.lowlevel.ParkingLot()
                 await cell.senders.park()
         raise MailboxFull(kind, id, rt.capacity)
+
+    async def tell_durable(self, kind: str, id: str, message: Any) -> int:
+        """Store ``message`` in the journal, then enqueue it; return its journal id.
+
+        When this returns the message is durable and will be applied exactly once, even if
+        the process dies before the actor handles it (the journal replays it at start-up).
+        Raises ``StorageUnavailable`` if it could not be stored: then it was not accepted."""
+        rt = self.runtime(kind)
+        if not self.accepting:
+            raise ActorStopped(kind, id)
+        if self.journal is None:
+            raise RuntimeError("this router has no journal (Router.journal is unset)")
+        rt.cell_for(id)  # fail now, not after the commit, for an unknown kind
+        return await self.journal.append(kind, id, message)
+
+    def deliver_journaled(self, kind: str, id: str, journal_id: int, message: Any) -> None:
+        """Enqueue a committed journal row (the journal calls this, in commit order)."""
+        rt = self.runtime(kind)
+        rt.offer(rt.cell_for(id, even_if_stopping=True), Journaled(journal_id, message), force=True)
 
     async def ask(self, kind: str, id: str, message: Any, *, timeout: float = 5.0) -> Any:
         rt = self.runtime(kind)

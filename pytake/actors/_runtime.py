@@ -33,6 +33,7 @@ from ._cell import ActorCell, Ask
 from ._codec import converter
 from ._deadletter import DeadLetter
 from ._drive import resume
+from ._journal import Journaled
 from ._kind import ActorKind
 from ._snapshot import Snapshot
 from ._stats import KindStats
@@ -77,10 +78,10 @@ class KindRuntime:
 
     # ---- delivery (synchronous: no await between lookup and enqueue) ----
 
-    def cell_for(self, id: str) -> ActorCell:
+    def cell_for(self, id: str, *, even_if_stopping: bool = False) -> ActorCell:
         cell = self.cells.get(id)
         if cell is None:
-            if not self.accepting:
+            if not (self.accepting or even_if_stopping):
                 raise ActorStopped(self.name, id)
             # The cell joins the idle LRU when its first run ends (it is busy until then).
             cell = ActorCell(id, self._now)
@@ -89,12 +90,13 @@ class KindRuntime:
             self.stats.activations += 1
         return cell
 
-    def offer(self, cell: ActorCell, item: Any) -> bool:
-        """Enqueue ``item`` unless the mailbox is full."""
+    def offer(self, cell: ActorCell, item: Any, *, force: bool = False) -> bool:
+        """Enqueue ``item`` unless the mailbox is full (``force``: even then; for journaled
+        messages, already committed and paced by the journal's own backpressure)."""
         mailbox = cell.mailbox
         if mailbox is None:
             mailbox = cell.mailbox = deque()
-        elif len(mailbox) >= self.capacity:
+        elif len(mailbox) >= self.capacity and not force:
             return False
         mailbox.append(item)
         self.stats.queued += 1
@@ -159,7 +161,18 @@ class KindRuntime:
             durable = self.router.store.durable
             while mailbox and handled < batch:
                 item = mailbox[0]
-                message = item.message if type(item) is Ask else item
+                kind_of_item = type(item)
+                if kind_of_item is Journaled:
+                    if item.journal_id <= cell.journal:  # already in the state: a replay
+                        mailbox.popleft()
+                        stats.queued -= 1
+                        stats.duplicates += 1
+                        continue
+                    message = item.message
+                elif kind_of_item is Ask:
+                    message = item.message
+                else:
+                    message = item
                 started = time.perf_counter()
                 coro = cell.actor.receive(message)
                 try:
@@ -178,10 +191,12 @@ class KindRuntime:
                 handled += 1
                 cell.seq += 1
                 cell.committed = unstructure(cell.actor.state)
+                if kind_of_item is Journaled:
+                    cell.journal = item.journal_id
                 cell.head_attempts = 0
                 if durable:
                     self._dirty.add(cell)
-                if type(item) is Ask:
+                if kind_of_item is Ask:
                     item.resolve(reply)
                 stats.handled += 1
                 stats.observe(time.perf_counter() - started)
@@ -235,6 +250,7 @@ class KindRuntime:
                 cell.committed = data
                 cell.seq = snap.seq
                 cell.saved_seq = snap.seq
+                cell.journal = snap.journal
         except Exception:
             log.exception("activating %s/%s failed; retrying after back-off", self.name, cell.id)
             self.stats.crashes += 1
@@ -278,6 +294,12 @@ class KindRuntime:
         assert cell.mailbox is not None
         cell.mailbox.popleft()
         stats.queued -= 1
+        if type(item) is Journaled:
+            # Set aside for good: a replay must not bring it back.
+            cell.journal = item.journal_id
+            cell.seq += 1
+            if self.router.store.durable:
+                self._dirty.add(cell)
         attempts, cell.head_attempts = cell.head_attempts, 0
         letter = DeadLetter(
             kind=self.name,
@@ -398,7 +420,9 @@ class KindRuntime:
     # ---- snapshots ----
 
     def _snapshot(self, cell: ActorCell) -> Snapshot:
-        return Snapshot(self.name, cell.id, self.cls.state_version, cell.seq, cell.committed)
+        return Snapshot(
+            self.name, cell.id, self.cls.state_version, cell.seq, cell.committed, cell.journal
+        )
 
     async def save(self, cells: Sequence[ActorCell]) -> None:
         """Store the committed snapshot of every given cell that changed since its last save."""

@@ -21,6 +21,8 @@ class Snapshot:
     schema_version: int
     seq: int
     data: Any
+    #: highest journal id the state includes (see ``Router.tell_durable``); 0 if none
+    journal: int = 0
 
 
 class SnapshotStore(Protocol):

@@ -29,6 +29,7 @@ class KindStats:
         "buckets",
         "crashes",
         "dead_letters",
+        "duplicates",
         "escalations",
         "handled",
         "handling_sum",
@@ -48,6 +49,7 @@ class KindStats:
         self.restarts = 0
         self.escalations = 0
         self.dead_letters = 0
+        self.duplicates = 0
         self.handling_sum = 0.0
         self.buckets = [0] * (len(HANDLING_BUCKETS) + 1)
 
@@ -85,6 +87,7 @@ class ActorMetricsCollector:
                 ("restarts", "Actor restarts from snapshot"),
                 ("escalations", "Kind supervisor escalations to its parent"),
                 ("dead_letters", "Poison messages moved to dead letters"),
+                ("journal_duplicates", "Journaled messages skipped as already applied"),
             )
         }
         hist = HistogramMetricFamily(
@@ -100,6 +103,7 @@ class ActorMetricsCollector:
             counters["restarts"].add_metric([kind], s.restarts)
             counters["escalations"].add_metric([kind], s.escalations)
             counters["dead_letters"].add_metric([kind], s.dead_letters)
+            counters["journal_duplicates"].add_metric([kind], s.duplicates)
             cumulative, acc = [], 0
             for bound, count in zip((*HANDLING_BUCKETS, float("inf")), s.buckets, strict=True):
                 acc += count

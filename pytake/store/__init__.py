@@ -12,6 +12,13 @@ How the package is layered, bottom up:
 - ``_migrations``         `upgrade` / `current` / `head`: Alembic, configured in code, with
                           the scripts in ``migrations/versions`` (``pytake db upgrade``)
 
+- ``_group_commit``        `GroupCommitter`: many callers' writes per transaction, each told
+                          its own outcome
+- ``_redis``              `RedisConnection`: a coredis client kept open by a service task
+- ``_snapshots``, ``_journal``, ``_dead_letters``
+                          the actor runtime's stores: snapshots (database, Redis, both),
+                          the durable-delivery journal, dead letters
+
 PostgreSQL is the database of record; SQLite, through the same models and migrations, is the
 embedded default. ``docs/storage.md`` describes every table.
 """
@@ -24,6 +31,7 @@ from pytake.store._database import (
     normalize_url,
     storage_unavailable,
 )
+from pytake.store._dead_letters import SqlDeadLetters
 from pytake.store._enums import (
     ConversationStatus,
     DeliveryStatus,
@@ -35,6 +43,8 @@ from pytake.store._enums import (
     RoutingStrategy,
     UserRole,
 )
+from pytake.store._group_commit import GroupCommitter, WriteKind
+from pytake.store._journal import SqlActorJournal
 from pytake.store._migrations import (
     MIGRATIONS_DIR,
     SchemaError,
@@ -60,14 +70,18 @@ from pytake.store._models_integrations import (
     WebhookSubscription,
 )
 from pytake.store._models_runtime import (
+    ActorJournalEntry,
     ActorSnapshotRecord,
     DeadLetterRecord,
     InboxEntry,
     OutboxEntry,
 )
+from pytake.store._redis import RedisConnection
+from pytake.store._snapshots import RedisSnapshotStore, SqlSnapshotStore, TieredSnapshotStore
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "ActorJournalEntry",
     "ActorSnapshotRecord",
     "AuditLog",
     "Base",
@@ -83,6 +97,7 @@ __all__ = [
     "FlowNode",
     "FlowVersion",
     "FlowVersionStatus",
+    "GroupCommitter",
     "InboxEntry",
     "InboxState",
     "Message",
@@ -92,16 +107,23 @@ __all__ = [
     "OutboxEntry",
     "OutboxState",
     "OwnerState",
+    "RedisConnection",
+    "RedisSnapshotStore",
     "RefreshToken",
     "RoutingStrategy",
     "SchemaError",
+    "SqlActorJournal",
+    "SqlDeadLetters",
+    "SqlSnapshotStore",
     "Team",
     "TeamMember",
+    "TieredSnapshotStore",
     "UTCDateTime",
     "User",
     "UserRole",
     "WebhookDelivery",
     "WebhookSubscription",
+    "WriteKind",
     "alembic_config",
     "create_engine",
     "current",

@@ -21,7 +21,9 @@ from pytake.store._base import (
 )
 from pytake.store._enums import InboxState, OutboxState
 
-__all__ = ["ActorSnapshotRecord", "DeadLetterRecord", "InboxEntry", "OutboxEntry"]
+__all__ = [
+    "ActorJournalEntry",
+    "ActorSnapshotRecord", "DeadLetterRecord", "InboxEntry", "OutboxEntry"]
 
 
 class OutboxEntry(Base):
@@ -109,9 +111,34 @@ class ActorSnapshotRecord(Base):
     actor_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     schema_version: Mapped[int] = mapped_column()
     seq: Mapped[int] = mapped_column(sa.BigInteger())
+    #: Highest ``actor_journal.id`` the state includes; journal rows above it are replayed.
+    journal_id: Mapped[int] = mapped_column(sa.BigInteger(), default=0, server_default="0")
     #: Any JSON value; a Python ``None`` state is stored as JSON ``null``, not SQL NULL.
     data: Mapped[Any] = mapped_column(JSONValueType)
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class ActorJournalEntry(Base):
+    """A message accepted for an actor, stored before it was acknowledged to its sender.
+
+    Rows are delivered to their actor in ``id`` order; an actor's snapshot records the highest
+    ``id`` its state includes (``actor_snapshots.journal_id``), so after a crash the rows above
+    it are delivered again and nothing acknowledged is lost or applied twice.  Rows at or
+    below it are pruned.
+    """
+
+    __tablename__ = "actor_journal"
+    __table_args__ = (
+        sa.Index("ix_actor_journal_kind_actor_id_id", "kind", "actor_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    actor_id: Mapped[str] = mapped_column(sa.String(255))
+    message_type: Mapped[str] = mapped_column(sa.String(255))
+    message: Mapped[Any] = mapped_column(JSONValueType)
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class DeadLetterRecord(Base):

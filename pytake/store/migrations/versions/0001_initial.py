@@ -448,10 +448,23 @@ def upgrade() -> None:
         sa.Column("actor_id", sa.String(255), nullable=False),
         sa.Column("schema_version", sa.Integer(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("journal_id", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("data", JSON, nullable=False),
         _now("updated_at"),
         _pk("actor_snapshots", "kind", "actor_id"),
     )
+    op.create_table(
+        "actor_journal",
+        _id(),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("actor_id", sa.String(255), nullable=False),
+        sa.Column("message_type", sa.String(255), nullable=False),
+        sa.Column("message", JSON, nullable=False),
+        _now("created_at"),
+        _pk("actor_journal"),
+        **AUTOINCREMENT,
+    )
+    _index("actor_journal", "kind", "actor_id", "id")
     op.create_table(
         "dead_letters",
         _id(),
@@ -473,6 +486,7 @@ def downgrade() -> None:
     # Children before parents; dropping a table drops its indexes.
     for table in (
         "dead_letters",
+        "actor_journal",
         "actor_snapshots",
         "inbox",
         "outbox",
