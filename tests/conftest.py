@@ -44,4 +44,5 @@ async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+from .service_instances import private_postgres, private_redis  # noqa: E402, F401
 from .storage_fixtures import empty_pg_url, pg_url, redis_target, sqlite_url  # noqa: E402, F401

@@ -215,6 +215,10 @@ class Router:
                 await trio.sleep(0.005)
         return sum(rt.stats.queued for rt in self._kinds.values())
 
+    async def passivate_idle(self, idle_for: float = 0.0) -> int:
+        """Passivate every actor idle for at least ``idle_for`` seconds; return how many."""
+        return sum([await rt.passivate_idle(idle_for) for rt in self._kinds.values()])
+
     async def save_all(self) -> None:
         """Snapshot every live actor whose state changed since it was last stored."""
         for rt in self._kinds.values():

@@ -378,13 +378,25 @@ class KindRuntime:
                 await trio.sleep_forever()
             self._hk_scope = None
 
-    async def _passivate_idle(self, now: float) -> None:
-        timeout = self.spec.idle_timeout
+    async def passivate_idle(self, idle_for: float = 0.0) -> int:
+        """Passivate now every actor idle for at least ``idle_for`` seconds (operators use it
+        to free memory; tests to force a restore from the store).  Returns how many."""
+        before = self.stats.passivations
+        await self._passivate_idle(trio.current_time(), idle_for)
+        return self.stats.passivations - before
+
+    async def _passivate_idle(self, now: float, timeout: float | None = None) -> None:
+        if timeout is None:
+            timeout = self.spec.idle_timeout
         if math.isinf(timeout):
             return
         lru = self._lru
         candidates: list[ActorCell] = []
-        while lru and len(candidates) < 1000:
+        limit = len(lru) if timeout < self.spec.idle_timeout else 1000
+        # Each cell is looked at once: busy ones go to the back and must not come round again.
+        for _ in range(len(lru)):
+            if len(candidates) >= limit:
+                break
             cell = next(iter(lru.values()))
             if cell.last_active + timeout > now:
                 break

@@ -1,0 +1,154 @@
+"""The group-commit writer on real PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+import sqlalchemy as sa
+import trio
+from sqlalchemy.orm import Session
+
+from pytake.errors import StorageUnavailable
+from pytake.store import Database, GroupCommitter
+from pytake.store._journal import APPEND_JOURNAL
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
+    async with Database(url) as database:
+        # each test starts from an empty journal (the PostgreSQL database is per run)
+        await database.run(lambda s: s.execute(sa.text("DELETE FROM actor_journal")))
+        yield database
+
+
+async def _journal_rows(db: Database) -> list[tuple[str, str]]:
+    def query(session: Session) -> list[tuple[str, str]]:
+        rows = session.execute(sa.text("SELECT kind, actor_id FROM actor_journal ORDER BY id"))
+        return [(r[0], r[1]) for r in rows]
+
+    return await db.run(query, readonly=True)
+
+
+def row(i: int) -> tuple[str, str, str, object, None]:
+    return ("k", f"a{i}", "T", {"i": i}, None)
+
+
+async def test_concurrent_writers_share_transactions_and_each_learns_its_id(db: Database) -> None:
+    committer = GroupCommitter(db, max_batch=100)
+    ids: dict[int, int] = {}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(committer.run)
+
+        async with trio.open_nursery() as writers:
+
+            async def write(i: int) -> None:
+                ids[i] = await committer.submit(APPEND_JOURNAL, row(i))
+
+            for i in range(1000):
+                writers.start_soon(write, i)
+        nursery.cancel_scope.cancel()
+    assert len(set(ids.values())) == 1000
+    assert committer.rows == 1000
+    assert committer.batches < 100  # grouped: far fewer transactions than rows
+    stored = await _journal_rows(db)
+    assert sorted(stored) == sorted(("k", f"a{i}") for i in range(1000))
+
+
+class _Failing:
+    """Writes rows, but refuses any row whose actor id is "bad"."""
+
+    name = "failing"
+
+    def apply_many(self, session: Session, params: Sequence[str]) -> list[None]:
+        for actor_id in params:
+            if actor_id == "bad":
+                raise ValueError("bad row")
+            session.execute(
+                sa.text(
+                    "INSERT INTO actor_journal (kind, actor_id, message_type, message) "
+                    "VALUES ('k', :a, 'T', '{}')"
+                ),
+                {"a": actor_id},
+            )
+        return [None] * len(params)
+
+
+async def test_one_bad_write_fails_only_its_caller(db: Database) -> None:
+    committer = GroupCommitter(db, max_batch=50, max_delay=0.05)
+    outcomes: dict[str, str] = {}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(committer.run)
+        async with trio.open_nursery() as writers:
+
+            async def write(actor_id: str) -> None:
+                try:
+                    await committer.submit(_Failing(), actor_id)
+                    outcomes[actor_id] = "ok"
+                except ValueError as exc:
+                    outcomes[actor_id] = str(exc)
+
+            for name in ["a", "b", "bad", "c"]:
+                writers.start_soon(write, name)
+        nursery.cancel_scope.cancel()
+    assert outcomes == {"a": "ok", "b": "ok", "bad": "bad row", "c": "ok"}
+    assert sorted(a for _, a in await _journal_rows(db)) == ["a", "b", "c"]
+    assert committer.failed_batches == 1
+
+
+async def test_unreachable_database_fails_every_caller_and_commits_nothing() -> None:
+    async with Database("postgresql+psycopg://postgres@127.0.0.1:1/none") as db:
+        committer = GroupCommitter(db)
+        errors: list[BaseException] = []
+        async with trio.open_nursery() as nursery:
+            await nursery.start(committer.run)
+            async with trio.open_nursery() as writers:
+
+                async def write(i: int) -> None:
+                    try:
+                        await committer.submit(APPEND_JOURNAL, row(i))
+                    except StorageUnavailable as exc:
+                        errors.append(exc)
+
+                for i in range(20):
+                    writers.start_soon(write, i)
+            nursery.cancel_scope.cancel()
+    assert len(errors) == 20
+    assert committer.rows == 0
+    assert "127.0.0.1:1" in str(errors[0])
+
+
+async def test_submit_before_the_writer_runs_is_refused(sqlite_url: str) -> None:
+    async with Database(sqlite_url) as db:
+        with pytest.raises(StorageUnavailable, match="writer is not running"):
+            await GroupCommitter(db).submit(APPEND_JOURNAL, row(1))
+
+
+async def test_writes_left_when_the_writer_stops_are_failed_not_lost_silently(
+    sqlite_url: str,
+) -> None:
+    async with Database(sqlite_url) as db:
+        committer = GroupCommitter(db, max_delay=10)  # lingers: the write is still queued
+        results: list[str] = []
+        async with trio.open_nursery() as outer:
+            writer = trio.CancelScope()
+
+            async def run_writer(task_status: trio.TaskStatus[None]) -> None:
+                with writer:
+                    await committer.run(task_status=task_status)
+
+            await outer.start(run_writer)
+
+            async def write() -> None:
+                try:
+                    await committer.submit(APPEND_JOURNAL, row(1))
+                    results.append("committed")
+                except StorageUnavailable as exc:
+                    results.append(str(exc))
+
+            outer.start_soon(write)
+            await trio.sleep(0.01)
+            writer.cancel()
+        assert results == ["the database writer stopped"]
+        assert await _journal_rows(db) == []
