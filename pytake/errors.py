@@ -13,7 +13,11 @@ PyTakeError
 │   ├── ActorStopped          the router is shutting down / not accepting messages
 │   ├── MessageDeadLettered   the message crashed the actor repeatedly (poison message)
 │   └── UnknownActorKind      no actor class is registered for that kind
-└── SupervisorEscalation      a supervisor exceeded its restart intensity
+├── SupervisorEscalation      a supervisor exceeded its restart intensity
+└── WhatsAppError             about talking to the WhatsApp Cloud API
+    ├── WindowClosed          free-form message outside the 24-hour window: a template is needed
+    ├── InvalidMessage        an outbound message breaks WhatsApp's limits (checked before sending)
+    └── CloudApiError         the Cloud API refused a request (``code``, ``details``, ``retryable``)
 ```
 
 The web edge turns the two *retryable* errors into ``503 Service Unavailable`` with a
@@ -27,13 +31,17 @@ __all__ = [
     "ActorError",
     "ActorStopped",
     "AskTimeout",
+    "CloudApiError",
     "ConfigError",
+    "InvalidMessage",
     "MailboxFull",
     "MessageDeadLettered",
     "PyTakeError",
     "StorageUnavailable",
     "SupervisorEscalation",
     "UnknownActorKind",
+    "WhatsAppError",
+    "WindowClosed",
 ]
 
 
@@ -172,3 +180,50 @@ class SupervisorEscalation(PyTakeError):
         self.max_restarts = max_restarts
         self.period = period
         self.cause = cause
+
+
+class WhatsAppError(PyTakeError):
+    """Something about the WhatsApp Cloud API boundary."""
+
+
+class WindowClosed(WhatsAppError):
+    """A free-form message was refused before sending: the customer's 24-hour service window
+    is closed (last customer message at ``last_customer_at``, epoch seconds, or never)."""
+
+    def __init__(self, recipient: str, last_customer_at: float | None) -> None:
+        when = "never wrote" if last_customer_at is None else "last wrote more than 24 h ago"
+        super().__init__(
+            f"cannot send a free-form message to {recipient}: the customer {when}; "
+            "only an approved template can be sent outside the 24-hour window"
+        )
+        self.recipient = recipient
+        self.last_customer_at = last_customer_at
+
+
+class InvalidMessage(WhatsAppError):
+    """An outbound message breaks a documented WhatsApp limit; ``problems`` lists each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid WhatsApp message: " + "; ".join(problems))
+        self.problems = problems
+
+
+class CloudApiError(WhatsAppError):
+    """The Cloud API answered with an error object (or not at all, ``code`` 0 then)."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        details: str = "",
+        http_status: int | None = None,
+        fbtrace_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(f"Cloud API error {code}: {message}" + (f" ({details})" if details else ""))
+        self.code = code
+        self.details = details
+        self.http_status = http_status
+        self.fbtrace_id = fbtrace_id
+        self.retryable = retryable
