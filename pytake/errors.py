@@ -221,7 +221,8 @@ class CloudApiError(WhatsAppError):
         fbtrace_id: str | None = None,
         retryable: bool = False,
     ) -> None:
-        super().__init__(f"Cloud API error {code}: {message}" + (f" ({details})" if details else ""))
+        suffix = f" ({details})" if details else ""
+        super().__init__(f"Cloud API error {code}: {message}{suffix}")
         self.code = code
         self.details = details
         self.http_status = http_status
