@@ -112,6 +112,10 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _redact_secret(value: str) -> str:
+    return "'***'" if value else "''"
+
+
 def _redact_url(url: str | None) -> str:
     """Hide the password of a URL, so that logging the settings never leaks it."""
     if url is None:
@@ -175,6 +179,31 @@ class Settings:
     redis_url: str | None = attrs.field(default=None, repr=_redact_url)
     #: Prefix of every Redis key PyTake writes (several deployments can share one Redis).
     redis_prefix: str = attrs.field(default="pytake:", validator=_not_empty)
+    #: Token Meta sends in the webhook verification handshake (``hub.verify_token``).
+    whatsapp_verify_token: str = attrs.field(default="", repr=_redact_secret)
+    #: App secret that signs webhooks (``X-Hub-Signature-256``); unset refuses every POST.
+    whatsapp_app_secret: str = attrs.field(default="", repr=_redact_secret)
+    #: The previous app secret, accepted too while a rotation is under way.
+    whatsapp_app_secret_previous: str = attrs.field(default="", repr=_redact_secret)
+    #: Bearer token for the Cloud API (a system-user token in production).
+    whatsapp_access_token: str = attrs.field(default="", repr=_redact_secret)
+    #: Base URL of the Cloud API; point it at ``pytake whatsapp-sim serve`` for tests and demos.
+    whatsapp_api_base: str = attrs.field(
+        default="https://graph.facebook.com", validator=_not_empty
+    )
+    #: Graph API version used for every call (pin it: webhook shapes depend on it too).
+    whatsapp_api_version: str = attrs.field(default="v23.0", validator=_not_empty)
+    #: Largest webhook body accepted, in bytes (Meta sends up to about 3 MB).
+    whatsapp_max_body_bytes: int = attrs.field(
+        default=4 * 1024 * 1024, validator=_between(1024, 64 * 1024 * 1024)
+    )
+    #: Messages per second per business number the sender allows itself (Meta's default 80).
+    whatsapp_send_rate: float = attrs.field(default=80.0, validator=_positive)
+    #: Seconds between two messages to the same customer (Meta's pair rate limit is ~6 s;
+    #: 0 sends as fast as the number's rate allows and relies on backing off on 131056).
+    whatsapp_pair_interval: float = attrs.field(default=0.0, validator=_at_least(0.0))
+    #: Directory where inbound media files are stored.
+    whatsapp_media_dir: str = attrs.field(default="media", validator=_not_empty)
     actors: ActorSettings = attrs.field(factory=ActorSettings)
 
 

@@ -205,7 +205,7 @@ def test_environment_errors(environ: dict[str, str], message: str) -> None:
             "{path}: unknown setting 'actors.idle_timout' (did you mean 'actors.idle_timeout'?)",
         ),
         ("actors = 3\n", "{path}: actors: expected a table ([actors]), got 3"),
-        ("[whatsapp]\ntoken = 'x'\n", "{path}: unknown setting 'whatsapp'"),
+        ("[telegram]\ntoken = 'x'\n", "{path}: unknown setting 'telegram'"),
         (
             "[actors]\nmailbox_size = 0\n",
             "{path}: actors.mailbox_size: actors.mailbox_size must be at least 1, got 0",
