@@ -201,7 +201,11 @@ class Settings:
     whatsapp_send_rate: float = attrs.field(default=80.0, validator=_positive)
     #: Seconds between two messages to the same customer (Meta's pair rate limit is ~6 s;
     #: 0 sends as fast as the number's rate allows and relies on backing off on 131056).
-    whatsapp_pair_interval: float = attrs.field(default=0.0, validator=_at_least(0.0))
+    whatsapp_pair_interval: float = attrs.field(default=0.0, validator=_at_least(0))
+    #: WhatsApp Business Account id, for the template catalogue (empty: no template sync).
+    whatsapp_waba_id: str = ""
+    #: Business phone number ids served here, comma-separated; empty accepts every number.
+    whatsapp_phone_number_ids: str = ""
     #: Directory where inbound media files are stored.
     whatsapp_media_dir: str = attrs.field(default="media", validator=_not_empty)
     actors: ActorSettings = attrs.field(factory=ActorSettings)

@@ -6,8 +6,8 @@
 
 The root supervisor (``pytake``, one-for-one) starts, in order: ``redis`` (when configured),
 ``database-writer`` (the group committer), ``actors`` (the router and one child per actor
-kind) and ``journal`` (which replays unapplied journal rows before the engine reports ready,
-then prunes applied ones).
+kind), ``journal`` (which replays unapplied journal rows before the engine reports ready,
+then prunes applied ones) and ``whatsapp-inbox`` (stored webhook bodies → actors).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from prometheus_client import CollectorRegistry
 from ._supervision_metrics import SupervisionMetrics
 from .actors import ActorKind, DeadLetter, Router, SnapshotStore
 from .config import Settings
+from .conversations import JOURNALED as CONVERSATION_MESSAGES
+from .conversations import AutomaticReplies, ConversationActor
 from .errors import StorageUnavailable
 from .store import (
     Database,
@@ -39,6 +41,13 @@ from .store import (
     upgrade,
 )
 from .supervisor import Backoff, ChildSpec, Intensity, Supervisor, TreeNode
+from .web._webhook import WebhookMetrics, WhatsAppWebhook
+from .whatsapp._client import CloudApiClient
+from .whatsapp._governor import SendGovernor
+from .whatsapp._inbox import InboxOutcome, InboxProcessor
+from .whatsapp._media import MediaDownloader
+from .whatsapp._outbox import OutboxSender
+from .whatsapp._templates import TemplateCatalogue
 
 log = logging.getLogger("pytake.engine")
 
@@ -101,10 +110,47 @@ class Engine:
             backoff=self.backoff,
             observer=self._supervision_metrics,
         )
-        for kind in kinds:
+        for kind in (actor_kind(settings, ConversationActor), *kinds):
             self.router.register(kind)
         self.journal = SqlActorJournal(self.db, self.committer, self.router)
-        self.journal.register(*journaled)
+        self.journal.register(*CONVERSATION_MESSAGES, *journaled)
+        self.webhook_metrics = WebhookMetrics(self.registry)
+        numbers = [n.strip() for n in settings.whatsapp_phone_number_ids.split(",") if n.strip()]
+        self.inbox = InboxProcessor(
+            self.db,
+            self.committer,
+            self.router,
+            accepted_numbers=numbers,
+            on_outcome=self._count_inbox,
+        )
+        self.cloud_api = CloudApiClient(
+            settings.whatsapp_api_base,
+            settings.whatsapp_api_version,
+            settings.whatsapp_access_token,
+        )
+        self.templates = TemplateCatalogue()
+        self.outbox = OutboxSender(
+            self.db,
+            self.cloud_api,
+            committer=self.committer,
+            governor=lambda number: SendGovernor(
+                number,
+                rate=settings.whatsapp_send_rate,
+                pair_interval=settings.whatsapp_pair_interval,
+            ),
+            templates=self.templates,
+            on_outcome=self._outbound_outcome,
+        )
+        self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
+        self.router.services.update(outbox=self.outbox, replies=AutomaticReplies())
+        self.webhook = WhatsAppWebhook(
+            verify_token=settings.whatsapp_verify_token,
+            app_secrets=[settings.whatsapp_app_secret, settings.whatsapp_app_secret_previous],
+            max_body=settings.whatsapp_max_body_bytes,
+            committer=self.committer,
+            on_stored=self.inbox.wake,
+            metrics=self.webhook_metrics,
+        )
         self.registry.register(self.router.metrics_collector())
 
         children: list[ChildSpec] = []
@@ -114,7 +160,12 @@ class Engine:
             ChildSpec(id="database-writer", start=self.committer.run),
             self.router.as_child(),
             ChildSpec(id="journal", start=self.journal.run),
+            ChildSpec(id="whatsapp-inbox", start=self.inbox.run),
+            ChildSpec(id="whatsapp-outbox", start=self.outbox.run),
+            ChildSpec(id="whatsapp-media", start=self.media.run),
         ]
+        if settings.whatsapp_waba_id:
+            children.append(ChildSpec(id="whatsapp-templates", start=self._sync_templates))
         self.root = Supervisor(
             "pytake",
             children,
@@ -125,6 +176,37 @@ class Engine:
         self.ready = False
         self._scope = trio.CancelScope()
         self._stopped = trio.Event()
+
+    async def _sync_templates(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started()
+        while True:
+            try:
+                await self.templates.sync(self.cloud_api, self.settings.whatsapp_waba_id)
+                await trio.sleep(3600)
+            except Exception as exc:  # the Graph API down must not stop anything else
+                log.warning("template catalogue sync failed (%s); retrying in 60 s", exc)
+                await trio.sleep(60)
+
+    async def _outbound_outcome(self, row: Any, report: Any) -> None:
+        log.debug("outbox row %s: %s", getattr(row, "id", "?"), report)
+
+    def _count_inbox(self, outcome: InboxOutcome) -> None:
+        for request in outcome.media:
+            if not self.media.submit_nowait(request):
+                log.warning("media queue full; %s not downloaded now", request.media_id)
+        for update in outcome.template_updates:
+            self.templates.apply_status_update(update.template_name, update.language, update.event)
+        inbound = self.webhook_metrics.inbound
+        for label, count in (
+            ("stored", outcome.stored),
+            ("duplicate", outcome.duplicates),
+            ("unsupported", outcome.unsupported),
+            ("dead_letter", 1 if outcome.dead else 0),
+        ):
+            if count:
+                inbound.labels(label).inc(count)
 
     async def _prepare_database(self) -> None:
         url = self.settings.database_url

@@ -3,6 +3,8 @@ exactly once, in order, and poison messages are applied never."""
 
 from __future__ import annotations
 
+import os
+
 import attrs
 import trio
 import trio.testing
@@ -36,7 +38,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, st.integers(1, 4))
 def test_every_accepted_message_applied_exactly_once(plan: list[Step], escalate_after: int) -> None:
     ATTEMPTS.clear()

@@ -29,9 +29,14 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
             tree = (await client.get("/api/v1/ops/supervision")).json()
             assert tree["kind"] == "supervisor" and tree["id"] == "pytake"
             names = [c["id"] for c in tree["children"]]
-            assert names == ["database-writer", "actors", "journal"]
+            assert names == [
+                "database-writer", "actors", "journal", "whatsapp-inbox", "whatsapp-outbox",
+                "whatsapp-media",
+            ]
             actors = tree["children"][1]
-            (log_kind,) = actors["children"]
+            kinds = {c["id"]: c for c in actors["children"]}
+            assert set(kinds) == {"conversation", "log"}
+            log_kind = kinds["log"]
             assert log_kind["kind"] == "actor-kind" and log_kind["id"] == "log"
             (actor,) = log_kind["children"]
             assert actor["id"] == "log/5511999990000"

@@ -88,7 +88,9 @@ class GroupCommitter:
         self.max_batch = max_batch
         self.max_delay = max_delay
         self._queue: deque[_Write[Any, Any]] = deque()
-        self._room = trio.Semaphore(max_pending)
+        self.max_pending = max_pending
+        self._pending = 0  # writes handed over and not yet finished
+        self._room = trio.lowlevel.ParkingLot()
         self._wake = trio.Event()
         self._after_commit: dict[str, AfterCommit] = {}
         self.running = False
@@ -128,12 +130,20 @@ class GroupCommitter:
     ) -> list[_Write[P, R]]:
         if not self.running:
             raise StorageUnavailable("the database writer is not running", retry_after=1.0)
+        if self._pending >= self.max_pending:
+            # A soft bound: a caller is admitted while there is room for one write, so a
+            # ``submit_many`` larger than the bound still gets in (after the backlog drains).
+            with trio.move_on_after(timeout):
+                while self._pending >= self.max_pending:
+                    await self._room.park()
+            if self._pending >= self.max_pending:
+                raise StorageUnavailable(
+                    "too many writes waiting for the database", retry_after=1.0
+                )
+            if not self.running:
+                raise StorageUnavailable("the database writer stopped", retry_after=1.0)
         writes = [_Write(kind, p) for p in params]
-        with trio.move_on_after(timeout) as scope:
-            for _ in writes:
-                await self._room.acquire()
-        if scope.cancelled_caught:
-            raise StorageUnavailable("too many writes waiting for the database", retry_after=1.0)
+        self._pending += len(writes)
         self._queue.extend(writes)
         self._wake.set()
         return writes
@@ -161,6 +171,8 @@ class GroupCommitter:
                 write = self._queue.popleft()
                 write.error = stopped
                 write.done.set()
+                self._pending -= 1
+            self._room.unpark_all()
 
     async def _commit(self, batch: list[_Write[Any, Any]]) -> None:
         try:
@@ -181,6 +193,9 @@ class GroupCommitter:
                         await self.db.run(_apply_batch, [write])
                     except Exception as exc:
                         write.error = exc
+                    else:
+                        self.batches += 1
+                        self.rows += 1
         else:
             self.batches += 1
             self.rows += len(batch)
@@ -200,8 +215,9 @@ class GroupCommitter:
                     log.exception("after-commit hook for %s failed", name)
         for write in batch:
             write.done.set()
-        for _ in batch:
-            self._room.release()
+        self._pending -= len(batch)
+        if self._room and self._pending < self.max_pending:
+            self._room.unpark_all()
 
 
 def _apply_batch(session: Session, batch: Sequence[_Write[Any, Any]]) -> None:

@@ -17,6 +17,7 @@ import trio
 from sqlalchemy.orm import Session
 
 from pytake.actors import Router, converter
+from pytake.store._bulk import insert_returning_ids
 from pytake.store._database import Database
 from pytake.store._group_commit import GroupCommitter, _Write
 from pytake.store._models_runtime import ActorJournalEntry, ActorSnapshotRecord
@@ -41,8 +42,7 @@ class _AppendJournal:
             {"kind": kind, "actor_id": id, "message_type": name, "message": data}
             for kind, id, name, data, _ in params
         ]
-        stmt = sa.insert(_journal).returning(_journal.c.id, sort_by_parameter_order=True)
-        return list(session.execute(stmt, rows).scalars())
+        return insert_returning_ids(session, _journal, rows, frozenset({"message"}))
 
 
 APPEND_JOURNAL = _AppendJournal()

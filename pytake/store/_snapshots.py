@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from psycopg.types.json import Jsonb
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from pytake.actors import Snapshot
@@ -29,6 +31,15 @@ from pytake.store._redis import RedisConnection
 log = logging.getLogger("pytake.store")
 
 _table: sa.Table = ActorSnapshotRecord.__table__  # type: ignore[assignment]
+
+
+_PG_UPSERT = (
+    "INSERT INTO actor_snapshots (kind, actor_id, schema_version, seq, journal_id, data, "
+    "updated_at) VALUES (%s, %s, %s, %s, %s, %s, now()) "
+    "ON CONFLICT (kind, actor_id) DO UPDATE SET schema_version = EXCLUDED.schema_version, "
+    "seq = EXCLUDED.seq, journal_id = EXCLUDED.journal_id, data = EXCLUDED.data, "
+    "updated_at = now() WHERE actor_snapshots.seq <= EXCLUDED.seq"
+)
 
 
 class _UpsertSnapshots:
@@ -52,7 +63,20 @@ class _UpsertSnapshots:
             for s in newest.values()
         ]
         dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        if dialect == "postgresql":
+            # A small constant statement psycopg prepares once and pipelines (see _bulk).
+            connection: Any = session.connection().connection.driver_connection
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    _PG_UPSERT,
+                    [
+                        (r["kind"], r["actor_id"], r["schema_version"], r["seq"],
+                         r["journal_id"], Jsonb(r["data"]))
+                        for r in rows
+                    ],
+                )
+            return [None] * len(params)
+        insert = sqlite.insert
         stmt = insert(_table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["kind", "actor_id"],

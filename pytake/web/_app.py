@@ -12,6 +12,8 @@ from quart_trio import QuartTrio
 
 from pytake.web._errors import register_error_handlers
 from pytake.web._ops import OpsEngine, create_ops_blueprint
+from pytake.web._webhook import PATH as WEBHOOK_PATH
+from pytake.web._webhook import LeanRoutes
 
 #: ``app.extensions`` key under which later blueprints find the engine.
 ENGINE_EXTENSION = "pytake.engine"
@@ -28,6 +30,11 @@ def create_app(engine: OpsEngine) -> QuartTrio:
     app.extensions[ENGINE_EXTENSION] = engine
     app.register_blueprint(create_ops_blueprint(engine))
     register_error_handlers(app)
+    webhook = getattr(engine, "webhook", None)
+    if webhook is not None:
+        # The webhook is the hot path: served as raw ASGI in front of the framework.
+        lean = LeanRoutes(app.asgi_app, {WEBHOOK_PATH: webhook})  # type: ignore[arg-type]
+        app.asgi_app = lean  # type: ignore[method-assign,assignment]
     return app
 
 

@@ -1,0 +1,18 @@
+"""Texts of the replies the WhatsApp edge sends by itself."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class AutomaticReplies:
+    welcome: str = "Olá! Como podemos ajudar?"
+    unsupported: str = (
+        "Desculpe, ainda não conseguimos ler esse tipo de mensagem. "
+        "Pode enviar um texto, uma foto ou um documento?"
+    )
+    file_too_large: str = (
+        "Esse arquivo é grande demais para o WhatsApp (mais de 100 MB). "
+        "Pode enviar um arquivo menor?"
+    )

@@ -1,0 +1,191 @@
+"""``/webhooks/whatsapp``: the Cloud API's door, as a lean ASGI handler.
+
+This is the hot path (Meta wants a median answer well under 250 ms and retries anything that
+is not a 200), so it bypasses the framework: raw ASGI, no routing table, no request object.
+
+- ``GET``: the verification handshake.  ``hub.mode=subscribe`` and a ``hub.verify_token``
+  equal (constant time) to the configured one → 200 with exactly the challenge, text/plain;
+  anything else → 403.
+- ``POST``: the body is read up to the limit (413 beyond it, before any hashing or parsing),
+  the ``X-Hub-Signature-256`` checked over the raw bytes (401 with a JSON reason and a
+  security log line otherwise), then the body is stored in the inbox and the answer is 200
+  only once that row is committed.  Storage trouble or overload → 503 with Retry-After, so
+  Meta retries.  Nothing a sender can send produces a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from ..errors import StorageUnavailable
+from ..store import GroupCommitter
+from ..whatsapp._inbox import STORE_INBOX
+from ..whatsapp._signature import signature_problem, verify_token_matches
+
+log = logging.getLogger("pytake.webhook")
+security = logging.getLogger("pytake.security")
+
+PATH = "/webhooks/whatsapp"
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: seconds the webhook waits for the inbox write before answering 503
+STORE_TIMEOUT = 5.0
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class WebhookMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "pytake_webhook_requests", "WhatsApp webhook requests by answer", ["status"],
+            registry=registry,
+        )
+        self.ack_seconds = Histogram(
+            "pytake_webhook_ack_seconds", "Time from request to answer of webhook POSTs",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=registry,
+        )
+        self.inbound = Counter(
+            "pytake_inbound_messages", "Inbound WhatsApp messages by outcome", ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("stored", "duplicate", "unsupported", "dead_letter"):
+            self.inbound.labels(outcome)
+        self.signature_failures = Counter(
+            "pytake_webhook_signature_failures", "Webhook POSTs with a bad or missing signature",
+            registry=registry,
+        )
+
+
+class WhatsAppWebhook:
+    def __init__(
+        self,
+        *,
+        verify_token: str,
+        app_secrets: list[str],
+        max_body: int,
+        committer: GroupCommitter,
+        on_stored: Callable[[], None],
+        metrics: WebhookMetrics,
+    ) -> None:
+        self.verify_token = verify_token
+        self.app_secrets = [s for s in app_secrets if s]
+        self.max_body = max_body
+        self.committer = committer
+        self.on_stored = on_stored
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method", "")
+        if method == "GET":
+            status, body, ctype, headers = self._handshake(scope)
+        elif method == "POST":
+            started = time.perf_counter()
+            status, body, ctype, headers = await self._notification(scope, receive)
+            self.metrics.ack_seconds.observe(time.perf_counter() - started)
+        else:
+            status, body, ctype, headers = _json(405, {"error": f"method {method} not allowed"})
+            headers.append((b"allow", b"GET, POST"))
+        self.metrics.requests.labels(str(status)).inc()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", ctype), *headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _handshake(self, scope: Scope) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        mode = query.get("hub.mode", [""])[0]
+        token = query.get("hub.verify_token", [None])[0]
+        challenge = query.get("hub.challenge", [""])[0]
+        if mode == "subscribe" and challenge and verify_token_matches(token, self.verify_token):
+            return 200, challenge.encode(), b"text/plain", []
+        security.warning("webhook verification refused (mode=%r)", mode[:40])
+        return 403, b"verification refused", b"text/plain", []
+
+    async def _notification(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return _json(413, {"error": f"body larger than {self.max_body} bytes"})
+        try:
+            body = await self._read(receive)
+        except _TooLarge:
+            return _json(413, {"error": f"body larger than {self.max_body} bytes"})
+        except _Disconnected:
+            return _json(400, {"error": "client disconnected before the body was complete"})
+        signature = headers.get(b"x-hub-signature-256", b"").decode("latin-1") or None
+        problem = (
+            signature_problem(body, signature, self.app_secrets)
+            if self.app_secrets
+            else "the webhook app secret is not configured"
+        )
+        if problem is not None:
+            self.metrics.signature_failures.inc()
+            client = scope.get("client") or ("?", 0)
+            security.warning("webhook refused from %s: %s", client[0], problem)
+            return _json(401, {"error": problem})
+        try:
+            await self.committer.submit(STORE_INBOX, (body, signature or ""), timeout=STORE_TIMEOUT)
+        except StorageUnavailable as exc:
+            log.warning("webhook answered 503: %s", exc)
+            status, out, ctype, _ = _json(503, {"error": "storage unavailable, retry later"})
+            return status, out, ctype, [(b"retry-after", str(int(exc.retry_after or 1)).encode())]
+        self.on_stored()
+        return 200, b'{"status":"ok"}', b"application/json", []
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
+    return status, json.dumps(doc).encode(), b"application/json", []
+
+
+class LeanRoutes:
+    """ASGI middleware: exact paths go to their own handler, the rest to the framework."""
+
+    def __init__(self, fallback: ASGIApp, routes: dict[str, ASGIApp]) -> None:
+        self.fallback = fallback
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = self.routes.get(scope.get("path", ""))
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+        await self.fallback(scope, receive, send)

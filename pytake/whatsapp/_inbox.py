@@ -1,0 +1,534 @@
+"""The inbox: webhook bodies stored before the 200, then processed from the database.
+
+``STORE_INBOX`` is the group-committed write the webhook awaits before answering 200, so an
+acknowledged notification is never lost.  :class:`InboxProcessor` (a supervised service)
+takes ``pending`` rows in ``id`` order and processes each in the group committer's
+transaction (``PROCESS_INBOX``): customers and conversations are found or created, messages
+are inserted idempotently by WhatsApp id (``ON CONFLICT DO NOTHING``: a wamid is stored once
+however it is redelivered or batched), statuses advance their message (never backwards), and
+each new message is journaled to its ConversationActor in the same transaction.  The row is
+marked ``processed`` in that transaction too, so a crash anywhere means the row is simply
+processed again, with no duplicate effect.  A body that cannot be parsed is marked ``dead``
+and dead-lettered (a retry could never succeed); one bad element is isolated in a savepoint
+and never blocks the rest of its batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+import trio
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..actors import Router, converter
+from ..conversations import DeliveryFailed, InboundReceived
+from ..errors import StorageUnavailable
+from ..store import Database, GroupCommitter
+from ..store._bulk import insert_returning_ids
+from ..store._group_commit import _Write
+from ..store._journal import type_name
+from ..store._models_conversations import Conversation, Customer, Message
+from ..store._models_runtime import ActorJournalEntry, DeadLetterRecord, InboxEntry
+from ._events import InboundMessage, Notification, StatusUpdate
+from ._media import MediaRequest
+from ._outbox import outbox_id_from_callback, reconcile_sending_in
+from ._parse import InvalidNotification, parse_notification
+from ._status import advance
+
+log = logging.getLogger("pytake.whatsapp")
+
+_inbox: sa.Table = InboxEntry.__table__  # type: ignore[assignment]
+_customers: sa.Table = Customer.__table__  # type: ignore[assignment]
+_conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
+_messages: sa.Table = Message.__table__  # type: ignore[assignment]
+_journal: sa.Table = ActorJournalEntry.__table__  # type: ignore[assignment]
+_dead: sa.Table = DeadLetterRecord.__table__  # type: ignore[assignment]
+
+#: message types that are not chat messages of their own: they change another message
+_MODIFIERS = {"reaction", "edit", "revoke"}
+#: types that do not restart the customer-service window (not sent by the user)
+_NOT_FROM_USER = {"system"}
+_STATUS_COLUMN = {
+    "sent": "sent_at",
+    "delivered": "delivered_at",
+    "read": "read_at",
+    "played": "played_at",
+    "failed": "failed_at",
+}
+
+
+def _ts(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class _StoreInbox:
+    name = "inbox.store"
+
+    def apply_many(self, session: Session, params: Sequence[tuple[bytes, str]]) -> list[int]:
+        rows = [{"body": body, "signature": signature} for body, signature in params]
+        return insert_returning_ids(session, _inbox, rows)
+
+
+STORE_INBOX = _StoreInbox()
+
+
+@attrs.define
+class InboxOutcome:
+    """What processing one inbox row did (counted into metrics by the processor)."""
+
+    inbox_id: int
+    stored: int = 0
+    duplicates: int = 0
+    unsupported: int = 0
+    dead: bool = False
+    statuses_applied: int = 0
+    statuses_unknown: int = 0
+    problems: int = 0
+    ignored: str | None = None
+    #: journal rows written, to deliver after commit: (journal id, actor id, message)
+    deliveries: list[tuple[int, str, Any]] = attrs.Factory(list)
+    template_updates: list[Any] = attrs.Factory(list)
+    api_errors: list[int] = attrs.Factory(list)
+    #: media to download once the transaction has committed
+    media: list[MediaRequest] = attrs.Factory(list)
+
+
+def conversation_address(phone_number_id: str, customer_row_id: int) -> str:
+    return f"{phone_number_id}:{customer_row_id}"
+
+
+class _ProcessInbox:
+    name = "inbox.process"
+
+    def __init__(self, accepted_numbers: frozenset[str]) -> None:
+        self.accepted_numbers = accepted_numbers
+
+    def apply_many(
+        self, session: Session, params: Sequence[tuple[int, bytes]]
+    ) -> list[InboxOutcome]:
+        return [self._one(session, inbox_id, body) for inbox_id, body in params]
+
+    def _one(self, session: Session, inbox_id: int, body: bytes) -> InboxOutcome:
+        outcome = InboxOutcome(inbox_id)
+        # Claim the row first: if another processor (another node, a concurrent call) got
+        # to it, this transaction does nothing with it.
+        claimed = session.execute(
+            sa.update(_inbox)
+            .where(_inbox.c.id == inbox_id, _inbox.c.state == "pending")
+            .values(state="processed", processed_at=sa.func.now(), attempts=_inbox.c.attempts + 1)
+        )
+        if not getattr(claimed, "rowcount", 1):
+            outcome.ignored = "already processed"
+            return outcome
+        try:
+            notification = parse_notification(body)
+        except InvalidNotification as exc:
+            outcome.dead = True
+            session.execute(
+                sa.update(_inbox)
+                .where(_inbox.c.id == inbox_id)
+                .values(state="dead", error=str(exc)[:2000])
+            )
+            _dead_letter(session, inbox_id, body, str(exc))
+            return outcome
+        self._apply(session, notification, outcome)
+        return outcome
+
+    def _apply(self, session: Session, n: Notification, outcome: InboxOutcome) -> None:
+        if n.ignored:
+            outcome.ignored = n.ignored
+            log.info("webhook ignored: %s", n.ignored)
+            return
+        outcome.problems += len(n.problems)
+        for problem in n.problems:
+            log.warning("webhook element skipped at %s: %s", problem.where, problem.error)
+        for message in n.messages:
+            self._isolated(session, outcome, self._message, message)
+        for status in n.statuses:
+            self._isolated(session, outcome, self._status, status)
+        for errors in n.errors:
+            for error in errors.errors:
+                outcome.api_errors.append(error.code)
+                log.error("Cloud API reported error %s: %s %s", error.code, error.title,
+                          error.details)
+        outcome.template_updates.extend(n.template_updates)
+
+    def _isolated(
+        self, session: Session, outcome: InboxOutcome, fn: Callable[..., None], item: Any
+    ) -> None:
+        try:
+            with session.begin_nested():
+                fn(session, item, outcome)
+        except sa.exc.OperationalError:
+            raise  # the database itself: fail the batch, it will be retried
+        except Exception:
+            outcome.problems += 1
+            log.exception("webhook element failed and was skipped: %r", getattr(item, "raw", item))
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _message(self, session: Session, m: InboundMessage, outcome: InboxOutcome) -> None:
+        if self.accepted_numbers and m.phone_number_id not in self.accepted_numbers:
+            outcome.ignored = f"phone_number_id {m.phone_number_id} is not configured"
+            log.warning("message for unconfigured phone_number_id %s ignored", m.phone_number_id)
+            return
+        if not m.customer_id:
+            outcome.problems += 1
+            log.warning("message %s has neither a wa_id nor a user id; skipped", m.wamid)
+            return
+        customer_id = self._customer(session, m)
+        if m.type in _MODIFIERS:
+            self._modify(session, m)
+            return
+        conversation_id = self._conversation(session, customer_id, m.phone_number_id)
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else (
+            sqlite.insert
+        )
+        stmt = (
+            insert(_messages)
+            .values(
+                conversation_id=conversation_id,
+                whatsapp_message_id=m.wamid,
+                direction="in",
+                type=m.type,
+                payload=m.raw,
+                status="received",
+                whatsapp_timestamp=_ts(m.timestamp),
+            )
+            .on_conflict_do_nothing(index_elements=["whatsapp_message_id"])
+            .returning(_messages.c.id)
+        )
+        message_id = session.execute(stmt).scalar()
+        if message_id is None:
+            outcome.duplicates += 1
+            return
+        if type(m.content).__name__ == "Unsupported":
+            outcome.unsupported += 1
+        else:
+            outcome.stored += 1
+        opens_window = m.type not in _NOT_FROM_USER
+        if opens_window:
+            session.execute(
+                sa.update(_conversations)
+                .where(_conversations.c.id == conversation_id)
+                .where(
+                    sa.or_(
+                        _conversations.c.last_customer_message_at.is_(None),
+                        _conversations.c.last_customer_message_at < _ts(m.timestamp),
+                    )
+                )
+                .values(last_customer_message_at=_ts(m.timestamp), updated_at=sa.func.now())
+            )
+        text = getattr(m.content, "body", "") or ""
+        self._journal(
+            session,
+            outcome,
+            conversation_address(m.phone_number_id, customer_id),
+            InboundReceived(
+                message_id=message_id,
+                wamid=m.wamid,
+                type=m.type,
+                timestamp=m.timestamp,
+                conversation_id=conversation_id,
+                customer_id=customer_id,
+                opens_window=opens_window,
+                text=text[:200],
+                phone_number_id=m.phone_number_id,
+                reply_to=m.customer_id,
+                error_codes=tuple(e.code for e in m.errors),
+            ),
+        )
+        content: Any = m.content
+        if type(content).__name__ == "Media" and content.media_id:
+            outcome.media.append(
+                MediaRequest(
+                    media_id=content.media_id,
+                    media_type=content.media_type,
+                    phone_number_id=m.phone_number_id,
+                    sha256=content.sha256 or None,
+                    mime_type=content.mime_type or None,
+                )
+            )
+
+    def _customer(self, session: Session, m: InboundMessage) -> int:
+        c = _customers.c
+        wa_id = m.sender or (m.contact.wa_id if m.contact else "") or None
+        bsuid = m.sender_user_id or (m.contact.user_id if m.contact else "") or None
+        name = m.contact.name if m.contact and m.contact.name else None
+        conditions = []
+        if wa_id:
+            conditions.append(c.wa_id == wa_id)
+        if bsuid:
+            conditions.append(c.bsuid == bsuid)
+        row = session.execute(
+            sa.select(c.id, c.wa_id, c.bsuid, c.name)
+            .where(c.business_phone_number_id == m.phone_number_id, sa.or_(*conditions))
+            .order_by(c.id)
+            .limit(1)
+        ).first()
+        if row is None:
+            result = session.execute(
+                sa.insert(_customers)
+                .values(
+                    business_phone_number_id=m.phone_number_id,
+                    wa_id=wa_id,
+                    bsuid=bsuid,
+                    phone=wa_id,
+                    name=name,
+                )
+                .returning(c.id)
+            )
+            return int(result.scalar_one())
+        updates: dict[str, Any] = {}
+        if wa_id and not row.wa_id:
+            updates["wa_id"] = wa_id
+        if bsuid and not row.bsuid:
+            updates["bsuid"] = bsuid
+        if name and name != row.name:
+            updates["name"] = name
+        content = m.content
+        if type(content).__name__ == "System":
+            new_wa_id = getattr(content, "new_wa_id", "") or None
+            new_user_id = getattr(content, "new_user_id", "") or None
+            if new_wa_id:  # user_changed_number: re-key, keep the history
+                updates["wa_id"] = new_wa_id
+                updates["phone"] = new_wa_id
+            if new_user_id:
+                updates["bsuid"] = new_user_id
+        if updates:
+            session.execute(sa.update(_customers).where(c.id == row.id).values(**updates))
+        return int(row.id)
+
+    def _conversation(self, session: Session, customer_id: int, phone_number_id: str) -> int:
+        c = _conversations.c
+        found = session.execute(
+            sa.select(c.id).where(c.customer_id == customer_id, c.status == "open").limit(1)
+        ).scalar()
+        if found is not None:
+            return int(found)
+        result = session.execute(
+            sa.insert(_conversations)
+            .values(
+                customer_id=customer_id,
+                business_phone_number_id=phone_number_id,
+                status="open",
+                owner_state="flow",
+            )
+            .returning(c.id)
+        )
+        return int(result.scalar_one())
+
+    def _modify(self, session: Session, m: InboundMessage) -> None:
+        """Reactions, edits and revokes change the message they point at; no new message."""
+        content: Any = m.content
+        target = getattr(content, "message_id", None) or getattr(
+            content, "original_message_id", None
+        )
+        if not target:
+            return
+        row = session.execute(
+            sa.select(_messages.c.id, _messages.c.payload).where(
+                _messages.c.whatsapp_message_id == target
+            )
+        ).first()
+        if row is None:
+            log.info("%s for unknown message %s ignored", m.type, target)
+            return
+        payload = dict(row.payload or {})
+        if m.type == "reaction":
+            emoji = getattr(content, "emoji", None)
+            if emoji:
+                payload["reaction"] = {"emoji": emoji, "wamid": m.wamid, "at": m.timestamp}
+            else:
+                payload.pop("reaction", None)
+        elif m.type == "edit":
+            payload.setdefault("edits", []).append({"wamid": m.wamid, "at": m.timestamp,
+                                                    "message": m.raw.get("edit", {})})
+        elif m.type == "revoke":
+            payload = {"revoked": True, "revoked_at": m.timestamp, "wamid": m.wamid}
+        session.execute(
+            sa.update(_messages).where(_messages.c.id == row.id).values(payload=payload)
+        )
+
+    # -- statuses ---------------------------------------------------------------------------
+
+    def _status(self, session: Session, s: StatusUpdate, outcome: InboxOutcome) -> None:
+        m = _messages.c
+        row = session.execute(
+            sa.select(m.id, m.status, m.conversation_id).where(m.whatsapp_message_id == s.wamid)
+        ).first()
+        if row is None:
+            # Sent by us but the answer with its wamid never arrived (a dropped connection,
+            # a restart mid-send): the outbox id travels in biz_opaque_callback_data.
+            outbox_id = outbox_id_from_callback(s.biz_opaque_callback_data)
+            if outbox_id is not None and reconcile_sending_in(session, outbox_id, s.wamid):
+                row = session.execute(
+                    sa.select(m.id, m.status, m.conversation_id).where(
+                        m.whatsapp_message_id == s.wamid
+                    )
+                ).first()
+        if row is None:
+            outcome.statuses_unknown += 1
+            log.info("status %s for unknown message %s ignored", s.status, s.wamid)
+            return
+        new_state = advance(row.status, s.status)
+        values: dict[str, Any] = {}
+        if new_state != row.status:
+            values["status"] = new_state
+        column = _STATUS_COLUMN.get(s.status)
+        if column:
+            values[column] = _ts(s.timestamp)
+        if s.status == "failed" and s.errors:
+            error = s.errors[0]
+            values["error_code"] = error.code
+            values["error_details"] = {
+                "code": error.code, "title": error.title, "message": error.message,
+                "details": error.details,
+            }
+            conversation = session.execute(
+                sa.select(_conversations.c.customer_id, _conversations.c.business_phone_number_id)
+                .where(_conversations.c.id == row.conversation_id)
+            ).first()
+            if conversation is not None:
+                self._journal(
+                    session,
+                    outcome,
+                    conversation_address(conversation.business_phone_number_id,
+                                         conversation.customer_id),
+                    DeliveryFailed(message_id=row.id, code=error.code, details=error.details),
+                )
+        if values:
+            session.execute(sa.update(_messages).where(m.id == row.id).values(**values))
+        outcome.statuses_applied += 1
+
+    def _journal(self, session: Session, outcome: InboxOutcome, actor_id: str, msg: Any) -> None:
+        journal_id = session.execute(
+            sa.insert(_journal)
+            .values(
+                kind="conversation",
+                actor_id=actor_id,
+                message_type=type_name(type(msg)),
+                message=converter.unstructure(msg),
+            )
+            .returning(_journal.c.id)
+        ).scalar_one()
+        outcome.deliveries.append((int(journal_id), actor_id, msg))
+
+
+def _printable(data: bytes | str, limit: int = 2000) -> str:
+    text = data[:limit].decode("utf-8", "replace") if isinstance(data, bytes) else data[:limit]
+    return text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+
+
+def _dead_letter(session: Session, inbox_id: int, body: bytes, error: str) -> None:
+    session.execute(
+        sa.update(_inbox)
+        .where(_inbox.c.id == inbox_id)
+        .values(state="dead", error=_printable(error), processed_at=sa.func.now())
+    )
+    session.execute(
+        sa.insert(_dead).values(
+            kind="whatsapp-inbox", actor_id=str(inbox_id), message_type="webhook body",
+            message=_printable(body), error=_printable(error), traceback="", attempts=1,
+        )
+    )
+
+
+def _pending(session: Session, limit: int) -> list[tuple[int, bytes]]:
+    rows = session.execute(
+        sa.select(_inbox.c.id, _inbox.c.body)
+        .where(_inbox.c.state == "pending")
+        .order_by(_inbox.c.id)
+        .limit(limit)
+    )
+    return [(int(r.id), bytes(r.body)) for r in rows]
+
+
+class InboxProcessor:
+    """Processes stored webhook bodies in order; :meth:`wake` after storing one."""
+
+    def __init__(
+        self,
+        db: Database,
+        committer: GroupCommitter,
+        router: Router,
+        *,
+        accepted_numbers: Sequence[str] = (),
+        batch: int = 100,
+        on_outcome: Callable[[InboxOutcome], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.committer = committer
+        self.router = router
+        self.batch = batch
+        self.kind = _ProcessInbox(frozenset(accepted_numbers))
+        self._wake = trio.Event()
+        self._on_outcome = on_outcome
+        self.processed = 0
+        committer.on_commit(self.kind.name, self._deliver)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
+        # In commit order (see GroupCommitter): journal ids reach each mailbox increasing.
+        for write in writes:
+            outcome: InboxOutcome = write.result
+            for journal_id, actor_id, message in outcome.deliveries:
+                self.router.deliver_journaled("conversation", actor_id, journal_id, message)
+
+    async def process_pending(self) -> int:
+        """Process every pending row now; return how many."""
+        total = 0
+        while True:
+            rows = await self.db.run(_pending, self.batch, readonly=True)
+            if not rows:
+                return total
+            try:
+                outcomes = await self.committer.submit_many(self.kind, rows)
+            except StorageUnavailable:
+                raise
+            except Exception:
+                outcomes = await self._one_by_one(rows)
+            for outcome in outcomes:
+                if self._on_outcome is not None:
+                    self._on_outcome(outcome)
+            total += len(rows)
+            self.processed += len(rows)
+
+    async def _one_by_one(self, rows: list[tuple[int, bytes]]) -> list[InboxOutcome]:
+        """A row that cannot be processed (a bug, data the database refuses) must not block
+        the inbox: it is set aside as dead, with its error, for operators."""
+        outcomes = []
+        for inbox_id, body in rows:
+            try:
+                outcomes.append(await self.committer.submit(self.kind, (inbox_id, body)))
+            except StorageUnavailable:
+                raise
+            except Exception as exc:
+                log.exception("inbox row %d could not be processed; dead-lettered", inbox_id)
+                await self.db.run(_dead_letter, inbox_id, body, f"{type(exc).__name__}: {exc}")
+                outcomes.append(InboxOutcome(inbox_id, dead=True))
+        return outcomes
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        delay = 0.1
+        while True:
+            self._wake = trio.Event()
+            try:
+                await self.process_pending()
+                delay = 0.1
+            except StorageUnavailable as exc:
+                log.warning("inbox processing paused: %s", exc)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            with trio.move_on_after(1.0):  # also poll: rows stored by another node
+                await self._wake.wait()

@@ -1,0 +1,652 @@
+"""The transactional outbox: outbound messages are committed first, then sent.
+
+Writing. `ENQUEUE` is a `pytake.store.GroupCommitter` write kind: in one transaction it
+inserts the ``messages`` row (direction ``out``, status ``pending``) and the ``outbox`` row
+holding the request body, and returns both ids (`Enqueued`). `OutboxSender.enqueue` wraps it
+with the checks that must happen before anything is stored: the 24-hour window
+(`pytake.whatsapp._window`) and, for templates, approval (`TemplateCatalogue`).
+
+Sending. `OutboxSender.run` is a service. It claims due ``pending`` rows (``sending``,
+``attempts + 1``, in a transaction; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several
+nodes share the work), paces them through the number's `SendGovernor`, sends them with the
+`CloudApiClient`, and stores the result:
+
+- accepted → ``sent`` with the ``wamid`` on the outbox row *and* the message row;
+- a final rejection → ``failed`` with ``last_error``; the message row gets ``failed``,
+  ``error_code`` and ``error_details`` (``{"outcome": "needs_template" | "unreachable" |
+  "wait_24h" | "opted_out" | "token_expired" | "failed", "message", "details",
+  "fbtrace_id"}``) so agents see *why* (WHATSAPP.md §10 item 14);
+- a retryable error → back to ``pending`` with a later ``next_attempt_at``.
+
+An enqueue wakes the sender at once (an after-commit hook), so the happy path has no polling
+delay; it also polls every ``poll_interval`` seconds and sleeps precisely until the next due
+retry. Per recipient, messages go out in order: a row is claimed only when no older row to
+the same recipient is still ``pending`` or ``sending`` (a message being retried holds back the
+ones after it, so a multi-part answer never arrives shuffled).
+
+Never twice (at most once after a crash). Every body carries ``biz_opaque_callback_data`` =
+``outbox:<id>``, which Meta echoes in status webhooks. A row found in ``sending`` by a sender
+that does not own it, for longer than ``stale_after`` seconds (the process died between
+claiming it and storing the answer), is **not** sent again: Meta may already have the
+message, and a duplicate reply is worse for a customer than a missing one that an agent can
+see. It is marked ``failed`` with ``last_error`` "outcome unknown after restart" (outcome
+``unknown``), unless a status webhook reconciles it first or later: the status handler calls
+`reconcile_sending` with the ``outbox:<id>`` it received and the ``wamid``, which turns such a
+row into ``sent``. ``stale_after`` (default 120 s, longer than any send can take) is what
+makes this safe with several nodes, and gives the ``sent`` webhook time to reconcile first.
+
+A dropped connection or timeout is ambiguous too (the message may have been accepted), but
+it is retried: the backoff leaves time for the status webhook to reconcile the row, and a
+reconciled row is never claimed again. Rows are finished only ``WHERE state = 'sending'``, so
+a late answer never overwrites a reconciliation.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import attrs
+import sqlalchemy as sa
+import trio
+from sqlalchemy.orm import Session
+
+from pytake.errors import CloudApiError, InvalidMessage
+from pytake.store import (
+    Database,
+    DeliveryStatus,
+    GroupCommitter,
+    Message,
+    MessageDirection,
+    OutboxEntry,
+    OutboxState,
+)
+from pytake.store._base import utcnow
+from pytake.whatsapp._client import CloudApiClient, SendResult
+from pytake.whatsapp._governor import Decision, Outcome, SendGovernor
+from pytake.whatsapp._templates import TemplateCatalogue
+from pytake.whatsapp._window import check_window
+
+__all__ = [
+    "CALLBACK_PREFIX",
+    "ENQUEUE",
+    "UNKNOWN_AFTER_RESTART",
+    "Enqueued",
+    "OutboundRequest",
+    "OutboxRow",
+    "OutboxSender",
+    "SendReport",
+    "callback_data",
+    "outbox_id_from_callback",
+    "reconcile_sending",
+    "reconcile_sending_in",
+]
+
+log = logging.getLogger("pytake.whatsapp")
+
+CALLBACK_PREFIX: Final = "outbox:"
+UNKNOWN_AFTER_RESTART: Final = "outcome unknown after restart"
+
+_outbox: sa.Table = OutboxEntry.__table__  # type: ignore[assignment]
+_messages: sa.Table = Message.__table__  # type: ignore[assignment]
+
+
+def callback_data(outbox_id: int) -> str:
+    """The ``biz_opaque_callback_data`` put in the body of outbox row ``outbox_id``."""
+    return f"{CALLBACK_PREFIX}{outbox_id}"
+
+
+def outbox_id_from_callback(value: str | None) -> int | None:
+    """The outbox id in a status webhook's ``biz_opaque_callback_data``, or ``None``."""
+    if not value or not value.startswith(CALLBACK_PREFIX):
+        return None
+    rest = value[len(CALLBACK_PREFIX):]
+    return int(rest) if rest.isdigit() else None
+
+
+def _is_read_receipt(body: dict[str, Any]) -> bool:
+    return body.get("status") == "read" and "type" not in body
+
+
+# --- enqueueing --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OutboundRequest:
+    """One request to store in the outbox.
+
+    ``conversation_id`` is the conversation the message belongs to (``None`` for requests
+    that are not messages: read receipts / typing indicators). ``recipient`` defaults to the
+    body's ``to`` (give it for read receipts: the customer's id, which orders them)."""
+
+    phone_number_id: str
+    body: dict[str, Any]
+    conversation_id: int | None = None
+    recipient: str | None = None
+    sent_by_user_id: int | None = None
+
+    @property
+    def to(self) -> str:
+        return self.recipient or str(self.body.get("to") or "")
+
+    @property
+    def message_type(self) -> str:
+        return "read" if _is_read_receipt(self.body) else str(self.body.get("type") or "")
+
+
+@attrs.frozen
+class Enqueued:
+    outbox_id: int
+    message_id: int | None
+
+
+class _Enqueue:
+    name = "whatsapp.outbox.enqueue"
+
+    def apply_many(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+        message_ids: dict[int, int] = {}
+        with_message = [(i, r) for i, r in enumerate(params) if r.conversation_id is not None]
+        if with_message:
+            rows = [
+                {
+                    "conversation_id": r.conversation_id,
+                    "direction": MessageDirection.OUTBOUND,
+                    "type": r.message_type,
+                    "payload": r.body.get(r.message_type, {}),
+                    "sent_by_user_id": r.sent_by_user_id,
+                    "status": DeliveryStatus.PENDING,
+                }
+                for _, r in with_message
+            ]
+            stmt = sa.insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
+            ids = list(session.execute(stmt, rows).scalars())
+            message_ids = {i: mid for (i, _), mid in zip(with_message, ids, strict=True)}
+        now = utcnow()
+        rows = [
+            {
+                "message_id": message_ids.get(i),
+                "business_phone_number_id": r.phone_number_id,
+                "recipient": r.to,
+                "payload": r.body,
+                "state": OutboxState.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for i, r in enumerate(params)
+        ]
+        stmt = sa.insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
+        outbox_ids = list(session.execute(stmt, rows).scalars())
+        return [Enqueued(oid, message_ids.get(i)) for i, oid in enumerate(outbox_ids)]
+
+
+#: The group-commit write kind that stores a message and its outbox row together.
+ENQUEUE: Final = _Enqueue()
+
+
+# --- claiming and finishing (run on worker threads) -------------------------------------------
+
+
+@attrs.frozen
+class OutboxRow:
+    """A claimed outbox row, as the sender and ``on_outcome`` see it."""
+
+    id: int
+    message_id: int | None
+    phone_number_id: str
+    recipient: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@attrs.frozen
+class SendReport:
+    """What became of an outbox row, for ``on_outcome``: a final outcome (``sent``,
+    ``needs_template``, ``unreachable``, ``wait_24h``, ``opted_out``, ``token_expired``,
+    ``failed``, ``unknown``), the ``wamid`` when sent, else the error."""
+
+    outcome: Outcome
+    wamid: str | None = None
+    error_code: int | None = None
+    reason: str = ""
+
+
+def _claim(
+    session: Session, now: datetime, limit: int, exclude_numbers: Sequence[str], postgres: bool
+) -> tuple[list[OutboxRow], datetime | None]:
+    o = _outbox
+    older = _outbox.alias("older")
+    blocked = (
+        sa.select(older.c.id)
+        .where(
+            older.c.recipient == o.c.recipient,
+            older.c.business_phone_number_id == o.c.business_phone_number_id,
+            older.c.id < o.c.id,
+            older.c.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+        )
+        .exists()
+    )
+    due = [o.c.state == OutboxState.PENDING, o.c.next_attempt_at <= now]
+    if exclude_numbers:
+        due.append(o.c.business_phone_number_id.not_in(list(exclude_numbers)))
+    rows: list[OutboxRow] = []
+    if limit > 0:
+        select = sa.select(o.c.id).where(*due, ~blocked).order_by(o.c.id).limit(limit)
+        if postgres:
+            select = select.with_for_update(skip_locked=True, of=o)
+        ids = list(session.execute(select).scalars())
+        if ids:
+            result = session.execute(
+                sa.update(o)
+                .where(o.c.id.in_(ids))
+                .values(state=OutboxState.SENDING, attempts=o.c.attempts + 1, updated_at=now)
+                .returning(
+                    o.c.id, o.c.message_id, o.c.business_phone_number_id, o.c.recipient,
+                    o.c.payload, o.c.attempts,
+                )
+            )
+            rows = sorted(
+                (OutboxRow(r.id, r.message_id, r.business_phone_number_id, r.recipient,
+                           dict(r.payload), r.attempts) for r in result),
+                key=lambda r: r.id,
+            )
+    # Only future retries: a due row that is held back (an older row to its recipient is
+    # waiting, or its number is paused) becomes claimable through those, not by polling.
+    next_due = session.execute(
+        sa.select(sa.func.min(o.c.next_attempt_at))
+        .where(o.c.state == OutboxState.PENDING, o.c.next_attempt_at > now)
+    ).scalar()
+    return rows, next_due
+
+
+def _finish_sent(session: Session, row_id: int, wamid: str, now: datetime) -> bool:
+    done = session.execute(
+        sa.update(_outbox)
+        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
+        .values(state=OutboxState.SENT, whatsapp_message_id=wamid, last_error=None,
+                updated_at=now)
+        .returning(_outbox.c.message_id)
+    ).first()
+    if done is None:
+        return False
+    if done.message_id is not None:
+        _message_sent(session, done.message_id, wamid, now)
+    return True
+
+
+def _message_sent(session: Session, message_id: int, wamid: str, now: datetime) -> None:
+    session.execute(
+        sa.update(_messages)
+        .where(_messages.c.id == message_id)
+        .values(
+            whatsapp_message_id=wamid,
+            status=sa.case(
+                (_messages.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED]),
+                 DeliveryStatus.SENT),
+                else_=_messages.c.status,
+            ),
+            sent_at=sa.func.coalesce(_messages.c.sent_at, now),
+            failed_at=None,
+            error_code=None,
+            error_details=None,
+        )
+    )
+
+
+def _finish_failed(
+    session: Session, row_id: int, report: SendReport, details: dict[str, Any], now: datetime
+) -> bool:
+    done = session.execute(
+        sa.update(_outbox)
+        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
+        .values(state=OutboxState.FAILED, last_error=report.reason[:2000], updated_at=now)
+        .returning(_outbox.c.message_id)
+    ).first()
+    if done is None:
+        return False
+    if done.message_id is not None:
+        session.execute(
+            sa.update(_messages)
+            .where(_messages.c.id == done.message_id)
+            .values(status=DeliveryStatus.FAILED, failed_at=now, error_code=report.error_code,
+                    error_details=details)
+        )
+    return True
+
+
+def _finish_retry(
+    session: Session, row_id: int, reason: str, at: datetime, now: datetime, refund: bool
+) -> bool:
+    values: dict[str, Any] = {
+        "state": OutboxState.PENDING, "next_attempt_at": at, "updated_at": now,
+    }
+    if reason:
+        values["last_error"] = reason[:2000]
+    if refund:  # not an attempt: pacing sent it back before it was tried
+        values["attempts"] = _outbox.c.attempts - 1
+    done = session.execute(
+        sa.update(_outbox)
+        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
+        .values(**values)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def _recover(session: Session, cutoff: datetime, own: Sequence[int], now: datetime) -> list[int]:
+    where = [_outbox.c.state == OutboxState.SENDING, _outbox.c.updated_at <= cutoff]
+    if own:
+        where.append(_outbox.c.id.not_in(list(own)))
+    rows = session.execute(
+        sa.update(_outbox)
+        .where(*where)
+        .values(state=OutboxState.FAILED, last_error=UNKNOWN_AFTER_RESTART, updated_at=now)
+        .returning(_outbox.c.id, _outbox.c.message_id)
+    ).all()
+    message_ids = [r.message_id for r in rows if r.message_id is not None]
+    if message_ids:
+        session.execute(
+            sa.update(_messages)
+            .where(_messages.c.id.in_(message_ids), _messages.c.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.FAILED, failed_at=now,
+                    error_details={"outcome": Outcome.UNKNOWN.value,
+                                   "message": UNKNOWN_AFTER_RESTART})
+        )
+    return [r.id for r in rows]
+
+
+def reconcile_sending_in(session: Session, outbox_id: int, wamid: str) -> bool:
+    """`reconcile_sending` inside the caller's transaction (for a webhook handler)."""
+    now = utcnow()
+    done = session.execute(
+        sa.update(_outbox)
+        .where(
+            _outbox.c.id == outbox_id,
+            sa.or_(
+                _outbox.c.state == OutboxState.SENDING,
+                sa.and_(_outbox.c.state == OutboxState.FAILED,
+                        _outbox.c.last_error == UNKNOWN_AFTER_RESTART),
+                # A dropped answer put it back for a retry, but Meta had it.
+                sa.and_(_outbox.c.state == OutboxState.PENDING,
+                        _outbox.c.whatsapp_message_id.is_(None),
+                        _outbox.c.attempts > 0),
+            ),
+        )
+        .values(state=OutboxState.SENT, whatsapp_message_id=wamid, last_error=None,
+                updated_at=now)
+        .returning(_outbox.c.message_id)
+    ).first()
+    if done is None:
+        return False
+    if done.message_id is not None:
+        _message_sent(session, done.message_id, wamid, now)
+    return True
+
+
+async def reconcile_sending(db: Database, outbox_id: int, wamid: str) -> bool:
+    """A status webhook proved that outbox row ``outbox_id`` reached Meta as ``wamid``
+    (its ``biz_opaque_callback_data`` was ``outbox:<id>``, see `outbox_id_from_callback`).
+
+    A row still ``sending``, waiting for a retry after an ambiguous failure, or marked
+    "outcome unknown after restart" becomes ``sent`` with that wamid (and so is never sent
+    again). Returns whether a row changed; rows already finished are left alone."""
+    return await db.run(reconcile_sending_in, outbox_id, wamid)
+
+
+# --- the sender --------------------------------------------------------------------------------
+
+OnOutcome = Callable[[OutboxRow, SendReport], Awaitable[None] | None]
+_UNCHECKED: Final[Any] = object()
+
+
+class OutboxSender:
+    """Sends what the outbox holds; run `run` as a service (see the module docstring).
+
+    - ``governor``: a `SendGovernor` factory, called once per business number
+      (default: ``SendGovernor(number)`` with its defaults).
+    - ``concurrency``: sends in flight at most.
+    - ``poll_interval``: seconds between polls when nothing wakes the sender.
+    - ``stale_after``: seconds after which a ``sending`` row not owned by this sender is
+      taken for the leftover of a dead process and marked unknown.
+    - ``max_pacing_wait``: a claimed row waits at most this long for its pacing; if it would
+      wait longer it goes back to ``pending`` until then (so claimed rows stay short-lived).
+    - ``on_outcome(row, report)``: called (awaited if it returns an awaitable) after each
+      final outcome is stored; exceptions are logged.
+    - ``templates``: refuse unapproved templates at `enqueue` when given.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        client: CloudApiClient,
+        *,
+        committer: GroupCommitter | None = None,
+        governor: Callable[[str], SendGovernor] | None = None,
+        on_outcome: OnOutcome | None = None,
+        templates: TemplateCatalogue | None = None,
+        concurrency: int = 32,
+        poll_interval: float = 1.0,
+        stale_after: float = 120.0,
+        max_pacing_wait: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.committer = committer
+        self.on_outcome = on_outcome
+        self.templates = templates
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.stale_after = stale_after
+        self.max_pacing_wait = max_pacing_wait
+        self._governor_factory = governor or (lambda number: SendGovernor(number))
+        self.governors: dict[str, SendGovernor] = {}
+        self._wake = trio.Event()
+        self._in_flight: set[int] = set()
+        self._last_sweep = -math.inf
+        # Counters for metrics.
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
+        self.recovered = 0
+        if committer is not None:
+            committer.on_commit(ENQUEUE.name, lambda _writes: self.wake())
+
+    def governor(self, phone_number_id: str) -> SendGovernor:
+        gov = self.governors.get(phone_number_id)
+        if gov is None:
+            gov = self.governors[phone_number_id] = self._governor_factory(phone_number_id)
+        return gov
+
+    def wake(self) -> None:
+        """Look for due rows now (called after every enqueue commit)."""
+        self._wake.set()
+
+    async def token_changed(self, token: str) -> None:
+        """Use a new access token: lift the token pauses and make the rows they held back
+        due now."""
+        self.client.token = token
+        numbers = [n for n, gov in self.governors.items() if gov.token_expired]
+        for gov in self.governors.values():
+            gov.token_changed()
+        if numbers:
+            await self.db.run(_due_now, numbers, utcnow())
+        self.wake()
+
+    async def enqueue(
+        self,
+        phone_number_id: str,
+        body: dict[str, Any],
+        *,
+        conversation_id: int | None = None,
+        recipient: str | None = None,
+        sent_by_user_id: int | None = None,
+        last_customer_ts: float | None = _UNCHECKED,
+        now: float | None = None,
+    ) -> Enqueued:
+        """Store ``body`` (from the builders) for sending; return the new ids once committed.
+
+        With ``last_customer_ts`` (epoch seconds of the customer's last message, ``None`` if
+        never), a free-form body outside the 24-hour window raises `WindowClosed`; a template
+        the catalogue does not list as approved raises `InvalidMessage`."""
+        if self.committer is None:
+            raise RuntimeError("OutboxSender.enqueue needs a committer")
+        request = OutboundRequest(phone_number_id, body, conversation_id, recipient,
+                                  sent_by_user_id)
+        if not request.to or not request.message_type:
+            raise InvalidMessage(["body: needs to and type (use the builders)"])
+        if last_customer_ts is not _UNCHECKED:
+            check_window(request.to, last_customer_ts,
+                         utcnow().timestamp() if now is None else now, request.message_type)
+        if self.templates is not None and request.message_type == "template":
+            template = body.get("template") or {}
+            self.templates.require_approved(
+                str(template.get("name")), str((template.get("language") or {}).get("code"))
+            )
+        result: Enqueued = await self.committer.submit(ENQUEUE, request)
+        return result
+
+    async def recover(self, cutoff: float | None = None) -> list[int]:
+        """Mark stale ``sending`` rows (older than ``cutoff`` seconds, default
+        ``stale_after``) as failed with outcome unknown; return their ids."""
+        age = self.stale_after if cutoff is None else cutoff
+        now = utcnow()
+        ids = await self.db.run(
+            _recover, now - timedelta(seconds=age), sorted(self._in_flight), now
+        )
+        if ids:
+            self.recovered += len(ids)
+            log.warning(
+                "outbox rows %s were being sent when a sender stopped; not resending them "
+                "(outcome unknown until a status webhook reconciles them)", ids,
+            )
+        return ids
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self.recover()
+        self._last_sweep = trio.current_time()
+        postgres = self.db.backend == "postgresql"
+        async with trio.open_nursery() as nursery:
+            task_status.started()
+            while True:
+                self._wake = trio.Event()
+                now_t = trio.current_time()
+                if now_t - self._last_sweep >= max(self.stale_after / 2, self.poll_interval):
+                    self._last_sweep = now_t
+                    try:
+                        await self.recover()
+                    except Exception:
+                        log.exception("sweeping stale outbox rows failed")
+                paused = [n for n, g in self.governors.items() if g.paused_until(now_t)]
+                free = self.concurrency - len(self._in_flight)
+                try:
+                    rows, next_due = await self.db.run(_claim, utcnow(), free, paused, postgres)
+                except Exception:
+                    log.exception("claiming outbox rows failed; will retry")
+                    rows, next_due = [], None
+                for row in rows:
+                    self._in_flight.add(row.id)
+                    nursery.start_soon(self._send_one, row)
+                if rows and len(rows) == free:
+                    await self._wake.wait()  # a send finishing frees a slot
+                    continue
+                delay = self.poll_interval
+                if next_due is not None:
+                    delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
+                with trio.move_on_after(delay):
+                    await self._wake.wait()
+
+    async def _send_one(self, row: OutboxRow) -> None:
+        try:
+            await self._attempt(row)
+        except Exception:
+            log.exception("sending outbox row %d failed unexpectedly", row.id)
+        finally:
+            self._in_flight.discard(row.id)
+            self.wake()
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        gov = self.governor(row.phone_number_id)
+        if not await gov.acquire(row.recipient, max_wait=self.max_pacing_wait):
+            wait = gov.ready_at(row.recipient, trio.current_time()) - trio.current_time()
+            now = utcnow()
+            await self.db.run(_finish_retry, row.id, "", now + timedelta(seconds=wait), now, True)
+            return
+        body = dict(row.payload)
+        read_receipt = _is_read_receipt(body)
+        if not read_receipt:
+            body["biz_opaque_callback_data"] = callback_data(row.id)
+        try:
+            if read_receipt:
+                await self.client.post_messages(row.phone_number_id, body)
+                result: SendResult | None = None
+            else:
+                result = await self.client.send(row.phone_number_id, body)
+        except CloudApiError as error:
+            decision = gov.on_error(row.recipient, error, row.attempts, trio.current_time())
+            with trio.CancelScope(shield=True):
+                await self._store_error(row, error, decision)
+            return
+        gov.on_success(row.recipient, trio.current_time())
+        wamid = result.wamid if result is not None else ""
+        with trio.CancelScope(shield=True):
+            if result is not None:
+                stored = await self.db.run(_finish_sent, row.id, wamid, utcnow())
+            else:
+                stored = await self.db.run(_finish_read, row.id, utcnow())
+            if stored:
+                self.sent += 1
+                await self._report(row, SendReport(Outcome.SENT, wamid=wamid or None))
+
+    async def _store_error(self, row: OutboxRow, error: CloudApiError, decision: Decision) -> None:
+        if decision.retry_at is not None:
+            wait = max(0.0, decision.retry_at - trio.current_time())
+            now = utcnow()
+            await self.db.run(
+                _finish_retry, row.id, str(error), now + timedelta(seconds=wait), now, False
+            )
+            self.retried += 1
+            log.info("outbox row %d: %s; retrying in %.2fs", row.id, error, wait)
+            return
+        report = SendReport(decision.outcome, error_code=error.code, reason=decision.reason)
+        details = {
+            "outcome": decision.outcome.value,
+            "message": str(error),
+            "details": error.details,
+            "fbtrace_id": error.fbtrace_id,
+            "http_status": error.http_status,
+        }
+        if await self.db.run(_finish_failed, row.id, report, details, utcnow()):
+            self.failed += 1
+            log.warning("outbox row %d failed for good (%s): %s", row.id,
+                        decision.outcome.value, decision.reason)
+            await self._report(row, report)
+
+    async def _report(self, row: OutboxRow, report: SendReport) -> None:
+        if self.on_outcome is None:
+            return
+        try:
+            result = self.on_outcome(row, report)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("on_outcome failed for outbox row %d", row.id)
+
+
+def _due_now(session: Session, numbers: Sequence[str], now: datetime) -> None:
+    session.execute(
+        sa.update(_outbox)
+        .where(_outbox.c.business_phone_number_id.in_(list(numbers)),
+               _outbox.c.state == OutboxState.PENDING, _outbox.c.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
+
+
+def _finish_read(session: Session, row_id: int, now: datetime) -> bool:
+    done = session.execute(
+        sa.update(_outbox)
+        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
+        .values(state=OutboxState.SENT, last_error=None, updated_at=now)
+    )
+    return bool(getattr(done, "rowcount", 0))

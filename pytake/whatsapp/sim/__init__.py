@@ -1,0 +1,58 @@
+"""Local stand-ins for Meta's side of WhatsApp, for tests, the demo and the benchmarks.
+
+Two halves, each usable from Python and from ``pytake whatsapp-sim``:
+
+- `CloudApiStandIn` plays the Cloud API that PyTake *calls* (send, mark as read, media,
+  templates), with Meta's answers and error shapes and injectable `Faults`. `run_standin`
+  serves one on a loopback port for a test; `serve_standin` serves one until told to stop.
+- `CustomerSimulator` plays the customers and Meta's webhook delivery that *call* PyTake:
+  signed notifications, retries, duplicates, batches, and the statuses that follow each
+  message the stand-in accepted.
+
+Layering: `_errors` and `_payloads` are pure protocol data (error bodies, webhook bodies),
+`_faults` is the pure fault decision, `_cloud_api` the ASGI app, `_server` the Hypercorn
+glue, `_customers` the webhook client. See docs/whatsapp-sim.md.
+"""
+
+from pytake.whatsapp.sim._cloud_api import (
+    DEFAULT_TEMPLATES,
+    CloudApiStandIn,
+    SentRequest,
+    Template,
+)
+from pytake.whatsapp.sim._customers import (
+    MESSAGE_TYPES,
+    CustomerSimulator,
+    DeliveryFailed,
+    RetryPolicy,
+    SimStats,
+    make_customers,
+)
+from pytake.whatsapp.sim._errors import error_body, webhook_error
+from pytake.whatsapp.sim._faults import Decision, Faults, Outcome
+from pytake.whatsapp.sim._payloads import Business, Customer, encode, new_wamid
+from pytake.whatsapp.sim._server import run_standin, serve_standin
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "MESSAGE_TYPES",
+    "Business",
+    "CloudApiStandIn",
+    "Customer",
+    "CustomerSimulator",
+    "Decision",
+    "DeliveryFailed",
+    "Faults",
+    "Outcome",
+    "RetryPolicy",
+    "SentRequest",
+    "SimStats",
+    "Template",
+    "encode",
+    "error_body",
+    "make_customers",
+    "new_wamid",
+    "run_standin",
+    "serve_standin",
+    "webhook_error",
+]

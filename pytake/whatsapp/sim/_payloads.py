@@ -1,0 +1,208 @@
+"""Webhook notification bodies as Meta builds them (WHATSAPP.md §3 to §5). Pure: no I/O.
+
+`encode` serializes like Meta does before signing: compact JSON with non-ASCII escaped as
+``\\uXXXX`` and ``/`` escaped as ``\\/``. A receiver that re-serializes parsed JSON before
+checking the signature fails on these bodies, as it would in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Business:
+    """The business side of every notification: its WABA and phone number."""
+
+    waba_id: str = "310000000000001"
+    phone_number_id: str = "420000000000002"
+    display_phone_number: str = "15550001111"
+
+
+@attrs.frozen
+class Customer:
+    """A simulated WhatsApp user."""
+
+    wa_id: str
+    name: str
+
+
+#: Real wamids are base64 of a small binary record; these bytes only make ours look alike.
+_WAMID_PREFIX = b"\x15\x02\x00\x12\x18\x14"
+
+
+def new_wamid() -> str:
+    """A fresh, unique message id shaped like Meta's (``wamid.`` + base64)."""
+    return "wamid." + base64.b64encode(_WAMID_PREFIX + secrets.token_bytes(18)).decode()
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """The bytes Meta would send (and sign) for ``payload``."""
+    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("/", "\\/").encode("ascii")
+
+
+def _value(business: Business) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": business.display_phone_number,
+            "phone_number_id": business.phone_number_id,
+        },
+    }
+
+
+def envelope(business: Business, values: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """One POST body: one ``entry`` for the WABA, one ``messages`` change per value."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": business.waba_id,
+                "changes": [{"value": value, "field": "messages"} for value in values],
+            }
+        ],
+    }
+
+
+def messages_value(
+    business: Business, customer: Customer, messages: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """A change value carrying inbound ``messages`` from one customer."""
+    value = _value(business)
+    value["contacts"] = [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}]
+    value["messages"] = list(messages)
+    return value
+
+
+def statuses_value(business: Business, statuses: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A change value carrying outbound ``statuses``."""
+    value = _value(business)
+    value["statuses"] = list(statuses)
+    return value
+
+
+def _message(customer: Customer, kind: str, timestamp: int, wamid: str | None) -> dict[str, Any]:
+    return {
+        "from": customer.wa_id,
+        "id": wamid or new_wamid(),
+        "timestamp": str(timestamp),
+        "type": kind,
+    }
+
+
+def text_message(
+    customer: Customer, body: str, *, timestamp: int, wamid: str | None = None
+) -> dict[str, Any]:
+    message = _message(customer, "text", timestamp, wamid)
+    message["text"] = {"body": body}
+    return message
+
+
+def image_message(
+    customer: Customer,
+    media_id: str,
+    *,
+    mime_type: str,
+    sha256_b64: str,
+    timestamp: int,
+    caption: str | None = None,
+    wamid: str | None = None,
+) -> dict[str, Any]:
+    message = _message(customer, "image", timestamp, wamid)
+    image: dict[str, Any] = {"mime_type": mime_type, "sha256": sha256_b64, "id": media_id}
+    if caption is not None:
+        image["caption"] = caption
+    message["image"] = image
+    return message
+
+
+def location_message(
+    customer: Customer,
+    latitude: float,
+    longitude: float,
+    *,
+    timestamp: int,
+    name: str | None = None,
+    address: str | None = None,
+    wamid: str | None = None,
+) -> dict[str, Any]:
+    message = _message(customer, "location", timestamp, wamid)
+    location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+    if name is not None:
+        location["name"] = name
+    if address is not None:
+        location["address"] = address
+    message["location"] = location
+    return message
+
+
+def button_reply_message(
+    customer: Customer,
+    reply_id: str,
+    title: str,
+    *,
+    context_id: str,
+    timestamp: int,
+    wamid: str | None = None,
+) -> dict[str, Any]:
+    message = _message(customer, "interactive", timestamp, wamid)
+    message["context"] = {"from": "", "id": context_id}
+    message["interactive"] = {
+        "type": "button_reply",
+        "button_reply": {"id": reply_id, "title": title},
+    }
+    return message
+
+
+def reaction_message(
+    customer: Customer,
+    message_id: str,
+    emoji: str | None,
+    *,
+    timestamp: int,
+    wamid: str | None = None,
+) -> dict[str, Any]:
+    """A reaction; ``emoji=None`` is a removal (Meta omits the field)."""
+    message = _message(customer, "reaction", timestamp, wamid)
+    reaction: dict[str, Any] = {"message_id": message_id}
+    if emoji is not None:
+        reaction["emoji"] = emoji
+    message["reaction"] = reaction
+    return message
+
+
+def status(
+    wamid: str,
+    state: str,
+    *,
+    recipient_id: str,
+    timestamp: int,
+    errors: Sequence[dict[str, Any]] | None = None,
+    biz_opaque_callback_data: str | None = None,
+) -> dict[str, Any]:
+    """One ``statuses[]`` item (§5.1); ``sent`` and ``delivered`` carry pricing (v24+ shape)."""
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": state,
+        "timestamp": str(timestamp),
+        "recipient_id": recipient_id,
+    }
+    if state in ("sent", "delivered"):
+        item["pricing"] = {
+            "billable": False,
+            "pricing_model": "PMP",
+            "type": "free_customer_service",
+            "category": "service",
+        }
+    if errors:
+        item["errors"] = list(errors)
+    if biz_opaque_callback_data is not None:
+        item["biz_opaque_callback_data"] = biz_opaque_callback_data
+    return item

@@ -1,0 +1,65 @@
+"""Serving the stand-in on Hypercorn's trio worker, and `run_standin` for tests."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config as HypercornConfig
+
+from pytake.whatsapp.sim._cloud_api import CloudApiStandIn
+
+
+async def serve_standin(
+    standin: CloudApiStandIn,
+    host: str,
+    port: int,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``standin`` until ``shutdown_trigger`` returns.
+
+    ``task_status.started`` receives the URLs actually bound (useful with port 0).
+    """
+    config = HypercornConfig()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    # No access log: the stand-in is load-tested and one log line per request would cost
+    # more than answering it.
+    config.accesslog = None
+    config.errorlog = logging.getLogger("pytake.whatsapp.sim.server")
+    config.include_server_header = False
+    config.backlog = 1024
+    # Long polls on /_sim/sent must not hold a shutdown for long.
+    config.graceful_timeout = 1.0
+
+    await hypercorn.trio.serve(
+        standin,  # type: ignore[arg-type]  # a raw ASGI callable, which Hypercorn accepts
+        config,
+        shutdown_trigger=shutdown_trigger,
+        task_status=task_status,
+    )
+
+
+@asynccontextmanager
+async def run_standin(
+    host: str = "127.0.0.1", port: int = 0, **config: Any
+) -> AsyncIterator[CloudApiStandIn]:
+    """Serve a new `CloudApiStandIn` (built with ``**config``) on ``host``, a free port by
+    default; yield it with ``base_url`` set. Shuts the server down on exit."""
+    standin = CloudApiStandIn(**config)
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        urls: list[str] = await nursery.start(
+            functools.partial(serve_standin, standin, host, port, shutdown_trigger=stop.wait)
+        )
+        standin.base_url = urls[0]
+        try:
+            yield standin
+        finally:
+            stop.set()

@@ -1,0 +1,351 @@
+"""The transactional outbox against the Cloud API stand-in, under each injected fault.
+
+Most tests use PostgreSQL (``pg_url``, shared by the run: each test uses its own business
+number and cleans up its unfinished rows); the happy path also runs on SQLite. Every test
+checks that no outbox row reached the stand-in twice (by ``biz_opaque_callback_data``).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+import trio
+from sqlalchemy.orm import Session
+
+from pytake.errors import InvalidMessage, WindowClosed
+from pytake.store import (
+    Conversation,
+    Customer,
+    Database,
+    GroupCommitter,
+    Message,
+    OutboxEntry,
+    OutboxState,
+)
+from pytake.whatsapp._client import CloudApiClient
+from pytake.whatsapp._governor import Outcome, SendGovernor
+from pytake.whatsapp._outbound import mark_read_body, template_message, text_message
+from pytake.whatsapp._outbox import (
+    UNKNOWN_AFTER_RESTART,
+    OutboxRow,
+    OutboxSender,
+    SendReport,
+    outbox_id_from_callback,
+    reconcile_sending,
+)
+from pytake.whatsapp._templates import TemplateCatalogue
+from pytake.whatsapp.sim import CloudApiStandIn, run_standin
+
+TOKEN = "tok"
+
+
+def api(standin: CloudApiStandIn) -> str:
+    """The stand-in's base URL (set once it is serving)."""
+    assert standin.base_url is not None
+    return standin.base_url
+
+
+@attrs.define
+class Harness:
+    db: Database
+    committer: GroupCommitter
+    standin: CloudApiStandIn
+    number: str
+    nursery: trio.Nursery
+    client: CloudApiClient
+    reports: list[tuple[OutboxRow, SendReport]] = attrs.field(factory=list)
+    sender: OutboxSender | None = None
+
+    async def conversation(self) -> tuple[int, str]:
+        phone = "+34" + str(600_000_000 + secrets.randbelow(99_999_999))
+        number = self.number
+
+        def create(session: Session) -> int:
+            customer = Customer(business_phone_number_id=number, wa_id=phone[1:], phone=phone)
+            session.add(customer)
+            session.flush()
+            conv = Conversation(customer_id=customer.id, business_phone_number_id=number)
+            session.add(conv)
+            session.flush()
+            return conv.id
+
+        return await self.db.run(create), phone
+
+    async def start_sender(self, **kwargs: Any) -> OutboxSender:
+        governor: Callable[[str], SendGovernor] = kwargs.pop(
+            "governor",
+            lambda n: SendGovernor(n, backoff_base=0.02, pair_backoff_unit=0.02,
+                                   token_pause=60, rng=random.Random(0)),
+        )
+        options: dict[str, Any] = {"poll_interval": 0.2, "stale_after": 0.0, **kwargs}
+
+        def on_outcome(row: OutboxRow, report: SendReport) -> None:
+            self.reports.append((row, report))
+
+        sender = OutboxSender(self.db, self.client, committer=self.committer,
+                              governor=governor, on_outcome=on_outcome, **options)
+        await self.nursery.start(sender.run)
+        self.sender = sender
+        return sender
+
+    async def enqueue(self, conversation_id: int, body: dict[str, Any]) -> int:
+        assert self.sender is not None
+        result = await self.sender.enqueue(self.number, body, conversation_id=conversation_id)
+        return result.outbox_id
+
+    async def row(self, outbox_id: int) -> Any:
+        def get(session: Session) -> Any:
+            return session.execute(
+                sa.select(OutboxEntry.__table__).where(OutboxEntry.id == outbox_id)
+            ).one()
+
+        return await self.db.run(get)
+
+    async def message(self, message_id: int) -> Any:
+        def get(session: Session) -> Any:
+            return session.execute(
+                sa.select(Message.__table__).where(Message.id == message_id)
+            ).one()
+
+        return await self.db.run(get)
+
+    async def wait_state(self, outbox_id: int, *states: str, timeout: float = 10.0) -> Any:
+        with trio.fail_after(timeout):
+            while True:
+                row = await self.row(outbox_id)
+                if row.state in states:
+                    return row
+                await trio.sleep(0.02)
+
+    def sends_of(self, outbox_id: int) -> int:
+        return sum(
+            1 for s in self.standin.sent
+            if outbox_id_from_callback(s.body.get("biz_opaque_callback_data")) == outbox_id
+        )
+
+    def assert_never_twice(self) -> None:
+        counts = Counter(s.body.get("biz_opaque_callback_data") for s in self.standin.sent
+                         if not s.is_read_receipt)
+        assert all(n == 1 for n in counts.values()), counts
+
+
+def _cleanup(session: Session, number: str) -> None:
+    session.execute(
+        sa.update(OutboxEntry)
+        .where(OutboxEntry.business_phone_number_id == number,
+               OutboxEntry.state.in_([OutboxState.PENDING, OutboxState.SENDING]))
+        .values(state=OutboxState.FAILED, last_error="test cleanup")
+    )
+
+
+@asynccontextmanager
+async def harness(url: str) -> AsyncIterator[Harness]:
+    number = "pn" + secrets.token_hex(4)
+    db = Database(url)
+    committer = GroupCommitter(db)
+    try:
+        async with run_standin(token=TOKEN, phone_number_ids=[number]) as standin, \
+                CloudApiClient(api(standin), "v23.0", TOKEN, timeout=2) as client, \
+                trio.open_nursery() as nursery:
+            await nursery.start(committer.run)
+            h = Harness(db, committer, standin, number, nursery, client)
+            try:
+                yield h
+                h.assert_never_twice()
+            finally:
+                nursery.cancel_scope.cancel()
+    finally:
+        await db.run(_cleanup, number)
+        await db.aclose()
+
+
+@pytest.fixture(params=["pg", "sqlite"])
+def any_url(request: pytest.FixtureRequest) -> str:
+    name = "pg_url" if request.param == "pg" else "sqlite_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+async def test_happy_path_sends_each_message_once_without_polling(any_url: str) -> None:
+    async with harness(any_url) as h:
+        # A long poll interval: only the enqueue wake-up can make this fast.
+        await h.start_sender(poll_interval=30.0)
+        ids = []
+        convs = [await h.conversation() for _ in range(3)]
+        start = trio.current_time()
+        for conv_id, phone in convs:
+            ids.append(await h.enqueue(conv_id, text_message(phone, f"hello {phone}")))
+        rows = [await h.wait_state(i, "sent", timeout=5) for i in ids]
+        assert trio.current_time() - start < 5
+        for row in rows:
+            assert row.whatsapp_message_id.startswith("wamid.")
+            assert row.attempts == 1
+            msg = await h.message(row.message_id)
+            assert msg.whatsapp_message_id == row.whatsapp_message_id
+            assert msg.status == "sent" and msg.direction == "out" and msg.type == "text"
+            assert h.sends_of(row.id) == 1
+        assert [r.outcome for _, r in h.reports] == [Outcome.SENT] * 3
+
+
+async def test_throughput_burst_is_retried_and_sent_once(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        h.standin.faults.rate_limit_next = 3
+        await h.start_sender()
+        conv, phone = await h.conversation()
+        oid = await h.enqueue(conv, text_message(phone, "after a 429 burst"))
+        row = await h.wait_state(oid, "sent")
+        assert row.attempts == 4
+        assert h.standin.rejected["rate_limit"] == 3
+        assert h.sends_of(oid) == 1
+
+
+async def test_server_errors_are_retried(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        h.standin.faults.server_error_next = 2
+        await h.start_sender()
+        conv, phone = await h.conversation()
+        oid = await h.enqueue(conv, text_message(phone, "after 5xx"))
+        row = await h.wait_state(oid, "sent")
+        assert row.attempts == 3 and h.sends_of(oid) == 1
+
+
+async def test_dropped_connection_is_retried(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        h.standin.faults.drop_next = 1
+        await h.start_sender()
+        conv, phone = await h.conversation()
+        oid = await h.enqueue(conv, text_message(phone, "after a drop"))
+        row = await h.wait_state(oid, "sent")
+        assert row.attempts == 2 and h.sends_of(oid) == 1
+
+
+async def test_window_closed_fails_with_needs_template_and_no_retry(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        await h.start_sender()
+        conv, phone = await h.conversation()
+        h.standin.faults.recipient_errors = {phone: 131047}
+        oid = await h.enqueue(conv, text_message(phone, "too late"))
+        row = await h.wait_state(oid, "failed")
+        assert row.attempts == 1 and "131047" in row.last_error
+        msg = await h.message(row.message_id)
+        assert msg.status == "failed" and msg.error_code == 131047
+        assert msg.error_details["outcome"] == "needs_template"
+        assert msg.error_details["fbtrace_id"]
+        await trio.sleep(0.3)
+        assert (await h.row(oid)).attempts == 1
+        assert h.standin.rejected["recipient_error"] == 1
+        assert [r.outcome for _, r in h.reports] == [Outcome.NEEDS_TEMPLATE]
+
+
+async def test_expired_token_stops_the_number_until_it_changes(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        h.client.token = "expired"
+        sender = await h.start_sender(concurrency=1)
+        a, phone_a = await h.conversation()
+        b, phone_b = await h.conversation()
+        first = await h.enqueue(a, text_message(phone_a, "one"))
+        second = await h.enqueue(b, text_message(phone_b, "two"))
+        with trio.fail_after(5):
+            while not sender.governor(h.number).token_expired:
+                await trio.sleep(0.02)
+        await trio.sleep(0.5)
+        rows = [await h.row(first), await h.row(second)]
+        assert [r.state for r in rows] == ["pending", "pending"]
+        assert sum(r.attempts for r in rows) == 1  # nothing more was tried
+        assert sender.governor(h.number).alerts == 1
+        assert not h.standin.sent
+        await sender.token_changed(TOKEN)
+        for oid in (first, second):
+            assert (await h.wait_state(oid, "sent")).whatsapp_message_id
+
+
+async def test_restart_mid_send_is_not_resent_and_can_be_reconciled(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        # A sender that "died": rows committed, one claimed (sending), one still pending.
+        conv, phone = await h.conversation()
+        conv2, phone2 = await h.conversation()
+        dying = OutboxSender(h.db, h.client, committer=h.committer)
+        claimed = (await dying.enqueue(h.number, text_message(phone, "in flight"),
+                                       conversation_id=conv)).outbox_id
+        waiting = (await dying.enqueue(h.number, text_message(phone2, "queued"),
+                                       conversation_id=conv2)).outbox_id
+
+        def claim(session: Session) -> None:
+            session.execute(
+                sa.update(OutboxEntry).where(OutboxEntry.id == claimed)
+                .values(state=OutboxState.SENDING, attempts=1)
+            )
+
+        await h.db.run(claim)
+        await h.start_sender()
+        row = await h.wait_state(claimed, "failed")
+        assert row.last_error == UNKNOWN_AFTER_RESTART
+        assert (await h.message(row.message_id)).error_details["outcome"] == "unknown"
+        assert (await h.wait_state(waiting, "sent")).attempts == 1
+        await trio.sleep(0.3)
+        assert h.sends_of(claimed) == 0 and h.sends_of(waiting) == 1
+        # A status webhook later carries biz_opaque_callback_data "outbox:<id>".
+        assert await reconcile_sending(h.db, claimed, "wamid.RECONCILED")
+        row = await h.row(claimed)
+        assert (row.state, row.whatsapp_message_id) == ("sent", "wamid.RECONCILED")
+        msg = await h.message(row.message_id)
+        assert (msg.status, msg.whatsapp_message_id) == ("sent", "wamid.RECONCILED")
+        assert not await reconcile_sending(h.db, waiting, "wamid.OTHER")
+
+
+async def test_messages_to_one_recipient_keep_their_order(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        h.standin.faults.server_error_next = 1
+        await h.start_sender()
+        conv, phone = await h.conversation()
+        ids = [await h.enqueue(conv, text_message(phone, f"part {i}")) for i in range(4)]
+        for oid in ids:
+            await h.wait_state(oid, "sent")
+        order = [outbox_id_from_callback(s.body["biz_opaque_callback_data"])
+                 for s in h.standin.sent]
+        assert order == ids
+
+
+async def test_read_receipts_and_pair_rate_limit(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        sender = await h.start_sender()
+        conv, phone = await h.conversation()
+        h.standin.faults.recipient_errors = {phone: 131056}
+        oid = await h.enqueue(conv, text_message(phone, "paced"))
+        with trio.fail_after(5):
+            while (await h.row(oid)).attempts < 2:
+                await trio.sleep(0.02)
+        h.standin.faults.recipient_errors = {}
+        assert (await h.wait_state(oid, "sent")).attempts >= 2
+        read = await sender.enqueue(h.number, mark_read_body("wamid.IN1", typing=True),
+                                    recipient=phone)
+        assert read.message_id is None
+        await h.wait_state(read.outbox_id, "sent")
+        assert h.standin.sent[-1].is_read_receipt
+
+
+async def test_enqueue_checks_window_and_template_approval(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        catalogue = TemplateCatalogue()
+        catalogue.load([{"name": "hello_world", "language": "en_US", "status": "APPROVED"}])
+        sender = await h.start_sender(templates=catalogue)
+        conv, phone = await h.conversation()
+        now = 1_767_225_600.0
+        with pytest.raises(WindowClosed):
+            await sender.enqueue(h.number, text_message(phone, "late"), conversation_id=conv,
+                                 last_customer_ts=now - 25 * 3600, now=now)
+        with pytest.raises(InvalidMessage, match="not approved"):
+            await sender.enqueue(h.number, template_message(phone, "spring_offer", "pt_BR"),
+                                 conversation_id=conv, last_customer_ts=None, now=now)
+        ok = await sender.enqueue(h.number, template_message(phone, "hello_world", "en_US"),
+                                  conversation_id=conv, last_customer_ts=None, now=now)
+        assert (await h.wait_state(ok.outbox_id, "sent")).whatsapp_message_id
+        assert h.standin.sent[-1].type == "template"
