@@ -23,7 +23,9 @@ A 200 means the raw body is committed to the ``inbox`` table.
   finished), ``inbox_drain_s`` (from then until none is pending) and ``processing_keeps_up``
   (drained within 2 s of the load ending).
 
-wrk, the servers and PostgreSQL share this machine's cores, as they would on a small host.
+pytake runs with its default settings (log level info, so Hypercorn's access log is on),
+except a shorter shutdown drain deadline.  wrk, the servers and PostgreSQL share this
+machine's cores, as they would on a small host.
 Where the servers are: ``PYTAKE_BENCH_PG_ADMIN_URL`` and ``PYTAKE_BENCH_REDIS_URL`` (see
 ``benchmarks.store``); ``PYTAKE_BENCH_WRK`` names the wrk binary (default ``wrk``).
 """
@@ -74,6 +76,8 @@ BODY_RATE_CEILING = 6000
 #: Seconds after the end of the load within which the inbox must be drained to keep up.
 KEEPS_UP_WITHIN_S = 2.0
 POLL_S = 0.1
+#: How much later than asked wrk's millisecond timers fire, on average (a guess).
+TIMER_SLACK_MS = 0.5
 
 _TEXTS = [
     "Olá, gostaria de saber o status do meu pedido",
@@ -92,13 +96,14 @@ class Sizes:
     phase_s: int  # peak, bare and half-load runs
     warmup_s: int
     calibrate_s: int
-    drain_cap_s: float  # longest wait for the inbox to drain after a run
+    drain_cap_s: float  # longest wait for the inbox to drain after the peak run
+    settle_cap_s: float  # longest wait for it before the other runs
 
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(phase_s=8, warmup_s=1, calibrate_s=2, drain_cap_s=8.0)
-        return cls(phase_s=25, warmup_s=2, calibrate_s=3, drain_cap_s=60.0)
+            return cls(phase_s=8, warmup_s=1, calibrate_s=2, drain_cap_s=8.0, settle_cap_s=3.0)
+        return cls(phase_s=25, warmup_s=2, calibrate_s=4, drain_cap_s=60.0, settle_cap_s=20.0)
 
 
 # --- bodies -----------------------------------------------------------------------------------
@@ -260,6 +265,7 @@ class WrkResult:
     p99_ms: float
     p999_ms: float
     max_ms: float
+    mean_ms: float
     wrapped: int  # times a thread went through its bodies again
     sent: int  # requests handed to wrk's connections (answered or not)
 
@@ -345,6 +351,7 @@ class WrkRun:
             p99_ms=doc["p99_us"] / 1e3,
             p999_ms=doc["p999_us"] / 1e3,
             max_ms=doc["max_us"] / 1e3,
+            mean_ms=doc["mean_us"] / 1e3,
             wrapped=doc["wrapped"],
             sent=doc["sent"],
         )
@@ -449,6 +456,8 @@ def pytake_server(
         "PYTAKE_REDIS_PREFIX": prefix,
         "PYTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
         "PYTAKE_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+        # Only shortens the shutdown at the end (a backlog is not worth waiting for).
+        "PYTAKE_ACTORS__DRAIN_DEADLINE": "3",
     }
     pytake = Path(sys.executable).with_name("pytake")
     command = [str(pytake)] if pytake.exists() else [sys.executable, "-m", "pytake.cli"]
@@ -469,20 +478,42 @@ def bare_server(workdir: Path) -> AbstractContextManager[Server]:
 
 
 class Inbox:
-    """Polls the ``inbox`` table (cheaply: the ``(state, id)`` index) over its own connection."""
+    """Polls the ``inbox`` table over its own connection, cheaply (the ``(state, id)`` index
+    and the primary key), so as not to load the database it measures."""
 
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self.conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
 
-    def pending(self) -> int:
-        row = self.conn.execute("SELECT count(*) FROM inbox WHERE state = 'pending'").fetchone()
-        return int(row[0]) if row else 0
+    def poll(self) -> tuple[int, int]:
+        """Pending rows, and the newest row's id (0 if none)."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM inbox WHERE state = 'pending'),"
+            " (SELECT coalesce(max(id), 0) FROM inbox)"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def finished(self) -> int:
         """Rows no longer pending (processed, or dead: both are done with)."""
         row = self.conn.execute("SELECT count(*) FROM inbox WHERE state <> 'pending'").fetchone()
         return int(row[0]) if row else 0
+
+    def drained_at(self, cap_s: float) -> float | None:
+        """Wait until no row is pending and none has arrived for a poll (requests still in
+        flight when wrk stopped are still stored); return when that was first seen, or
+        ``None`` if not within ``cap_s``."""
+        deadline = time.perf_counter() + cap_s
+        previous: tuple[int, int, float] | None = None
+        while True:
+            now = time.perf_counter()
+            pending, newest = self.poll()
+            if pending == 0 and previous is not None and previous[:2] == (0, newest):
+                return previous[2]
+            previous = (pending, newest, now)
+            if now > deadline:
+                return None
+            time.sleep(POLL_S)
 
     def close(self) -> None:
         self.conn.close()
@@ -497,45 +528,34 @@ class Drain:
     peak_backlog: int
 
 
-def load_and_drain(run: WrkRun, inbox: Inbox, started: float, finished_before: int,
-                   cap_s: float) -> tuple[WrkResult, Drain]:
-    """Wait for ``run`` while polling the inbox; then until it is drained (at most ``cap_s``)."""
+def load_and_drain(run: WrkRun, inbox: Inbox, started: float, cap_s: float,
+                   finished_before: int) -> tuple[WrkResult, Drain]:
+    """Wait for ``run`` while polling the inbox, then until the inbox is drained (at most
+    ``cap_s``)."""
     peak_backlog = 0
     try:
         while run.running():
-            peak_backlog = max(peak_backlog, inbox.pending())
+            peak_backlog = max(peak_backlog, inbox.poll()[0])
             time.sleep(POLL_S)
     finally:
         run.kill()  # only if we were interrupted
     load_end = time.perf_counter()
-    backlog = inbox.pending()
+    backlog = inbox.poll()[0]
     result = run.result()
-    peak_backlog = max(peak_backlog, backlog)
-    pending = backlog
-    drained_at: float | None = load_end if pending == 0 else None
-    while pending and time.perf_counter() - load_end < cap_s:
-        time.sleep(POLL_S)
-        pending = inbox.pending()
-        if not pending:
-            drained_at = time.perf_counter()
+    drained_at = inbox.drained_at(cap_s)
     end = drained_at if drained_at is not None else time.perf_counter()
-    processed = inbox.finished() - finished_before
     return result, Drain(
-        processed=processed,
+        processed=inbox.finished() - finished_before,
         elapsed_s=end - started,
         backlog_at_end=backlog,
-        drain_s=None if drained_at is None else drained_at - load_end,
-        peak_backlog=peak_backlog,
+        drain_s=None if drained_at is None else max(0.0, drained_at - load_end),
+        peak_backlog=max(peak_backlog, backlog),
     )
 
 
-def wait_drained(inbox: Inbox, cap_s: float) -> bool:
-    deadline = time.perf_counter() + cap_s
-    while inbox.pending():
-        if time.perf_counter() > deadline:
-            return False
-        time.sleep(POLL_S)
-    return True
+def settle(inbox: Inbox, cap_s: float, before: str) -> None:
+    if inbox.drained_at(cap_s) is None:
+        progress(f"  warning: {before} starts with {inbox.poll()[0]:,} inbox rows pending")
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -582,87 +602,88 @@ def _main() -> None:
     redis_url = os.environ.get(REDIS_ENV) or DEFAULT_REDIS_URL
     signal.signal(signal.SIGTERM, _sigterm_as_sigint)
     wall = time.perf_counter()
-    url_path = "/webhooks/whatsapp"
+    path = "/webhooks/whatsapp"
+    load = f"wrk -t{THREADS} -c{CONNECTIONS}"
 
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pytake-bench-")))
         wrk = Wrk(workdir)
         maker = BodyMaker()
-        phase_bodies = BODY_RATE_CEILING * sizes.phase_s
         warm = _bodies(maker, workdir, "warm-up", BODY_RATE_CEILING * sizes.warmup_s)
-        peak_bodies = _bodies(maker, workdir, "peak", phase_bodies)
+        peak_bodies = _bodies(maker, workdir, "peak", BODY_RATE_CEILING * sizes.phase_s)
 
-        # The baseline first, alone on the machine.
+        # The baseline first, alone on the machine (it gets the same bodies; it ignores them).
         progress("starting the bare Hypercorn app")
         with bare_server(workdir) as bare:
             bare.wait_ok("/")
-            wrk.run(bare.base + url_path, warm, sizes.warmup_s)
-            progress(f"bare Hypercorn: wrk -t{THREADS} -c{CONNECTIONS}, {sizes.phase_s} s")
-            bare_result = wrk.run(bare.base + url_path, peak_bodies, sizes.phase_s)
+            wrk.run(bare.base + path, warm, sizes.warmup_s)
+            progress(f"bare Hypercorn: {load}, {sizes.phase_s} s")
+            bare_run = wrk.run(bare.base + path, peak_bodies, sizes.phase_s)
             bare.check_alive()
-            progress(f"  {bare_result.line()}")
+            progress(f"  {bare_run.line()}")
 
         pg_url = stack.enter_context(pg_database())
         prefix = stack.enter_context(redis_prefix(redis_url))
         progress("starting pytake serve")
-        pytake = stack.enter_context(pytake_server(pg_url, redis_url, prefix, workdir))
         started = time.perf_counter()
+        pytake = stack.enter_context(pytake_server(pg_url, redis_url, prefix, workdir))
         pytake.wait_ok("/readyz")
         progress(f"pytake ready in {time.perf_counter() - started:.1f} s")
         inbox = Inbox(pg_url)
         stack.callback(inbox.close)
-        webhook = pytake.base + url_path
+        webhook = pytake.base + path
 
-        warm_result = wrk.run(webhook, warm, sizes.warmup_s)
-        progress(f"warm-up: {warm_result.line()}")
-        if not wait_drained(inbox, sizes.drain_cap_s):
-            progress("  warning: the warm-up's inbox rows are not all processed yet")
-        if warm_result.acked == 0:
-            raise RuntimeError(f"no webhook was acknowledged during the warm-up:\n"
-                               f"{_tail(pytake.err_path)}")
+        warm_run = wrk.run(webhook, warm, sizes.warmup_s)
+        progress(f"warm-up: {warm_run.line()}")
+        if warm_run.acked == 0:
+            raise RuntimeError(f"no webhook was acknowledged during the warm-up; pytake's "
+                               f"stderr ends:\n{_tail(pytake.err_path)}")
+        settle(inbox, sizes.settle_cap_s, "the peak run")
 
-        progress(f"peak: wrk -t{THREADS} -c{CONNECTIONS}, {sizes.phase_s} s, then the inbox drain")
-        finished_before = inbox.finished()
-        load_started = time.perf_counter()
+        progress(f"peak: {load}, {sizes.phase_s} s, then until the inbox is drained")
         peak, drain = load_and_drain(
-            wrk.start(webhook, peak_bodies, sizes.phase_s), inbox, load_started,
-            finished_before, sizes.drain_cap_s,
+            wrk.start(webhook, peak_bodies, sizes.phase_s), inbox, time.perf_counter(),
+            sizes.drain_cap_s, inbox.finished(),
         )
         pytake.check_alive()
         progress(f"  {peak.line()}")
-        drained = "not drained" if drain.drain_s is None else f"drained {drain.drain_s:.1f} s later"
-        progress(f"  inbox: {drain.backlog_at_end:,} pending at the end of the load, {drained}; "
-                 f"{drain.processed:,} processed in {drain.elapsed_s:.1f} s")
-        if drain.drain_s is None and not wait_drained(inbox, sizes.drain_cap_s):
-            progress("  warning: the half-load run starts with a backlog in the inbox")
+        drained = ("not drained" if drain.drain_s is None
+                   else f"drained {drain.drain_s:.1f} s after the load")
+        progress(f"  inbox: {drain.backlog_at_end:,} rows pending at the end of the load, "
+                 f"{drained}: {drain.processed:,} processed in {drain.elapsed_s:.1f} s")
+        if peak.acked == 0:
+            raise RuntimeError("no webhook was acknowledged at peak")
+        settle(inbox, sizes.settle_cap_s, "the half-load calibration")
 
-        # Half load: each connection pauses so that all of them offer about half the peak.
+        # Half load: each connection pauses between requests (wrk's delay() runs before each
+        # request) so that together they offer about half the peak: the pause is the period
+        # minus a request's mean latency at that load, measured by a short calibration run.
         target = peak.acked_per_s / 2
         period_ms = CONNECTIONS * 1000 / target
-        overhead_ms = peak.p50_ms / 2  # first guess: answers are faster than at peak
-        calib_delay = max(0.0, period_ms - overhead_ms)
+        guess = max(0.0, period_ms - peak.p50_ms / 2)
         calib_bodies = _bodies(maker, workdir, "calibration",
-                               math.ceil(target * sizes.calibrate_s * 1.5) + 1000)
-        progress(f"calibrating the pause for {target:,.0f}/s: {calib_delay:.2f} ms, "
+                               math.ceil(peak.acked_per_s * sizes.calibrate_s) + 2 * CONNECTIONS)
+        progress(f"calibrating the pause for {target:,.0f}/s offered: {guess:.2f} ms, "
                  f"{sizes.calibrate_s} s")
-        calib = wrk.run(webhook, calib_bodies, sizes.calibrate_s, calib_delay)
-        overhead_ms = max(0.0, CONNECTIONS * 1000 / max(calib.per_s, 1.0) - calib_delay)
-        half_delay = max(0.0, period_ms - overhead_ms)
-        progress(f"  {calib.line()}; per-request overhead {overhead_ms:.2f} ms")
-        wait_drained(inbox, sizes.drain_cap_s)
+        calib = wrk.run(webhook, calib_bodies, sizes.calibrate_s, guess)
+        pause = max(0.0, period_ms - calib.mean_ms - TIMER_SLACK_MS)
+        progress(f"  {calib.line()}; mean {calib.mean_ms:.2f} ms")
+        settle(inbox, sizes.settle_cap_s, "the half-load run")
         half_bodies = _bodies(maker, workdir, "half load",
-                              math.ceil(target * sizes.phase_s * 1.5) + 1000)
-        progress(f"half load: {target:,.0f}/s offered (pause {half_delay:.2f} ms per request), "
-                 f"{sizes.phase_s} s")
-        half_started = time.perf_counter()
+                              math.ceil(peak.acked_per_s * sizes.phase_s) + 2 * CONNECTIONS)
+        progress(f"half load: {target:,.0f}/s offered (a pause of {pause:.2f} ms after each "
+                 f"answer), {sizes.phase_s} s")
         half, half_drain = load_and_drain(
-            wrk.start(webhook, half_bodies, sizes.phase_s, half_delay), inbox, half_started,
-            inbox.finished(), sizes.drain_cap_s,
+            wrk.start(webhook, half_bodies, sizes.phase_s, pause), inbox, time.perf_counter(),
+            0.0, 0,
         )
         pytake.check_alive()
         progress(f"  {half.line()}")
 
-    reused = peak.wrapped + half.wrapped
+    reused = peak.wrapped + half.wrapped + calib.wrapped
+    if reused:
+        progress(f"note: {reused} times a wrk thread went through its bodies again (pytake "
+                 f"saw those as duplicates)")
     results = {
         "quick": quick,
         "acked_per_s": round(peak.acked_per_s),
@@ -670,10 +691,12 @@ def _main() -> None:
         "ack_p99_ms": round(peak.p99_ms, 2),
         "non_2xx": peak.non_2xx,
         "socket_errors": peak.socket_errors,
-        "bare_hypercorn_per_s": round(bare_result.acked_per_s),
-        "bare_p50_ms": round(bare_result.p50_ms, 2),
-        "bare_p99_ms": round(bare_result.p99_ms, 2),
-        "ratio_vs_bare": round(peak.acked_per_s / bare_result.acked_per_s, 3),
+        "bare_hypercorn_per_s": round(bare_run.acked_per_s),
+        "bare_p50_ms": round(bare_run.p50_ms, 2),
+        "bare_p99_ms": round(bare_run.p99_ms, 2),
+        "bare_non_2xx": bare_run.non_2xx,
+        "ratio_vs_bare": round(peak.acked_per_s / max(bare_run.acked_per_s, 1e-9), 3),
+        "half_load_target_per_s": round(target),
         "half_load_offered_per_s": round(half.sent / half.duration_s),
         "half_load_acked_per_s": round(half.acked_per_s),
         "ack_p50_ms_at_half": round(half.p50_ms, 2),
@@ -692,8 +715,6 @@ def _main() -> None:
         "phase_s": sizes.phase_s,
         "wall_s": round(time.perf_counter() - wall, 1),
     }
-    if reused:
-        progress(f"note: bodies were sent again {reused} times (those are duplicates to pytake)")
     targets = {
         "ratio_vs_bare": ">= 0.5",
         "ack_p99_ms_at_half": "<= 50",

@@ -38,7 +38,11 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(steps, st.integers(1, 4))
 def test_every_accepted_message_applied_exactly_once(plan: list[Step], escalate_after: int) -> None:
     ATTEMPTS.clear()
