@@ -13,10 +13,11 @@ A 200 means the raw body is committed to the ``inbox`` table.
   ``ack_p99_ms`` (wrk's latency distribution, which includes any non-2xx answers);
 - the same load against a bare ASGI app on Hypercorn's trio worker (``benchmarks._bare_asgi``:
   read the body, answer 200) → ``bare_hypercorn_per_s`` and ``ratio_vs_bare``;
-- half load: the same connections, each pausing between requests (wrk's ``delay()``) so that
-  the offered rate is about half of ``acked_per_s`` (the pause is calibrated by a short run
-  first) → ``half_load_offered_per_s``, ``half_load_acked_per_s``, ``ack_p50_ms_at_half``,
-  ``ack_p99_ms_at_half``;
+- half load: the same connections, each pausing before every request (wrk's ``delay()``;
+  exponentially distributed pauses, so arrivals are roughly Poisson) so that the offered rate
+  is about half of ``acked_per_s`` (the mean pause is the period minus the mean latency
+  measured by a short calibration run at that load) → ``half_load_offered_per_s``,
+  ``half_load_acked_per_s``, ``ack_p50_ms_at_half``, ``ack_p99_ms_at_half``;
 - processing (inbox → customers, conversations, messages, journal → conversation actors),
   from the start of the peak run until no inbox row is ``pending`` (the database polled every
   100 ms) → ``processed_per_s``, ``inbox_backlog_at_end_of_load`` (pending rows when wrk
@@ -195,8 +196,6 @@ end
 function init(args)
   local prefix = args[1]
   delay_ms = tonumber(args[2]) or 0
-  delay_floor = math.floor(delay_ms)
-  delay_frac = delay_ms - delay_floor
   math.randomseed(1234 + tid)
   sigs, bodies = {}, {}
   for line in io.lines(prefix .. tid) do
@@ -223,12 +222,11 @@ end
 
 _LUA_DELAY = r"""
 function delay()
-  -- wrk's timers have whole milliseconds: dither between floor and floor + 1 so that the
-  -- mean pause is delay_ms.
-  if math.random() < delay_frac then
-    return delay_floor + 1
-  end
-  return delay_floor
+  -- Exponential pauses, so that arrivals are roughly Poisson (independent customers) rather
+  -- than 32 connections in lockstep; mean delay_ms.  wrk's timers take whole milliseconds:
+  -- rounding up with probability equal to the fraction keeps the mean.
+  local pause = -math.log(1 - math.random()) * delay_ms
+  return math.floor(pause + math.random())
 end
 """
 
@@ -655,9 +653,9 @@ def _main() -> None:
             raise RuntimeError("no webhook was acknowledged at peak")
         settle(inbox, sizes.settle_cap_s, "the half-load calibration")
 
-        # Half load: each connection pauses between requests (wrk's delay() runs before each
-        # request) so that together they offer about half the peak: the pause is the period
-        # minus a request's mean latency at that load, measured by a short calibration run.
+        # Half load: each connection pauses before each request (wrk's delay()) so that
+        # together they offer about half the peak: the mean pause is the period minus a
+        # request's mean latency at that load, measured by a short calibration run.
         target = peak.acked_per_s / 2
         period_ms = CONNECTIONS * 1000 / target
         guess = max(0.0, period_ms - peak.p50_ms / 2)
@@ -671,8 +669,8 @@ def _main() -> None:
         settle(inbox, sizes.settle_cap_s, "the half-load run")
         half_bodies = _bodies(maker, workdir, "half load",
                               math.ceil(peak.acked_per_s * sizes.phase_s) + 2 * CONNECTIONS)
-        progress(f"half load: {target:,.0f}/s offered (a pause of {pause:.2f} ms after each "
-                 f"answer), {sizes.phase_s} s")
+        progress(f"half load: {target:,.0f}/s offered (pauses of {pause:.2f} ms on average), "
+                 f"{sizes.phase_s} s")
         half, half_drain = load_and_drain(
             wrk.start(webhook, half_bodies, sizes.phase_s, pause), inbox, time.perf_counter(),
             0.0, 0,

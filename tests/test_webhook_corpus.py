@@ -40,7 +40,7 @@ async def _post_all(edge: Edge) -> None:
     assert posted >= 50
     await edge.settle()
     states = dict(
-        (tuple(r) for r in await edge.query("SELECT state, count(*) FROM inbox GROUP BY state"))
+        tuple(r) for r in await edge.query("SELECT state, count(*) FROM inbox GROUP BY state")
     )
     assert "pending" not in states
     assert states.get("dead", 0) >= 1  # case 13: not JSON
