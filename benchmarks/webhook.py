@@ -103,7 +103,7 @@ class Sizes:
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(phase_s=8, warmup_s=1, calibrate_s=2, drain_cap_s=8.0, settle_cap_s=3.0)
+            return cls(phase_s=8, warmup_s=1, calibrate_s=2, drain_cap_s=6.0, settle_cap_s=2.0)
         return cls(phase_s=25, warmup_s=2, calibrate_s=4, drain_cap_s=60.0, settle_cap_s=20.0)
 
 
@@ -225,7 +225,9 @@ function delay()
   -- Exponential pauses, so that arrivals are roughly Poisson (independent customers) rather
   -- than 32 connections in lockstep; mean delay_ms.  wrk's timers take whole milliseconds:
   -- rounding up with probability equal to the fraction keeps the mean.
-  local pause = -math.log(1 - math.random()) * delay_ms
+  -- Capped below Hypercorn's 5 s keep-alive timeout, which would otherwise close the idle
+  -- connection under wrk (a read error, and a reconnect).
+  local pause = math.min(-math.log(1 - math.random()) * delay_ms, 4500)
   return math.floor(pause + math.random())
 end
 """
@@ -258,6 +260,7 @@ class WrkResult:
     requests: int  # answers received
     non_2xx: int  # answers with a status of 400 or more (wrk's "Non-2xx or 3xx responses")
     socket_errors: int  # connect, read, write errors and timeouts
+    socket_detail: str
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -282,7 +285,9 @@ class WrkResult:
     def line(self) -> str:
         problems = ""
         if self.non_2xx or self.socket_errors:
-            problems = f", {self.non_2xx:,} non-2xx, {self.socket_errors:,} socket errors"
+            problems = f", {self.non_2xx:,} non-2xx"
+            if self.socket_errors:
+                problems += f", socket errors: {self.socket_detail}"
         return (
             f"{self.requests:,} answers in {self.duration_s:.1f} s = {self.per_s:,.0f}/s, "
             f"p50 {self.p50_ms:.2f} ms, p99 {self.p99_ms:.2f} ms, max {self.max_ms:.1f} ms"
@@ -344,6 +349,9 @@ class WrkRun:
             requests=doc["requests"],
             non_2xx=doc["status"],
             socket_errors=doc["connect"] + doc["read"] + doc["write"] + doc["timeout"],
+            socket_detail=", ".join(
+                f"{doc[k]} {k}" for k in ("connect", "read", "write", "timeout") if doc[k]
+            ),
             p50_ms=doc["p50_us"] / 1e3,
             p90_ms=doc["p90_us"] / 1e3,
             p99_ms=doc["p99_us"] / 1e3,
@@ -569,8 +577,12 @@ def _no_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _sigterm_as_sigint(signum: int, frame: Any) -> None:
-    signal.raise_signal(signal.SIGINT)  # KeyboardInterrupt, and so clean-up
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    # Raised here rather than re-sent as SIGINT: a process started in the background by a
+    # non-interactive shell inherits SIGINT ignored, and the clean-up would never run.  Only
+    # once: a second SIGTERM must not cut the clean-up short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -585,7 +597,7 @@ def main() -> None:
 
 
 def _bodies(maker: BodyMaker, workdir: Path, name: str, count: int) -> Path:
-    prefix = workdir / f"bodies-{name}-"
+    prefix = workdir / f"bodies-{name.replace(' ', '-')}-"
     started = time.perf_counter()
     size = maker.write(prefix, count)
     progress(f"{count:,} signed bodies for {name} ({size / count:.0f} bytes each) "
@@ -598,7 +610,7 @@ def _main() -> None:
     quick: bool = args.quick
     sizes = Sizes.pick(quick)
     redis_url = os.environ.get(REDIS_ENV) or DEFAULT_REDIS_URL
-    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     wall = time.perf_counter()
     path = "/webhooks/whatsapp"
     load = f"wrk -t{THREADS} -c{CONNECTIONS}"

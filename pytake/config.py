@@ -108,6 +108,12 @@ def _one_of(choices: tuple[str, ...]) -> _Validator:
     return check
 
 
+def _secret_key(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    # HS256 keys shorter than its 32-byte output weaken it (RFC 7518 section 3.2).
+    if value and len(value.encode()) < 32:
+        _fail(instance, attribute, "must be empty or at least 32 bytes long")
+
+
 def _lower(value: str) -> str:
     return value.lower()
 
@@ -208,6 +214,17 @@ class Settings:
     whatsapp_phone_number_ids: str = ""
     #: Directory where inbound media files are stored.
     whatsapp_media_dir: str = attrs.field(default="media", validator=_not_empty)
+    #: Key that signs access tokens (HS256), at least 32 bytes, the same on every node;
+    #: empty means a random key per process (with a warning): restarts sign everyone out.
+    secret_key: str = attrs.field(default="", repr=_redact_secret, validator=_secret_key)
+    #: Seconds an access token (JWT) stays valid.
+    access_token_ttl: float = attrs.field(default=900.0, validator=_positive)
+    #: Seconds a refresh token stays valid; each refresh issues a new one.
+    refresh_token_ttl: float = attrs.field(default=30 * 86400.0, validator=_positive)
+    #: Sign-in attempts allowed per client address per minute.
+    login_attempts_per_ip: int = attrs.field(default=30, validator=_at_least(1))
+    #: Sign-in attempts allowed per email per minute.
+    login_attempts_per_email: int = attrs.field(default=10, validator=_at_least(1))
     actors: ActorSettings = attrs.field(factory=ActorSettings)
 
 

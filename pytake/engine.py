@@ -26,6 +26,7 @@ from .config import Settings
 from .conversations import JOURNALED as CONVERSATION_MESSAGES
 from .conversations import AutomaticReplies, ConversationActor
 from .errors import StorageUnavailable
+from .identity import IdentityService
 from .store import (
     Database,
     GroupCommitter,
@@ -96,6 +97,10 @@ class Engine:
 
         self.db = Database(settings.database_url, max_threads=settings.database_threads)
         self.committer = GroupCommitter(self.db)
+        # Webhook bodies get a writer of their own: an acknowledgement must never wait behind
+        # a transaction full of inbox processing (they need no ordering with other writes).
+        self.inbox_committer = GroupCommitter(self.db)
+        self.identity = IdentityService.from_settings(self.db, settings)
         self.sql_snapshots = SqlSnapshotStore(self.db, self.committer)
         self.redis: RedisConnection | None = None
         snapshots: SnapshotStore = self.sql_snapshots
@@ -147,7 +152,7 @@ class Engine:
             verify_token=settings.whatsapp_verify_token,
             app_secrets=[settings.whatsapp_app_secret, settings.whatsapp_app_secret_previous],
             max_body=settings.whatsapp_max_body_bytes,
-            committer=self.committer,
+            committer=self.inbox_committer,
             on_stored=self.inbox.wake,
             metrics=self.webhook_metrics,
         )
@@ -158,6 +163,7 @@ class Engine:
             children.append(ChildSpec(id="redis", start=self.redis.run))
         children += [
             ChildSpec(id="database-writer", start=self.committer.run),
+            ChildSpec(id="webhook-writer", start=self.inbox_committer.run),
             self.router.as_child(),
             ChildSpec(id="journal", start=self.journal.run),
             ChildSpec(id="whatsapp-inbox", start=self.inbox.run),
@@ -267,5 +273,7 @@ class Engine:
                 log.error("final snapshots not saved (%s); the journal will replay", exc)
         self._scope.cancel()
         await self._stopped.wait()
-        await self.db.aclose()
+        with trio.CancelScope(shield=True):
+            await self.cloud_api.aclose()
+            await self.db.aclose()
         log.info("engine stopped")

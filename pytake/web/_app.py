@@ -10,6 +10,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
+from pytake.web._auth_routes import create_auth_blueprint
 from pytake.web._errors import register_error_handlers
 from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
@@ -30,6 +31,9 @@ def create_app(engine: OpsEngine) -> QuartTrio:
     app.extensions[ENGINE_EXTENSION] = engine
     app.register_blueprint(create_ops_blueprint(engine))
     register_error_handlers(app)
+    identity = getattr(engine, "identity", None)
+    if identity is not None:
+        app.register_blueprint(create_auth_blueprint(identity))
     webhook = getattr(engine, "webhook", None)
     if webhook is not None:
         # The webhook is the hot path: served as raw ASGI in front of the framework.

@@ -1,0 +1,55 @@
+"""Who may do what: users, passwords, access and refresh tokens, sign-in rate limits.
+
+Layers, bottom up:
+
+- ``_errors``     `AuthError` (401), `Forbidden` (403), `InvalidUser` / `EmailTaken`
+- ``_passwords``  argon2id hashing off the trio loop, rehash on sign-in, the password policy
+- ``_ratelimit``  in-memory token buckets for sign-in attempts, per address and per email
+- ``_service``    `IdentityService`: create users, sign in, rotate refresh tokens (reuse of a
+                  spent one revokes its family), verify access tokens (HS256 JWT)
+
+The HTTP routes (``/api/v1/auth/...``) and the ``require_role`` decorator live in
+``pytake.web._auth_routes``; ``pytake users`` in ``pytake.cli._users``. ``docs/auth.md``
+describes the whole scheme. Users import from here, never from the underscore modules.
+"""
+
+from pytake.identity._errors import AuthError, EmailTaken, Forbidden, IdentityError, InvalidUser
+from pytake.identity._passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    Passwords,
+    password_problem,
+)
+from pytake.identity._ratelimit import LoginLimiter, RateLimiter
+from pytake.identity._service import (
+    ISSUER,
+    MIN_SECRET_KEY_BYTES,
+    IdentityService,
+    Principal,
+    TokenPair,
+    UserInfo,
+    hash_refresh_token,
+    normalize_email,
+)
+
+__all__ = [
+    "ISSUER",
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
+    "MIN_SECRET_KEY_BYTES",
+    "AuthError",
+    "EmailTaken",
+    "Forbidden",
+    "IdentityError",
+    "IdentityService",
+    "InvalidUser",
+    "LoginLimiter",
+    "Passwords",
+    "Principal",
+    "RateLimiter",
+    "TokenPair",
+    "UserInfo",
+    "hash_refresh_token",
+    "normalize_email",
+    "password_problem",
+]

@@ -1,0 +1,657 @@
+"""`IdentityService`: users, sign-in, access tokens and rotating refresh tokens.
+
+Tokens:
+
+- The **access token** is an HS256 JWT signed with the ``secret_key`` setting, valid for
+  ``access_token_ttl`` seconds, with claims ``iss`` (``"pytake"``), ``sub`` (the user id as a
+  string), ``role``, ``email``, ``iat``, ``exp`` and ``jti``. `IdentityService.verify_access`
+  checks it without touching the database, so a deactivated user keeps access until the
+  token expires (minutes), never longer.
+- The **refresh token** is 32 random bytes (URL-safe text); only its SHA-256 is stored, in
+  ``refresh_tokens``. Each use rotates it: the presented token is marked ``used_at`` and a new
+  one is issued in the same ``family_id`` (one family per sign-in), valid ``refresh_token_ttl``
+  seconds from then. Presenting a token that was already used means two parties hold it — it
+  leaked — so the whole family is revoked and both must sign in again.
+
+Every sign-in (successful or not), refresh, refresh reuse, sign-out and user creation writes an
+``audit_logs`` row, in the same transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import math
+import re
+import secrets
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import jwt
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from sqlalchemy.orm import Session
+
+from pytake.identity._errors import AuthError, EmailTaken, InvalidUser
+from pytake.identity._passwords import Passwords, password_problem
+from pytake.identity._ratelimit import LoginLimiter
+from pytake.store import AuditLog, Database, RefreshToken, User, UserRole
+
+if TYPE_CHECKING:
+    from pytake.config import Settings
+
+__all__ = [
+    "ISSUER",
+    "MIN_SECRET_KEY_BYTES",
+    "IdentityService",
+    "Principal",
+    "TokenPair",
+    "UserInfo",
+    "hash_refresh_token",
+    "normalize_email",
+]
+
+log = logging.getLogger("pytake.identity")
+
+#: ``iss`` of every access token; tokens from another issuer are refused.
+ISSUER: Final = "pytake"
+#: HS256 keys shorter than its 32-byte output weaken it (RFC 7518 §3.2).
+MIN_SECRET_KEY_BYTES: Final = 32
+_ALGORITHM: Final = "HS256"
+_REQUIRED_CLAIMS: Final = ["iss", "sub", "role", "email", "iat", "exp", "jti"]
+#: Tolerated clock difference between the node that issued a token and the one checking it.
+_CLOCK_SKEW: Final = 60.0
+
+_EMAIL: Final = re.compile(
+    r"[^@\s<>()\[\],;:\"\\]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Principal:
+    """Who made a request, as its verified access token says."""
+
+    user_id: int
+    role: UserRole
+    email: str
+    #: The token's ``jti`` and ``exp`` (Unix seconds), for logs and revocation lists.
+    token_id: str = ""
+    expires_at: float = 0.0
+
+    def has_role(self, *roles: UserRole | str) -> bool:
+        """True if this principal's role is one of ``roles`` (any role when none given)."""
+        return not roles or self.role in {UserRole(r) for r in roles}
+
+
+@attrs.frozen
+class TokenPair:
+    """What a sign-in or a refresh hands out."""
+
+    access_token: str
+    #: Seconds the access token stays valid.
+    expires_in: int
+    refresh_token: str
+    #: Seconds the refresh token stays valid (if not used or revoked before).
+    refresh_expires_in: int
+    token_type: str = "bearer"
+
+
+@attrs.frozen
+class UserInfo:
+    """A user as callers may see it: never the password hash."""
+
+    id: int
+    email: str
+    name: str
+    role: UserRole
+    active: bool
+    created_at: datetime
+
+
+def normalize_email(email: str) -> str:
+    """``email`` as stored and compared: NFC-normalized, stripped, lower-cased."""
+    return unicodedata.normalize("NFC", email).strip().lower()
+
+
+def hash_refresh_token(token: str) -> str:
+    """The SHA-256 hex digest stored for a refresh token (the token itself never is)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- database work (runs on worker threads, inside `Database.run`) ---------------------------
+
+
+@attrs.frozen
+class _Account:
+    id: int
+    email: str
+    role: UserRole
+    active: bool
+    password_hash: str
+
+
+@attrs.frozen
+class _NewToken:
+    token_hash: str
+    family_id: str
+    expires_at: datetime
+
+
+class _Rotation(enum.Enum):
+    OK = "ok"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    REUSED = "reused"
+    EXPIRED = "expired"
+    INACTIVE = "inactive"
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=UserRole(user.role),
+        active=user.active,
+        created_at=user.created_at,
+    )
+
+
+def _audit(
+    session: Session,
+    action: str,
+    at: datetime,
+    *,
+    actor: int | None,
+    target: int | None,
+    ip: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditLog(
+            actor_user_id=actor,
+            action=action,
+            target_type="user" if target is not None else None,
+            target_id=str(target) if target is not None else None,
+            details=details or {},
+            ip=ip[:45] if ip else None,
+            at=at,
+        )
+    )
+
+
+def _account_by_email(session: Session, email: str) -> _Account | None:
+    user = session.scalars(sa.select(User).where(User.email == email)).one_or_none()
+    if user is None:
+        return None
+    return _Account(user.id, user.email, UserRole(user.role), user.active, user.password_hash)
+
+
+def _email_exists(session: Session, email: str) -> bool:
+    return session.scalar(sa.select(User.id).where(User.email == email)) is not None
+
+
+def _insert_user(
+    session: Session,
+    user: User,
+    created_by: int | None,
+    ip: str | None,
+    at: datetime,
+) -> UserInfo:
+    session.add(user)
+    session.flush()
+    _audit(
+        session,
+        "user.create",
+        at,
+        actor=created_by,
+        target=user.id,
+        ip=ip,
+        details={"email": user.email, "role": str(user.role)},
+    )
+    session.flush()
+    session.refresh(user)
+    return _info(user)
+
+
+def _login(
+    session: Session,
+    account: _Account,
+    new_password_hash: str | None,
+    token: _NewToken,
+    ip: str | None,
+    at: datetime,
+) -> None:
+    if new_password_hash is not None:
+        # Compare-and-set: a password changed meanwhile must not be overwritten.
+        session.execute(
+            sa.update(User)
+            .where(User.id == account.id, User.password_hash == account.password_hash)
+            .values(password_hash=new_password_hash)
+        )
+    session.add(
+        RefreshToken(
+            user_id=account.id,
+            token_hash=token.token_hash,
+            family_id=token.family_id,
+            expires_at=token.expires_at,
+        )
+    )
+    details: dict[str, Any] = {"family_id": token.family_id}
+    if new_password_hash is not None:
+        details["password_rehashed"] = True
+    _audit(session, "auth.login", at, actor=account.id, target=account.id, ip=ip, details=details)
+
+
+def _login_failed(
+    session: Session, email: str, user_id: int | None, reason: str, ip: str | None, at: datetime
+) -> None:
+    _audit(
+        session,
+        "auth.login_failed",
+        at,
+        actor=None,
+        target=user_id,
+        ip=ip,
+        details={"email": email[:320], "reason": reason},
+    )
+
+
+def _revoke(session: Session, family_id: str, at: datetime) -> int:
+    result = session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _rotate(
+    session: Session,
+    presented_hash: str,
+    new_hash: str,
+    at: datetime,
+    expires_at: datetime,
+    ip: str | None,
+) -> tuple[_Rotation, _Account | None]:
+    # FOR UPDATE: of two concurrent refreshes with one token, the second waits for the first
+    # to commit, then sees the token used (PostgreSQL re-reads a locked row). SQLite write
+    # transactions are serialized anyway (BEGIN IMMEDIATE).
+    row = session.execute(
+        sa.select(RefreshToken, User)
+        .join(User, User.id == RefreshToken.user_id)
+        .where(RefreshToken.token_hash == presented_hash)
+        .with_for_update(of=RefreshToken)
+    ).one_or_none()
+    if row is None:
+        return _Rotation.UNKNOWN, None
+    token, user = row[0], row[1]
+    account = _Account(user.id, user.email, UserRole(user.role), user.active, user.password_hash)
+    family = {"family_id": token.family_id}
+    if token.revoked_at is not None:
+        return _Rotation.REVOKED, account
+    if token.used_at is not None:
+        count = _revoke(session, token.family_id, at)
+        _audit(
+            session,
+            "auth.refresh_reused",
+            at,
+            actor=None,
+            target=user.id,
+            ip=ip,
+            details={**family, "revoked_tokens": count},
+        )
+        return _Rotation.REUSED, account
+    if token.expires_at <= at:
+        return _Rotation.EXPIRED, account
+    if not user.active:
+        _revoke(session, token.family_id, at)
+        return _Rotation.INACTIVE, account
+    token.used_at = at
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            token_hash=new_hash,
+            family_id=token.family_id,
+            expires_at=expires_at,
+        )
+    )
+    _audit(session, "auth.refresh", at, actor=user.id, target=user.id, ip=ip, details=family)
+    return _Rotation.OK, account
+
+
+def _logout(session: Session, presented_hash: str, at: datetime, ip: str | None) -> bool:
+    token = session.scalars(
+        sa.select(RefreshToken).where(RefreshToken.token_hash == presented_hash)
+    ).one_or_none()
+    if token is None:
+        return False
+    count = _revoke(session, token.family_id, at)
+    _audit(
+        session,
+        "auth.logout",
+        at,
+        actor=token.user_id,
+        target=token.user_id,
+        ip=ip,
+        details={"family_id": token.family_id, "revoked_tokens": count},
+    )
+    return True
+
+
+def _revoke_family(
+    session: Session, family_id: str, actor: int | None, ip: str | None, at: datetime
+) -> int:
+    user_id = session.scalar(
+        sa.select(RefreshToken.user_id).where(RefreshToken.family_id == family_id).limit(1)
+    )
+    count = _revoke(session, family_id, at)
+    if user_id is not None:
+        _audit(
+            session,
+            "auth.revoke_family",
+            at,
+            actor=actor,
+            target=user_id,
+            ip=ip,
+            details={"family_id": family_id, "revoked_tokens": count},
+        )
+    return count
+
+
+def _get_user(session: Session, user_id: int) -> UserInfo | None:
+    user = session.get(User, user_id)
+    return None if user is None else _info(user)
+
+
+def _list_users(session: Session) -> list[UserInfo]:
+    return [_info(u) for u in session.scalars(sa.select(User).order_by(User.id))]
+
+
+# --- the service ---------------------------------------------------------------------------
+
+
+#: Why a refresh failed: (reason for the client, `AuthError.code`).
+_ROTATION_ERRORS: Final = {
+    _Rotation.UNKNOWN: ("invalid refresh token", "invalid_refresh_token"),
+    _Rotation.REVOKED: ("refresh token was revoked; sign in again", "refresh_token_revoked"),
+    _Rotation.REUSED: (
+        "refresh token was already used; every session it belongs to is revoked, sign in again",
+        "refresh_token_reused",
+    ),
+    _Rotation.EXPIRED: ("refresh token expired; sign in again", "refresh_token_expired"),
+    _Rotation.INACTIVE: ("this account is deactivated", "account_inactive"),
+}
+
+
+class IdentityService:
+    """Users and their tokens, over the database of record.
+
+    ``secret_key`` signs access tokens (at least 32 bytes; every node must share it);
+    ``access_ttl`` and ``refresh_ttl`` are lifetimes in seconds; ``clock`` returns Unix time
+    (tests pass a fake one). ``passwords`` sets the argon2 parameters; ``login_limiter`` is
+    the per-address and per-email sign-in rate limit the web edge applies.
+
+    Errors: `AuthError` for anything that fails to authenticate, `InvalidUser` / `EmailTaken`
+    from `create_user`, `pytake.errors.StorageUnavailable` when the database is unreachable.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        secret_key: str,
+        access_ttl: float = 900.0,
+        refresh_ttl: float = 30 * 86400.0,
+        clock: Callable[[], float] = time.time,
+        *,
+        passwords: Passwords | None = None,
+        login_limiter: LoginLimiter | None = None,
+    ) -> None:
+        if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(f"secret_key must have at least {MIN_SECRET_KEY_BYTES} bytes")
+        if access_ttl <= 0 or refresh_ttl <= 0:
+            raise ValueError("token lifetimes must be positive")
+        self._db = db
+        self._key = secret_key
+        self.access_ttl = max(1, round(access_ttl))
+        self.refresh_ttl = max(1, round(refresh_ttl))
+        self._clock = clock
+        self.passwords = passwords or Passwords()
+        self.login_limiter = login_limiter or LoginLimiter()
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> IdentityService:
+        """The service as the settings describe it.
+
+        An empty ``secret_key`` setting gets a random key for this process, with a warning:
+        fine for trying PyTake out, but every restart signs everyone out, and several nodes
+        would refuse each other's tokens.
+        """
+        key = settings.secret_key
+        if not key:
+            log.warning(
+                "secret_key is not set: using a random key for this process; every restart "
+                "signs all users out and nodes cannot verify each other's tokens. "
+                "Set PYTAKE_SECRET_KEY (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)."
+            )
+            key = secrets.token_urlsafe(48)
+        return cls(
+            db,
+            key,
+            settings.access_token_ttl,
+            settings.refresh_token_ttl,
+            login_limiter=LoginLimiter(
+                per_ip=settings.login_attempts_per_ip,
+                per_email=settings.login_attempts_per_email,
+            ),
+        )
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # --- users ---------------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        email: str,
+        name: str,
+        role: UserRole | str,
+        password: str,
+        *,
+        created_by: int | None = None,
+        ip: str | None = None,
+    ) -> UserInfo:
+        """Create an active user; return it.
+
+        ``email`` is stored lower-cased; ``role`` is ``admin``, ``supervisor`` or ``agent``;
+        ``password`` must pass `password_problem`. ``created_by`` is the acting user's id for
+        the audit log (``None``: the system, e.g. ``pytake users create``).
+        Raises `InvalidUser` (with ``field``) or `EmailTaken`.
+        """
+        email = normalize_email(email)
+        if len(email) > 320 or len(email.partition("@")[0]) > 64 or not _EMAIL.fullmatch(email):
+            raise InvalidUser(f"not a valid email address: {email!r}", field="email")
+        name = " ".join(name.split())
+        if not name:
+            raise InvalidUser("name must not be empty", field="name")
+        if len(name) > 200 or any(unicodedata.category(c) == "Cc" for c in name):
+            raise InvalidUser("name must be at most 200 printable characters", field="name")
+        try:
+            user_role = UserRole(role)
+        except ValueError:
+            roles = ", ".join(r.value for r in UserRole)
+            raise InvalidUser(f"role must be one of {roles}, got {role!r}", field="role") from None
+        problem = password_problem(password, email=email)
+        if problem:
+            raise InvalidUser(problem, field="password")
+        # Checked before hashing, to answer quickly; the unique index settles races.
+        if await self._db.run(_email_exists, email, readonly=True):
+            raise EmailTaken(email)
+        password_hash = await self.passwords.hash(password)
+        user = User(
+            email=email, name=name, role=user_role, password_hash=password_hash, active=True
+        )
+        try:
+            return await self._db.run(_insert_user, user, created_by, ip, self._now())
+        except sa_exc.IntegrityError:
+            raise EmailTaken(email) from None
+
+    async def get_user(self, user_id: int) -> UserInfo | None:
+        """The user with this id, or ``None``."""
+        return await self._db.run(_get_user, user_id, readonly=True)
+
+    async def list_users(self) -> list[UserInfo]:
+        """Every user, by id."""
+        return await self._db.run(_list_users, readonly=True)
+
+    # --- tokens --------------------------------------------------------------------------
+
+    def _issue(self, account: _Account, refresh_token: str) -> TokenPair:
+        iat = math.floor(self._clock())
+        claims = {
+            "iss": ISSUER,
+            "sub": str(account.id),
+            "role": str(account.role),
+            "email": account.email,
+            "iat": iat,
+            "exp": iat + self.access_ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return TokenPair(
+            access_token=jwt.encode(claims, self._key, algorithm=_ALGORITHM),
+            expires_in=self.access_ttl,
+            refresh_token=refresh_token,
+            refresh_expires_in=self.refresh_ttl,
+        )
+
+    def _refresh_expiry(self) -> datetime:
+        return self._now() + timedelta(seconds=self.refresh_ttl)
+
+    async def authenticate(self, email: str, password: str, *, ip: str | None = None) -> TokenPair:
+        """Sign in: check the password and open a new refresh-token family.
+
+        Raises `AuthError` (``invalid_credentials``: unknown email or wrong password, which
+        take the same time and give the same answer; ``account_inactive``: right password,
+        deactivated user). A hash made with older argon2 parameters is replaced.
+        """
+        email = normalize_email(email)
+        account = await self._db.run(_account_by_email, email, readonly=True)
+        ok, new_hash = await self.passwords.verify(
+            account.password_hash if account else None, password
+        )
+        if account is None or not ok:
+            user_id = account.id if account else None
+            await self._db.run(
+                _login_failed, email, user_id, "invalid_credentials", ip, self._now()
+            )
+            raise AuthError("invalid email or password", code="invalid_credentials")
+        if not account.active:
+            await self._db.run(
+                _login_failed, email, account.id, "account_inactive", ip, self._now()
+            )
+            raise AuthError("this account is deactivated", code="account_inactive")
+        refresh_token = secrets.token_urlsafe(32)
+        token = _NewToken(
+            hash_refresh_token(refresh_token), uuid.uuid4().hex, self._refresh_expiry()
+        )
+        await self._db.run(_login, account, new_hash, token, ip, self._now())
+        return self._issue(account, refresh_token)
+
+    async def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
+        """Trade a refresh token for a new pair; the presented token is spent.
+
+        Raises `AuthError`: ``invalid_refresh_token`` (never issued), ``refresh_token_expired``,
+        ``refresh_token_revoked``, ``refresh_token_reused`` (it was spent before: its whole
+        family is now revoked), ``account_inactive``. The new access token carries the user's
+        current role.
+        """
+        new_token = secrets.token_urlsafe(32)
+        outcome, account = await self._db.run(
+            _rotate,
+            hash_refresh_token(refresh_token),
+            hash_refresh_token(new_token),
+            self._now(),
+            self._refresh_expiry(),
+            ip,
+        )
+        if outcome is not _Rotation.OK or account is None:
+            if outcome is _Rotation.REUSED:
+                log.warning(
+                    "a spent refresh token of user %s was presented again (from %s); "
+                    "its family is revoked",
+                    account.id if account else "?",
+                    ip or "unknown address",
+                )
+            reason, code = _ROTATION_ERRORS[outcome]
+            raise AuthError(reason, code=code)
+        return self._issue(account, new_token)
+
+    async def logout(self, refresh_token: str, *, ip: str | None = None) -> bool:
+        """Revoke the family of ``refresh_token`` (sign out that session); ``False`` if the
+        token is unknown. Access tokens already issued stay valid until they expire."""
+        return await self._db.run(_logout, hash_refresh_token(refresh_token), self._now(), ip)
+
+    async def revoke_family(
+        self, family_id: str, *, actor_user_id: int | None = None, ip: str | None = None
+    ) -> int:
+        """Revoke every refresh token of a family (one sign-in session); return how many
+        were still live."""
+        return await self._db.run(_revoke_family, family_id, actor_user_id, ip, self._now())
+
+    def verify_access(self, token: str) -> Principal:
+        """The `Principal` an access token stands for. Pure: no database, no I/O.
+
+        Raises `AuthError`: ``token_expired``, or ``invalid_token`` (malformed, not HS256,
+        wrong signature, wrong issuer, missing or ill-typed claims, issued in the future).
+        """
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                issuer=ISSUER,
+                # Times are checked below against our clock, not PyJWT's.
+                options={
+                    "require": _REQUIRED_CLAIMS,
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.InvalidSignatureError:
+            raise AuthError("invalid token signature") from None
+        except jwt.InvalidIssuerError:
+            raise AuthError("token from another issuer") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"token lacks the {exc.claim!r} claim") from None
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in (exp, iat)):
+            raise AuthError("malformed token")
+        now = self._clock()
+        if now >= exp:
+            raise AuthError("access token expired", code="token_expired")
+        if iat > now + _CLOCK_SKEW:
+            raise AuthError("token issued in the future")
+        try:
+            user_id = int(claims["sub"])
+            role = UserRole(claims["role"])
+        except (TypeError, ValueError):
+            raise AuthError("malformed token") from None
+        email, jti = claims["email"], claims["jti"]
+        if not isinstance(email, str) or not isinstance(jti, str):
+            raise AuthError("malformed token")
+        return Principal(user_id, role, email, token_id=jti, expires_at=float(exp))
