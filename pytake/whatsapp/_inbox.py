@@ -23,13 +23,13 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 import trio
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..actors import Router, converter
 from ..conversations import DeliveryFailed, InboundReceived
 from ..errors import StorageUnavailable
 from ..store import Database, GroupCommitter
+from ..store._base import JSONType, JSONValueType, UTCDateTime
 from ..store._bulk import insert_returning_ids
 from ..store._group_commit import _Write
 from ..store._journal import type_name
@@ -61,6 +61,31 @@ _STATUS_COLUMN = {
     "played": "played_at",
     "failed": "failed_at",
 }
+
+
+# The hot statements, built once: constructing and caching a Core statement per message
+# costs more CPU than the database spends running it.
+_INSERT_MESSAGE = sa.text(
+    "INSERT INTO messages (conversation_id, whatsapp_message_id, direction, type, payload, "
+    "status, whatsapp_timestamp, created_at) VALUES (:conversation_id, :wamid, 'in', :type, "
+    ":payload, 'received', :ts, CURRENT_TIMESTAMP) "
+    "ON CONFLICT (whatsapp_message_id) DO NOTHING RETURNING id"
+).bindparams(sa.bindparam("payload", type_=JSONType), sa.bindparam("ts", type_=UTCDateTime()))
+_OPEN_WINDOW = sa.text(
+    "UPDATE conversations SET last_customer_message_at = :ts, updated_at = CURRENT_TIMESTAMP "
+    "WHERE id = :id AND (last_customer_message_at IS NULL OR last_customer_message_at < :ts)"
+).bindparams(sa.bindparam("ts", type_=UTCDateTime()))
+_FIND_CUSTOMER = sa.text(
+    "SELECT id, wa_id, bsuid, name FROM customers WHERE business_phone_number_id = :p "
+    "AND (wa_id = :w OR bsuid = :b) ORDER BY id LIMIT 1"
+)
+_FIND_OPEN_CONVERSATION = sa.text(
+    "SELECT id FROM conversations WHERE customer_id = :c AND status = 'open' LIMIT 1"
+)
+_INSERT_JOURNAL = sa.text(
+    "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
+    "VALUES ('conversation', :actor_id, :message_type, :message, CURRENT_TIMESTAMP) RETURNING id"
+).bindparams(sa.bindparam("message", type_=JSONValueType))
 
 
 def _ts(epoch: int) -> datetime:
@@ -103,18 +128,34 @@ def conversation_address(phone_number_id: str, customer_row_id: int) -> str:
     return f"{phone_number_id}:{customer_row_id}"
 
 
+class _ElementFailed(Exception):
+    """An element failed on the fast path: redo the batch with a savepoint per element."""
+
+
 class _ProcessInbox:
     name = "inbox.process"
 
     def __init__(self, accepted_numbers: frozenset[str]) -> None:
         self.accepted_numbers = accepted_numbers
+        self._safe = True
 
     def apply_many(
         self, session: Session, params: Sequence[tuple[int, bytes]]
     ) -> list[InboxOutcome]:
-        return [self._one(session, inbox_id, body) for inbox_id, body in params]
+        # Fast path: one savepoint around the whole batch.  Only if an element fails is the
+        # batch redone with a savepoint per element, so that the failure stays local (a
+        # savepoint per element costs two round trips each, most of the time for nothing).
+        try:
+            with session.begin_nested():
+                return [self._one(session, inbox_id, body, safe=False)
+                        for inbox_id, body in params]
+        except sa.exc.OperationalError:
+            raise
+        except _ElementFailed:
+            return [self._one(session, inbox_id, body, safe=True) for inbox_id, body in params]
 
-    def _one(self, session: Session, inbox_id: int, body: bytes) -> InboxOutcome:
+    def _one(self, session: Session, inbox_id: int, body: bytes, *, safe: bool) -> InboxOutcome:
+        self._safe = safe
         outcome = InboxOutcome(inbox_id)
         # Claim the row first: if another processor (another node, a concurrent call) got
         # to it, this transaction does nothing with it.
@@ -162,6 +203,14 @@ class _ProcessInbox:
     def _isolated(
         self, session: Session, outcome: InboxOutcome, fn: Callable[..., None], item: Any
     ) -> None:
+        if not self._safe:
+            try:
+                fn(session, item, outcome)
+            except sa.exc.OperationalError:
+                raise
+            except Exception as exc:
+                raise _ElementFailed() from exc
+            return
         try:
             with session.begin_nested():
                 fn(session, item, outcome)
@@ -187,22 +236,12 @@ class _ProcessInbox:
             self._modify(session, m)
             return
         conversation_id = self._conversation(session, customer_id, m.phone_number_id)
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else (
-            sqlite.insert
-        )
-        stmt = (
-            insert(_messages)
-            .values(
-                conversation_id=conversation_id,
-                whatsapp_message_id=m.wamid,
-                direction="in",
-                type=m.type,
-                payload=m.raw,
-                status="received",
-                whatsapp_timestamp=_ts(m.timestamp),
-            )
-            .on_conflict_do_nothing(index_elements=["whatsapp_message_id"])
-            .returning(_messages.c.id)
+        stmt = _INSERT_MESSAGE.bindparams(
+            conversation_id=conversation_id,
+            wamid=m.wamid,
+            type=m.type,
+            payload=m.raw,
+            ts=_ts(m.timestamp),
         )
         message_id = session.execute(stmt).scalar()
         if message_id is None:
@@ -214,17 +253,7 @@ class _ProcessInbox:
             outcome.stored += 1
         opens_window = m.type not in _NOT_FROM_USER
         if opens_window:
-            session.execute(
-                sa.update(_conversations)
-                .where(_conversations.c.id == conversation_id)
-                .where(
-                    sa.or_(
-                        _conversations.c.last_customer_message_at.is_(None),
-                        _conversations.c.last_customer_message_at < _ts(m.timestamp),
-                    )
-                )
-                .values(last_customer_message_at=_ts(m.timestamp), updated_at=sa.func.now())
-            )
+            session.execute(_OPEN_WINDOW, {"id": conversation_id, "ts": _ts(m.timestamp)})
         text = getattr(m.content, "body", "") or ""
         self._journal(
             session,
@@ -261,16 +290,8 @@ class _ProcessInbox:
         wa_id = m.sender or (m.contact.wa_id if m.contact else "") or None
         bsuid = m.sender_user_id or (m.contact.user_id if m.contact else "") or None
         name = m.contact.name if m.contact and m.contact.name else None
-        conditions = []
-        if wa_id:
-            conditions.append(c.wa_id == wa_id)
-        if bsuid:
-            conditions.append(c.bsuid == bsuid)
         row = session.execute(
-            sa.select(c.id, c.wa_id, c.bsuid, c.name)
-            .where(c.business_phone_number_id == m.phone_number_id, sa.or_(*conditions))
-            .order_by(c.id)
-            .limit(1)
+            _FIND_CUSTOMER, {"p": m.phone_number_id, "w": wa_id, "b": bsuid}
         ).first()
         if row is None:
             result = session.execute(
@@ -307,9 +328,7 @@ class _ProcessInbox:
 
     def _conversation(self, session: Session, customer_id: int, phone_number_id: str) -> int:
         c = _conversations.c
-        found = session.execute(
-            sa.select(c.id).where(c.customer_id == customer_id, c.status == "open").limit(1)
-        ).scalar()
+        found = session.execute(_FIND_OPEN_CONVERSATION, {"c": customer_id}).scalar()
         if found is not None:
             return int(found)
         result = session.execute(
@@ -409,14 +428,11 @@ class _ProcessInbox:
 
     def _journal(self, session: Session, outcome: InboxOutcome, actor_id: str, msg: Any) -> None:
         journal_id = session.execute(
-            sa.insert(_journal)
-            .values(
-                kind="conversation",
+            _INSERT_JOURNAL.bindparams(
                 actor_id=actor_id,
                 message_type=type_name(type(msg)),
                 message=converter.unstructure(msg),
             )
-            .returning(_journal.c.id)
         ).scalar_one()
         outcome.deliveries.append((int(journal_id), actor_id, msg))
 
