@@ -470,3 +470,45 @@ async def test_no_input_yields_a_500(edge: Edge) -> None:
     await edge.settle()
     (pending,) = await edge.query("SELECT count(*) FROM inbox WHERE state = 'pending'")
     assert pending[0] == 0
+
+
+async def test_a_backlog_is_processed_in_batches_with_the_same_effects(pg_url: str) -> None:
+    """Bodies that pile up are processed set-based (PostgreSQL); interleaved reactions,
+    renames and duplicates still take effect in order."""
+    async with running_edge(webhook_settings(pg_url)) as e:
+        await e.engine.root.terminate_child("whatsapp-inbox")
+        senders = [wa_id() for _ in range(6)]
+        sent: dict[str, list[str]] = {s: [] for s in senders}
+        first = text_message(senders[0], "primeira", ts=1767225600)
+        bodies = [encode(envelope([first]))]
+        sent[senders[0]].append(first["id"])
+        for i in range(40):
+            sender = senders[i % 6]
+            m = text_message(sender, f"m{i}", ts=1767225601 + i)
+            sent[sender].append(m["id"])
+            bodies.append(encode(envelope([m])))
+            if i == 10:  # a reaction in the middle of the backlog
+                react = {"from": senders[0], "id": wamid(), "timestamp": "1767225700",
+                         "type": "reaction", "reaction": {"message_id": first["id"],
+                                                          "emoji": "🙂"}}
+                bodies.append(encode(envelope([react])))
+            if i == 20:  # the same body again (Meta's retry) inside the backlog
+                bodies.append(bodies[-1])
+        renamed = text_message(senders[1], "novo nome", ts=1767225800)
+        bodies.append(encode(envelope([renamed], contacts=[{"profile": {"name": "Bia"},
+                                                             "wa_id": senders[1]}])))
+        sent[senders[1]].append(renamed["id"])
+        for body in bodies:
+            assert (await e.post(body)).status_code == 200
+        assert await e.engine.inbox.process_pending() == len(bodies)
+        await e.settle()
+        for sender, ids in sent.items():
+            assert await messages_of(e, sender) == ids
+            view = await conversation_view(e, sender)
+            assert view.inbound_count == len(ids)  # type: ignore[attr-defined]
+        (payload,) = await e.query(
+            "SELECT payload FROM messages WHERE whatsapp_message_id = :w", w=first["id"]
+        )
+        assert payload[0]["reaction"]["emoji"] == "🙂"
+        (name,) = await e.query("SELECT name FROM customers WHERE wa_id = :w", w=senders[1])
+        assert name[0] == "Bia"

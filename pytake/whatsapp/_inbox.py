@@ -35,6 +35,7 @@ from ..store._group_commit import _Write
 from ..store._journal import type_name
 from ..store._models_conversations import Conversation, Customer, Message
 from ..store._models_runtime import ActorJournalEntry, DeadLetterRecord, InboxEntry
+from . import _inbox_bulk as _bulk
 from ._events import InboundMessage, Notification, StatusUpdate
 from ._media import MediaRequest
 from ._outbox import outbox_id_from_callback, reconcile_sending_in
@@ -147,12 +148,88 @@ class _ProcessInbox:
         # savepoint per element costs two round trips each, most of the time for nothing).
         try:
             with session.begin_nested():
+                if session.get_bind().dialect.name == "postgresql":
+                    return self._many_postgres(session, params)
                 return [self._one(session, inbox_id, body, safe=False)
                         for inbox_id, body in params]
         except sa.exc.OperationalError:
             raise
         except _ElementFailed:
             return [self._one(session, inbox_id, body, safe=True) for inbox_id, body in params]
+
+    def _many_postgres(
+        self, session: Session, params: Sequence[tuple[int, bytes]]
+    ) -> list[InboxOutcome]:
+        """The fast path: claim the batch in one statement, and store plain messages of
+        consecutive bodies set-based (see ``_inbox_bulk``); the rest message by message."""
+        self._safe = False
+        connection: Any = session.connection().connection.driver_connection
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE inbox SET state = 'processed', processed_at = now(), "
+                "attempts = attempts + 1 WHERE id = ANY(%s) AND state = 'pending' RETURNING id",
+                ([inbox_id for inbox_id, _ in params],),
+            )
+            claimed = {int(r[0]) for r in cur.fetchall()}
+        outcomes: list[InboxOutcome] = []
+        plain: list[tuple[InboxOutcome, InboundMessage]] = []
+        for inbox_id, body in params:
+            outcome = InboxOutcome(inbox_id)
+            outcomes.append(outcome)
+            if inbox_id not in claimed:
+                outcome.ignored = "already processed"
+                continue
+            try:
+                notification = parse_notification(body)
+            except InvalidNotification as exc:
+                outcome.dead = True
+                _dead_letter(session, inbox_id, body, str(exc))
+                continue
+            if self._all_plain(notification):
+                plain.extend((outcome, m) for m in notification.messages)
+                outcome.problems += len(notification.problems)
+                continue
+            self._flush_plain(session, connection, plain)
+            plain = []
+            self._apply(session, notification, outcome)
+        self._flush_plain(session, connection, plain)
+        return outcomes
+
+    def _all_plain(self, n: Notification) -> bool:
+        if n.ignored or n.statuses or n.errors or n.template_updates:
+            return False
+        return all(
+            m.type not in _MODIFIERS
+            and m.type not in _NOT_FROM_USER
+            and m.customer_id
+            and (not self.accepted_numbers or m.phone_number_id in self.accepted_numbers)
+            for m in n.messages
+        )
+
+    def _flush_plain(
+        self, session: Session, connection: Any, plain: list[tuple[InboxOutcome, InboundMessage]]
+    ) -> None:
+        if not plain:
+            return
+        stored = _bulk.process(connection, [m for _, m in plain], conversation_address)
+        if stored is None:
+            for outcome, m in plain:
+                self._isolated(session, outcome, self._message, m)
+            return
+        for (outcome, m), (message_id, _, customer_id, journal_id, received) in zip(
+            plain, stored, strict=True
+        ):
+            if message_id is None or journal_id is None or received is None:
+                outcome.duplicates += 1
+                continue
+            if type(m.content).__name__ == "Unsupported":
+                outcome.unsupported += 1
+            else:
+                outcome.stored += 1
+            outcome.deliveries.append(
+                (journal_id, conversation_address(m.phone_number_id, customer_id), received)
+            )
+            self._media(m, outcome)
 
     def _one(self, session: Session, inbox_id: int, body: bytes, *, safe: bool) -> InboxOutcome:
         self._safe = safe
@@ -273,6 +350,9 @@ class _ProcessInbox:
                 error_codes=tuple(e.code for e in m.errors),
             ),
         )
+        self._media(m, outcome)
+
+    def _media(self, m: InboundMessage, outcome: InboxOutcome) -> None:
         content: Any = m.content
         if type(content).__name__ == "Media" and content.media_id:
             outcome.media.append(
