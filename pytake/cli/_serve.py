@@ -79,7 +79,12 @@ async def serve_until_signalled(settings: Settings) -> None:
                 try:
                     urls = await web.start(
                         functools.partial(
-                            serve, app, settings.host, settings.port, shutdown_trigger=stop.wait
+                            serve,
+                            app,
+                            settings.host,
+                            settings.port,
+                            shutdown_trigger=stop.wait,
+                            access_log=settings.log_level == "debug",
                         )
                     )
                 except* OSError as group:

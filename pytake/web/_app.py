@@ -48,6 +48,7 @@ async def serve(
     port: int,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
+    access_log: bool = True,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` until ``shutdown_trigger`` returns, then finish in-flight requests.
@@ -58,7 +59,9 @@ async def serve(
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     # Route Hypercorn's logs through the standard logging set up by the CLI, instead of the
     # handlers Hypercorn would install on stdout/stderr by itself.
-    config.accesslog = logging.getLogger("hypercorn.access")
+    # One log line per request costs the event loop a few percent under load; operators
+    # get request counts and latencies from /metrics, and the lines with log_level=debug.
+    config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")
     # Don't advertise the server software to the internet.
     config.include_server_header = False
