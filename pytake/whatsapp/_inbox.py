@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -26,7 +25,7 @@ import trio
 from sqlalchemy.orm import Session
 
 from ..actors import Router, converter
-from ..conversations import DeliveryFailed, InboundReceived
+from ..conversations import DeliveryFailed
 from ..errors import StorageUnavailable
 from ..store import Database, GroupCommitter
 from ..store._base import JSONType, JSONValueType, UTCDateTime
@@ -53,8 +52,6 @@ _dead: sa.Table = DeadLetterRecord.__table__  # type: ignore[assignment]
 
 #: message types that are not chat messages of their own: they change another message
 _MODIFIERS = {"reaction", "edit", "revoke"}
-#: types that do not restart the customer-service window (not sent by the user)
-_NOT_FROM_USER = {"system"}
 _STATUS_COLUMN = {
     "sent": "sent_at",
     "delivered": "delivered_at",
@@ -87,10 +84,6 @@ _INSERT_JOURNAL = sa.text(
     "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
     "VALUES ('conversation', :actor_id, :message_type, :message, CURRENT_TIMESTAMP) RETURNING id"
 ).bindparams(sa.bindparam("message", type_=JSONValueType))
-
-
-def _ts(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 class _StoreInbox:
@@ -200,7 +193,7 @@ class _ProcessInbox:
             return False
         return all(
             m.type not in _MODIFIERS
-            and m.type not in _NOT_FROM_USER
+            and m.type not in _bulk.NOT_FROM_USER
             and m.customer_id
             and (not self.accepted_numbers or m.phone_number_id in self.accepted_numbers)
             for m in n.messages
@@ -222,10 +215,7 @@ class _ProcessInbox:
             if message_id is None or journal_id is None or received is None:
                 outcome.duplicates += 1
                 continue
-            if type(m.content).__name__ == "Unsupported":
-                outcome.unsupported += 1
-            else:
-                outcome.stored += 1
+            _count_stored(outcome, m)
             outcome.deliveries.append(
                 (journal_id, conversation_address(m.phone_number_id, customer_id), received)
             )
@@ -248,11 +238,6 @@ class _ProcessInbox:
             notification = parse_notification(body)
         except InvalidNotification as exc:
             outcome.dead = True
-            session.execute(
-                sa.update(_inbox)
-                .where(_inbox.c.id == inbox_id)
-                .values(state="dead", error=str(exc)[:2000])
-            )
             _dead_letter(session, inbox_id, body, str(exc))
             return outcome
         self._apply(session, notification, outcome)
@@ -318,37 +303,20 @@ class _ProcessInbox:
             wamid=m.wamid,
             type=m.type,
             payload=m.raw,
-            ts=_ts(m.timestamp),
+            ts=_bulk.epoch_time(m.timestamp),
         )
         message_id = session.execute(stmt).scalar()
         if message_id is None:
             outcome.duplicates += 1
             return
-        if type(m.content).__name__ == "Unsupported":
-            outcome.unsupported += 1
-        else:
-            outcome.stored += 1
-        opens_window = m.type not in _NOT_FROM_USER
-        if opens_window:
-            session.execute(_OPEN_WINDOW, {"id": conversation_id, "ts": _ts(m.timestamp)})
-        text = getattr(m.content, "body", "") or ""
+        _count_stored(outcome, m)
+        received = _bulk.inbound_received(m, message_id, conversation_id, customer_id)
+        if received.opens_window:
+            session.execute(
+                _OPEN_WINDOW, {"id": conversation_id, "ts": _bulk.epoch_time(m.timestamp)}
+            )
         self._journal(
-            session,
-            outcome,
-            conversation_address(m.phone_number_id, customer_id),
-            InboundReceived(
-                message_id=message_id,
-                wamid=m.wamid,
-                type=m.type,
-                timestamp=m.timestamp,
-                conversation_id=conversation_id,
-                customer_id=customer_id,
-                opens_window=opens_window,
-                text=text[:200],
-                phone_number_id=m.phone_number_id,
-                reply_to=m.customer_id,
-                error_codes=tuple(e.code for e in m.errors),
-            ),
+            session, outcome, conversation_address(m.phone_number_id, customer_id), received
         )
         self._media(m, outcome)
 
@@ -367,9 +335,7 @@ class _ProcessInbox:
 
     def _customer(self, session: Session, m: InboundMessage) -> int:
         c = _customers.c
-        wa_id = m.sender or (m.contact.wa_id if m.contact else "") or None
-        bsuid = m.sender_user_id or (m.contact.user_id if m.contact else "") or None
-        name = m.contact.name if m.contact and m.contact.name else None
+        wa_id, bsuid, name = _bulk.customer_keys(m)
         row = session.execute(
             _FIND_CUSTOMER, {"p": m.phone_number_id, "w": wa_id, "b": bsuid}
         ).first()
@@ -482,7 +448,7 @@ class _ProcessInbox:
             values["status"] = new_state
         column = _STATUS_COLUMN.get(s.status)
         if column:
-            values[column] = _ts(s.timestamp)
+            values[column] = _bulk.epoch_time(s.timestamp)
         if s.status == "failed" and s.errors:
             error = s.errors[0]
             values["error_code"] = error.code
@@ -534,6 +500,13 @@ def _dead_letter(session: Session, inbox_id: int, body: bytes, error: str) -> No
             message=_printable(body), error=_printable(error), traceback="", attempts=1,
         )
     )
+
+
+def _count_stored(outcome: InboxOutcome, m: InboundMessage) -> None:
+    if type(m.content).__name__ == "Unsupported":
+        outcome.unsupported += 1
+    else:
+        outcome.stored += 1
 
 
 def _pending(session: Session, limit: int) -> list[tuple[int, bytes]]:

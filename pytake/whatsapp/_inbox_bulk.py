@@ -23,9 +23,12 @@ from ..store._journal import type_name
 from ._events import InboundMessage
 
 _RECEIVED = type_name(InboundReceived)
+#: types that do not restart the customer-service window (not sent by the user)
+NOT_FROM_USER = frozenset({"system"})
 
 
-def _ids(m: InboundMessage) -> tuple[str | None, str | None, str | None]:
+def customer_keys(m: InboundMessage) -> tuple[str | None, str | None, str | None]:
+    """The sender's (wa_id, BSUID, profile name), each ``None`` when absent."""
     wa_id = m.sender or (m.contact.wa_id if m.contact else "") or None
     bsuid = m.sender_user_id or (m.contact.user_id if m.contact else "") or None
     name = m.contact.name if m.contact and m.contact.name else None
@@ -39,7 +42,7 @@ def process(
 
     Per message: (message row id, or ``None`` for a duplicate wamid; conversation id;
     customer id; journal id; the journaled message)."""
-    keys = [_ids(m) for m in messages]
+    keys = [customer_keys(m) for m in messages]
     numbers = sorted({m.phone_number_id for m in messages})
     wa_ids = sorted({k[0] for k in keys if k[0]})
     bsuids = sorted({k[1] for k in keys if k[1]})
@@ -80,7 +83,7 @@ def process(
             params = []
             for number, wa_id, bsuid in new_customers:
                 first = messages[new_customers[(number, wa_id, bsuid)][0]]
-                params.append((number, wa_id, bsuid, wa_id, _ids(first)[2]))
+                params.append((number, wa_id, bsuid, wa_id, customer_keys(first)[2]))
             cur.executemany(
                 "INSERT INTO customers (business_phone_number_id, wa_id, bsuid, phone, name) "
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
@@ -117,7 +120,7 @@ def process(
             "payload, status, whatsapp_timestamp, created_at) VALUES (%s, %s, 'in', %s, %s, "
             "'received', %s, now()) ON CONFLICT (whatsapp_message_id) DO NOTHING RETURNING id",
             [
-                (conversation_of[c], m.wamid, m.type, Jsonb(m.raw), _ts(m.timestamp))
+                (conversation_of[c], m.wamid, m.type, Jsonb(m.raw), epoch_time(m.timestamp))
                 for c, m in zip(customers, messages, strict=True)
             ],
             returning=True,
@@ -125,7 +128,7 @@ def process(
         message_ids = _returned(cur, len(messages))
         newest: dict[int, int] = {}
         for c, m, mid in zip(customers, messages, message_ids, strict=True):
-            if mid is not None and m.type != "system":
+            if mid is not None and m.type not in NOT_FROM_USER:
                 conv = conversation_of[c]
                 newest[conv] = max(newest.get(conv, 0), m.timestamp)
         if newest:
@@ -133,7 +136,7 @@ def process(
                 "UPDATE conversations SET last_customer_message_at = %s, updated_at = now() "
                 "WHERE id = %s AND (last_customer_message_at IS NULL "
                 "OR last_customer_message_at < %s)",
-                [(_ts(ts), conv, _ts(ts)) for conv, ts in newest.items()],
+                [(epoch_time(ts), conv, epoch_time(ts)) for conv, ts in newest.items()],
             )
         received: list[InboundReceived | None] = []
         journal_rows = []
@@ -141,19 +144,7 @@ def process(
             if mid is None:
                 received.append(None)
                 continue
-            msg = InboundReceived(
-                message_id=mid,
-                wamid=m.wamid,
-                type=m.type,
-                timestamp=m.timestamp,
-                conversation_id=conversation_of[c],
-                customer_id=c,
-                opens_window=m.type != "system",
-                text=(getattr(m.content, "body", "") or "")[:200],
-                phone_number_id=m.phone_number_id,
-                reply_to=m.customer_id,
-                error_codes=tuple(e.code for e in m.errors),
-            )
+            msg = inbound_received(m, mid, conversation_of[c], c)
             received.append(msg)
             journal_rows.append(
                 (address(m.phone_number_id, c), _RECEIVED, Jsonb(converter.unstructure(msg)))
@@ -186,5 +177,24 @@ def _returned(cur: Any, count: int) -> list[int | None]:
     return values
 
 
-def _ts(epoch: int) -> datetime:
+def epoch_time(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+def inbound_received(
+    m: InboundMessage, message_id: int, conversation_id: int, customer_id: int
+) -> InboundReceived:
+    """What a ConversationActor is told about a newly stored customer message."""
+    return InboundReceived(
+        message_id=message_id,
+        wamid=m.wamid,
+        type=m.type,
+        timestamp=m.timestamp,
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        opens_window=m.type not in NOT_FROM_USER,
+        text=(getattr(m.content, "body", "") or "")[:200],
+        phone_number_id=m.phone_number_id,
+        reply_to=m.customer_id,
+        error_codes=tuple(e.code for e in m.errors),
+    )
