@@ -126,7 +126,7 @@ class Engine:
             self.committer,
             self.router,
             accepted_numbers=numbers,
-            on_outcome=self._count_inbox,
+            on_outcome=self._after_inbox_batch,
         )
         self.cloud_api = CloudApiClient(
             settings.whatsapp_api_base,
@@ -144,7 +144,6 @@ class Engine:
                 pair_interval=settings.whatsapp_pair_interval,
             ),
             templates=self.templates,
-            on_outcome=self._outbound_outcome,
         )
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
         self.router.services.update(outbox=self.outbox, replies=AutomaticReplies())
@@ -195,10 +194,8 @@ class Engine:
                 log.warning("template catalogue sync failed (%s); retrying in 60 s", exc)
                 await trio.sleep(60)
 
-    async def _outbound_outcome(self, row: Any, report: Any) -> None:
-        log.debug("outbox row %s: %s", getattr(row, "id", "?"), report)
-
-    def _count_inbox(self, outcome: InboxOutcome) -> None:
+    def _after_inbox_batch(self, outcome: InboxOutcome) -> None:
+        """After a committed inbox row: start media downloads, apply template updates, count."""
         for request in outcome.media:
             if not self.media.submit_nowait(request):
                 log.warning("media queue full; %s not downloaded now", request.media_id)

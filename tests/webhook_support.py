@@ -98,7 +98,7 @@ class Edge:
         with trio.fail_after(30):
             while True:
                 await self.engine.inbox.process_pending()
-                if all(rt.idle() for rt in self.engine.router._kinds.values()):
+                if self.engine.router.idle():
                     pending = await self.engine.db.run(
                         lambda s: s.execute(
                             sa.text("SELECT count(*) FROM inbox WHERE state = 'pending'")

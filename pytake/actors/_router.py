@@ -209,11 +209,15 @@ class Router:
         for rt in self._kinds.values():
             rt.accepting = False
 
+    def idle(self) -> bool:
+        """No message is queued and no handler runs, in any kind."""
+        return all(rt.idle() for rt in self._kinds.values())
+
     async def drain(self, deadline: float) -> int:
         """Wait until every mailbox is empty and no handler runs, or until ``deadline``
         (trio time).  Returns the number of messages still queued."""
         with trio.move_on_at(deadline):
-            while not all(rt.idle() for rt in self._kinds.values()):
+            while not self.idle():
                 await trio.sleep(0.005)
         return sum(rt.stats.queued for rt in self._kinds.values())
 

@@ -1,6 +1,6 @@
 """Conversations: the ConversationActor and the messages it accepts."""
 
-from ._actor import WINDOW_SECONDS, ConversationActor, ConversationState, window_open
+from ._actor import ConversationActor, ConversationState
 from ._messages import ConversationView, DeliveryFailed, GetConversation, InboundReceived
 from ._replies import AutomaticReplies
 
@@ -8,7 +8,6 @@ JOURNALED = (InboundReceived, DeliveryFailed)
 
 __all__ = [
     "JOURNALED",
-    "WINDOW_SECONDS",
     "AutomaticReplies",
     "ConversationActor",
     "ConversationState",
@@ -16,5 +15,4 @@ __all__ = [
     "DeliveryFailed",
     "GetConversation",
     "InboundReceived",
-    "window_open",
 ]

@@ -16,7 +16,6 @@ import attrs
 from ..actors import Actor
 from ._messages import ConversationView, DeliveryFailed, GetConversation, InboundReceived
 
-WINDOW_SECONDS = 24 * 3600
 _RECENT = 20
 
 
@@ -102,6 +101,3 @@ class ConversationActor(Actor[ConversationState]):
             last_customer_ts=self.state.last_customer_message_at,
         )
 
-
-def window_open(last_customer_message_at: int | None, now: float) -> bool:
-    return last_customer_message_at is not None and now - last_customer_message_at < WINDOW_SECONDS
