@@ -88,7 +88,9 @@ class Harness:
         options: dict[str, Any] = {"poll_interval": 0.2, "stale_after": 0.0, **kwargs}
 
         def on_outcome(row: OutboxRow, report: SendReport) -> None:
-            self.reports.append((row, report))
+            # The per-run database is shared: rows other tests left pending are not ours.
+            if row.phone_number_id == self.number:
+                self.reports.append((row, report))
 
         sender = OutboxSender(self.db, self.client, committer=self.committer,
                               governor=governor, on_outcome=on_outcome, **options)
