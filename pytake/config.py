@@ -225,6 +225,20 @@ class Settings:
     login_attempts_per_ip: int = attrs.field(default=30, validator=_at_least(1))
     #: Sign-in attempts allowed per email per minute.
     login_attempts_per_email: int = attrs.field(default=10, validator=_at_least(1))
+    #: Team (name or id) a conversation goes to when the bot hands off; empty: the bot keeps
+    #: it (flows decide hand-offs themselves).
+    routing_default_team: str = ""
+    #: Seconds after a resolution during which a customer message reopens the conversation
+    #: with the same team (and its last agent first); later it starts over with the bot.
+    routing_reopen_window: float = attrs.field(default=86400.0, validator=_at_least(0))
+    #: Customer messages closer together than this many seconds reach the bot as one turn.
+    routing_burst_gap: float = attrs.field(default=0.0, validator=_at_least(0))
+    #: Seconds an agent stays online after its last WebSocket closed (reloads, blips).
+    agent_offline_grace: float = attrs.field(default=10.0, validator=_at_least(0))
+    #: Events queued per agent connection before a slow client is disconnected to resume.
+    agent_send_queue: int = attrs.field(default=256, validator=_between(8, 100_000))
+    #: Seconds without any frame from an agent client before its connection is closed.
+    agent_idle_timeout: float = attrs.field(default=60.0, validator=_positive)
     actors: ActorSettings = attrs.field(factory=ActorSettings)
 
 

@@ -5,9 +5,13 @@
 (readiness, metrics, the supervision tree).  Nothing else constructs these pieces.
 
 The root supervisor (``pytake``, one-for-one) starts, in order: ``redis`` (when configured),
-``database-writer`` (the group committer), ``actors`` (the router and one child per actor
-kind), ``journal`` (which replays unapplied journal rows before the engine reports ready,
-then prunes applied ones) and ``whatsapp-inbox`` (stored webhook bodies → actors).
+``database-writer`` (the group committer), ``webhook-writer`` (the inbox's own committer),
+``actors`` (the router and one child per actor kind: conversation, agent, queue),
+``timers`` (deadlines delivered as actor messages), ``queues`` (wakes every team's queue
+once, re-arming offer deadlines), ``journal`` (which replays unapplied journal rows before
+the engine reports ready, then prunes applied ones), ``whatsapp-inbox`` (stored webhook
+bodies → actors), ``whatsapp-outbox``, ``whatsapp-media`` and, with a WABA id,
+``whatsapp-templates``.
 """
 
 from __future__ import annotations
@@ -21,12 +25,35 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from ._supervision_metrics import SupervisionMetrics
-from .actors import ActorKind, DeadLetter, Router, SnapshotStore
+from .actors import ActorKind, DeadLetter, Router, SnapshotStore, Timers
+from .agents import (
+    AgentActor,
+    AgentDesk,
+    AgentDirectory,
+    AgentEventLog,
+    AgentServices,
+    AgentSockets,
+    ReloadAgent,
+)
 from .config import Settings
 from .conversations import JOURNALED as CONVERSATION_MESSAGES
-from .conversations import AutomaticReplies, ConversationActor
+from .conversations import (
+    AutomaticReplies,
+    ConversationActor,
+    ConversationLog,
+    RoutingConfig,
+)
+from .conversations._directory import ConversationDirectory
 from .errors import StorageUnavailable
 from .identity import IdentityService
+from .queues import (
+    QueueActor,
+    QueueTick,
+    ReloadTeam,
+    TeamDirectory,
+    TeamResolver,
+    all_team_ids,
+)
 from .store import (
     Database,
     GroupCommitter,
@@ -115,8 +142,24 @@ class Engine:
             backoff=self.backoff,
             observer=self._supervision_metrics,
         )
-        for kind in (actor_kind(settings, ConversationActor), *kinds):
+        for kind in (
+            actor_kind(settings, ConversationActor),
+            actor_kind(settings, AgentActor),
+            actor_kind(settings, QueueActor),
+            *kinds,
+        ):
             self.router.register(kind)
+        self.timers = Timers(self.router)
+        self.sockets = AgentSockets(settings.agent_send_queue)
+        self.agent_events = AgentEventLog(self.db, self.committer)
+        self.conversations = ConversationDirectory(self.db)
+        self.desk = AgentDesk(self.router, self.conversations, TeamDirectory(self.db))
+        self.agent_services = AgentServices(
+            events=self.agent_events,
+            sockets=self.sockets,
+            directory=AgentDirectory(self.db),
+            offline_grace=settings.agent_offline_grace,
+        )
         self.journal = SqlActorJournal(self.db, self.committer, self.router)
         self.journal.register(*CONVERSATION_MESSAGES, *journaled)
         self.webhook_metrics = WebhookMetrics(self.registry)
@@ -146,7 +189,19 @@ class Engine:
             templates=self.templates,
         )
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
-        self.router.services.update(outbox=self.outbox, replies=AutomaticReplies())
+        self.router.services.update(
+            outbox=self.outbox,
+            replies=AutomaticReplies(),
+            db=self.db,
+            timers=self.timers,
+            conversation_log=ConversationLog(self.committer),
+            agents=self.agent_services,
+            routing=RoutingConfig(
+                default_team=TeamResolver(self.db, settings.routing_default_team),
+                reopen_window=settings.routing_reopen_window,
+                burst_gap=settings.routing_burst_gap,
+            ),
+        )
         self.webhook = WhatsAppWebhook(
             verify_token=settings.whatsapp_verify_token,
             app_secrets=[settings.whatsapp_app_secret, settings.whatsapp_app_secret_previous],
@@ -164,6 +219,8 @@ class Engine:
             ChildSpec(id="database-writer", start=self.committer.run),
             ChildSpec(id="webhook-writer", start=self.inbox_committer.run),
             self.router.as_child(),
+            ChildSpec(id="timers", start=self.timers.run),
+            ChildSpec(id="queues", start=self._wake_queues),
             ChildSpec(id="journal", start=self.journal.run),
             ChildSpec(id="whatsapp-inbox", start=self.inbox.run),
             ChildSpec(id="whatsapp-outbox", start=self.outbox.run),
@@ -193,6 +250,25 @@ class Engine:
             except Exception as exc:  # the Graph API down must not stop anything else
                 log.warning("template catalogue sync failed (%s); retrying in 60 s", exc)
                 await trio.sleep(60)
+
+    async def team_changed(self, team_id: int) -> None:
+        """A team or its members changed: its queue and the connected agents re-read them."""
+        await self.router.tell("queue", str(team_id), ReloadTeam())
+        for agent in self.sockets.connected_agents():
+            await self.router.tell("agent", agent, ReloadAgent())
+
+    def presence(self, user_id: int) -> str:
+        return self.agent_services.presence.get(str(user_id), "offline")
+
+    async def _wake_queues(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Wake every team's queue once at start, so offers that were outstanding when the
+        last process stopped get their deadline timers again."""
+        for team in await all_team_ids(self.db):
+            await self.router.tell("queue", team, QueueTick())
+        task_status.started()
+        await trio.sleep_forever()
 
     def _after_inbox_batch(self, outcome: InboxOutcome) -> None:
         """After a committed inbox row: start media downloads, apply template updates, count."""

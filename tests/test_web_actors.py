@@ -30,12 +30,12 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
             assert tree["kind"] == "supervisor" and tree["id"] == "pytake"
             names = [c["id"] for c in tree["children"]]
             assert names == [
-                "database-writer", "webhook-writer", "actors", "journal", "whatsapp-inbox",
-                "whatsapp-outbox", "whatsapp-media",
+                "database-writer", "webhook-writer", "actors", "timers", "queues", "journal",
+                "whatsapp-inbox", "whatsapp-outbox", "whatsapp-media",
             ]
             actors = tree["children"][2]
             kinds = {c["id"]: c for c in actors["children"]}
-            assert set(kinds) == {"conversation", "log"}
+            assert set(kinds) == {"conversation", "agent", "queue", "log"}
             log_kind = kinds["log"]
             assert log_kind["kind"] == "actor-kind" and log_kind["id"] == "log"
             (actor,) = log_kind["children"]

@@ -24,6 +24,7 @@ from ._ref import ActorRef
 from ._router import Router, open_router
 from ._snapshot import InMemorySnapshotStore, Snapshot, SnapshotStore
 from ._stats import ActorMetricsCollector, KindStats
+from ._timers import Timers
 
 __all__ = [
     "Actor",
@@ -39,6 +40,7 @@ __all__ = [
     "Router",
     "Snapshot",
     "SnapshotStore",
+    "Timers",
     "converter",
     "open_router",
 ]

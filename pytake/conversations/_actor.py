@@ -2,21 +2,98 @@
 
 Addressed by ``("conversation", "<phone_number_id>:<customer row id>")`` — the customer's row
 id, not their phone number, so a customer who changes number keeps their conversation.
-At this stage it tracks what the WhatsApp edge needs: the 24-hour customer-service window
-(from message timestamps, never arrival times), unread counts and whether a template is
-needed; ownership (bot, queue, agent) arrives with the conversations issue.
+
+It owns the 24-hour window (from message timestamps, never arrival times), unread counts,
+labels, and — through :mod:`pytake.routing` — who owns the conversation: the bot, a team's
+queue, an offered or an assigned agent, or nobody (resolved).  A customer message goes only
+to the owner: the bot answers only while it owns the conversation, the assigned agent gets
+``message.new``, and while the conversation waits its messages are kept for whoever accepts.
+
+Every transition and every message is appended to ``conversation_events`` together with the
+``conversations`` row's new owner, team and agent (one group-committed write), and carried
+out as messages: to the team's QueueActor (enqueue, dequeue, release, direct assignment) and
+to AgentActors (offered, assigned, resolved, transferred, message.new, updated).  Actors only
+``tell`` each other, never ``ask``, so no two actors can wait on each other.
+
+Commands (from the agent WebSocket, the REST API, later flows) answer a
+:class:`CommandResult`; a refused command changes nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import attrs
 
 from ..actors import Actor
-from ._messages import ConversationView, DeliveryFailed, GetConversation, InboundReceived
+from ..agents._messages import Publish
+from ..errors import InvalidMessage, StorageUnavailable, WindowClosed
+from ..queues._messages import AssignDirect, Dequeue, Enqueue, Release
+from ..routing import (
+    Accept,
+    BurstCoalescer,
+    ConversationEvent,
+    CustomerMessage,
+    Decline,
+    DequeueFrom,
+    EnqueueIn,
+    Handoff,
+    InvalidTransition,
+    NotifyAssigned,
+    Offered,
+    OfferExpired,
+    Owner,
+    Ownership,
+    OwnershipEffect,
+    OwnershipEvent,
+    ReleaseAgent,
+    Requeue,
+    Resolve,
+    TransferToAgent,
+    TransferToTeam,
+    message_event,
+    transition,
+    transition_event,
+    who_handles_inbound,
+)
+from ..routing import Reassign as ReassignEvent
+from ..store import ConversationStatus
+from ._content import build_body
+from ._log import ConversationLog, ConversationRecord, utc
+from ._messages import (
+    AddNote,
+    CommandResult,
+    ConversationView,
+    DeliveryFailed,
+    GetConversation,
+    HandOff,
+    InboundReceived,
+    MarkRead,
+    QueueAccepted,
+    QueueInfo,
+    QueueOffered,
+    QueueRequeued,
+    QueueWithdrew,
+    Reassign,
+    ResolveConversation,
+    SendReply,
+    SetLabels,
+    SetPriority,
+    TeamClosed,
+    Transfer,
+)
+from ._routing import RoutingConfig
+
+log = logging.getLogger("pytake.conversations")
 
 _RECENT = 20
+_SUPERVISORS = ("admin", "supervisor")
+
+
+@attrs.frozen
+class BurstDue:
+    """Timer: the customer's burst of messages is complete; the bot takes the turn."""
 
 
 @attrs.define
@@ -29,51 +106,465 @@ class ConversationState:
     needs_template: bool = False
     welcomed: bool = False
     recent: list[int] = attrs.Factory(list)
+    phone_number_id: str = ""
+    reply_to: str = ""
+    ownership: Ownership = attrs.Factory(Ownership)
+    labels: list[str] = attrs.Factory(list)
+    last_text: str = ""
+    last_inbound_wamid: str = ""
+    offer_expires_at: float | None = None
+    #: message ids of the customer's turn the bot has not taken yet
+    burst: BurstCoalescer[int] | None = None
 
 
 class ConversationActor(Actor[ConversationState]):
     kind = "conversation"
     state_type = ConversationState
+    state_version = 2
+
+    @classmethod
+    def upgrade_snapshot(cls, data: Any, from_version: int) -> Any:
+        if from_version == 1:
+            return data  # v2 only added fields, all with defaults
+        return super().upgrade_snapshot(data, from_version)
+
+    # --- dispatch ----------------------------------------------------------------------------
 
     async def receive(self, message: Any) -> Any:
-        state = self.state
         if isinstance(message, InboundReceived):
-            state.conversation_id = message.conversation_id
-            state.customer_id = message.customer_id
-            if message.opens_window:
-                last = state.last_customer_message_at
-                # Retries can deliver old messages late: the window follows the newest timestamp.
-                if last is None or message.timestamp > last:
-                    state.last_customer_message_at = message.timestamp
-                    state.needs_template = False
-            state.inbound_count += 1
-            state.unread += 1
-            state.recent = [*state.recent[-(_RECENT - 1):], message.message_id]
-            reply = self._automatic_reply(message)
-            if reply is not None:
-                await self._send_text(message, reply)
+            await self._inbound(message)
             return None
         if isinstance(message, DeliveryFailed):
             if message.code == 131047:
-                state.needs_template = True
+                self.state.needs_template = True
             return None
         if isinstance(message, GetConversation):
-            return ConversationView(
-                conversation_id=state.conversation_id,
-                customer_id=state.customer_id,
-                last_customer_message_at=state.last_customer_message_at,
-                inbound_count=state.inbound_count,
-                unread=state.unread,
-                needs_template=state.needs_template,
-                last_message_ids=tuple(state.recent),
+            return self._view()
+        if isinstance(message, BurstDue):
+            await self._burst_due()
+            return None
+        if isinstance(message, (QueueOffered, QueueWithdrew, QueueAccepted, QueueRequeued)):
+            await self._from_queue(message)
+            return None
+        if isinstance(message, QueueInfo):
+            await self._tell_position(message)
+            return None
+        if isinstance(message, TeamClosed):
+            await self._team_closed(message)
+            return None
+        return await self._command(message)
+
+    # --- customer messages -------------------------------------------------------------------
+
+    async def _inbound(self, message: InboundReceived) -> None:
+        state = self.state
+        if message.conversation_id != state.conversation_id:
+            state.conversation_id = message.conversation_id
+        state.customer_id = message.customer_id
+        if message.phone_number_id:
+            state.phone_number_id = message.phone_number_id
+        if message.reply_to:
+            state.reply_to = message.reply_to
+        if message.opens_window:
+            last = state.last_customer_message_at
+            # Retries can deliver old messages late: the window follows the newest timestamp.
+            if last is None or message.timestamp > last:
+                state.last_customer_message_at = message.timestamp
+                state.needs_template = False
+            state.last_inbound_wamid = message.wamid
+        state.inbound_count += 1
+        state.unread += 1
+        state.recent = [*state.recent[-(_RECENT - 1):], message.message_id]
+        if message.text:
+            state.last_text = message.text[:200]
+        now = self._now()
+        events = [message_event("customer", now, message_id=message.message_id,
+                                type=message.type)]
+        effects: tuple[OwnershipEffect, ...] = ()
+        if state.ownership.owner is Owner.RESOLVED and message.opens_window:
+            effects = self._move(CustomerMessage(at=now), events)
+        await self._record(events)
+        await self._carry_out(effects, cause="customer_message")
+
+        reply = self._automatic_reply(message)
+        if reply is not None:
+            await self._send_text(reply)
+        handler = who_handles_inbound(state.ownership)
+        if handler == "agent" and state.ownership.agent is not None:
+            await self._publish(state.ownership.agent, "message.new", self._message_data(message))
+        elif handler == "bot" and message.opens_window:
+            await self._bot_takes(message.message_id, now)
+
+    async def _bot_takes(self, message_id: int, now: float) -> None:
+        config = self._config
+        if config.burst_gap <= 0:
+            await self._bot_turn()
+            return
+        burst = self.state.burst or BurstCoalescer[int](
+            gap=config.burst_gap, max_hold=config.burst_max_hold
+        )
+        self.state.burst, deadline = burst.add(message_id, now)
+        self.router.services["timers"].schedule(self.kind, self.id, "burst", deadline, BurstDue())
+
+    async def _burst_due(self) -> None:
+        burst = self.state.burst
+        if burst is None:
+            return
+        self.state.burst, turn = burst.due(self._now())
+        if turn is not None and self.state.ownership.owner is Owner.FLOW:
+            await self._bot_turn()
+
+    async def _bot_turn(self) -> None:
+        """The bot's answer to a customer's turn.  Until flows arrive that is: hand the
+        conversation to the default team, if one is configured."""
+        team = await self._config.default_team()
+        if team is not None and self.state.ownership.owner is Owner.FLOW:
+            await self._transition(Handoff(at=self._now(), team=team), cause="handoff")
+
+    # --- the queue's decisions ---------------------------------------------------------------
+
+    async def _from_queue(
+        self, message: QueueOffered | QueueWithdrew | QueueAccepted | QueueRequeued
+    ) -> None:
+        now = self._now()
+        state = self.state
+        if isinstance(message, QueueOffered):
+            if await self._transition(Offered(at=now, agent=message.agent), cause="offer"):
+                state.offer_expires_at = message.expires_at
+                data = self._summary()
+                data["expires_at"] = message.expires_at
+                await self._publish(message.agent, "conversation.offered", data)
+            return
+        if isinstance(message, QueueWithdrew):
+            event: OwnershipEvent | None = {
+                "declined": Decline(at=now, agent=message.agent),
+                "expired": OfferExpired(at=now, agent=message.agent),
+                "agent_away": Requeue(at=now, reason=message.reason),
+                "agent_offline": Requeue(at=now, reason=message.reason),
+            }.get(message.reason)
+            if event is not None and state.ownership.agent == message.agent:
+                await self._transition(event, cause=event.kind)
+            await self._publish(
+                message.agent,
+                "conversation.offer_withdrawn",
+                {"conversation": self.id, "conversation_id": state.conversation_id,
+                 "reason": message.reason},
             )
+            return
+        if isinstance(message, QueueAccepted):
+            if await self._transition(Accept(at=now, agent=message.agent), cause="accept"):
+                await self._publish(message.agent, "conversation.assigned", self._context())
+            return
+        await self._transition(Requeue(at=now, reason="agent_offline"), cause="requeue")
+
+    async def _tell_position(self, message: QueueInfo) -> None:
+        replies: Any = self.router.services.get("replies")
+        template = getattr(replies, "queue_position", "")
+        if not template or self.state.ownership.owner is not Owner.QUEUED:
+            return
+        wait = message.estimated_wait
+        minutes = "?" if wait is None else str(max(1, round(wait / 60)))
+        await self._send_text(template.format(position=message.position, minutes=minutes))
+
+    async def _team_closed(self, message: TeamClosed) -> None:
+        if message.message:
+            await self._send_text(message.message)
+        if message.redirect_to and self.state.ownership.owner in (Owner.QUEUED, Owner.OFFERED):
+            await self._transition(
+                TransferToTeam(at=self._now(), team=message.redirect_to), cause="transfer_to_team"
+            )
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def _command(self, message: Any) -> CommandResult:
+        if isinstance(message, HandOff):
+            event: OwnershipEvent = Handoff(
+                at=self._now(), team=message.team, priority=message.priority,
+                skills=message.skills,
+            )
+            return await self._command_transition(event, note=message.note, by=message.by)
+        by = getattr(message, "by", None)
+        role = getattr(message, "role", "")
+        if by is None:
+            raise TypeError(f"ConversationActor cannot handle {type(message).__name__}")
+        supervisor = role in _SUPERVISORS
+        if isinstance(message, Reassign):
+            if not supervisor:
+                return CommandResult(False, "only a supervisor or admin can reassign")
+            event = ReassignEvent(at=self._now(), agent=message.agent, by=by, team=message.team)
+            return await self._command_transition(event, by=by)
+        owns = self.state.ownership.owner is Owner.ASSIGNED and self.state.ownership.agent == by
+        if not (owns or supervisor):
+            return CommandResult(False, "the conversation is not assigned to you")
+        if isinstance(message, SendReply):
+            return await self._reply(message)
+        if isinstance(message, AddNote):
+            return await self._note(message)
+        if isinstance(message, SetLabels):
+            labels = [x for x in self.state.labels if x not in message.remove]
+            labels += [x for x in message.add if x not in labels]
+            self.state.labels = labels
+            await self._updated(by, "labels", {"labels": labels})
+            return CommandResult(True, data={"labels": labels})
+        if isinstance(message, SetPriority):
+            self.state.ownership = attrs.evolve(self.state.ownership, priority=message.priority)
+            await self._updated(by, "priority", {"priority": message.priority})
+            return CommandResult(True)
+        if isinstance(message, Transfer):
+            return await self._transfer(message)
+        if isinstance(message, ResolveConversation):
+            return await self._command_transition(Resolve(at=self._now(), by=by), by=by)
+        if isinstance(message, MarkRead):
+            return await self._mark_read(message)
         raise TypeError(f"ConversationActor cannot handle {type(message).__name__}")
 
+    async def _reply(self, message: SendReply) -> CommandResult:
+        state = self.state
+        if not state.reply_to or not state.phone_number_id:
+            return CommandResult(False, "the customer has not written yet: nowhere to send")
+        try:
+            body = build_body(state.reply_to, message.content)
+            outbox: Any = self.router.services["outbox"]
+            sent = await outbox.enqueue(
+                state.phone_number_id,
+                body,
+                conversation_id=state.conversation_id,
+                sent_by_user_id=int(message.by),
+                last_customer_ts=state.last_customer_message_at,
+            )
+        except (InvalidMessage, WindowClosed) as exc:
+            return CommandResult(False, str(exc), code="invalid")
+        except StorageUnavailable as exc:
+            return CommandResult(False, f"storage unavailable: {exc}; try again",
+                                 code="unavailable")
+        await self._record([message_event("agent", self._now(), message_id=sent.message_id,
+                                          by=message.by)])
+        return CommandResult(True, data={"message_id": sent.message_id,
+                                         "outbox_id": sent.outbox_id})
+
+    async def _note(self, message: AddNote) -> CommandResult:
+        text = message.text.strip()
+        if not text:
+            return CommandResult(False, "a note needs text", code="invalid")
+        if len(text) > 4096:
+            return CommandResult(False, "a note is at most 4096 characters", code="invalid")
+        await self._updated(message.by, "note", {"text": text})
+        return CommandResult(True)
+
+    async def _transfer(self, message: Transfer) -> CommandResult:
+        now = self._now()
+        if message.agent is not None:
+            event: OwnershipEvent = TransferToAgent(at=now, agent=message.agent, team=message.team)
+        elif message.team is not None:
+            event = TransferToTeam(at=now, team=message.team)
+        else:
+            return CommandResult(False, "a transfer needs a team or an agent", code="invalid")
+        return await self._command_transition(event, note=message.note, by=message.by)
+
+    async def _mark_read(self, message: MarkRead) -> CommandResult:
+        state = self.state
+        state.unread = 0
+        if state.last_inbound_wamid and state.phone_number_id:
+            from ..whatsapp._outbound import mark_read_body
+
+            outbox: Any = self.router.services["outbox"]
+            try:
+                await outbox.enqueue(
+                    state.phone_number_id,
+                    mark_read_body(state.last_inbound_wamid, typing=message.typing),
+                    conversation_id=state.conversation_id,
+                    recipient=state.reply_to,
+                )
+            except StorageUnavailable as exc:
+                return CommandResult(False, f"storage unavailable: {exc}; try again",
+                                     code="unavailable")
+        return CommandResult(True)
+
+    async def _command_transition(
+        self, event: OwnershipEvent, *, by: str, note: str = ""
+    ) -> CommandResult:
+        try:
+            moved = await self._transition(event, cause=event.kind, note=note, by=by)
+        except StorageUnavailable as exc:
+            return CommandResult(False, f"storage unavailable: {exc}; try again",
+                                 code="unavailable")
+        if not moved:
+            owner = self.state.ownership.owner.value
+            return CommandResult(False, f"cannot {event.kind.replace('_', ' ')} a conversation "
+                                        f"that is {owner}")
+        return CommandResult(True, data=self._summary())
+
+    # --- carrying out transitions ------------------------------------------------------------
+
+    def _move(self, event: OwnershipEvent, events: list[ConversationEvent]) -> tuple[Any, ...]:
+        """Apply ``event`` to the ownership (raises InvalidTransition) and log it."""
+        before = self.state.ownership
+        after, effects = transition(before, event, reopen_window=self._config.reopen_window)
+        self.state.ownership = after
+        events.append(transition_event(event, before, after))
+        if after.owner is not Owner.OFFERED:
+            self.state.offer_expires_at = None
+        return effects
+
+    async def _transition(
+        self, event: OwnershipEvent, *, cause: str, note: str = "", by: str = ""
+    ) -> bool:
+        """Move, store, carry out; ``False`` (nothing changed) if the move is not allowed."""
+        events: list[ConversationEvent] = []
+        try:
+            effects = self._move(event, events)
+        except InvalidTransition as exc:
+            log.info("conversation %s: %s", self.id, exc)
+            return False
+        if note:
+            note_event = ConversationEvent(type="note", at=event.at,
+                                           payload={"text": note, "by": by})
+            events.append(note_event)
+        await self._record(events)
+        await self._carry_out(effects, cause=cause, note=note)
+        return True
+
+    async def _carry_out(
+        self, effects: tuple[Any, ...], *, cause: str, note: str = ""
+    ) -> None:
+        for effect in effects:
+            if isinstance(effect, EnqueueIn):
+                await self.router.tell("queue", effect.team, Enqueue(
+                    self.id, effect.priority, effect.skills, effect.sticky_agent,
+                    effect.sticky_at,
+                ))
+            elif isinstance(effect, DequeueFrom):
+                await self.router.tell("queue", effect.team, Dequeue(self.id))
+            elif isinstance(effect, ReleaseAgent):
+                if effect.team is not None:
+                    await self.router.tell("queue", effect.team, Release(self.id, effect.agent))
+                kind = {"resolve": "conversation.resolved"}.get(cause, "conversation.transferred"
+                                                                if cause.startswith("transfer")
+                                                                or cause == "reassign"
+                                                                else "conversation.released")
+                data = {"conversation": self.id, "conversation_id": self.state.conversation_id,
+                        "reason": cause}
+                await self._publish(effect.agent, kind, data)
+            elif isinstance(effect, NotifyAssigned):
+                if effect.team is not None:
+                    await self.router.tell("queue", effect.team,
+                                           AssignDirect(self.id, effect.agent))
+                context = self._context()
+                if note:
+                    context["note"] = note
+                await self._publish(effect.agent, "conversation.assigned", context)
+            # Resolved, Reopened, StartFlow, DeliverTo: the row follows the ownership in
+            # _record, and the inbound path delivers the message itself.
+
+    async def _record(self, events: list[ConversationEvent]) -> None:
+        if self.state.conversation_id is None:
+            return
+        o = self.state.ownership
+        updates: dict[str, Any] = {
+            "owner_state": o.owner.value,
+            "team_id": int(o.team) if o.team is not None and o.team.isdigit() else None,
+            "assigned_agent_id": (
+                int(o.agent) if o.owner is Owner.ASSIGNED and o.agent and o.agent.isdigit()
+                else None
+            ),
+            "priority": o.priority,
+            "labels": list(self.state.labels),
+            "status": (ConversationStatus.RESOLVED if o.owner is Owner.RESOLVED
+                       else ConversationStatus.OPEN).value,
+            "resolved_at": utc(o.resolved_at) if o.owner is Owner.RESOLVED else None,
+        }
+        log_: ConversationLog = self.router.services["conversation_log"]
+        await log_.record(ConversationRecord(self.state.conversation_id, updates, tuple(events)))
+
+    async def _updated(self, by: str, what: str, data: dict[str, Any]) -> None:
+        payload = {**data, "by": by}
+        await self._record([ConversationEvent(type=what, at=self._now(), payload=payload)])
+        agent = self.state.ownership.agent
+        if agent is not None and self.state.ownership.owner is Owner.ASSIGNED:
+            await self._publish(agent, "conversation.updated",
+                                {"conversation": self.id,
+                                 "conversation_id": self.state.conversation_id,
+                                 "change": what, **payload})
+
+    async def _publish(self, agent: str, type: str, data: dict[str, Any]) -> None:
+        await self.router.tell("agent", agent, Publish(type, data))
+
+    # --- views -------------------------------------------------------------------------------
+
+    def _summary(self) -> dict[str, Any]:
+        s = self.state
+        o = s.ownership
+        return {
+            "conversation": self.id,
+            "conversation_id": s.conversation_id,
+            "customer_id": s.customer_id,
+            "customer": s.reply_to,
+            "owner": o.owner.value,
+            "team": o.team,
+            "agent": o.agent,
+            "priority": o.priority,
+            "labels": list(s.labels),
+            "unread": s.unread,
+            "preview": s.last_text,
+        }
+
+    def _context(self) -> dict[str, Any]:
+        data = self._summary()
+        data["recent_message_ids"] = list(self.state.recent)
+        data["window_open_until"] = (
+            None if self.state.last_customer_message_at is None
+            else self.state.last_customer_message_at + 24 * 3600
+        )
+        return data
+
+    def _message_data(self, message: InboundReceived) -> dict[str, Any]:
+        return {
+            "conversation": self.id,
+            "conversation_id": message.conversation_id,
+            "message_id": message.message_id,
+            "wamid": message.wamid,
+            "type": message.type,
+            "text": message.text,
+            "timestamp": message.timestamp,
+        }
+
+    def _view(self) -> ConversationView:
+        s = self.state
+        return ConversationView(
+            conversation_id=s.conversation_id,
+            customer_id=s.customer_id,
+            last_customer_message_at=s.last_customer_message_at,
+            inbound_count=s.inbound_count,
+            unread=s.unread,
+            needs_template=s.needs_template,
+            last_message_ids=tuple(s.recent),
+            owner=s.ownership.owner.value,
+            team=s.ownership.team,
+            agent=s.ownership.agent,
+            labels=tuple(s.labels),
+            priority=s.ownership.priority,
+        )
+
+    # --- services ----------------------------------------------------------------------------
+
+    @property
+    def _config(self) -> RoutingConfig:
+        config: RoutingConfig = self.router.services.get("routing") or _DEFAULT_CONFIG
+        return config
+
+    def _now(self) -> float:
+        timers: Any = self.router.services.get("timers")
+        if timers is None:
+            import time
+
+            return time.time()
+        now: float = timers.now()
+        return now
 
     def _automatic_reply(self, message: InboundReceived) -> str | None:
-        """The edge's own replies (flows take over everything else later)."""
+        """The edge's own replies — only while the bot owns the conversation."""
         replies: Any = self.router.services.get("replies")
-        if replies is None:
+        if replies is None or self.state.ownership.owner is not Owner.FLOW:
             return None
         if message.type == "request_welcome":
             if self.state.welcomed:
@@ -86,18 +577,26 @@ class ConversationActor(Actor[ConversationState]):
             return str(replies.unsupported)
         return None
 
-    async def _send_text(self, message: InboundReceived, text: str) -> None:
+    async def _send_text(self, text: str) -> None:
+        state = self.state
         outbox: Any = self.router.services.get("outbox")
-        if outbox is None or not message.reply_to:
+        if outbox is None or not state.reply_to or not state.phone_number_id:
             return
         from ..whatsapp._outbound import text_message
 
         # The state change above is committed with this message; if the enqueue fails the
         # message is retried as a whole (the reply is at least once, never lost).
-        await outbox.enqueue(
-            message.phone_number_id,
-            text_message(message.reply_to, text),
-            conversation_id=message.conversation_id,
-            last_customer_ts=self.state.last_customer_message_at,
-        )
+        try:
+            await outbox.enqueue(
+                state.phone_number_id,
+                text_message(state.reply_to, text),
+                conversation_id=state.conversation_id,
+                last_customer_ts=state.last_customer_message_at,
+            )
+        except WindowClosed:
+            log.info("conversation %s: automatic reply skipped, window closed", self.id)
+            return
+        await self._record([message_event("bot", self._now())])
 
+
+_DEFAULT_CONFIG = RoutingConfig()

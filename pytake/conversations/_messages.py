@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 
@@ -48,3 +50,159 @@ class ConversationView:
     unread: int
     needs_template: bool
     last_message_ids: tuple[int, ...]
+    owner: str = "flow"
+    team: str | None = None
+    agent: str | None = None
+    labels: tuple[str, ...] = ()
+    priority: int = 0
+
+
+# --- from the team's QueueActor -----------------------------------------------------------
+
+
+@attrs.frozen
+class QueueOffered:
+    """The queue reserved this conversation for ``agent`` until ``expires_at`` (epoch)."""
+
+    team: str
+    agent: str
+    expires_at: float
+
+
+@attrs.frozen
+class QueueWithdrew:
+    """The offer to ``agent`` is gone: ``declined``, ``expired``, ``agent_away``,
+    ``agent_offline`` or ``removed``."""
+
+    team: str
+    agent: str
+    reason: str
+
+
+@attrs.frozen
+class QueueAccepted:
+    team: str
+    agent: str
+
+
+@attrs.frozen
+class QueueRequeued:
+    """The agent went offline and the team's policy puts its conversations back in line."""
+
+    team: str
+    agent: str
+
+
+@attrs.frozen
+class QueueInfo:
+    """Where the conversation waits, for telling the customer."""
+
+    team: str
+    position: int
+    estimated_wait: float | None
+
+
+@attrs.frozen
+class TeamClosed:
+    """The team is outside its business hours: tell the customer ``message``; with
+    ``redirect_to`` the conversation goes to that team instead."""
+
+    team: str
+    message: str
+    redirect_to: str | None = None
+
+
+# --- commands from agents, supervisors, the REST API and (later) flows --------------------
+
+
+@attrs.frozen
+class CommandResult:
+    """Every command's answer: ``ok``, else a ``reason`` the client is shown."""
+
+    ok: bool
+    reason: str = ""
+    data: dict[str, Any] = attrs.field(factory=dict)
+    #: why it was refused: ``invalid`` (bad input), ``not_found``, ``conflict`` (not allowed
+    #: in the conversation's current state, or not yours), ``unavailable`` (try again)
+    code: str = "conflict"
+
+
+@attrs.frozen
+class HandOff:
+    """The bot (or an API client) hands the conversation to ``team``'s queue."""
+
+    team: str
+    priority: int = 0
+    skills: tuple[str, ...] = ()
+    note: str = ""
+    by: str = "bot"
+
+
+@attrs.frozen
+class SendReply:
+    """Send the customer ``content`` (``{"type": "text", "text": ...}``, media, buttons, list
+    or template; see docs/agent-protocol.md) as user ``by``."""
+
+    by: str
+    role: str
+    content: dict[str, Any]
+
+
+@attrs.frozen
+class AddNote:
+    """A private note: stored in the event log, shown to agents, never sent to the customer."""
+
+    by: str
+    role: str
+    text: str
+
+
+@attrs.frozen
+class SetLabels:
+    by: str
+    role: str
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class SetPriority:
+    by: str
+    role: str
+    priority: int
+
+
+@attrs.frozen
+class Transfer:
+    """To another team's queue (``team``) or straight to an agent (``agent``), with a note."""
+
+    by: str
+    role: str
+    team: str | None = None
+    agent: str | None = None
+    note: str = ""
+
+
+@attrs.frozen
+class Reassign:
+    """A supervisor gives the conversation to ``agent`` (whoever has it now)."""
+
+    by: str
+    role: str
+    agent: str
+    team: str | None = None
+
+
+@attrs.frozen
+class ResolveConversation:
+    by: str
+    role: str
+
+
+@attrs.frozen
+class MarkRead:
+    """Mark the customer's messages read (blue ticks) and reset the unread count."""
+
+    by: str
+    role: str
+    typing: bool = False

@@ -16,3 +16,7 @@ class AutomaticReplies:
         "Esse arquivo é grande demais para o WhatsApp (mais de 100 MB). "
         "Pode enviar um arquivo menor?"
     )
+    #: sent when a conversation starts waiting; ``{position}`` and ``{minutes}`` (empty: off)
+    queue_position: str = (
+        "Você é o número {position} na fila. Tempo estimado de espera: {minutes} min."
+    )

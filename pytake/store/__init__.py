@@ -57,6 +57,7 @@ from pytake.store._migrations import (
 )
 from pytake.store._models_accounts import AuditLog, RefreshToken, Team, TeamMember, User
 from pytake.store._models_conversations import (
+    AgentEvent,
     Conversation,
     ConversationEvent,
     Customer,
@@ -83,6 +84,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "ActorJournalEntry",
     "ActorSnapshotRecord",
+    "AgentEvent",
     "AuditLog",
     "Base",
     "Conversation",

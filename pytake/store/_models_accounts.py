@@ -47,9 +47,10 @@ class User(Base):
 class Team(Base):
     """A group of agents with one queue.
 
-    ``business_hours`` maps weekday names to lists of ``["HH:MM", "HH:MM"]`` intervals in the
-    team's ``timezone`` (an IANA name); ``settings`` holds queue options such as the offer
-    reservation timeout.
+    ``business_hours`` is ``{}`` (none: always open) or ``{"weekly": {...}, "holidays": [...],
+    "exceptions": {...}}``, the arguments of `pytake.routing.BusinessHours` in the team's
+    ``timezone`` (an IANA name); ``settings`` holds the queue policy (``reservation_timeout``,
+    ``sticky_hours``, ``aging_per_minute``, ``offline_policy``) and ``after_hours``.
     """
 
     __tablename__ = "teams"

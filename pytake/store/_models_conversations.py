@@ -192,3 +192,28 @@ class ConversationEvent(Base):
     at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )
+
+
+class AgentEvent(Base):
+    """The ordered event log of one agent's WebSocket feed (offers, assignments, messages).
+
+    ``seq`` numbers an agent's events from 1, unique per agent; the AgentActor assigns it and
+    stores the event before any socket sees it, so a reconnecting client replays from here.
+    """
+
+    __tablename__ = "agent_events"
+    __table_args__ = (
+        sa.UniqueConstraint("agent_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("users.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(sa.BigInteger())
+    type: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=sa.text("'{}'")
+    )
+    at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=sa.func.now()
+    )

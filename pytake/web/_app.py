@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
+from pytake.web._agent_ws import create_agent_ws_blueprint
 from pytake.web._auth_routes import create_auth_blueprint
+from pytake.web._commands_api import create_commands_blueprint
+from pytake.web._conversations_api import create_conversations_blueprint
 from pytake.web._errors import register_error_handlers
 from pytake.web._ops import OpsEngine, create_ops_blueprint
+from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
 from pytake.web._webhook import LeanRoutes
 
@@ -34,6 +39,14 @@ def create_app(engine: OpsEngine) -> QuartTrio:
     identity = getattr(engine, "identity", None)
     if identity is not None:
         app.register_blueprint(create_auth_blueprint(identity))
+        if getattr(engine, "desk", None) is not None:
+            full: Any = engine
+            app.register_blueprint(create_agent_ws_blueprint(full))
+            app.register_blueprint(create_conversations_blueprint(full.db))
+            app.register_blueprint(create_commands_blueprint(full.desk, full.router))
+            app.register_blueprint(create_teams_blueprint(
+                full.db, on_team_changed=full.team_changed, presence=full.presence,
+            ))
     webhook = getattr(engine, "webhook", None)
     if webhook is not None:
         # The webhook is the hot path: served as raw ASGI in front of the framework.

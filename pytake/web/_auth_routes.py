@@ -26,7 +26,6 @@ handlers app-wide, so `require_role` works in every blueprint of the app.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, ParamSpec, TypeVar
 
@@ -41,7 +40,7 @@ from quart import (
     websocket,
 )
 from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest
 
 from pytake.identity import (
     AuthError,
@@ -52,6 +51,7 @@ from pytake.identity import (
 )
 from pytake.store import UserRole
 from pytake.web._errors import json_error
+from pytake.web._rest_support import read_json_object
 
 __all__ = [
     "IDENTITY_EXTENSION",
@@ -162,18 +162,7 @@ async def _forbidden(exc: Forbidden) -> Response:
 
 
 async def _json_object() -> dict[str, Any]:
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge(f"request body larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.get_data(as_text=False)
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge(f"request body larger than {MAX_BODY_BYTES} bytes")
-    try:
-        body = json.loads(raw)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
-        raise BadRequest("request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    return body
+    return await read_json_object(MAX_BODY_BYTES)
 
 
 def _string(body: dict[str, Any], name: str) -> str:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Protocol
 import cattrs
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from quart import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import BadRequest
 
 from pytake.web._errors import json_error
+from pytake.web._rest_support import int_arg
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,21 +39,8 @@ class OpsEngine(Protocol):
     async def dead_letters(self, limit: int, kind: str | None) -> Sequence[DeadLetter]: ...
 
 
-def _int_arg(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
-    if not 0 <= value <= maximum:
-        raise BadRequest(f"{name} must be between 0 and {maximum}, got {value}")
-    return value
-
-
 def _actor_limit() -> int:
-    return _int_arg("actor_limit", DEFAULT_ACTOR_LIMIT, MAX_ACTOR_LIMIT)
+    return int_arg("actor_limit", DEFAULT_ACTOR_LIMIT, MAX_ACTOR_LIMIT)
 
 
 def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
@@ -88,7 +75,7 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         """Poison messages, newest first, with error and traceback.
 
         ``?limit=N`` (default 100, at most 1000) and ``?kind=`` filter them."""
-        limit = _int_arg("limit", 100, 1000)
+        limit = int_arg("limit", 100, 1000)
         letters = await engine.dead_letters(limit, request.args.get("kind") or None)
         return jsonify({"dead_letters": [_converter.unstructure(d) for d in letters]})
 

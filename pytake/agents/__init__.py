@@ -1,0 +1,42 @@
+"""Agents: the AgentActor (presence, capacity, teams, the event feed with per-agent seq),
+the live connection registry behind ``/ws/agent``, and the stored event log."""
+
+from ._actor import AWAY, OFFLINE, ONLINE, AgentActor, AgentServices, AgentState
+from ._desk import AgentDesk, BadCommand
+from ._directory import AgentDirectory, AgentProfile
+from ._events import AgentEventLog, StoredEvent
+from ._messages import (
+    AgentView,
+    ConnectionsChanged,
+    GetAgent,
+    OfflineGraceOver,
+    Publish,
+    ReloadAgent,
+    SetPresence,
+)
+from ._sockets import SLOW_CONSUMER, AgentSockets, Connection
+
+__all__ = [
+    "AWAY",
+    "OFFLINE",
+    "ONLINE",
+    "SLOW_CONSUMER",
+    "AgentActor",
+    "AgentDesk",
+    "AgentDirectory",
+    "AgentEventLog",
+    "AgentProfile",
+    "AgentServices",
+    "AgentSockets",
+    "AgentState",
+    "AgentView",
+    "BadCommand",
+    "Connection",
+    "ConnectionsChanged",
+    "GetAgent",
+    "OfflineGraceOver",
+    "Publish",
+    "ReloadAgent",
+    "SetPresence",
+    "StoredEvent",
+]

@@ -1,0 +1,103 @@
+"""Live agent connections: who is connected, and a bounded send queue per connection.
+
+The registry lives outside the AgentActor on purpose: an actor that crashes is rebuilt from
+its snapshot, and open sockets are not state a snapshot can hold.  The AgentActor pushes each
+stored event here; every connection of that agent gets it through its own bounded queue, and
+a connection whose queue is full is cut (its client resumes from its last seq) instead of
+slowing the actor or the other connections.
+
+A new connection starts *buffering*: the WebSocket handler first replays stored events after
+the client's last seq, then calls :meth:`Connection.go_live`, which flushes what arrived
+meanwhile without repeating anything the replay already sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import trio
+
+#: Why a connection was cut, as sent in the WebSocket close frame.
+SLOW_CONSUMER = "too slow: events were not read in time; reconnect with your last seq"
+
+
+class Connection:
+    def __init__(self, agent: str, queue_size: int, number: int) -> None:
+        self.agent = agent
+        self.number = number
+        self.queue_size = queue_size
+        self._send, self.outgoing = trio.open_memory_channel[dict[str, Any]](queue_size)
+        self._buffer: list[dict[str, Any]] | None = []
+        self.cut_reason: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self._buffer is None
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        if self.cut_reason is not None:
+            return
+        if self._buffer is not None:
+            if len(self._buffer) >= self.queue_size:
+                self.cut(SLOW_CONSUMER)
+            else:
+                self._buffer.append(frame)
+            return
+        try:
+            self._send.send_nowait(frame)
+        except trio.WouldBlock:
+            self.cut(SLOW_CONSUMER)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+
+    def go_live(self, replayed_through: int) -> None:
+        """Switch from buffering to direct sending; events up to ``replayed_through`` were
+        already sent by the replay and are dropped from the buffer."""
+        buffered, self._buffer = self._buffer or [], None
+        for frame in buffered:
+            seq = frame.get("seq")
+            if seq is None or seq > replayed_through:
+                self.offer(frame)
+
+    def reply(self, frame: dict[str, Any]) -> None:
+        """Queue a command answer (no seq) behind the events already queued."""
+        if self._buffer is not None:
+            self._buffer.append(frame)
+        else:
+            self.offer(frame)
+
+    def cut(self, reason: str) -> None:
+        if self.cut_reason is None:
+            self.cut_reason = reason
+            self._send.close()
+
+
+class AgentSockets:
+    def __init__(self, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self._by_agent: dict[str, set[Connection]] = {}
+        self._numbers = itertools.count(1)
+
+    def open(self, agent: str) -> Connection:
+        conn = Connection(agent, self.queue_size, next(self._numbers))
+        self._by_agent.setdefault(agent, set()).add(conn)
+        return conn
+
+    def close(self, conn: Connection) -> None:
+        conns = self._by_agent.get(conn.agent)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._by_agent[conn.agent]
+        conn.cut("closed")
+
+    def count(self, agent: str) -> int:
+        return len(self._by_agent.get(agent, ()))
+
+    def connected_agents(self) -> list[str]:
+        return list(self._by_agent)
+
+    def push(self, agent: str, frame: dict[str, Any]) -> None:
+        for conn in list(self._by_agent.get(agent, ())):
+            conn.offer(frame)

@@ -1,0 +1,138 @@
+"""What the database says about a team: queue policy, business hours, after-hours message.
+
+``teams.settings`` holds the policy fields (``reservation_timeout``, ``sticky_hours``,
+``aging_per_minute``, ``offline_policy``, ``after_hours``); ``teams.business_hours`` holds
+``{"weekly": {...}, "holidays": [...], "exceptions": {...}}`` (a bare weekday mapping is read
+as ``weekly``).  No hours configured means always open.  A stored value that does not
+validate (written around the API) is logged and replaced by the default, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+import trio
+from sqlalchemy.orm import Session
+
+from ..routing import (
+    AfterHours,
+    BusinessHours,
+    OfflinePolicy,
+    QueuePolicy,
+    RoutingError,
+    Strategy,
+)
+from ..store import Database, Team
+
+log = logging.getLogger("pytake.queues")
+
+
+@attrs.frozen
+class TeamProfile:
+    exists: bool
+    name: str = ""
+    policy: QueuePolicy = attrs.field(factory=QueuePolicy)
+    hours: BusinessHours | None = None
+    after_hours: AfterHours = attrs.field(factory=AfterHours)
+
+
+def policy_from(strategy: str, settings: dict[str, Any]) -> QueuePolicy:
+    """A :class:`QueuePolicy` from a team's strategy and settings (raises on bad values)."""
+    options: dict[str, Any] = {"strategy": Strategy(str(strategy))}
+    for name in ("reservation_timeout", "aging_per_minute", "sticky_hours"):
+        if settings.get(name) is not None:
+            options[name] = float(settings[name])
+    if settings.get("offline_policy") is not None:
+        options["offline_policy"] = OfflinePolicy(settings["offline_policy"])
+    return QueuePolicy(**options)
+
+
+def hours_from(timezone: str, stored: dict[str, Any]) -> BusinessHours | None:
+    if not stored:
+        return None
+    weekly = stored.get("weekly", stored)
+    return BusinessHours(
+        timezone=timezone,
+        weekly=weekly,
+        holidays=tuple(stored.get("holidays", ())) if "weekly" in stored else (),
+        exceptions=dict(stored.get("exceptions", {})) if "weekly" in stored else {},
+    )
+
+
+def after_hours_from(settings: dict[str, Any]) -> AfterHours:
+    raw = settings.get("after_hours") or {}
+    return AfterHours(
+        message=str(raw.get("message", "")),
+        action=raw.get("action", "wait"),
+        redirect_to=None if raw.get("redirect_to") is None else str(raw["redirect_to"]),
+    )
+
+
+def _profile(session: Session, team_id: int) -> TeamProfile:
+    team = session.get(Team, team_id)
+    if team is None:
+        return TeamProfile(exists=False)
+    settings = dict(team.settings or {})
+    strategy = team.routing_strategy.value if team.routing_strategy else "least_busy"
+    try:
+        policy = policy_from(strategy, settings)
+    except (ValueError, TypeError, RoutingError) as exc:
+        log.error("team %s: invalid queue settings (%s); using the defaults", team_id, exc)
+        policy = QueuePolicy()
+    try:
+        hours = hours_from(team.timezone or "UTC", dict(team.business_hours or {}))
+        after = after_hours_from(settings)
+    except (ValueError, TypeError, KeyError, RoutingError) as exc:
+        log.error("team %s: invalid business hours (%s); treating it as always open", team_id, exc)
+        hours, after = None, AfterHours()
+    return TeamProfile(exists=True, name=team.name, policy=policy, hours=hours, after_hours=after)
+
+
+class TeamDirectory:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def profile(self, team_id: int) -> TeamProfile:
+        return await self._db.run(_profile, team_id, readonly=True)
+
+
+def _team_id(session: Session, name_or_id: str) -> str | None:
+    if name_or_id.isdigit():
+        team = session.get(Team, int(name_or_id))
+    else:
+        team = session.execute(sa.select(Team).where(Team.name == name_or_id)).scalar()
+    return None if team is None else str(team.id)
+
+
+def _team_ids(session: Session) -> list[str]:
+    return [str(i) for i in session.execute(sa.select(Team.id)).scalars()]
+
+
+class TeamResolver:
+    """A team name (or id) from the configuration → its id, re-read every ``ttl`` seconds so
+    a team created (or renamed) at run time is found."""
+
+    def __init__(self, db: Database, name_or_id: str, ttl: float = 5.0) -> None:
+        self._db = db
+        self._name = name_or_id.strip()
+        self._ttl = ttl
+        self._cached: tuple[float, str | None] | None = None
+
+    async def __call__(self) -> str | None:
+        if not self._name:
+            return None
+        now = trio.current_time()
+        if self._cached is None or now - self._cached[0] > self._ttl:
+            team = await self._db.run(_team_id, self._name, readonly=True)
+            if team is None:
+                log.warning("routing_default_team %r is not a team; the bot keeps the "
+                            "conversation", self._name)
+            self._cached = (now, team)
+        return self._cached[1]
+
+
+async def all_team_ids(db: Database) -> list[str]:
+    return await db.run(_team_ids, readonly=True)

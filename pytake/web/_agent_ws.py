@@ -1,0 +1,192 @@
+"""The agent WebSocket, ``/ws/agent`` (protocol: docs/agent-protocol.md).
+
+Connect with ``?token=<access token>`` (or an ``Authorization: Bearer`` header) and
+optionally ``&last_seq=<n>``.  The server accepts, checks the token (closing with 4401/4403
+and the reason if it is missing, wrong or expired), sends ``welcome``, replays every stored
+event after ``last_seq``, then streams live events; commands are answered ``ack`` or
+``rejected`` with the client's command ``id``.
+
+A connection is registered before the replay starts and buffers live events meanwhile, so
+nothing falls between the replay and the live stream; a client whose send queue overflows is
+closed with 4429 and resumes from its last seq.  No frame for ``agent_idle_timeout`` seconds
+closes the connection with 4408.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import trio
+from quart import Blueprint, websocket
+
+from pytake.agents import SLOW_CONSUMER, ConnectionsChanged
+from pytake.identity import AuthError, Principal
+from pytake.store import UserRole
+
+if TYPE_CHECKING:
+    from pytake.agents import AgentDesk, AgentEventLog, AgentSockets, Connection
+    from pytake.identity import IdentityService
+
+log = logging.getLogger("pytake.web.agent_ws")
+
+PATH = "/ws/agent"
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_IDLE = 4408
+CLOSE_BAD_REQUEST = 4400
+CLOSE_SLOW = 4429
+CLOSE_GOING_AWAY = 1001
+
+#: Events replayed per database read while a client catches up.
+REPLAY_PAGE = 500
+#: Largest command frame accepted, in characters.
+MAX_FRAME = 256 * 1024
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _authenticate(identity: IdentityService) -> Principal:
+    token = websocket.args.get("token", "")
+    if not token:
+        scheme, _, value = websocket.headers.get("Authorization", "").partition(" ")
+        token = value if scheme.lower() == "bearer" else ""
+    if not token.strip():
+        raise _Refused(CLOSE_UNAUTHORIZED, "missing token: connect with ?token=<access token>")
+    try:
+        principal = identity.verify_access(token.strip())
+    except AuthError as exc:
+        raise _Refused(CLOSE_UNAUTHORIZED, f"{exc.code}: {exc}") from None
+    if not principal.has_role(UserRole.AGENT, UserRole.SUPERVISOR, UserRole.ADMIN):
+        raise _Refused(CLOSE_FORBIDDEN, f"role {principal.role} cannot use the agent desk")
+    return principal
+
+
+def _last_seq() -> int:
+    raw = websocket.args.get("last_seq", "0")
+    if not raw.isdigit():
+        raise _Refused(CLOSE_BAD_REQUEST, f"last_seq must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), default=str)
+
+
+def create_agent_ws_blueprint(engine: Any) -> Blueprint:
+    """``/ws/agent`` bound to the engine's identity, sockets, event log, desk and router."""
+    bp = Blueprint("agent_ws", __name__)
+    identity: IdentityService = engine.identity
+    sockets: AgentSockets = engine.sockets
+    events: AgentEventLog = engine.agent_events
+    desk: AgentDesk = engine.desk
+    router = engine.router
+    idle_timeout: float = engine.settings.agent_idle_timeout
+
+    @bp.websocket(PATH)
+    async def agent_socket() -> None:
+        await websocket.accept()
+        try:
+            principal = _authenticate(identity)
+            last_seq = _last_seq()
+        except _Refused as refused:
+            log.info("agent socket refused: %s", refused.reason)
+            await websocket.close(refused.code, refused.reason[:120])
+            return
+        agent = str(principal.user_id)
+        conn = sockets.open(agent)
+        try:
+            await router.tell("agent", agent, ConnectionsChanged())
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_send_live, conn, nursery.cancel_scope)
+                await _replay(conn, principal, last_seq)
+                await _receive(conn, principal)
+                nursery.cancel_scope.cancel()
+        finally:
+            sockets.close(conn)
+            with trio.CancelScope(shield=True), trio.move_on_after(5):
+                try:
+                    await router.tell("agent", agent, ConnectionsChanged())
+                except Exception as exc:  # shutting down: presence no longer matters
+                    log.debug("presence update for agent %s dropped: %s", agent, exc)
+
+    async def _replay(conn: Connection, principal: Principal, last_seq: int) -> None:
+        current = await events.last_seq(principal.user_id)
+        if last_seq > current:
+            # The client saw more than was ever stored: it talks to another deployment or a
+            # restored database.  It gets everything from the start.
+            last_seq = 0
+        await websocket.send(_dumps({
+            "type": "welcome",
+            "agent_id": principal.user_id,
+            "role": str(principal.role),
+            "resume_from": last_seq,
+            "last_seq": current,
+            "commands": desk.commands,
+        }))
+        while True:
+            page = await events.after(principal.user_id, last_seq, REPLAY_PAGE)
+            for event in page:
+                await websocket.send(_dumps(event.frame()))
+                last_seq = event.seq
+            if len(page) < REPLAY_PAGE:
+                break
+        conn.go_live(last_seq)
+
+    async def _send_live(conn: Connection, scope: trio.CancelScope) -> None:
+        async for frame in conn.outgoing:
+            await websocket.send(_dumps(frame))
+        if conn.cut_reason == SLOW_CONSUMER:
+            log.warning("agent %s: slow connection closed", conn.agent)
+            await websocket.close(CLOSE_SLOW, SLOW_CONSUMER[:120])
+        scope.cancel()
+
+    async def _receive(conn: Connection, principal: Principal) -> None:
+        agent, role = str(principal.user_id), str(principal.role)
+        while True:
+            raw: str | bytes | None = None
+            with trio.move_on_after(idle_timeout):
+                raw = await websocket.receive()
+            if raw is None:
+                await websocket.close(CLOSE_IDLE, f"no frame for {idle_timeout:g} s")
+                return
+            if principal.expires_at and time.time() >= principal.expires_at:
+                await websocket.close(CLOSE_UNAUTHORIZED, "token_expired: reconnect with a new "
+                                      "access token")
+                return
+            frame = _parse(raw)
+            if isinstance(frame, str):
+                conn.reply({"type": "rejected", "id": None, "reason": frame})
+                continue
+            command_id = frame.get("id")
+            if frame.get("type") == "ping":
+                conn.reply({"type": "pong", "id": command_id})
+                continue
+            result = await desk.execute(agent, role, frame)
+            if result.ok:
+                conn.reply({"type": "ack", "id": command_id, "data": result.data})
+            else:
+                conn.reply({"type": "rejected", "id": command_id, "reason": result.reason})
+
+    return bp
+
+
+def _parse(raw: str | bytes) -> dict[str, Any] | str:
+    """The command frame, or why it is not one."""
+    if len(raw) > MAX_FRAME:
+        return f"frame larger than {MAX_FRAME} characters"
+    try:
+        frame = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"not JSON: {exc}"
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        return 'a command is a JSON object with a "type"'
+    return frame

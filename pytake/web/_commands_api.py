@@ -1,0 +1,125 @@
+"""REST commands on conversations and queues: the same commands as the agent WebSocket
+(``pytake.agents.AgentDesk``), for the UI and for integrations.
+
+- ``POST /api/v1/conversations/<id>/messages``  ``{content}`` → 201 ``{message_id, outbox_id}``
+- ``POST /api/v1/conversations/<id>/accept`` / ``decline``  (the caller's offer)
+- ``POST /api/v1/conversations/<id>/assign``    ``{agent, team?}`` (supervisor, admin)
+- ``POST /api/v1/conversations/<id>/transfer``  ``{team? | agent?, note?}``
+- ``POST /api/v1/conversations/<id>/resolve``
+- ``POST /api/v1/conversations/<id>/notes``     ``{text}``
+- ``POST /api/v1/conversations/<id>/labels``    ``{add?: [..], remove?: [..]}``
+- ``POST /api/v1/conversations/<id>/priority``  ``{priority}``
+- ``POST /api/v1/conversations/<id>/read``
+- ``POST /api/v1/conversations/<id>/handoff``   ``{team, priority?, skills?, note?}``
+  (supervisor, admin: take a conversation from the bot)
+- ``GET  /api/v1/teams/<id>/queue``              live queue statistics
+
+A refused command answers ``{"error": reason, "code": code}`` with 400 (``invalid``), 404
+(``not_found``), 409 (``conflict``: not yours, or not allowed in its current state) or 503
+with ``Retry-After`` (``unavailable``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from quart import Blueprint, Response, jsonify
+
+from pytake.actors import Router
+from pytake.agents import AgentDesk
+from pytake.conversations import CommandResult, HandOff
+from pytake.conversations._messages import CommandResult as _CommandResult
+from pytake.queues import GetQueueStats
+from pytake.web._auth_routes import current_principal, require_role
+from pytake.web._rest_support import read_json_object
+
+_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "unavailable": 503}
+_MAX_BODY = 256 * 1024
+_ALL = ("admin", "supervisor", "agent")
+_SUPERVISORS = ("admin", "supervisor")
+
+
+def _answer(result: CommandResult, created: bool = False) -> Response:
+    if result.ok:
+        response = jsonify(result.data)
+        response.status_code = 201 if created else 200
+        return response
+    response = jsonify({"error": result.reason, "code": result.code})
+    response.status_code = _STATUS.get(result.code, 409)
+    if response.status_code == 503:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
+    bp = Blueprint("conversation_commands", __name__)
+
+    async def run(type: str, conversation_id: int, body: dict[str, Any] | None = None,
+                  created: bool = False) -> Response:
+        principal = current_principal()
+        frame = {**(body or {}), "type": type, "conversation_id": conversation_id}
+        result = await desk.execute(str(principal.user_id), str(principal.role), frame)
+        return _answer(result, created)
+
+    @bp.post("/api/v1/conversations/<int:conversation_id>/messages")
+    @require_role(*_ALL)
+    async def send(conversation_id: int) -> Response:
+        body = await read_json_object(_MAX_BODY)
+        return await run("send", conversation_id, {"content": body.get("content")}, True)
+
+    def simple(name: str, command: str, *roles: str, body: bool = True) -> None:
+        async def view(conversation_id: int) -> Response:
+            payload = await read_json_object(_MAX_BODY) if body else {}
+            return await run(command, conversation_id, payload)
+
+        view.__name__ = f"command_{name}"
+        guarded = require_role(*roles)(view)
+        bp.post(f"/api/v1/conversations/<int:conversation_id>/{name}")(guarded)
+
+    simple("accept", "accept", *_ALL, body=False)
+    simple("decline", "decline", *_ALL, body=False)
+    simple("assign", "assign", *_SUPERVISORS)
+    simple("transfer", "transfer", *_ALL)
+    simple("resolve", "resolve", *_ALL, body=False)
+    simple("notes", "note", *_ALL)
+    simple("labels", "label", *_ALL)
+    simple("priority", "priority", *_ALL)
+    simple("read", "mark_read", *_ALL, body=False)
+
+    @bp.post("/api/v1/conversations/<int:conversation_id>/handoff")
+    @require_role(*_SUPERVISORS)
+    async def handoff(conversation_id: int) -> Response:
+        body = await read_json_object(_MAX_BODY)
+        team = body.get("team")
+        if isinstance(team, bool) or not isinstance(team, (int, str)) or not str(team).isdigit():
+            return _answer(_CommandResult(False, "team must be a team id", code="invalid"))
+        skills = body.get("skills", [])
+        priority = body.get("priority", 0)
+        note = body.get("note", "")
+        if (not isinstance(skills, list) or not all(isinstance(x, str) for x in skills)
+                or isinstance(priority, bool) or not isinstance(priority, int)
+                or not isinstance(note, str)):
+            return _answer(_CommandResult(
+                False, "skills must be a list of strings, priority an integer, note a string",
+                code="invalid"))
+        if not await desk.team_exists(str(team)):
+            return _answer(_CommandResult(False, f"no team {team}", code="not_found"))
+        key = await desk.conversation_key(conversation_id)
+        if key is None:
+            return _answer(_CommandResult(False, f"no conversation {conversation_id}",
+                                          code="not_found"))
+        principal = current_principal()
+        result = await router.ask("conversation", key, HandOff(
+            str(team), priority, tuple(skills), note, by=str(principal.user_id)))
+        return _answer(result)
+
+    @bp.get("/api/v1/teams/<int:team_id>/queue")
+    @require_role(*_ALL)
+    async def queue_stats(team_id: int) -> Response:
+        if not await desk.team_exists(str(team_id)):
+            return _answer(_CommandResult(False, f"no team {team_id}", code="not_found"))
+        stats = await router.ask("queue", str(team_id), GetQueueStats())
+        return jsonify(attrs.asdict(stats))
+
+    return bp
