@@ -26,11 +26,20 @@ def report(name: str, results: dict[str, Any], targets: dict[str, str], path: st
     width = max(len(k) for k in results)
     print(f"\n{name}")
     for key, value in results.items():
-        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            # A table of rows (e.g. one per load step): one line each.
+            print(f"  {key}:")
+            for row in value:
+                print("    " + ", ".join(f"{k} {_shown(v)}" for k, v in row.items()))
+            continue
         target = f"   (target {targets[key]})" if key in targets else ""
-        print(f"  {key:<{width}}  {shown}{target}")
+        print(f"  {key:<{width}}  {_shown(value)}{target}")
     line = json.dumps(results, sort_keys=True)
     print(line)
     if path:
         with open(path, "w") as fh:
             fh.write(line + "\n")
+
+
+def _shown(value: Any) -> str:
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)

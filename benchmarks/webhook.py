@@ -46,7 +46,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -453,8 +453,11 @@ def _clean_environ() -> dict[str, str]:
 
 
 def pytake_server(
-    database_url: str, redis_url: str, prefix: str, workdir: Path
+    database_url: str, redis_url: str, prefix: str, workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
 ) -> AbstractContextManager[Server]:
+    """``pytake serve`` on a free port with the settings above, plus ``extra_env`` (more
+    ``PYTAKE_*`` settings, which win)."""
     port = free_port()
     env = _clean_environ() | {
         "PYTAKE_DATABASE_URL": database_url,
@@ -464,7 +467,7 @@ def pytake_server(
         "PYTAKE_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
         # Only shortens the shutdown at the end (a backlog is not worth waiting for).
         "PYTAKE_ACTORS__DRAIN_DEADLINE": "3",
-    }
+    } | dict(extra_env or {})
     pytake = Path(sys.executable).with_name("pytake")
     command = [str(pytake)] if pytake.exists() else [sys.executable, "-m", "pytake.cli"]
     command += ["serve", "--host", "127.0.0.1", "--port", str(port)]

@@ -153,7 +153,9 @@ class Engine:
         self.sockets = AgentSockets(settings.agent_send_queue)
         self.agent_events = AgentEventLog(self.db, self.committer)
         self.conversations = ConversationDirectory(self.db)
-        self.desk = AgentDesk(self.router, self.conversations, TeamDirectory(self.db))
+        self.desk = AgentDesk(
+            self.router, self.conversations, TeamDirectory(self.db), AgentDirectory(self.db)
+        )
         self.agent_services = AgentServices(
             events=self.agent_events,
             sockets=self.sockets,

@@ -38,7 +38,7 @@ ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 
 #: Events that start or end an agent's hold on a conversation or an offer.
 _HOLDS = {"conversation.assigned"}
-_RELEASES = {"conversation.resolved", "conversation.released", "conversation.transferred_away"}
+_RELEASES = {"conversation.resolved", "conversation.released", "conversation.transferred"}
 
 
 @attrs.define
@@ -105,7 +105,7 @@ class AgentActor(Actor[AgentState]):
         conversation = str(data.get("conversation", ""))
         if type == "conversation.offered" and conversation not in state.offers:
             state.offers.append(conversation)
-        elif type in ("conversation.offer_withdrawn", "conversation.offer_accepted"):
+        elif type == "conversation.offer_withdrawn":
             state.offers = [c for c in state.offers if c != conversation]
         if type in _HOLDS and conversation not in state.conversations:
             state.conversations.append(conversation)

@@ -32,6 +32,7 @@ from ..conversations._messages import (
 from ..errors import ActorError, StorageUnavailable
 from ..queues._messages import AcceptOffer, DeclineOffer, GetQueueStats, OfferAnswer
 from ..queues._team import TeamDirectory
+from ._directory import AgentDirectory
 from ._messages import SetPresence
 
 #: How long a command may take before the client is told to retry.
@@ -77,11 +78,16 @@ def _optional_id(frame: dict[str, Any], name: str) -> str | None:
 
 class AgentDesk:
     def __init__(
-        self, router: Router, conversations: ConversationDirectory, teams: TeamDirectory
+        self,
+        router: Router,
+        conversations: ConversationDirectory,
+        teams: TeamDirectory,
+        agents: AgentDirectory,
     ) -> None:
         self._router = router
         self._conversations = conversations
         self._teams = teams
+        self._agents = agents
         self._handlers: dict[str, Callable[[str, str, dict[str, Any]],
                                            Awaitable[CommandResult]]] = {
             "accept": self._accept,
@@ -129,6 +135,10 @@ class AgentDesk:
         return (await self._teams.profile(int(team))).exists
 
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _check_agent(self, agent: str) -> None:
+        if not (await self._agents.profile(int(agent))).exists:
+            raise NotFound(f"no active user {agent}")
 
     async def _key(self, frame: dict[str, Any]) -> str:
         conversation_id = _field(frame, "conversation_id", int)
@@ -196,6 +206,8 @@ class AgentDesk:
             raise BadCommand("transfer needs team or agent")
         if team is not None and not await self.team_exists(team):
             raise NotFound(f"no team {team}")
+        if to_agent is not None:
+            await self._check_agent(to_agent)
         return await self._ask(await self._key(frame), Transfer(agent, role, team, to_agent, note))
 
     async def _assign(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
@@ -203,6 +215,7 @@ class AgentDesk:
         if to_agent is None:
             raise BadCommand("agent is required")
         team = _optional_id(frame, "team")
+        await self._check_agent(to_agent)
         return await self._ask(await self._key(frame), Reassign(agent, role, to_agent, team))
 
     async def _resolve(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
@@ -227,5 +240,9 @@ class AgentDesk:
             raise BadCommand("team is required")
         if not await self.team_exists(team):
             raise NotFound(f"no team {team}")
+        if role not in ("admin", "supervisor") and team not in (
+            await self._agents.profile(int(agent))
+        ).teams:
+            return CommandResult(False, f"you are not in team {team}", code="forbidden")
         stats = await self._router.ask("queue", team, GetQueueStats(), timeout=COMMAND_TIMEOUT)
         return CommandResult(True, data=attrs.asdict(stats))

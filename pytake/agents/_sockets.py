@@ -30,13 +30,16 @@ class Connection:
         self._send, self.outgoing = trio.open_memory_channel[dict[str, Any]](queue_size)
         self._buffer: list[dict[str, Any]] | None = []
         self.cut_reason: str | None = None
+        #: events up to this seq were sent by the replay; a late push of one is dropped
+        self._floor = 0
 
     @property
     def live(self) -> bool:
         return self._buffer is None
 
     def offer(self, frame: dict[str, Any]) -> None:
-        if self.cut_reason is not None:
+        seq = frame.get("seq")
+        if self.cut_reason is not None or (seq is not None and seq <= self._floor):
             return
         if self._buffer is not None:
             if len(self._buffer) >= self.queue_size:
@@ -55,10 +58,9 @@ class Connection:
         """Switch from buffering to direct sending; events up to ``replayed_through`` were
         already sent by the replay and are dropped from the buffer."""
         buffered, self._buffer = self._buffer or [], None
+        self._floor = replayed_through
         for frame in buffered:
-            seq = frame.get("seq")
-            if seq is None or seq > replayed_through:
-                self.offer(frame)
+            self.offer(frame)
 
     def reply(self, frame: dict[str, Any]) -> None:
         """Queue a command answer (no seq) behind the events already queued."""

@@ -113,6 +113,8 @@ class ConversationState:
     last_text: str = ""
     last_inbound_wamid: str = ""
     offer_expires_at: float | None = None
+    #: the note of the last hand-off or transfer, shown to whoever is offered or takes it
+    handoff_note: str = ""
     #: message ids of the customer's turn the bot has not taken yet
     burst: BurstCoalescer[int] | None = None
 
@@ -416,6 +418,8 @@ class ConversationActor(Actor[ConversationState]):
         except InvalidTransition as exc:
             log.info("conversation %s: %s", self.id, exc)
             return False
+        if note or event.kind in ("handoff", "transfer_to_team", "transfer_to_agent", "reassign"):
+            self.state.handoff_note = note
         if note:
             note_event = ConversationEvent(type="note", at=event.at,
                                            payload={"text": note, "by": by})
@@ -449,10 +453,7 @@ class ConversationActor(Actor[ConversationState]):
                 if effect.team is not None:
                     await self.router.tell("queue", effect.team,
                                            AssignDirect(self.id, effect.agent))
-                context = self._context()
-                if note:
-                    context["note"] = note
-                await self._publish(effect.agent, "conversation.assigned", context)
+                await self._publish(effect.agent, "conversation.assigned", self._context())
             # Resolved, Reopened, StartFlow, DeliverTo: the row follows the ownership in
             # _record, and the inbound path delivers the message itself.
 
@@ -506,6 +507,7 @@ class ConversationActor(Actor[ConversationState]):
             "labels": list(s.labels),
             "unread": s.unread,
             "preview": s.last_text,
+            "note": s.handoff_note,
         }
 
     def _context(self) -> dict[str, Any]:

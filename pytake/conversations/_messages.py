@@ -122,8 +122,8 @@ class CommandResult:
     ok: bool
     reason: str = ""
     data: dict[str, Any] = attrs.field(factory=dict)
-    #: why it was refused: ``invalid`` (bad input), ``not_found``, ``conflict`` (not allowed
-    #: in the conversation's current state, or not yours), ``unavailable`` (try again)
+    #: why it was refused: ``invalid`` (bad input), ``forbidden``, ``not_found``, ``conflict``
+    #: (not allowed in the conversation's current state, or not yours), ``unavailable``
     code: str = "conflict"
 
 

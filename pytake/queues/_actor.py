@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from ..actors import Actor
+from ..agents._messages import ConnectionsChanged
 from ..conversations._messages import (
     QueueAccepted,
     QueueInfo,
@@ -156,7 +157,20 @@ class QueueActor(Actor[QueueActorState]):
             self.state.queue = QueueState(team=self.id, policy=profile.policy)
         else:
             self.state.queue = attrs.evolve(self.state.queue, policy=profile.policy)
+            await self._forget_stale_presence()
         self._arm_timer()
+
+    async def _forget_stale_presence(self) -> None:
+        """Presence in a snapshot may be from before a restart: an agent it calls present but
+        with no connection here is set away (its offers return, it keeps its conversations)
+        and its AgentActor is woken, which applies the offline grace and policy properly."""
+        sockets = self.router.services["agents"].sockets
+        now = self._now()
+        for slot in list(self.queue.agents.values()):
+            if slot.status is not AgentStatus.OFFLINE and not sockets.count(slot.agent):
+                step = self.queue.upsert_agent(slot.agent, now, status=AgentStatus.AWAY)
+                await self._apply(step)
+                await self.router.tell("agent", slot.agent, ConnectionsChanged())
 
     async def _apply(self, step: tuple[QueueState, tuple[QueueEffect, ...]]) -> None:
         self.state.queue, effects = step

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +73,7 @@ def _authenticate(identity: IdentityService) -> Principal:
 
 def _last_seq() -> int:
     raw = websocket.args.get("last_seq", "0")
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
         raise _Refused(CLOSE_BAD_REQUEST, f"last_seq must be a non-negative integer, got {raw!r}")
     return int(raw)
 
@@ -163,8 +164,10 @@ def create_agent_ws_blueprint(engine: Any) -> Blueprint:
                                       "access token")
                 return
             frame = _parse(raw)
-            if isinstance(frame, str):
-                conn.reply({"type": "rejected", "id": None, "reason": frame})
+            if isinstance(frame, tuple):
+                command_id, problem = frame
+                conn.reply({"type": "rejected", "id": command_id, "reason": problem,
+                            "code": "invalid"})
                 continue
             command_id = frame.get("id")
             if frame.get("type") == "ping":
@@ -174,19 +177,22 @@ def create_agent_ws_blueprint(engine: Any) -> Blueprint:
             if result.ok:
                 conn.reply({"type": "ack", "id": command_id, "data": result.data})
             else:
-                conn.reply({"type": "rejected", "id": command_id, "reason": result.reason})
+                conn.reply({"type": "rejected", "id": command_id, "reason": result.reason,
+                            "code": result.code})
 
     return bp
 
 
-def _parse(raw: str | bytes) -> dict[str, Any] | str:
-    """The command frame, or why it is not one."""
+def _parse(raw: str | bytes) -> dict[str, Any] | tuple[Any, str]:
+    """The command frame, or ``(its id if any, why it is not one)``."""
     if len(raw) > MAX_FRAME:
-        return f"frame larger than {MAX_FRAME} characters"
+        return None, f"frame larger than {MAX_FRAME} characters"
     try:
         frame = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        return f"not JSON: {exc}"
-    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        return 'a command is a JSON object with a "type"'
+        return None, f"not JSON: {exc}"
+    if not isinstance(frame, dict):
+        return None, 'a command is a JSON object with a "type"'
+    if not isinstance(frame.get("type"), str):
+        return frame.get("id"), 'a command is a JSON object with a "type"'
     return frame

@@ -14,27 +14,27 @@
   (supervisor, admin: take a conversation from the bot)
 - ``GET  /api/v1/teams/<id>/queue``              live queue statistics
 
-A refused command answers ``{"error": reason, "code": code}`` with 400 (``invalid``), 404
-(``not_found``), 409 (``conflict``: not yours, or not allowed in its current state) or 503
-with ``Retry-After`` (``unavailable``).
+A refused command answers ``{"error": reason, "code": code}`` with 400 (``invalid``), 403
+(``forbidden``), 404 (``not_found``), 409 (``conflict``: not yours, or not allowed in its
+current state) or 503 with ``Retry-After`` (``unavailable``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import attrs
 from quart import Blueprint, Response, jsonify
 
 from pytake.actors import Router
 from pytake.agents import AgentDesk
 from pytake.conversations import CommandResult, HandOff
 from pytake.conversations._messages import CommandResult as _CommandResult
-from pytake.queues import GetQueueStats
 from pytake.web._auth_routes import current_principal, require_role
 from pytake.web._rest_support import read_json_object
 
-_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "unavailable": 503}
+_STATUS = {
+    "invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unavailable": 503,
+}
 _MAX_BODY = 256 * 1024
 _ALL = ("admin", "supervisor", "agent")
 _SUPERVISORS = ("admin", "supervisor")
@@ -117,9 +117,9 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
     @bp.get("/api/v1/teams/<int:team_id>/queue")
     @require_role(*_ALL)
     async def queue_stats(team_id: int) -> Response:
-        if not await desk.team_exists(str(team_id)):
-            return _answer(_CommandResult(False, f"no team {team_id}", code="not_found"))
-        stats = await router.ask("queue", str(team_id), GetQueueStats())
-        return jsonify(attrs.asdict(stats))
+        principal = current_principal()
+        result = await desk.execute(str(principal.user_id), str(principal.role),
+                                    {"type": "queue_stats", "team": team_id})
+        return _answer(result)
 
     return bp
