@@ -52,6 +52,7 @@ Where the servers are: ``PYTAKE_BENCH_PG_ADMIN_URL`` and ``PYTAKE_BENCH_REDIS_UR
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import json
 import os
@@ -60,10 +61,10 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, ExitStack, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -122,6 +123,7 @@ KEEP_ALIVE_S = 4.0
 #: Seconds with no load, to see what the processes use when idle.
 IDLE_S = 1.0
 REPLY_PREFIX = "Resposta a "
+T = TypeVar("T")
 _TEXTS = (
     "Oi, meu pedido {n} ainda não chegou",
     "Vocês entregam no sábado? ({n})",
@@ -520,7 +522,7 @@ class Agent:
                 await self._event(str(kind), frame.get("data") or {}, at)
             elif kind == "rejected":
                 command, text = self._pending.pop(str(frame.get("id")), ("?", ""))
-                bench.rejected[f"{command}: {frame.get('reason')}"] += 1
+                bench.rejected[f"{command}: {frame.get('code')}: {frame.get('reason')}"] += 1
                 if text:
                     bench.reply_refused(text)
             elif kind in ("ack", "pong"):
@@ -887,6 +889,32 @@ async def measure(sizes: Sizes, server: Server, standin_port: int, emails: list[
                    dict(bench.events), bench.other_sends, log)
 
 
+async def _until_signalled(fn: Callable[[], Awaitable[T]]) -> T:
+    """``await fn()``; SIGINT or SIGTERM cancels it, then raises KeyboardInterrupt.
+
+    Trio's own Ctrl-C handling is not enough here: the stand-in's Hypercorn, served in this
+    process, takes a KeyboardInterrupt that reaches its task for a shutdown and swallows it
+    (``hypercorn.trio.run.worker_serve``), so only the stand-in would stop.
+    """
+    seen: list[int] = []
+    results: list[T] = []
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch() -> None:
+                async for signum in signals:
+                    seen.append(signum)
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(watch)
+            results.append(await fn())
+            nursery.cancel_scope.cancel()
+    if seen or not results:
+        raise KeyboardInterrupt
+    return results[0]
+
+
 def main() -> None:
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         # Started in the background by a non-interactive shell: SIGINT arrives ignored, and
@@ -941,7 +969,8 @@ def _main() -> None:
         }))
         server.wait_ok("/readyz")
         progress(f"pytake ready (pid {server.proc.pid}) in {time.perf_counter() - started:.1f} s")
-        outcome = trio.run(measure, sizes, server, standin_port, emails, started)
+        outcome = trio.run(_until_signalled, functools.partial(
+            measure, sizes, server, standin_port, emails, started))
 
     steps = outcome.steps
     at_target = next(r for r in steps if r.rate == TARGET_RATE)

@@ -29,7 +29,7 @@ import attrs
 from ..actors import Actor
 from ..agents._messages import Publish
 from ..errors import InvalidMessage, StorageUnavailable, WindowClosed
-from ..queues._messages import AssignDirect, Dequeue, Enqueue, Release
+from ..queues._messages import AssignDirect, Dequeue, Enqueue, Release, Reprioritize
 from ..routing import (
     Accept,
     BurstCoalescer,
@@ -309,8 +309,12 @@ class ConversationActor(Actor[ConversationState]):
             await self._updated(by, "labels", {"labels": labels})
             return CommandResult(True, data={"labels": labels})
         if isinstance(message, SetPriority):
-            self.state.ownership = attrs.evolve(self.state.ownership, priority=message.priority)
+            ownership = self.state.ownership
+            self.state.ownership = attrs.evolve(ownership, priority=message.priority)
             await self._updated(by, "priority", {"priority": message.priority})
+            if ownership.owner in (Owner.QUEUED, Owner.OFFERED) and ownership.team is not None:
+                await self.router.tell("queue", ownership.team,
+                                       Reprioritize(self.id, message.priority))
             return CommandResult(True)
         if isinstance(message, Transfer):
             return await self._transfer(message)

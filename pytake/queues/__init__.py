@@ -18,6 +18,7 @@ from ._messages import (
     QueueTick,
     Release,
     ReloadTeam,
+    Reprioritize,
 )
 from ._team import (
     TeamDirectory,
@@ -47,6 +48,7 @@ __all__ = [
     "QueueTick",
     "Release",
     "ReloadTeam",
+    "Reprioritize",
     "TeamDirectory",
     "TeamProfile",
     "TeamResolver",

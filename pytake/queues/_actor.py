@@ -56,6 +56,7 @@ from ._messages import (
     QueueTick,
     Release,
     ReloadTeam,
+    Reprioritize,
 )
 from ._team import TeamDirectory, TeamProfile
 
@@ -108,6 +109,13 @@ class QueueActor(Actor[QueueActorState]):
                 answer = OfferAnswer(True)
             elif isinstance(message, DeclineOffer):
                 step = q.decline(message.conversation, message.agent, now)
+            elif isinstance(message, Reprioritize):
+                entry = q.waiting.get(message.conversation)
+                if entry is not None:
+                    waiting = {**q.waiting, message.conversation: attrs.evolve(
+                        entry, priority=message.priority)}
+                    q = attrs.evolve(q, waiting=waiting)
+                step = q.next_assignments(now)
             elif isinstance(message, Dequeue):
                 step = q.remove(message.conversation, now)
             elif isinstance(message, Release):

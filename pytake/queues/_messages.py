@@ -24,6 +24,14 @@ class Dequeue:
 
 
 @attrs.frozen
+class Reprioritize:
+    """A waiting conversation's priority changed (a supervisor, or a flow)."""
+
+    conversation: str
+    priority: int
+
+
+@attrs.frozen
 class AcceptOffer:
     """``agent`` accepts its offer.  Answer: :class:`OfferAnswer`."""
 
