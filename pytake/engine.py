@@ -6,6 +6,7 @@
 
 The root supervisor (``pytake``, one-for-one) starts, in order: ``redis`` (when configured),
 ``database-writer`` (the group committer), ``webhook-writer`` (the inbox's own committer),
+``events-writer`` (conversation logs and agent events),
 ``actors`` (the router and one child per actor kind: conversation, agent, queue),
 ``timers`` (deadlines delivered as actor messages), ``queues`` (wakes every team's queue
 once, re-arming offer deadlines), ``journal`` (which replays unapplied journal rows before
@@ -127,6 +128,9 @@ class Engine:
         # Webhook bodies get a writer of their own: an acknowledgement must never wait behind
         # a transaction full of inbox processing (they need no ordering with other writes).
         self.inbox_committer = GroupCommitter(self.db)
+        # Conversation logs and agent events get a third: they are on the path from a customer
+        # message to the agent's screen, which must not queue behind snapshots and outboxes.
+        self.events_committer = GroupCommitter(self.db)
         self.identity = IdentityService.from_settings(self.db, settings)
         self.sql_snapshots = SqlSnapshotStore(self.db, self.committer)
         self.redis: RedisConnection | None = None
@@ -151,7 +155,7 @@ class Engine:
             self.router.register(kind)
         self.timers = Timers(self.router)
         self.sockets = AgentSockets(settings.agent_send_queue)
-        self.agent_events = AgentEventLog(self.db, self.committer)
+        self.agent_events = AgentEventLog(self.db, self.events_committer)
         self.conversations = ConversationDirectory(self.db)
         self.desk = AgentDesk(
             self.router, self.conversations, TeamDirectory(self.db), AgentDirectory(self.db)
@@ -196,7 +200,7 @@ class Engine:
             replies=AutomaticReplies(),
             db=self.db,
             timers=self.timers,
-            conversation_log=ConversationLog(self.committer),
+            conversation_log=ConversationLog(self.events_committer),
             agents=self.agent_services,
             routing=RoutingConfig(
                 default_team=TeamResolver(self.db, settings.routing_default_team),
@@ -220,6 +224,7 @@ class Engine:
         children += [
             ChildSpec(id="database-writer", start=self.committer.run),
             ChildSpec(id="webhook-writer", start=self.inbox_committer.run),
+            ChildSpec(id="events-writer", start=self.events_committer.run),
             self.router.as_child(),
             ChildSpec(id="timers", start=self.timers.run),
             ChildSpec(id="queues", start=self._wake_queues),

@@ -41,6 +41,9 @@ async def test_customer_reaches_an_agent_and_the_reply_reaches_the_customer(
                                        content={"type": "text", "text": "Vou verificar!"})
             assert data["message_id"] > 0
             await desk.wait_sent_to(customer, text="Vou verificar!")
+            # The customer's phone reports delivery; the agent sees the ticks move.
+            status = await agent.event("message.status", message_id=data["message_id"])
+            assert status["data"]["status"] in ("sent", "delivered", "read")
 
             await agent.command("resolve", conversation_id=conversation_id)
             await agent.event("conversation.resolved", conversation_id=conversation_id)

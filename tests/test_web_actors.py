@@ -30,10 +30,10 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
             assert tree["kind"] == "supervisor" and tree["id"] == "pytake"
             names = [c["id"] for c in tree["children"]]
             assert names == [
-                "database-writer", "webhook-writer", "actors", "timers", "queues", "journal",
-                "whatsapp-inbox", "whatsapp-outbox", "whatsapp-media",
+                "database-writer", "webhook-writer", "events-writer", "actors", "timers",
+                "queues", "journal", "whatsapp-inbox", "whatsapp-outbox", "whatsapp-media",
             ]
-            actors = tree["children"][2]
+            actors = tree["children"][3]
             kinds = {c["id"]: c for c in actors["children"]}
             assert set(kinds) == {"conversation", "agent", "queue", "log"}
             log_kind = kinds["log"]

@@ -70,6 +70,7 @@ from ._messages import (
     HandOff,
     InboundReceived,
     MarkRead,
+    MessageStatus,
     QueueAccepted,
     QueueInfo,
     QueueOffered,
@@ -124,6 +125,9 @@ class ConversationActor(Actor[ConversationState]):
     state_type = ConversationState
     state_version = 2
 
+    #: the row values this activation last wrote (an UPDATE that changes nothing is skipped)
+    _written: tuple[int, dict[str, Any]] | None = None
+
     @classmethod
     def upgrade_snapshot(cls, data: Any, from_version: int) -> Any:
         if from_version == 1:
@@ -142,6 +146,15 @@ class ConversationActor(Actor[ConversationState]):
             return None
         if isinstance(message, GetConversation):
             return self._view()
+        if isinstance(message, MessageStatus):
+            ownership = self.state.ownership
+            if ownership.owner is Owner.ASSIGNED and ownership.agent is not None:
+                await self._publish(ownership.agent, "message.status", {
+                    "conversation": self.id, "conversation_id": self.state.conversation_id,
+                    "message_id": message.message_id, "wamid": message.wamid,
+                    "status": message.status,
+                })
+            return None
         if isinstance(message, BurstDue):
             await self._burst_due()
             return None
@@ -182,6 +195,12 @@ class ConversationActor(Actor[ConversationState]):
         now = self._now()
         events = [message_event("customer", now, message_id=message.message_id,
                                 type=message.type)]
+        if state.ownership.owner is Owner.ASSIGNED and state.ownership.agent is not None:
+            # The hot path: the message row is stored already, so the agent hears of it now,
+            # while its log entry commits (a crash replays the journaled message).
+            await self._publish(state.ownership.agent, "message.new", self._message_data(message))
+            await self._record(events)
+            return
         effects: tuple[OwnershipEffect, ...] = ()
         if state.ownership.owner is Owner.RESOLVED and message.opens_window:
             effects = self._move(CustomerMessage(at=now), events)
@@ -191,10 +210,7 @@ class ConversationActor(Actor[ConversationState]):
         reply = self._automatic_reply(message)
         if reply is not None:
             await self._send_text(reply)
-        handler = who_handles_inbound(state.ownership)
-        if handler == "agent" and state.ownership.agent is not None:
-            await self._publish(state.ownership.agent, "message.new", self._message_data(message))
-        elif handler == "bot" and message.opens_window:
+        if who_handles_inbound(state.ownership) == "bot" and message.opens_window:
             await self._bot_takes(message.message_id, now)
 
     async def _bot_takes(self, message_id: int, now: float) -> None:
@@ -478,8 +494,13 @@ class ConversationActor(Actor[ConversationState]):
                        else ConversationStatus.OPEN).value,
             "resolved_at": utc(o.resolved_at) if o.owner is Owner.RESOLVED else None,
         }
+        row = self.state.conversation_id
+        if (row, updates) == self._written:
+            updates = {}  # the row already says so: only the events are new
         log_: ConversationLog = self.router.services["conversation_log"]
-        await log_.record(ConversationRecord(self.state.conversation_id, updates, tuple(events)))
+        await log_.record(ConversationRecord(row, updates, tuple(events)))
+        if updates:
+            self._written = (row, updates)
 
     async def _updated(self, by: str, what: str, data: dict[str, Any]) -> None:
         payload = {**data, "by": by}

@@ -37,6 +37,16 @@ class DeliveryFailed:
 
 
 @attrs.frozen
+class MessageStatus:
+    """An outbound message's delivery status moved forward (sent, delivered, read, played,
+    failed); the agent who owns the conversation is told."""
+
+    message_id: int
+    wamid: str
+    status: str
+
+
+@attrs.frozen
 class GetConversation:
     """Ask for a :class:`ConversationView`."""
 

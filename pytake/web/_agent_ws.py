@@ -140,6 +140,8 @@ def create_agent_ws_blueprint(engine: Any) -> Blueprint:
                 last_seq = event.seq
             if len(page) < REPLAY_PAGE:
                 break
+        # Everything stored so far has been sent: tell the client it is now live.
+        await websocket.send(_dumps({"type": "live", "last_seq": last_seq}))
         conn.go_live(last_seq)
 
     async def _send_live(conn: Connection, scope: trio.CancelScope) -> None:
@@ -154,14 +156,17 @@ def create_agent_ws_blueprint(engine: Any) -> Blueprint:
         agent, role = str(principal.user_id), str(principal.role)
         while True:
             raw: str | bytes | None = None
-            with trio.move_on_after(idle_timeout):
+            # Wake for the idle timeout or the token's expiry, whichever comes first: an
+            # expired token stops the event stream even if the client stays silent.
+            left = principal.expires_at - time.time() if principal.expires_at else idle_timeout
+            with trio.move_on_after(max(0.0, min(idle_timeout, left))):
                 raw = await websocket.receive()
-            if raw is None:
-                await websocket.close(CLOSE_IDLE, f"no frame for {idle_timeout:g} s")
-                return
             if principal.expires_at and time.time() >= principal.expires_at:
                 await websocket.close(CLOSE_UNAUTHORIZED, "token_expired: reconnect with a new "
                                       "access token")
+                return
+            if raw is None:
+                await websocket.close(CLOSE_IDLE, f"no frame for {idle_timeout:g} s")
                 return
             frame = _parse(raw)
             if isinstance(frame, tuple):

@@ -25,8 +25,8 @@ import trio
 from sqlalchemy.orm import Session
 
 from ..actors import Router, converter
-from ..conversations import DeliveryFailed
-from ..errors import StorageUnavailable
+from ..conversations import DeliveryFailed, MessageStatus
+from ..errors import ActorStopped, MailboxFull, StorageUnavailable
 from ..store import Database, GroupCommitter
 from ..store._base import JSONType, JSONValueType, UTCDateTime
 from ..store._bulk import insert_returning_ids
@@ -116,6 +116,8 @@ class InboxOutcome:
     api_errors: list[int] = attrs.Factory(list)
     #: media to download once the transaction has committed
     media: list[MediaRequest] = attrs.Factory(list)
+    #: best-effort notices for conversation actors after commit: (actor id, message)
+    notices: list[tuple[str, Any]] = attrs.Factory(list)
 
 
 def conversation_address(phone_number_id: str, customer_row_id: int) -> str:
@@ -470,6 +472,16 @@ class _ProcessInbox:
                 )
         if values:
             session.execute(sa.update(_messages).where(m.id == row.id).values(**values))
+        if new_state != row.status:
+            owner = session.execute(
+                sa.select(_conversations.c.customer_id, _conversations.c.business_phone_number_id)
+                .where(_conversations.c.id == row.conversation_id)
+            ).first()
+            if owner is not None:
+                outcome.notices.append((
+                    conversation_address(owner.business_phone_number_id, owner.customer_id),
+                    MessageStatus(message_id=row.id, wamid=s.wamid, status=new_state),
+                ))
         outcome.statuses_applied += 1
 
     def _journal(self, session: Session, outcome: InboxOutcome, actor_id: str, msg: Any) -> None:
@@ -551,6 +563,12 @@ class InboxProcessor:
             outcome: InboxOutcome = write.result
             for journal_id, actor_id, message in outcome.deliveries:
                 self.router.deliver_journaled("conversation", actor_id, journal_id, message)
+            for actor_id, notice in outcome.notices:
+                try:
+                    self.router.tell_nowait("conversation", actor_id, notice)
+                except (MailboxFull, ActorStopped):
+                    # The database holds the status; the live notice is only a courtesy.
+                    log.debug("status notice for %s dropped (busy)", actor_id)
 
     async def process_pending(self) -> int:
         """Process every pending row now; return how many."""
