@@ -200,7 +200,7 @@ class Engine:
             replies=AutomaticReplies(),
             db=self.db,
             timers=self.timers,
-            conversation_log=ConversationLog(self.events_committer),
+            conversation_log=ConversationLog(self.events_committer, self.db),
             agents=self.agent_services,
             routing=RoutingConfig(
                 default_team=TeamResolver(self.db, settings.routing_default_team),

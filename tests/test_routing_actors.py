@@ -302,3 +302,31 @@ async def test_timers_fire_in_order_replace_and_cancel(
             assert timers.pending() == 0
             nursery.cancel_scope.cancel()
 
+
+
+def test_a_queue_rebuilt_from_rows_keeps_what_still_applies() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from pytake.queues._rebuild import rebuilt
+    from pytake.routing import AgentStatus, QueueState
+
+    queue = QueueState(team="1")
+    queue, _ = queue.upsert_agent("7", 0.0, status=AgentStatus.ONLINE, capacity=3)
+    queue, _ = queue.enqueue("pn:1", 10.0, priority=2, skills=["billing"])
+    queue, _ = queue.enqueue("pn:gone", 11.0)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def row(customer: int, owner: str, agent: int | None = None) -> SimpleNamespace:
+        return SimpleNamespace(business_phone_number_id="pn", customer_id=customer,
+                               owner_state=owner, assigned_agent_id=agent, priority=0,
+                               updated_at=at)
+
+    # The rows say: 1 still waits, 2 was assigned to 7 (the snapshot missed it), 3 waits
+    # (the snapshot missed its arrival); "gone" left the queue.
+    state = rebuilt(queue, [row(1, "offered"), row(2, "assigned", 7), row(3, "queued")])
+    assert set(state.waiting) == {"pn:1", "pn:3"}
+    assert state.waiting["pn:1"].skills == ("billing",)  # what the snapshot knew is kept
+    assert state.waiting["pn:3"].enqueued_at == at.timestamp()
+    assert state.assigned["pn:2"].agent == "7"
+    assert state.agents["7"].active == 1 and state.offers == {}

@@ -127,6 +127,8 @@ class ConversationActor(Actor[ConversationState]):
 
     #: the row values this activation last wrote (an UPDATE that changes nothing is skipped)
     _written: tuple[int, dict[str, Any]] | None = None
+    #: whether this activation has compared its snapshot with the conversation's row
+    _reconciled = False
 
     @classmethod
     def upgrade_snapshot(cls, data: Any, from_version: int) -> Any:
@@ -137,6 +139,8 @@ class ConversationActor(Actor[ConversationState]):
     # --- dispatch ----------------------------------------------------------------------------
 
     async def receive(self, message: Any) -> Any:
+        if not self._reconciled:
+            await self._reconcile(message)
         if isinstance(message, InboundReceived):
             await self._inbound(message)
             return None
@@ -168,6 +172,38 @@ class ConversationActor(Actor[ConversationState]):
             await self._team_closed(message)
             return None
         return await self._command(message)
+
+    async def _reconcile(self, message: Any) -> None:
+        """Take ownership from the conversation's row where it is newer than the snapshot.
+
+        Every transition is committed to the row before anyone is told of it, while snapshots
+        are written behind: after a crash the row is the truth.  An offer found there is
+        taken as waiting (the queue, rebuilt from the same rows, offers it again).
+        """
+        conversation_id = self.state.conversation_id
+        if conversation_id is None and isinstance(message, InboundReceived):
+            conversation_id = message.conversation_id
+        self._reconciled = True
+        log_: ConversationLog | None = self.router.services.get("conversation_log")
+        if conversation_id is None or log_ is None:
+            return
+        stored = await log_.stored_owner(conversation_id)
+        if stored is None:
+            return
+        owner = Owner(stored.owner)
+        if owner is Owner.OFFERED:
+            owner = Owner.QUEUED
+        ownership = self.state.ownership
+        agent = stored.agent if owner is Owner.ASSIGNED else None
+        if (ownership.owner, ownership.team, ownership.agent) != (owner, stored.team, agent):
+            log.info("conversation %s: restored owner %s from its row (snapshot had %s)",
+                     self.id, owner.value, ownership.owner.value)
+            self.state.ownership = attrs.evolve(
+                ownership, owner=owner, team=stored.team, agent=agent,
+                priority=stored.priority,
+            )
+            self.state.labels = list(stored.labels)
+            self.state.conversation_id = conversation_id
 
     # --- customer messages -------------------------------------------------------------------
 

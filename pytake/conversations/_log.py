@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..routing import ConversationEvent as RoutingEvent
-from ..store import Conversation, ConversationEvent, GroupCommitter
+from ..store import Conversation, ConversationEvent, Database, GroupCommitter
 
 _events: sa.Table = ConversationEvent.__table__  # type: ignore[assignment]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
@@ -86,9 +86,43 @@ _INSERT_EVENT = sa.insert(_events).values(
 RECORD = _Record()
 
 
+@attrs.frozen
+class StoredOwner:
+    """What the ``conversations`` row says about who owns it."""
+
+    owner: str
+    team: str | None
+    agent: str | None
+    priority: int
+    labels: tuple[str, ...]
+
+
+def _owner(session: Session, conversation_id: int) -> StoredOwner | None:
+    c = _conversations.c
+    row = session.execute(
+        sa.select(c.owner_state, c.team_id, c.assigned_agent_id, c.priority, c.labels)
+        .where(c.id == conversation_id)
+    ).first()
+    if row is None:
+        return None
+    return StoredOwner(
+        owner=str(getattr(row.owner_state, "value", row.owner_state)),
+        team=None if row.team_id is None else str(row.team_id),
+        agent=None if row.assigned_agent_id is None else str(row.assigned_agent_id),
+        priority=int(row.priority or 0),
+        labels=tuple(str(x) for x in (row.labels or ())),
+    )
+
+
 class ConversationLog:
-    def __init__(self, committer: GroupCommitter) -> None:
+    def __init__(self, committer: GroupCommitter, db: Database | None = None) -> None:
         self._committer = committer
+        self._db = db
+
+    async def stored_owner(self, conversation_id: int) -> StoredOwner | None:
+        if self._db is None:
+            return None
+        return await self._db.run(_owner, conversation_id, readonly=True)
 
     async def record(self, record: ConversationRecord) -> None:
         if record.updates or record.events:

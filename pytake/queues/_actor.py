@@ -58,6 +58,7 @@ from ._messages import (
     ReloadTeam,
     Reprioritize,
 )
+from ._rebuild import rebuild
 from ._team import TeamDirectory, TeamProfile
 
 log = logging.getLogger("pytake.queues")
@@ -82,6 +83,8 @@ class QueueActor(Actor[QueueActorState]):
     async def receive(self, message: Any) -> Any:
         if self._profile is None:
             await self._load()
+            self.state.queue = await rebuild(self.router.services["db"], self.queue, int(self.id))
+            self._arm_timer()
         now = self._now()
         q = self.queue
         answer: Any = None

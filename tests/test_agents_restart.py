@@ -1,0 +1,155 @@
+"""A `pytake serve` process killed with SIGKILL mid-conversation and started again: the agent
+reconnects with its last seq and gets what it missed, still owns the conversation, and its
+reply reaches the customer (real PostgreSQL, Redis, HTTP and WebSocket)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from pytake.config import load_settings
+from pytake.identity import IdentityService
+from pytake.store import Database, Team, TeamMember, UserRole
+from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
+from pytake.whatsapp.sim._customers import RetryPolicy
+
+from .agent_support import PASSWORD, agent_client
+from .storage_fixtures import RedisTarget
+from .webhook_support import APP_SECRET, wa_id
+
+SECRET_KEY = "k" * 48  # fixed: tokens stay valid across the restart
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "pytake", "serve", "--host", "127.0.0.1",
+               "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+async def _until_ready(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
+        with trio.fail_after(60):
+            while True:
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await trio.sleep(0.1)
+
+
+async def _seed(url: str, team_name: str) -> str:
+    settings = load_settings(environ={"PYTAKE_DATABASE_URL": url,
+                                      "PYTAKE_SECRET_KEY": SECRET_KEY})
+    db = Database(url)
+    try:
+        identity = IdentityService.from_settings(db, settings)
+        email = f"agent-{secrets.token_hex(3)}@example.com"
+        user = await identity.create_user(email, "Agent", UserRole.AGENT, PASSWORD)
+
+        def seed(session: Any) -> None:
+            team = Team(name=team_name, routing_strategy="least_busy")
+            session.add(team)
+            session.flush()
+            session.add(TeamMember(team_id=team.id, user_id=user.id, max_concurrent=5))
+
+        await db.run(seed)
+        return email
+    finally:
+        await db.aclose()
+
+
+# The killed server drops the agent's TCP connection; trio-websocket's client then never
+# closes its socket object (its reader stops at EOF without closing the stream).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
+    pg_url: str, redis_target: RedisTarget, tmp_path: Path
+) -> None:
+    team_name = "team-" + secrets.token_hex(4)
+    email = await _seed(pg_url, team_name)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    async with run_standin(token="sim-token") as standin:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
+            "PYTAKE_DATABASE_URL": pg_url,
+            "PYTAKE_REDIS_URL": redis_target.url,
+            "PYTAKE_REDIS_PREFIX": redis_target.prefix + "restart:",
+            "PYTAKE_SECRET_KEY": SECRET_KEY,
+            "PYTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
+            "PYTAKE_WHATSAPP_ACCESS_TOKEN": "sim-token",
+            "PYTAKE_WHATSAPP_API_BASE": str(standin.base_url),
+            "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
+            "PYTAKE_ROUTING_DEFAULT_TEAM": team_name,
+            "PYTAKE_AGENT_OFFLINE_GRACE": "60",
+        }
+        customer = Customer(wa_id(), "Ana")
+        # Meta retries an unanswered webhook for hours; a few seconds of down time suffice.
+        patient = RetryPolicy(delays=(0.25,) * 200)
+        async with CustomerSimulator(base + "/webhooks/whatsapp", APP_SECRET,
+                                     customers=[customer], standin=standin,
+                                     retry=patient) as sim:
+            with _server(env, port, log) as first:
+                await _until_ready(base)
+                async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
+                    token = (await http.post("/api/v1/auth/login", json={
+                        "email": email, "password": PASSWORD})).json()["access_token"]
+                async with agent_client(base, token) as agent:
+                    await sim.send_text(customer, "meu boleto")
+                    offered = await agent.event("conversation.offered")
+                    conversation_id = offered["data"]["conversation_id"]
+                    await agent.command("accept", conversation_id=conversation_id)
+                    await agent.event("conversation.assigned")
+                    await sim.send_text(customer, "venceu ontem")
+                    await agent.event("message.new", text="venceu ontem")
+                    seen = agent.last_seq
+                    first.send_signal(signal.SIGKILL)
+                    first.wait(10)
+            # While the server is down the customer writes; Meta would retry the webhook
+            # until it is acknowledged, and so does the simulator.
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sim.send_text, customer, "alô? ainda aí?")
+                with _server(env, port, log):
+                    await _until_ready(base)
+                    async with agent_client(base, token, last_seq=seen) as again:
+                        missed = await again.event("message.new", text="alô? ainda aí?",
+                                                   timeout=30)
+                        assert missed["seq"] > seen
+                        assert all(e["seq"] > seen for e in again.events)
+                        # Still its conversation: not offered again, not taken away.
+                        assert not again.events_of("conversation.offered")
+                        assert not again.events_of("conversation.released")
+                        await again.command("send", conversation_id=conversation_id,
+                                            content={"type": "text", "text": "Estou aqui!"})
+                        with trio.fail_after(15):
+                            while not any(s.body.get("text", {}).get("body") == "Estou aqui!"
+                                          for s in standin.sent):
+                                await trio.sleep(0.05)
+    assert "Traceback" not in log.read_text(errors="replace")
