@@ -3,8 +3,10 @@ on /ws/agent (trio-websocket) → the agent's reply at the Cloud API stand-in.""
 
 from __future__ import annotations
 
+import datetime
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -204,3 +206,39 @@ async def test_a_client_that_does_not_keep_up_is_cut_and_resumes(
             assert agent.closed[0] == 4429 and "reconnect" in agent.closed[1]
         async with desk.connect(email, last_seq=0) as again:
             await again.event("presence", status="online")
+
+
+async def test_outside_business_hours_the_customer_is_told_and_waits(
+    pg_url: str, tmp_path: Path
+) -> None:
+    today = datetime.datetime.now(datetime.UTC).date()
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    hours = {"weekly": {d: [["00:00", "24:00"]] for d in days},
+             "holidays": [today.isoformat(), (today - datetime.timedelta(days=1)).isoformat()]}
+    async with running_desk(pg_url, tmp_path, agents=1, team_settings={
+        "after_hours": {"message": "Estamos fechados hoje; respondemos amanhã."}},
+    ) as desk:
+        await desk.edge.engine.db.run(_set_hours, desk.team_id, hours)
+        customer = desk.customer()
+        await desk.sim.send_text(customer, "tem alguém?")
+        (closed,) = await desk.wait_sent_to(customer, text="Estamos fechados hoje; respondemos "
+                                                           "amanhã.")
+        assert closed.body["type"] == "text"
+        rows = await desk.edge.query(
+            "SELECT owner_state FROM conversations WHERE team_id = :t", t=desk.team_id)
+        assert [r[0] for r in rows] == ["queued"]  # it waits for the team to open
+
+
+async def test_a_waiting_customer_is_told_its_place_in_line(pg_url: str, tmp_path: Path) -> None:
+    async with running_desk(pg_url, tmp_path, agents=1) as desk:  # nobody connected
+        customer = desk.customer()
+        await desk.sim.send_text(customer, "oi")
+        expected = AutomaticReplies().queue_position_unknown_wait.format(position=1)
+        await desk.wait_sent_to(customer, text=expected)
+
+
+def _set_hours(session: Any, team_id: int, hours: dict[str, Any]) -> None:
+    from pytake.store import Team
+
+    team = session.get(Team, team_id)
+    team.business_hours = hours

@@ -115,6 +115,13 @@ async def test_commands_over_rest_with_roles_and_specific_errors(
                     missing = await client.post(f"{url}/transfer", headers=supervisor,
                                                 json={"team": 987654321})
                     assert missing.status_code == 404
+                    # Metrics, recomputed from the stored log alone.
+                    metrics = (await client.get(f"{url}/metrics", headers=supervisor)).json()
+                    assert metrics["transfers"] == 1 and metrics["reassignments"] == 1
+                    assert metrics["first_response_time"] > 0
+                    assert metrics["handle_time"] > 0 and metrics["resolved_by"] is None
+                    assert metrics["agents"] == [str(desk.agents[owner_email]),
+                                                 str(desk.agents[other_email])]
         events = [r[0] for r in await desk.edge.query(
             "SELECT type FROM conversation_events WHERE conversation_id = :c ORDER BY seq",
             c=conversation_id)]

@@ -317,7 +317,9 @@ class ConversationActor(Actor[ConversationState]):
         if not template or self.state.ownership.owner is not Owner.QUEUED:
             return
         wait = message.estimated_wait
-        minutes = "?" if wait is None else str(max(1, round(wait / 60)))
+        if wait is None:
+            template = getattr(replies, "queue_position_unknown_wait", template)
+        minutes = "" if wait is None else str(max(1, round(wait / 60)))
         await self._send_text(template.format(position=message.position, minutes=minutes))
 
     async def _team_closed(self, message: TeamClosed) -> None:

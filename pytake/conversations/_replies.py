@@ -20,3 +20,7 @@ class AutomaticReplies:
     queue_position: str = (
         "Você é o número {position} na fila. Tempo estimado de espera: {minutes} min."
     )
+    #: the same when no estimate exists (nobody who could take it is online)
+    queue_position_unknown_wait: str = (
+        "Você é o número {position} na fila. Um atendente responderá assim que possível."
+    )

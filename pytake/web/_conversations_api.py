@@ -27,6 +27,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from werkzeug.exceptions import NotFound
 
 from pytake.identity import Forbidden, Principal
+from pytake.routing import ConversationEvent as RoutingEvent
+from pytake.routing import compute_metrics
 from pytake.store import (
     Conversation,
     ConversationEvent,
@@ -252,6 +254,22 @@ def _messages(
     return [_message_json(m) for m, _ in page], next_cursor
 
 
+def _metrics(session: Session, conversation_id: int, principal: Principal) -> dict[str, Any]:
+    _visible(session, conversation_id, principal)
+    e = ConversationEvent.__table__.c
+    rows = session.execute(
+        sa.select(e.type, e.at, e.payload)
+        .where(e.conversation_id == conversation_id)
+        .order_by(e.seq)
+    ).all()
+    log = [RoutingEvent(type=r.type, at=r.at.timestamp(), payload=dict(r.payload or {}))
+           for r in rows]
+    result = attrs.asdict(compute_metrics(log))
+    result["agents"] = list(result["agents"])
+    result["events"] = len(log)
+    return result
+
+
 def _events(
     session: Session, conversation_id: int, principal: Principal, after_seq: int, limit: int
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -334,5 +352,14 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
             _events, conversation_id, principal, after_seq, limit, readonly=True
         )
         return jsonify({"events": events, "has_more": more})
+
+    @bp.get("/api/v1/conversations/<int:conversation_id>/metrics")
+    @require_role()
+    async def conversation_metrics(conversation_id: int) -> Response:
+        """First response, wait and handle times, transfers and resolution, recomputed from
+        the stored event log (nothing else is consulted)."""
+        principal = current_principal()
+        metrics = await db.run(_metrics, conversation_id, principal, readonly=True)
+        return jsonify(metrics)
 
     return bp
