@@ -153,3 +153,31 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
                                           for s in standin.sent):
                                 await trio.sleep(0.05)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_clean_shutdown_closes_agent_sockets_with_going_away(
+    pg_url: str, tmp_path: Path
+) -> None:
+    team_name = "team-" + secrets.token_hex(4)
+    email = await _seed(pg_url, team_name)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
+        "PYTAKE_DATABASE_URL": pg_url,
+        "PYTAKE_SECRET_KEY": SECRET_KEY,
+        "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
+    }
+    with _server(env, port, tmp_path / "server.log") as server:
+        await _until_ready(base)
+        async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
+            token = (await http.post("/api/v1/auth/login", json={
+                "email": email, "password": PASSWORD})).json()["access_token"]
+        async with agent_client(base, token) as agent:
+            await agent.event("presence", status="online")
+            server.send_signal(signal.SIGTERM)
+            with trio.fail_after(10):
+                while agent.closed is None:
+                    await agent.changed.wait()
+            assert agent.closed[0] == 1001 and "reconnect" in agent.closed[1]
+        assert server.wait(20) == 0

@@ -14,10 +14,11 @@ from ._messages import (
     ReloadAgent,
     SetPresence,
 )
-from ._sockets import SLOW_CONSUMER, AgentSockets, Connection
+from ._sockets import GOING_AWAY, SLOW_CONSUMER, AgentSockets, Connection
 
 __all__ = [
     "AWAY",
+    "GOING_AWAY",
     "OFFLINE",
     "ONLINE",
     "SLOW_CONSUMER",

@@ -20,6 +20,7 @@ import trio
 
 #: Why a connection was cut, as sent in the WebSocket close frame.
 SLOW_CONSUMER = "too slow: events were not read in time; reconnect with your last seq"
+GOING_AWAY = "server shutting down; reconnect with your last seq"
 
 
 class Connection:
@@ -93,6 +94,12 @@ class AgentSockets:
             if not conns:
                 del self._by_agent[conn.agent]
         conn.cut("closed")
+
+    def close_all(self, reason: str = GOING_AWAY) -> None:
+        """Cut every connection (the server is stopping): each is closed with ``reason``."""
+        for conns in list(self._by_agent.values()):
+            for conn in list(conns):
+                conn.cut(reason)
 
     def count(self, agent: str) -> int:
         return len(self._by_agent.get(agent, ()))

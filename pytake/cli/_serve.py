@@ -13,7 +13,7 @@ import functools
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -61,6 +61,13 @@ async def _watch_signals(stop: trio.Event, force: trio.CancelScope) -> None:
             stop.set()
 
 
+async def _close_agent_sockets(stop: trio.Event, engine: Any) -> None:
+    """On shutdown, agent WebSockets are closed with 1001 (going away) at once, so clients
+    reconnect elsewhere instead of waiting for the connection to drop."""
+    await stop.wait()
+    engine.sockets.close_all()
+
+
 async def serve_until_signalled(settings: Settings) -> None:
     """Run the engine and serve the web edge until SIGINT/SIGTERM, then shut down cleanly."""
     # Imported here, not at the top: the engine pulls in the whole runtime, which the CLI's
@@ -73,6 +80,7 @@ async def serve_until_signalled(settings: Settings) -> None:
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, stop, nursery.cancel_scope)
+        nursery.start_soon(_close_agent_sockets, stop, engine)
         await nursery.start(engine.run)
         try:
             async with trio.open_nursery() as web:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Blueprint, websocket
 
-from pytake.agents import SLOW_CONSUMER, ConnectionsChanged
+from pytake.agents import GOING_AWAY, SLOW_CONSUMER, ConnectionsChanged
 from pytake.identity import AuthError, Principal
 from pytake.store import UserRole
 
@@ -150,6 +150,8 @@ def create_agent_ws_blueprint(engine: Any) -> Blueprint:
         if conn.cut_reason == SLOW_CONSUMER:
             log.warning("agent %s: slow connection closed", conn.agent)
             await websocket.close(CLOSE_SLOW, SLOW_CONSUMER[:120])
+        elif conn.cut_reason == GOING_AWAY:
+            await websocket.close(CLOSE_GOING_AWAY, GOING_AWAY[:120])
         scope.cancel()
 
     async def _receive(conn: Connection, principal: Principal) -> None:
