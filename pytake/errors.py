@@ -14,11 +14,18 @@ PyTakeError
 │   ├── MessageDeadLettered   the message crashed the actor repeatedly (poison message)
 │   └── UnknownActorKind      no actor class is registered for that kind
 ├── SupervisorEscalation      a supervisor exceeded its restart intensity
-└── WhatsAppError             about talking to the WhatsApp Cloud API
-    ├── WindowClosed          free-form message outside the 24-hour window: a template is needed
-    ├── InvalidMessage        an outbound message breaks WhatsApp's limits (checked before sending)
-    └── CloudApiError         the Cloud API refused a request (``code``, ``details``, ``retryable``)
+├── WhatsAppError             about talking to the WhatsApp Cloud API
+│   ├── WindowClosed          free-form message outside the 24-hour window: a template is needed
+│   ├── InvalidMessage        an outbound message breaks WhatsApp's limits (checked before sending)
+│   └── CloudApiError         the Cloud API refused a request (``code``, ``details``, ``retryable``)
+└── ModuleError               about a module (plugin): its manifest, its registration
+    ├── UnknownModule         no module of that name is registered (``known`` lists those that are)
+    └── ModuleConfigError     a module's configuration is invalid, missing, or its secrets cannot
+                              be decrypted (wrong ``PYTAKE_SECRET_KEY``); ``field`` names the field
 ```
+
+A module's *call* never raises: `pytake.modules.ModuleRunner` turns every failure into an
+``error`` outcome. These errors come from setting modules up and configuring them.
 
 The web edge turns the two *retryable* errors into ``503 Service Unavailable`` with a
 ``Retry-After`` header taken from their ``retry_after`` attribute (seconds), so callers such
@@ -36,10 +43,13 @@ __all__ = [
     "InvalidMessage",
     "MailboxFull",
     "MessageDeadLettered",
+    "ModuleConfigError",
+    "ModuleError",
     "PyTakeError",
     "StorageUnavailable",
     "SupervisorEscalation",
     "UnknownActorKind",
+    "UnknownModule",
     "WhatsAppError",
     "WindowClosed",
 ]
@@ -228,3 +238,36 @@ class CloudApiError(WhatsAppError):
         self.http_status = http_status
         self.fbtrace_id = fbtrace_id
         self.retryable = retryable
+
+
+class ModuleError(PyTakeError):
+    """Something about a module (plugin): an invalid manifest, a duplicate name, an unknown
+    action. ``module`` names the module when one is known."""
+
+    def __init__(self, message: str, *, module: str | None = None) -> None:
+        super().__init__(message)
+        self.module = module
+
+
+class UnknownModule(ModuleError):
+    """No module named ``name`` is registered; ``known`` lists the names that are."""
+
+    def __init__(self, name: str, known: tuple[str, ...] | list[str] = ()) -> None:
+        known = tuple(sorted(known))
+        hint = f" (known modules: {', '.join(known)})" if known else " (no module is registered)"
+        super().__init__(f"unknown module {name!r}{hint}", module=name)
+        self.known = known
+
+
+class ModuleConfigError(ModuleError):
+    """A module's configuration is invalid or missing, or its secrets cannot be decrypted.
+
+    The message names the module and, when one is at fault, the ``field``; it never contains
+    a secret's value.
+    """
+
+    def __init__(
+        self, message: str, *, module: str | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message, module=module)
+        self.field = field

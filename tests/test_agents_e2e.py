@@ -34,6 +34,9 @@ async def test_customer_reaches_an_agent_and_the_reply_reaches_the_customer(
             assigned = await agent.event("conversation.assigned",
                                          conversation_id=conversation_id)
             assert assigned["data"]["agent"] == str(desk.agents[email])
+            # The team's numbers follow (at most once a second).
+            stats = await agent.event("queue.stats", team=str(desk.team_id))
+            assert stats["data"]["agents_online"] == 1
 
             await desk.sim.send_text(customer, "meu pedido atrasou")
             new = await agent.event("message.new", text="meu pedido atrasou")

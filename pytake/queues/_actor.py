@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from ..actors import Actor
-from ..agents._messages import ConnectionsChanged
+from ..agents._messages import ConnectionsChanged, Publish
 from ..conversations._messages import (
     QueueAccepted,
     QueueInfo,
@@ -52,6 +52,7 @@ from ._messages import (
     LeaveTeam,
     OfferAnswer,
     Position,
+    PublishStats,
     QueueStats,
     QueueTick,
     Release,
@@ -62,6 +63,14 @@ from ._rebuild import rebuild
 from ._team import TeamDirectory, TeamProfile
 
 log = logging.getLogger("pytake.queues")
+
+#: Seconds between two ``queue.stats`` events of one team.
+STATS_INTERVAL = 1.0
+
+
+def _shape(q: QueueState) -> tuple[int, int, int, int]:
+    online = sum(1 for a in q.agents.values() if a.status is AgentStatus.ONLINE)
+    return len(q.waiting), len(q.offers), len(q.assigned), online
 
 
 @attrs.define
@@ -74,6 +83,7 @@ class QueueActor(Actor[QueueActorState]):
     state_type = QueueActorState
 
     _profile: TeamProfile | None = None
+    _stats_pending = False
 
     @property
     def queue(self) -> QueueState:
@@ -139,6 +149,9 @@ class QueueActor(Actor[QueueActorState]):
                 step = q.remove_agent(message.agent, now)
             elif isinstance(message, QueueTick):
                 step = q.next_assignments(now)
+            elif isinstance(message, PublishStats):
+                await self._publish_stats(now)
+                return None
             elif isinstance(message, ReloadTeam):
                 await self._load()
                 step = self.queue.next_assignments(now)
@@ -184,7 +197,10 @@ class QueueActor(Actor[QueueActorState]):
                 await self.router.tell("agent", slot.agent, ConnectionsChanged())
 
     async def _apply(self, step: tuple[QueueState, tuple[QueueEffect, ...]]) -> None:
+        before = self.state.queue
         self.state.queue, effects = step
+        if before is not None and _shape(before) != _shape(self.state.queue):
+            self._stats_changed()
         team = self.id
         for effect in effects:
             if isinstance(effect, Offer):
@@ -221,6 +237,21 @@ class QueueActor(Actor[QueueActorState]):
                 conversation,
                 QueueInfo(self.id, q.position(conversation), q.estimated_wait(conversation, now)),
             )
+
+    def _stats_changed(self) -> None:
+        """Agents see queue statistics change at most once a second, however busy it is."""
+        if not self._stats_pending:
+            self._stats_pending = True
+            self.router.services["timers"].schedule(
+                self.kind, self.id, "stats", self._now() + STATS_INTERVAL, PublishStats()
+            )
+
+    async def _publish_stats(self, now: float) -> None:
+        self._stats_pending = False
+        stats = attrs.asdict(self._stats(now))
+        for slot in self.queue.agents.values():
+            if slot.status is not AgentStatus.OFFLINE:
+                await self.router.tell("agent", slot.agent, Publish("queue.stats", stats))
 
     def _arm_timer(self) -> None:
         timers = self.router.services["timers"]

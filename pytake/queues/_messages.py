@@ -88,6 +88,11 @@ class QueueTick:
 
 
 @attrs.frozen
+class PublishStats:
+    """Timer: tell the team's present agents the queue's statistics (at most once a second)."""
+
+
+@attrs.frozen
 class ReloadTeam:
     """The team's settings changed in the database."""
 
