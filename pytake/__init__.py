@@ -7,6 +7,7 @@ How the package is layered, bottom up (each layer only imports the ones above it
 - ``pytake.actors``     actors, refs, mailboxes and the router that activates them
 - ``pytake.supervisor`` supervisors: restart strategies, intensity, backoff, dead letters
 - ``pytake.store``      PostgreSQL/SQLite and Redis/in-process persistence
+- ``pytake.modules``    modules (plugins) flows call: registry, configurations, runner
 - ``pytake.engine``     the composition root that wires the above together
 - ``pytake.web``        the HTTP edge (Quart on Hypercorn's trio worker)
 - ``pytake.cli``        the ``pytake`` command

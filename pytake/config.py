@@ -163,6 +163,27 @@ class ActorSettings:
             _fail(self, attribute, f"must be at least backoff_initial ({self.backoff_initial!r})")
 
 
+def keyword_pairs(text: str) -> dict[str, str]:
+    """``"boleto=boleto, menu=triage"`` → ``{"boleto": "boleto", "menu": "triage"}``; raises
+    ValueError naming a pair that is not ``word=flow``."""
+    pairs: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        word, sep, flow = (x.strip() for x in item.partition("="))
+        if not sep or not word or not flow:
+            raise ValueError(f"{item!r} is not word=flow")
+        pairs[word] = flow
+    return pairs
+
+
+def _keyword_pairs(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    try:
+        keyword_pairs(value)
+    except ValueError as exc:
+        _fail(instance, attribute, str(exc))
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything PyTake reads at start-up; build it with `load_settings`."""
@@ -233,6 +254,10 @@ class Settings:
     routing_reopen_window: float = attrs.field(default=86400.0, validator=_at_least(0))
     #: Customer messages closer together than this many seconds reach the bot as one turn.
     routing_burst_gap: float = attrs.field(default=0.0, validator=_at_least(0))
+    #: The published flow (its id) that answers conversations the bot owns; empty: none.
+    flows_default: str = ""
+    #: Keywords that start a flow, ``word=flow`` pairs separated by commas.
+    flows_keywords: str = attrs.field(default="", validator=_keyword_pairs)
     #: Seconds an agent stays online after its last WebSocket closed (reloads, blips).
     agent_offline_grace: float = attrs.field(default=10.0, validator=_at_least(0))
     #: Events queued per agent connection before a slow client is disconnected to resume.

@@ -36,7 +36,7 @@ from .agents import (
     AgentSockets,
     ReloadAgent,
 )
-from .config import Settings
+from .config import Settings, keyword_pairs
 from .conversations import JOURNALED as CONVERSATION_MESSAGES
 from .conversations import (
     AutomaticReplies,
@@ -46,6 +46,8 @@ from .conversations import (
 )
 from .conversations._directory import ConversationDirectory
 from .errors import StorageUnavailable
+from .flowrun._library import FlowLibrary
+from .flowrun._modules import ModuleCalls
 from .identity import IdentityService
 from .queues import (
     QueueActor,
@@ -157,6 +159,8 @@ class Engine:
         self.sockets = AgentSockets(settings.agent_send_queue)
         self.agent_events = AgentEventLog(self.db, self.events_committer)
         self.conversations = ConversationDirectory(self.db)
+        self.modules = ModuleCalls(self.db, settings.secret_key, self.registry)
+        self.flows = FlowLibrary(self.db, self.committer, node_types=self.modules.node_types)
         self.desk = AgentDesk(
             self.router, self.conversations, TeamDirectory(self.db), AgentDirectory(self.db)
         )
@@ -206,7 +210,11 @@ class Engine:
                 default_team=TeamResolver(self.db, settings.routing_default_team),
                 reopen_window=settings.routing_reopen_window,
                 burst_gap=settings.routing_burst_gap,
+                default_flow=settings.flows_default,
+                keywords=keyword_pairs(settings.flows_keywords),
             ),
+            flows=self.flows,
+            modules=self.modules,
         )
         self.webhook = WhatsAppWebhook(
             verify_token=settings.whatsapp_verify_token,

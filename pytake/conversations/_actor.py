@@ -29,7 +29,13 @@ import attrs
 from ..actors import Actor
 from ..agents._messages import Publish
 from ..errors import InvalidMessage, StorageUnavailable, WindowClosed
+from ..flowrun import CustomerInput, Ended, Event, FlowExecutor, FlowRun, TimerFired, Waiting
+from ..flowrun import Handoff as FlowHandoff
+from ..flowrun import Result as FlowResult
+from ..flowrun._library import FlowLibrary
+from ..flows._validators import fold
 from ..queues._messages import AssignDirect, Dequeue, Enqueue, Release, Reprioritize
+from ..queues._team import TeamResolver
 from ..routing import (
     Accept,
     BurstCoalescer,
@@ -50,6 +56,7 @@ from ..routing import (
     ReleaseAgent,
     Requeue,
     Resolve,
+    StartFlow,
     TransferToAgent,
     TransferToTeam,
     message_event,
@@ -60,6 +67,7 @@ from ..routing import (
 from ..routing import Reassign as ReassignEvent
 from ..store import ConversationStatus
 from ._content import build_body
+from ._flow_ports import ActorFlowPorts, FlowTimer
 from ._log import ConversationLog, ConversationRecord, utc
 from ._messages import (
     AddNote,
@@ -118,12 +126,14 @@ class ConversationState:
     handoff_note: str = ""
     #: message ids of the customer's turn the bot has not taken yet
     burst: BurstCoalescer[int] | None = None
+    #: the flow running for this conversation, and where it is
+    flow: FlowRun | None = None
 
 
 class ConversationActor(Actor[ConversationState]):
     kind = "conversation"
     state_type = ConversationState
-    state_version = 2
+    state_version = 3
 
     #: the row values this activation last wrote (an UPDATE that changes nothing is skipped)
     _written: tuple[int, dict[str, Any]] | None = None
@@ -132,8 +142,8 @@ class ConversationActor(Actor[ConversationState]):
 
     @classmethod
     def upgrade_snapshot(cls, data: Any, from_version: int) -> Any:
-        if from_version == 1:
-            return data  # v2 only added fields, all with defaults
+        if from_version in (1, 2):
+            return data  # v2 and v3 only added fields, all with defaults
         return super().upgrade_snapshot(data, from_version)
 
     # --- dispatch ----------------------------------------------------------------------------
@@ -161,6 +171,10 @@ class ConversationActor(Actor[ConversationState]):
             return None
         if isinstance(message, BurstDue):
             await self._burst_due()
+            return None
+        if isinstance(message, FlowTimer):
+            if self.state.flow is not None and self.state.ownership.owner is Owner.FLOW:
+                await self._flow_turn(TimerFired(message.token))
             return None
         if isinstance(message, (QueueOffered, QueueWithdrew, QueueAccepted, QueueRequeued)):
             await self._from_queue(message)
@@ -269,8 +283,65 @@ class ConversationActor(Actor[ConversationState]):
             await self._bot_turn()
 
     async def _bot_turn(self) -> None:
-        """The bot's answer to a customer's turn.  Until flows arrive that is: hand the
-        conversation to the default team, if one is configured."""
+        """The bot's answer to a customer's turn: the running flow takes it, or the flow its
+        words or the default start; without flows, the default team gets the conversation."""
+        if self.router.services.get("flows") is not None and (
+            self.state.flow is not None or self._flow_to_start()
+        ):
+            await self._flow_turn(CustomerInput(self.state.last_text))
+            return
+        await self._to_default_team()
+
+    def _flow_to_start(self) -> str:
+        config = self._config
+        words = fold(self.state.last_text)
+        for keyword, flow in config.keywords.items():
+            if fold(keyword) == words:
+                return flow
+        return config.default_flow
+
+    async def _flow_turn(self, event: Event) -> None:
+        library: FlowLibrary = self.router.services["flows"]
+        ports = ActorFlowPorts(self, library)
+        state = self.state
+        executor = FlowExecutor(
+            ports,
+            customer={"id": state.customer_id, "wa_id": state.reply_to},
+            conversation={"id": state.conversation_id},
+        )
+        if state.flow is None:
+            name = self._flow_to_start()
+            stored = await library.load(name)
+            if stored is None:
+                log.error("conversation %s: flow %r is not published", self.id, name)
+                await self._to_default_team()
+                return
+            ports.loaded[(name, None)] = ports.loaded[(name, stored.flow.version)] = stored
+            state.flow, result = await executor.start(stored.flow)
+        else:
+            result = await executor.resume(state.flow, event)
+        await self._flow_result(result)
+
+    async def _flow_result(self, result: FlowResult) -> None:
+        if isinstance(result, Waiting):
+            return
+        self.state.flow = None
+        now = self._now()
+        if isinstance(result, FlowHandoff):
+            team = await TeamResolver(self.router.services["db"], result.team)()
+            if team is None:
+                log.error("conversation %s: the flow hands off to unknown team %r",
+                          self.id, result.team)
+                await self._to_default_team()
+                return
+            await self._transition(
+                Handoff(at=now, team=team, priority=result.priority, skills=result.skills),
+                cause="handoff", note=result.note, by="bot",
+            )
+        elif isinstance(result, Ended) and result.resolved:
+            await self._transition(Resolve(at=now, by="bot"), cause="resolve", by="bot")
+
+    async def _to_default_team(self) -> None:
         team = await self._config.default_team()
         if team is not None and self.state.ownership.owner is Owner.FLOW:
             await self._transition(Handoff(at=self._now(), team=team), cause="handoff")
@@ -462,6 +533,10 @@ class ConversationActor(Actor[ConversationState]):
         after, effects = transition(before, event, reopen_window=self._config.reopen_window)
         self.state.ownership = after
         events.append(transition_event(event, before, after))
+        if after.owner is not Owner.FLOW:
+            self.state.flow = None  # people own it now: the bot's flow stops where it was
+        elif any(isinstance(e, StartFlow) for e in effects):
+            self.state.flow = None  # back to the bot: a new flow starts with the next turn
         if after.owner is not Owner.OFFERED:
             self.state.offer_expires_at = None
         return effects

@@ -23,3 +23,7 @@ class RoutingConfig:
     burst_gap: float = 0.0
     #: a turn is handled at most this long after its first message, however fast they type
     burst_max_hold: float | None = None
+    #: the flow (its name) that answers a conversation the bot owns ("" : none)
+    default_flow: str = ""
+    #: a customer message equal to a keyword (case and accents ignored) starts its flow
+    keywords: dict[str, str] = attrs.Factory(dict)

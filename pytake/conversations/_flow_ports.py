@@ -1,0 +1,114 @@
+"""The ports a running flow acts through, for one ConversationActor: messages go to the
+outbox, modules to the module runner, timers to the timer service, steps to
+``flow_executions``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import httpx
+
+from ..errors import InvalidMessage, WindowClosed
+from ..flowrun import ModuleResult
+from ..flows import Flow
+from ..queues._team import TeamDirectory, TeamResolver
+from ..whatsapp._window import window_open
+from ._content import build_body
+
+if TYPE_CHECKING:
+    from ..flowrun._library import FlowLibrary, StoredFlow
+    from ._actor import ConversationActor
+
+log = logging.getLogger("pytake.flows")
+
+
+@attrs.frozen
+class FlowTimer:
+    """Timer: a waiting flow node's time is up (``token`` names the wait)."""
+
+    token: int
+
+
+class ActorFlowPorts:
+    def __init__(self, actor: ConversationActor, library: FlowLibrary) -> None:
+        self.actor = actor
+        self.library = library
+        self.loaded: dict[tuple[str, int | None], StoredFlow] = {}
+
+    @property
+    def _services(self) -> dict[str, Any]:
+        services: dict[str, Any] = self.actor.router.services
+        return services
+
+    async def send(self, body: dict[str, Any]) -> None:
+        state = self.actor.state
+        outbox = self._services.get("outbox")
+        if outbox is None or not state.reply_to or not state.phone_number_id:
+            return
+        try:
+            await outbox.enqueue(
+                state.phone_number_id,
+                build_body(state.reply_to, body),
+                conversation_id=state.conversation_id,
+                last_customer_ts=state.last_customer_message_at,
+            )
+        except (InvalidMessage, WindowClosed) as exc:
+            log.warning("conversation %s: flow message not sent: %s", self.actor.id, exc)
+
+    async def call_module(self, module: str, action: str, inputs: dict[str, Any],
+                          timeout: float | None) -> ModuleResult:
+        modules = self._services.get("modules")
+        if modules is None:
+            return ModuleResult("error", error="no module runner is configured")
+        state = self.actor.state
+        context = {"conversation_id": state.conversation_id, "conversation": self.actor.id,
+                   "customer": {"id": state.customer_id, "wa_id": state.reply_to},
+                   "variables": dict(state.flow.variables if state.flow else {}),
+                   "tenant": state.phone_number_id}
+        result: ModuleResult = await modules(module, action, inputs, timeout, context)
+        return result
+
+    async def http(self, method: str, url: str, headers: dict[str, str], body: Any,
+                   timeout: float) -> tuple[bool, Any]:
+        try:
+            async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+                response = await client.request(method, url, headers=headers,
+                                                json=body if body is not None else None)
+        except httpx.HTTPError as exc:
+            return False, str(exc)
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = response.text
+        return response.is_success, answer
+
+    def window_open(self) -> bool:
+        return window_open(self.actor.state.last_customer_message_at, self.actor._now())
+
+    async def team_open(self, team: str) -> bool:
+        db = self._services["db"]
+        team_id = await TeamResolver(db, team)()
+        if team_id is None:
+            return False
+        profile = await TeamDirectory(db).profile(int(team_id))
+        return profile.hours is None or profile.hours.is_open(datetime.now(UTC))
+
+    def wake_at(self, seconds: float, token: int) -> None:
+        self._services["timers"].schedule(self.actor.kind, self.actor.id, "flow",
+                                          self.actor._now() + seconds, FlowTimer(token))
+
+    async def load(self, flow: str, version: int | None) -> Flow | None:
+        stored = await self.library.load(flow, version)
+        if stored is None:
+            return None
+        self.loaded[(flow, version)] = self.loaded[(flow, stored.flow.version)] = stored
+        return stored.flow
+
+    async def record(self, flow: str, version: int | None, node: str, step: str,
+                     variables: dict[str, Any]) -> None:
+        stored = self.loaded.get((flow, version)) or await self.library.load(flow, version)
+        await self.library.record(self.actor.state.conversation_id, stored, node, step,
+                                  variables)

@@ -1,0 +1,135 @@
+"""Flows as stored: ``flows`` (by name, which is also the flow document's ``id``) and their
+``flow_versions``; the published version runs.  Loaded documents are validated once and
+cached by (name, version): a published (or archived) version never changes; drafts, which the
+REST API edits, are read again each time.  ``load(name)`` (no version) asks the database which
+version is published on every call, so a publish or a rollback takes the next conversation.  Steps are written to
+``flow_executions`` through the group committer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..flows import Flow, InvalidFlow, load_flow
+from ..store import Database, FlowExecution, FlowVersion, FlowVersionStatus, GroupCommitter
+from ..store import Flow as FlowRecord
+
+log = logging.getLogger("pytake.flows")
+
+_executions: sa.Table = FlowExecution.__table__  # type: ignore[assignment]
+
+
+@attrs.frozen
+class StoredFlow:
+    version_id: int
+    flow: Flow
+
+
+def _find(session: Session, name: str,
+          version: int | None) -> tuple[int, int, Any, FlowVersionStatus] | None:
+    query = (
+        sa.select(FlowVersion.id, FlowVersion.version, FlowVersion.graph, FlowVersion.status)
+        .join(FlowRecord, FlowRecord.id == FlowVersion.flow_id)
+        .where(FlowRecord.name == name)
+    )
+    if version is None:
+        query = query.where(FlowVersion.status == FlowVersionStatus.PUBLISHED)
+    else:
+        query = query.where(FlowVersion.version == version)
+    row = session.execute(query.limit(1)).first()
+    return None if row is None else (int(row[0]), int(row[1]), row[2], row[3])
+
+
+def store_draft(session: Session, document: dict[str, Any]) -> int:
+    """Store ``document`` as the next version of its flow, as a draft; returns its number."""
+    return _store(session, document, publish=False)
+
+
+def publish(session: Session, document: dict[str, Any]) -> int:
+    """Store ``document`` (already validated) as the next version of its flow and publish
+    it, archiving the version published before; returns the new version number."""
+    return _store(session, document, publish=True)
+
+
+def _store(session: Session, document: dict[str, Any], *, publish: bool) -> int:
+    name = str(document["id"])
+    record = session.execute(sa.select(FlowRecord).where(FlowRecord.name == name)).scalar()
+    if record is None:
+        record = FlowRecord(name=name, description=str(document.get("description") or ""))
+        session.add(record)
+        session.flush()
+    latest = session.execute(
+        sa.select(sa.func.max(FlowVersion.version)).where(FlowVersion.flow_id == record.id)
+    ).scalar()
+    if publish:
+        session.execute(
+            sa.update(FlowVersion)
+            .where(FlowVersion.flow_id == record.id,
+                   FlowVersion.status == FlowVersionStatus.PUBLISHED)
+            .values(status=FlowVersionStatus.ARCHIVED)
+        )
+    number = int(latest or 0) + 1
+    session.add(FlowVersion(
+        flow_id=record.id, version=number, graph={**document, "version": number},
+        status=FlowVersionStatus.PUBLISHED if publish else FlowVersionStatus.DRAFT,
+        published_at=datetime.now(UTC) if publish else None,
+    ))
+    session.flush()
+    return number
+
+
+class _RecordSteps:
+    name = "flow_executions.insert"
+
+    def apply_many(self, session: Session, params: Sequence[dict[str, Any]]) -> list[None]:
+        session.execute(sa.insert(_executions), list(params))
+        return [None] * len(params)
+
+
+_RECORD = _RecordSteps()
+
+
+class FlowLibrary:
+    def __init__(self, db: Database, committer: GroupCommitter | None = None,
+                 node_types: Callable[[], Any] | None = None) -> None:
+        self._db = db
+        self._committer = committer
+        self._node_types = node_types
+        self._cache: dict[tuple[str, int], StoredFlow] = {}
+        self._published: dict[str, tuple[float, int | None]] = {}
+
+    async def load(self, name: str, version: int | None = None) -> StoredFlow | None:
+        if version is not None and (name, version) in self._cache:
+            return self._cache[(name, version)]
+        found = await self._db.run(_find, name, version, readonly=True)
+        if found is None:
+            return None
+        version_id, number, graph, status = found
+        if (name, number) in self._cache:
+            return self._cache[(name, number)]
+        try:
+            types = self._node_types() if self._node_types is not None else ()
+            flow = load_flow({**graph, "version": number}, node_types=types)
+        except InvalidFlow as exc:
+            log.error("stored flow %s v%d does not validate: %s", name, number, exc)
+            return None
+        stored = StoredFlow(version_id, flow)
+        if status != FlowVersionStatus.DRAFT:
+            # Published and archived versions never change; a draft may be edited any time.
+            self._cache[(name, number)] = stored
+        return stored
+
+    async def record(self, conversation_id: int | None, stored: StoredFlow | None, node: str,
+                     step: str, variables: dict[str, Any]) -> None:
+        if conversation_id is None or stored is None or self._committer is None:
+            return
+        row = {"conversation_id": conversation_id, "flow_version_id": stored.version_id,
+               "node_key": node[:100], "step_type": step[:50], "variables": dict(variables),
+               "at": datetime.now(UTC)}
+        await self._committer.submit(_RECORD, row)

@@ -1,0 +1,78 @@
+"""Module calls for running flows: the registry (entry points), stored configurations and
+the runner, behind one call that always answers a `ModuleResult` (never raises)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+
+from ..errors import ModuleConfigError, UnknownModule
+from ..modules import (
+    DEFAULT_TENANT,
+    ModuleConfigs,
+    ModuleContext,
+    ModuleRegistry,
+    ModuleRunner,
+    ModuleServices,
+    PrometheusModuleMetrics,
+    SecretBox,
+)
+from ..store import Database
+from ._ports import ModuleResult
+
+log = logging.getLogger("pytake.flows")
+
+
+class ModuleCalls:
+    """``await calls(module, action, inputs, timeout, context)`` for `FlowPorts`.
+
+    Configurations are looked up for the business number (the tenant), then for the
+    default tenant.  Without ``PYTAKE_SECRET_KEY`` stored configurations cannot be read, so
+    modules run with their manifest defaults only (and say what is missing when they fail).
+    """
+
+    def __init__(self, db: Database, secret_key: str, metrics_registry: Any = None) -> None:
+        self.box = SecretBox(secret_key) if secret_key else None
+        self.registry = ModuleRegistry.discover(
+            services=ModuleServices(database=db, secrets=self.box)
+        )
+        self.configs = ModuleConfigs(db, self.registry, self.box) if self.box else None
+        metrics = PrometheusModuleMetrics(metrics_registry) if metrics_registry else None
+        self.runner = ModuleRunner(metrics=metrics)
+
+    def node_types(self) -> Any:
+        return self.registry.node_types()
+
+    async def _config(self, module: str, tenant: str) -> dict[str, Any]:
+        if self.configs is None:
+            return {}
+        try:
+            return await self.configs.load(module, tenant_key=tenant)
+        except ModuleConfigError:
+            if tenant == DEFAULT_TENANT:
+                raise
+            return await self.configs.load(module, tenant_key=DEFAULT_TENANT)
+
+    async def __call__(self, module: str, action: str, inputs: dict[str, Any],
+                       timeout: float | None, context: dict[str, Any]) -> ModuleResult:
+        try:
+            found = self.registry.get(module)
+            config = await self._config(module, str(context.get("tenant") or DEFAULT_TENANT))
+        except (UnknownModule, ModuleConfigError) as exc:
+            return ModuleResult("error", error=str(exc))
+        call = ModuleContext(
+            action=action, inputs=inputs, config=config,
+            customer=dict(context.get("customer") or {}),
+            variables=dict(context.get("variables") or {}),
+            conversation_id=context.get("conversation_id"),
+            conversation_key=str(context.get("conversation") or ""),
+            tenant_key=str(context.get("tenant") or DEFAULT_TENANT),
+        )
+        with trio.move_on_after(timeout if timeout is not None else float("inf")) as scope:
+            response = await self.runner.call(found, call)
+        if scope.cancelled_caught:
+            return ModuleResult("error", error=f"{module}.{action} took longer than {timeout} s")
+        return ModuleResult(response.outcome, dict(response.outputs),
+                            tuple(dict(m) for m in response.messages), response.error or "")

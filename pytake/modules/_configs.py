@@ -1,0 +1,402 @@
+"""`ModuleConfigs`: each module's configuration per tenant, secrets encrypted at rest.
+
+Storage (``pytake.store``): a ``modules`` row per module PyTake has registered (name, version,
+manifest, the administrator's ``enabled`` switch) and a ``module_configurations`` row per
+(module, ``tenant_key``). A row's ``config`` holds the plain fields as JSON; the fields the
+manifest marks ``secret`` are encrypted together with a `SecretBox` into
+``secrets_encrypted``, bound to that module and tenant. Only the fields an administrator set
+are stored: defaults come from the manifest when the configuration is loaded, so a module
+upgrade that changes a default applies to every configuration that did not override it.
+
+What callers may rely on:
+
+- `ModuleConfigs.load` gives the configuration a call needs: validated, defaults filled in,
+  secrets decrypted. It raises `ModuleConfigError` if there is none (and the module has
+  required fields), if it no longer matches the manifest, or if its secrets were encrypted
+  with a different ``PYTAKE_SECRET_KEY`` (the message says exactly that).
+- `ModuleConfigs.get` and `ModuleConfigs.list` never return a secret: a secret that is set
+  reads ``"***"``. Saving ``"***"`` back keeps the stored secret, so an edit form can round-
+  trip a listing.
+- Nothing here logs a configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pytake.errors import ModuleConfigError
+from pytake.modules._contract import MASK, Manifest
+from pytake.modules._registry import ModuleRegistry
+from pytake.modules._secrets import SecretBox
+from pytake.store import Database, ModuleConfiguration, ModuleRecord
+
+__all__ = ["DEFAULT_TENANT", "ConfigView", "ModuleConfigs"]
+
+#: The tenant of a deployment that has only one (a single business number).
+DEFAULT_TENANT: Final = "default"
+
+
+@attrs.frozen(kw_only=True)
+class ConfigView:
+    """A stored configuration as listings show it: secrets masked (``"***"``)."""
+
+    module: str
+    tenant_key: str
+    #: The fields an administrator set, secrets masked.
+    config: dict[str, Any]
+    #: Names of the secret fields that are set.
+    secrets_set: tuple[str, ...]
+    updated_at: datetime
+
+
+@attrs.frozen
+class _Row:
+    config: dict[str, Any]
+    secrets_encrypted: bytes | None
+    updated_at: datetime
+
+
+def _secrets_context(module: str, tenant_key: str) -> str:
+    return f"module_configurations/{module}/{tenant_key}"
+
+
+def _upsert(session: Session, table: sa.Table) -> Any:
+    """An INSERT on ``table`` that has ``on_conflict_do_*`` on both backends."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class ModuleConfigs:
+    """Module configurations in ``database``, for the modules of ``registry``.
+
+    ``secrets`` encrypts secret fields; it may be ``None`` (no ``PYTAKE_SECRET_KEY``) as long
+    as no configuration has secrets: storing or loading one then raises `ModuleConfigError`
+    saying that the key is not set.
+    """
+
+    def __init__(
+        self, database: Database, registry: ModuleRegistry, secrets: SecretBox | None
+    ) -> None:
+        self._db = database
+        self._registry = registry
+        self._box = secrets
+
+    def _manifest(self, module: str) -> Manifest:
+        return self._registry.get(module).manifest
+
+    def _require_box(self, module: str, tenant_key: str) -> SecretBox:
+        if self._box is None:
+            raise ModuleConfigError(
+                f"{module}/{tenant_key}: PYTAKE_SECRET_KEY is not set, so the module's "
+                "secrets cannot be encrypted or read; set it (at least 32 bytes, the same on "
+                "every node)",
+                module=module,
+            )
+        return self._box
+
+    # -- the modules table --------------------------------------------------------------------
+
+    async def sync_records(self) -> None:
+        """Record every registered module (name, version, manifest) in the ``modules`` table.
+
+        New modules start disabled; the ``enabled`` switch of known ones is kept.
+        """
+        rows = [
+            {"name": m.name, "version": m.version, "manifest": m.manifest.to_json()}
+            for m in self._registry
+        ]
+        if rows:
+            await self._db.run(_sync_records, rows)
+
+    async def set_enabled(self, module: str, enabled: bool) -> None:
+        """Turn the administrator's switch of ``module`` on or off."""
+        manifest = self._manifest(module)
+        version = self._registry.get(module).version
+        await self._db.run(_set_enabled, module, version, manifest.to_json(), enabled)
+
+    async def is_enabled(self, module: str) -> bool:
+        """Whether an administrator enabled ``module`` (``False`` if never recorded)."""
+        return await self._db.run(_is_enabled, module, readonly=True)
+
+    # -- configurations -----------------------------------------------------------------------
+
+    async def save(
+        self, module: str, config: Mapping[str, Any], *, tenant_key: str = DEFAULT_TENANT
+    ) -> ConfigView:
+        """Store ``config`` as the whole configuration of ``module`` for ``tenant_key``.
+
+        It is validated first (`ModuleConfigError` naming the field). A secret given as
+        ``"***"`` keeps the value stored before; ``None`` leaves a field unset.
+        """
+        manifest = self._manifest(module)
+        given = {k: v for k, v in config.items() if v is not None}
+        kept = [k for k in manifest.secret_fields if given.get(k) == MASK]
+        if kept:
+            stored = await self._stored_secrets(module, tenant_key)
+            for key in kept:
+                if key in stored:
+                    given[key] = stored[key]
+                else:
+                    raise ModuleConfigError(
+                        f"{module}/{tenant_key}: secret field {key!r} is masked ('***') but "
+                        "no value is stored for it",
+                        module=module,
+                        field=key,
+                    )
+        manifest.validate_config(given, module=module)
+        plain, secret = manifest.split_secrets(given)
+        blob: bytes | None = None
+        if secret:
+            box = self._require_box(module, tenant_key)
+            blob = box.encrypt_json(secret, context=_secrets_context(module, tenant_key))
+        version = self._registry.get(module).version
+        updated_at = await self._db.run(
+            _save, module, version, manifest.to_json(), tenant_key, plain, blob
+        )
+        return ConfigView(
+            module=module,
+            tenant_key=tenant_key,
+            config=manifest.mask(given),
+            secrets_set=tuple(sorted(secret)),
+            updated_at=updated_at,
+        )
+
+    async def update(
+        self, module: str, changes: Mapping[str, Any], *, tenant_key: str = DEFAULT_TENANT
+    ) -> ConfigView:
+        """Change some fields of the stored configuration (``None`` unsets a field) and store
+        the result, validated; starts from an empty configuration if there is none."""
+        current = await self._stored(module, tenant_key)
+        merged = dict(current)
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            elif not (value == MASK and key in self._manifest(module).secret_fields):
+                merged[key] = value
+        return await self.save(module, merged, tenant_key=tenant_key)
+
+    async def load(self, module: str, *, tenant_key: str = DEFAULT_TENANT) -> dict[str, Any]:
+        """The configuration a call of ``module`` gets: validated, with defaults, secrets in
+        clear. Keep it out of logs."""
+        manifest = self._manifest(module)
+        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        if row is None:
+            try:
+                return manifest.validate_config({}, module=module)
+            except ModuleConfigError as exc:
+                raise ModuleConfigError(
+                    f"{module}: no configuration is stored for tenant {tenant_key!r} "
+                    f"({exc})",
+                    module=module,
+                    field=exc.field,
+                ) from None
+        values = {**row.config, **self._decrypt(module, tenant_key, row)}
+        return manifest.validate_config(values, module=module)
+
+    async def get(
+        self, module: str, *, tenant_key: str = DEFAULT_TENANT
+    ) -> ConfigView | None:
+        """The stored configuration, secrets masked; ``None`` if there is none.
+
+        Works without (or with the wrong) secret key too: every secret field then reads as set.
+        """
+        manifest = self._manifest(module)
+        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        return None if row is None else self._view(manifest, module, tenant_key, row)
+
+    async def list(self, module: str | None = None) -> list[ConfigView]:
+        """Every stored configuration (of ``module``, or of every registered module), secrets
+        masked, by module and tenant."""
+        rows = await self._db.run(_list_rows, module, readonly=True)
+        views = []
+        for name, tenant_key, row in rows:
+            if name not in self._registry:
+                continue  # a module that is no longer installed
+            views.append(self._view(self._manifest(name), name, tenant_key, row))
+        return views
+
+    async def delete(self, module: str, *, tenant_key: str = DEFAULT_TENANT) -> bool:
+        """Remove the configuration; ``False`` if there was none."""
+        return await self._db.run(_delete, module, tenant_key)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _stored(self, module: str, tenant_key: str) -> dict[str, Any]:
+        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        if row is None:
+            return {}
+        return {**row.config, **self._decrypt(module, tenant_key, row)}
+
+    async def _stored_secrets(self, module: str, tenant_key: str) -> dict[str, Any]:
+        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        return {} if row is None else self._decrypt(module, tenant_key, row)
+
+    def _decrypt(self, module: str, tenant_key: str, row: _Row) -> dict[str, Any]:
+        if row.secrets_encrypted is None:
+            return {}
+        box = self._require_box(module, tenant_key)
+        try:
+            value = box.decrypt_json(
+                row.secrets_encrypted,
+                context=_secrets_context(module, tenant_key),
+                what=f"the secrets of module configuration {module}/{tenant_key}",
+            )
+        except ModuleConfigError as exc:
+            raise ModuleConfigError(str(exc), module=module) from None
+        if not isinstance(value, dict):
+            raise ModuleConfigError(
+                f"the secrets of module configuration {module}/{tenant_key} are not an object",
+                module=module,
+            )
+        return value
+
+    def _view(self, manifest: Manifest, module: str, tenant_key: str, row: _Row) -> ConfigView:
+        secret_names: tuple[str, ...] = ()
+        if row.secrets_encrypted is not None:
+            # Which secrets are set is not secret (their values are): read the names from
+            # the blob when the key allows, else show every secret field as set.
+            try:
+                secret_names = tuple(sorted(self._decrypt(module, tenant_key, row)))
+            except ModuleConfigError:
+                secret_names = tuple(sorted(manifest.secret_fields))
+        config = dict(row.config)
+        for name in secret_names:
+            config[name] = MASK
+        return ConfigView(
+            module=module,
+            tenant_key=tenant_key,
+            config=config,
+            secrets_set=secret_names,
+            updated_at=row.updated_at,
+        )
+
+
+# --- database work (worker threads) --------------------------------------------------------
+
+_modules = ModuleRecord.__table__
+_configs = ModuleConfiguration.__table__
+
+
+def _sync_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    stmt = _upsert(session, _modules)  # type: ignore[arg-type]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={
+            "version": stmt.excluded.version,
+            "manifest": stmt.excluded.manifest,
+            "updated_at": sa.func.now(),
+        },
+    )
+    session.execute(stmt, rows)
+
+
+def _ensure_module(session: Session, name: str, version: str, manifest: dict[str, Any]) -> int:
+    stmt = _upsert(session, _modules).values(  # type: ignore[arg-type]
+        name=name, version=version, manifest=manifest
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    module_id: int = session.execute(
+        sa.select(ModuleRecord.id).where(ModuleRecord.name == name)
+    ).scalar_one()
+    return module_id
+
+
+def _set_enabled(
+    session: Session, name: str, version: str, manifest: dict[str, Any], enabled: bool
+) -> None:
+    _ensure_module(session, name, version, manifest)
+    session.execute(
+        sa.update(ModuleRecord).where(ModuleRecord.name == name).values(enabled=enabled)
+    )
+
+
+def _is_enabled(session: Session, name: str) -> bool:
+    value = session.execute(
+        sa.select(ModuleRecord.enabled).where(ModuleRecord.name == name)
+    ).scalar_one_or_none()
+    return bool(value)
+
+
+def _save(
+    session: Session,
+    name: str,
+    version: str,
+    manifest: dict[str, Any],
+    tenant_key: str,
+    config: dict[str, Any],
+    blob: bytes | None,
+) -> datetime:
+    module_id = _ensure_module(session, name, version, manifest)
+    stmt = _upsert(session, _configs).values(  # type: ignore[arg-type]
+        module_id=module_id, tenant_key=tenant_key, config=config, secrets_encrypted=blob
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["module_id", "tenant_key"],
+        set_={
+            "config": stmt.excluded.config,
+            "secrets_encrypted": stmt.excluded.secrets_encrypted,
+            "updated_at": sa.func.now(),
+        },
+    )
+    session.execute(stmt)
+    updated_at: datetime = session.execute(
+        sa.select(ModuleConfiguration.updated_at).where(
+            ModuleConfiguration.module_id == module_id,
+            ModuleConfiguration.tenant_key == tenant_key,
+        )
+    ).scalar_one()
+    return updated_at
+
+
+def _config_query() -> sa.Select[tuple[str, str, dict[str, Any], bytes | None, datetime]]:
+    return sa.select(
+        ModuleRecord.name,
+        ModuleConfiguration.tenant_key,
+        ModuleConfiguration.config,
+        ModuleConfiguration.secrets_encrypted,
+        ModuleConfiguration.updated_at,
+    ).join(ModuleRecord, ModuleRecord.id == ModuleConfiguration.module_id)
+
+
+def _get_row(session: Session, name: str, tenant_key: str) -> _Row | None:
+    row = session.execute(
+        _config_query().where(
+            ModuleRecord.name == name, ModuleConfiguration.tenant_key == tenant_key
+        )
+    ).first()
+    if row is None:
+        return None
+    return _Row(dict(row.config or {}), row.secrets_encrypted, row.updated_at)
+
+
+def _list_rows(session: Session, name: str | None) -> list[tuple[str, str, _Row]]:
+    query = _config_query().order_by(ModuleRecord.name, ModuleConfiguration.tenant_key)
+    if name is not None:
+        query = query.where(ModuleRecord.name == name)
+    return [
+        (r.name, r.tenant_key, _Row(dict(r.config or {}), r.secrets_encrypted, r.updated_at))
+        for r in session.execute(query)
+    ]
+
+
+def _delete(session: Session, name: str, tenant_key: str) -> bool:
+    module_id = session.execute(
+        sa.select(ModuleRecord.id).where(ModuleRecord.name == name)
+    ).scalar_one_or_none()
+    if module_id is None:
+        return False
+    result = session.execute(
+        sa.delete(ModuleConfiguration).where(
+            ModuleConfiguration.module_id == module_id,
+            ModuleConfiguration.tenant_key == tenant_key,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,57 @@
+"""Serving a stand-in on Hypercorn's trio worker, and `run_app` for tests."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config as HypercornConfig
+
+from pytake.modules.sim._asgi import StandIn
+
+S = TypeVar("S", bound=StandIn)
+
+
+async def serve_app(
+    app: StandIn,
+    host: str,
+    port: int,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` until ``shutdown_trigger`` returns; ``task_status.started`` gets the
+    URLs bound (useful with port 0)."""
+    config = HypercornConfig()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("pytake.modules.sim.server")
+    config.include_server_header = False
+    config.graceful_timeout = 1.0
+    await hypercorn.trio.serve(
+        app,  # type: ignore[arg-type]  # a raw ASGI callable, which Hypercorn accepts
+        config,
+        shutdown_trigger=shutdown_trigger,
+        task_status=task_status,
+    )
+
+
+@asynccontextmanager
+async def run_app(app: S, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[S]:
+    """Serve ``app`` on ``host`` (a free port by default) and yield it with ``base_url``
+    set; shut the server down on exit."""
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        urls: list[str] = await nursery.start(
+            functools.partial(serve_app, app, host, port, shutdown_trigger=stop.wait)
+        )
+        app.base_url = urls[0]
+        try:
+            yield app
+        finally:
+            stop.set()

@@ -1,0 +1,49 @@
+"""``pytake flows import|export`` against a real database file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
+
+
+def _pytake(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")}
+    return subprocess.run([sys.executable, "-m", "pytake", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_import_publishes_and_export_gives_the_flow_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'flows.db'}"
+    imported = _pytake("flows", "import", str(EXAMPLES / "triage.json"),
+                       str(EXAMPLES / "boleto.json"), "--publish", "--database-url", url)
+    assert imported.returncode == 0, imported.stderr
+    assert "triage.json: version 1 published" in imported.stdout
+    again = _pytake("flows", "import", str(EXAMPLES / "triage.json"), "--database-url", url)
+    assert "version 2 stored as a draft" in again.stdout
+    exported = _pytake("flows", "export", "triage", "--database-url", url)
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(exported.stdout)
+    original = json.loads((EXAMPLES / "triage.json").read_text())
+    assert document["id"] == "triage" and document["version"] == 1  # the published one
+    assert [n["id"] for n in document["nodes"]] == [n["id"] for n in original["nodes"]]
+    missing = _pytake("flows", "export", "nope", "--database-url", url)
+    assert missing.returncode != 0 and "flow 'nope' has no published version" in missing.stderr
+
+
+def test_import_refuses_a_broken_flow_and_stores_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'flows.db'}"
+    broken = json.loads((EXAMPLES / "triage.json").read_text())
+    broken["edges"].append({"from": "welcome", "to": "nowhere"})
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    result = _pytake("flows", "import", str(EXAMPLES / "boleto.json"), str(path),
+                     "--publish", "--database-url", url)
+    assert result.returncode != 0
+    assert "nowhere" in result.stderr and "nothing was stored" in result.stderr
+    exported = _pytake("flows", "export", "boleto", "--database-url", url)
+    assert exported.returncode != 0  # the valid file was not stored either

@@ -1,0 +1,109 @@
+"""The triage example flow end to end through the WhatsApp stand-in: a customer writes, the
+bot's flow answers with a menu, asks, and hands the conversation to the right team with the
+answers in the note; every step is in ``flow_executions``."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from pytake.flowrun._library import publish
+from pytake.modules.sim import BillingApiStandIn, run_app
+from pytake.store import Team
+
+from .agent_support import running_desk
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
+
+
+def _publish_examples(session: Any) -> None:
+    for name in ("triage", "boleto"):
+        publish(session, json.loads((EXAMPLES / f"{name}.json").read_text()))
+
+
+async def test_triage_flow_answers_asks_and_hands_off_to_the_team(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with running_desk(pg_url, tmp_path, agents=1, PYTAKE_FLOWS_DEFAULT="triage",
+                            PYTAKE_ROUTING_DEFAULT_TEAM="") as desk:
+        db = desk.edge.engine.db
+        await db.run(_publish_examples)
+        await db.run(_rename_team, desk.team_id, "suporte")
+        (email,) = desk.agents
+        async with desk.connect(email) as agent:
+            await agent.event("presence", status="online")
+            customer = desk.customer()
+            await desk.sim.send_text(customer, "oi")
+            welcome, menu = await desk.wait_sent_to(customer, n=2)
+            assert welcome.body["type"] == "text"
+            assert menu.body["type"] == "interactive"
+            assert menu.body["interactive"]["type"] == "list"
+
+            await desk.sim.send_text(customer, "2")  # "Suporte técnico", the second row
+            await desk.wait_sent_to(customer, n=3)
+            await desk.sim.send_text(customer, "a internet caiu")
+            offered = await agent.event("conversation.offered")
+            assert "a internet caiu" in offered["data"]["note"]
+            assert offered["data"]["team"] == str(desk.team_id)
+
+            conversation_id = offered["data"]["conversation_id"]
+            steps = await desk.edge.query(
+                "SELECT node_key, step_type FROM flow_executions WHERE conversation_id = :c "
+                "ORDER BY id", c=conversation_id)
+            assert ("menu", "support") in [tuple(s) for s in steps]
+            assert ("to_support", "handoff") in [tuple(s) for s in steps]
+            # Handed off: the bot says nothing more.
+            sent = len(desk.sent_to(customer))
+            await desk.sim.send_text(customer, "alô?")
+            await desk.edge.settle()
+            assert len(desk.sent_to(customer)) == sent
+
+
+def _rename_team(session: Any, team_id: int, name: str) -> None:
+    team = session.get(Team, team_id)
+    team.name = name
+
+
+async def test_boleto_flow_sends_the_slip_from_the_billing_api_and_resolves(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with run_app(BillingApiStandIn(token="billing-token", seed=1)) as billing, \
+            running_desk(pg_url, tmp_path, agents=1, PYTAKE_FLOWS_KEYWORDS="boleto=boleto",
+                         PYTAKE_SECRET_KEY="s" * 40) as desk:
+        engine = desk.edge.engine
+        await engine.db.run(_publish_examples)
+        modules = engine.modules
+        assert modules.configs is not None
+        await modules.configs.save("boleto", {"base_url": billing.base_url,
+                                              "api_token": "billing-token", "send_pdf": False})
+        billing.add_slip("52998224725", "123.45", datetime.date(2026, 12, 10))
+        customer = desk.customer()
+        await desk.sim.send_text(customer, "Boleto")  # the keyword starts the flow
+        (ask,) = await desk.wait_sent_to(customer, n=1)
+        assert "CPF" in ask.body["text"]["body"]
+        await desk.sim.send_text(customer, "111.111.111-11")  # fails the check digits
+        await desk.wait_sent_to(customer, n=2)
+        await desk.sim.send_text(customer, "529.982.247-25")
+        sent = await desk.wait_sent_to(customer, n=4, timeout=15)
+        bodies = " ".join(json.dumps(s.body, ensure_ascii=False) for s in sent)
+        assert billing.requests and "52998224725" in str(billing.requests[-1].query)
+        assert any(ch.isdigit() for ch in bodies) and "Pronto" in bodies
+
+        async def resolved() -> bool:
+            rows = await desk.edge.query(
+                "SELECT c.status FROM conversations c JOIN customers u ON u.id = c.customer_id "
+                "WHERE u.wa_id = :w", w=customer.wa_id)
+            return [r[0] for r in rows] == ["resolved"]
+
+        with trio.fail_after(10):
+            while not await resolved():
+                await trio.sleep(0.05)
+        metrics_rows = await desk.edge.query(
+            "SELECT e.type FROM conversation_events e JOIN conversations c "
+            "ON c.id = e.conversation_id JOIN customers u ON u.id = c.customer_id "
+            "WHERE u.wa_id = :w ORDER BY e.seq", w=customer.wa_id)
+        assert "resolve" in [r[0] for r in metrics_rows]  # resolved by the bot
