@@ -59,6 +59,14 @@ def register(subcommands: Subcommands) -> None:
     )
     load.add_argument("files", nargs="+", metavar="FILE", help="a flow document (JSON)")
     load.add_argument("--publish", action="store_true", help="publish the new versions")
+    load.add_argument(
+        "--share",
+        type=float,
+        metavar="FRACTION",
+        help="instead of publishing, let the new versions take this share (0..1) of the "
+        "conversations that start their flow (traffic split); --publish later makes one the "
+        "version for all",
+    )
     dump = actions.add_parser(
         "export",
         help="print a stored flow as JSON",
@@ -169,7 +177,7 @@ def _database(args: argparse.Namespace) -> str:
 def run_import(args: argparse.Namespace) -> int:
     import trio
 
-    from pytake.flowrun._library import publish, store_draft
+    from pytake.flowrun._library import publish, set_candidate, store_draft
     from pytake.flows import validate
     from pytake.store import Database
 
@@ -192,14 +200,22 @@ def run_import(args: argparse.Namespace) -> int:
         try:
             def write(session: Any) -> list[tuple[str, int]]:
                 keep = publish if args.publish else store_draft
-                return [(name, keep(session, document)) for name, document in documents]
+                stored = [(name, keep(session, document)) for name, document in documents]
+                if args.share is not None and not args.publish:
+                    for (_, document), (_, version) in zip(documents, stored, strict=True):
+                        set_candidate(session, str(document["id"]), version, args.share)
+                return stored
 
             return await db.run(write)
         finally:
             await db.aclose()
 
+    if args.share is not None and not 0.0 <= args.share <= 1.0:
+        raise CommandError(f"--share must be between 0 and 1, got {args.share}")
     for name, version in trio.run(store):
         state = "published" if args.publish else "stored as a draft"
+        if args.share is not None and not args.publish:
+            state = f"takes {args.share:.0%} of new conversations"
         print(f"{name}: version {version} {state}")
     return 0
 

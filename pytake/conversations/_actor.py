@@ -311,7 +311,7 @@ class ConversationActor(Actor[ConversationState]):
         )
         if state.flow is None:
             name = self._flow_to_start()
-            stored = await library.load(name)
+            stored = await library.load(name, await library.start_version(name, self.id))
             if stored is None:
                 log.error("conversation %s: flow %r is not published", self.id, name)
                 await self._to_default_team()

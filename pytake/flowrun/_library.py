@@ -2,11 +2,12 @@
 ``flow_versions``; the published version runs.  Loaded documents are validated once and
 cached by (name, version): a published (or archived) version never changes; drafts, which the
 REST API edits, are read again each time.  ``load(name)`` (no version) asks the database which
-version is published on every call, so a publish or a rollback takes the next conversation.  Steps are written to
-``flow_executions`` through the group committer."""
+version is published on every call, so a publish or a rollback takes the next conversation.
+Steps are written to ``flow_executions`` through the group committer."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -46,6 +47,30 @@ def _find(session: Session, name: str,
     return None if row is None else (int(row[0]), int(row[1]), row[2], row[3])
 
 
+def _candidate(session: Session, name: str) -> tuple[int | None, float]:
+    row = session.execute(
+        sa.select(FlowRecord.candidate_version, FlowRecord.candidate_share)
+        .where(FlowRecord.name == name)
+    ).first()
+    return (None, 0.0) if row is None else (row[0], float(row[1] or 0.0))
+
+
+def set_candidate(session: Session, name: str, version: int | None, share: float) -> None:
+    """Let ``version`` of flow ``name`` take ``share`` (0..1) of the conversations that start
+    it (``None``: stop the split)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be between 0 and 1, got {share}")
+    session.execute(sa.update(FlowRecord).where(FlowRecord.name == name).values(
+        candidate_version=version, candidate_share=share if version is not None else 0.0))
+
+
+def in_share(key: str, share: float) -> bool:
+    """Whether the conversation ``key`` falls in the first ``share`` of all keys: stable, so
+    a customer who starts the flow again gets the same version."""
+    bucket = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
+    return bucket < share
+
+
 def store_draft(session: Session, document: dict[str, Any]) -> int:
     """Store ``document`` as the next version of its flow, as a draft; returns its number."""
     return _store(session, document, publish=False)
@@ -68,6 +93,7 @@ def _store(session: Session, document: dict[str, Any], *, publish: bool) -> int:
         sa.select(sa.func.max(FlowVersion.version)).where(FlowVersion.flow_id == record.id)
     ).scalar()
     if publish:
+        record.candidate_version, record.candidate_share = None, 0.0
         session.execute(
             sa.update(FlowVersion)
             .where(FlowVersion.flow_id == record.id,
@@ -103,6 +129,14 @@ class FlowLibrary:
         self._node_types = node_types
         self._cache: dict[tuple[str, int], StoredFlow] = {}
         self._published: dict[str, tuple[float, int | None]] = {}
+
+    async def start_version(self, name: str, key: str) -> int | None:
+        """The version a conversation ``key`` starting flow ``name`` runs: the candidate for
+        its share of keys, else the published one (``None``)."""
+        candidate, share = await self._db.run(_candidate, name, readonly=True)
+        if candidate is not None and share > 0 and in_share(key, share):
+            return int(candidate)
+        return None
 
     async def load(self, name: str, version: int | None = None) -> StoredFlow | None:
         if version is not None and (name, version) in self._cache:

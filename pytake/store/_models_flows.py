@@ -35,6 +35,11 @@ class Flow(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(
         BigID, sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    #: a version trying out on ``candidate_share`` (0..1) of the conversations that start
+    #: this flow, next to the published version (traffic split); ``None``: no candidate
+    candidate_version: Mapped[int | None] = mapped_column(sa.Integer())
+    candidate_share: Mapped[float] = mapped_column(sa.Float(), default=0.0,
+                                                   server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
