@@ -49,6 +49,7 @@ from .errors import StorageUnavailable
 from .flowrun._library import FlowLibrary
 from .flowrun._modules import ModuleCalls
 from .identity import IdentityService
+from .modules._feed import EventFeed
 from .queues import (
     QueueActor,
     QueueTick,
@@ -160,6 +161,7 @@ class Engine:
         self.agent_events = AgentEventLog(self.db, self.events_committer)
         self.conversations = ConversationDirectory(self.db)
         self.modules = ModuleCalls(self.db, settings.secret_key, self.registry)
+        self.event_feed = EventFeed(self.modules.webhook_delivery())
         self.flows = FlowLibrary(self.db, self.committer, node_types=self.modules.node_types)
         self.desk = AgentDesk(
             self.router, self.conversations, TeamDirectory(self.db), AgentDirectory(self.db)
@@ -204,7 +206,9 @@ class Engine:
             replies=AutomaticReplies(),
             db=self.db,
             timers=self.timers,
-            conversation_log=ConversationLog(self.events_committer, self.db),
+            conversation_log=ConversationLog(
+                self.events_committer, self.db, on_event=self.event_feed.publish
+            ),
             agents=self.agent_services,
             routing=RoutingConfig(
                 default_team=TeamResolver(self.db, settings.routing_default_team),
@@ -240,6 +244,7 @@ class Engine:
             ChildSpec(id="whatsapp-inbox", start=self.inbox.run),
             ChildSpec(id="whatsapp-outbox", start=self.outbox.run),
             ChildSpec(id="whatsapp-media", start=self.media.run),
+            ChildSpec(id="webhook-events", start=self.event_feed.run),
         ]
         if settings.whatsapp_waba_id:
             children.append(ChildSpec(id="whatsapp-templates", start=self._sync_templates))

@@ -32,6 +32,7 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
             assert names == [
                 "database-writer", "webhook-writer", "events-writer", "actors", "timers",
                 "queues", "journal", "whatsapp-inbox", "whatsapp-outbox", "whatsapp-media",
+                "webhook-events",
             ]
             actors = tree["children"][3]
             kinds = {c["id"]: c for c in actors["children"]}

@@ -8,7 +8,7 @@ already used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,9 +115,18 @@ def _owner(session: Session, conversation_id: int) -> StoredOwner | None:
 
 
 class ConversationLog:
-    def __init__(self, committer: GroupCommitter, db: Database | None = None) -> None:
+    """Writes records; once committed, each event is also offered to ``on_event`` (the
+    outbound webhooks' feed) as ``("conversation.<type>", data)``."""
+
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        db: Database | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self._committer = committer
         self._db = db
+        self._on_event = on_event
 
     async def stored_owner(self, conversation_id: int) -> StoredOwner | None:
         if self._db is None:
@@ -127,6 +136,13 @@ class ConversationLog:
     async def record(self, record: ConversationRecord) -> None:
         if record.updates or record.events:
             await self._committer.submit(RECORD, record)
+        if self._on_event is not None:
+            for event in record.events:
+                self._on_event(f"conversation.{event.type}", {
+                    "conversation_id": record.conversation_id,
+                    "at": event.at,
+                    **event.payload,
+                })
 
 
 def utc(at: float | None) -> datetime | None:

@@ -4,6 +4,7 @@ the runner, behind one call that always answers a `ModuleResult` (never raises).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -44,6 +45,18 @@ class ModuleCalls:
 
     def node_types(self) -> Any:
         return self.registry.node_types()
+
+    def webhook_delivery(self) -> Callable[[Any], Awaitable[Any]] | None:
+        """The outbound webhook module's ``deliver``, or ``None`` when it cannot run (not
+        installed, or no ``PYTAKE_SECRET_KEY`` to read subscription secrets with)."""
+        if self.box is None:
+            return None
+        try:
+            module = self.registry.get("webhook")
+        except UnknownModule:
+            return None
+        deliver: Callable[[Any], Awaitable[Any]] | None = getattr(module, "deliver", None)
+        return deliver
 
     async def _config(self, module: str, tenant: str) -> dict[str, Any]:
         if self.configs is None:
