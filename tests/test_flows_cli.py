@@ -47,3 +47,20 @@ def test_import_refuses_a_broken_flow_and_stores_nothing(tmp_path: Path) -> None
     assert "nowhere" in result.stderr and "nothing was stored" in result.stderr
     exported = _pytake("flows", "export", "boleto", "--database-url", url)
     assert exported.returncode != 0  # the valid file was not stored either
+
+
+def test_simulate_plays_messages_and_prints_the_transcript(tmp_path: Path) -> None:
+    stubs = tmp_path / "stubs.json"
+    stubs.write_text(json.dumps({"boleto.second_copy": {
+        "outcome": "ok", "outputs": {"digitable_line": "2379..."},
+        "messages": [{"type": "text", "text": "Linha: 2379..."}]}}))
+    result = _pytake("flows", "simulate", str(EXAMPLES / "triage.json"), "--say", "oi",
+                     "--say", "1", "--say", "Segunda via", "--say", "529.982.247-25",
+                     "--stubs", str(stubs), "--json")
+    assert result.returncode == 0, result.stderr
+    transcript = json.loads(result.stdout)
+    assert transcript["result"]["status"] == "ended" and transcript["result"]["resolved"]
+    texts = json.dumps(transcript["turns"], ensure_ascii=False)
+    assert "Linha: 2379..." in texts and "boleto" in texts  # the subflow ran, with the stub
+    broken = _pytake("flows", "simulate", str(tmp_path / "missing.json"), "--say", "oi")
+    assert broken.returncode != 0 and "cannot read" in broken.stderr

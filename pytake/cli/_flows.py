@@ -82,6 +82,22 @@ def register(subcommands: Subcommands) -> None:
         )
         add_config_option(action)
     load.set_defaults(handler=run_import)
+
+    play = actions.add_parser(
+        "simulate",
+        help="run a flow against typed customer messages, without WhatsApp",
+        description="Play customer messages to a flow file and print each step, every "
+        "message the bot would send, the variables and the module calls. Messages come from "
+        "--say (repeatable) or, without it, one per line on stdin ('/timer' fires the timer "
+        "the flow waits on). Module actions answer from --stubs (a JSON file mapping "
+        "'module.action' to {outcome, outputs, messages}); unstubbed ones fail, as a failing "
+        "module would. Subflows are read from files next to FILE (<id>.json).",
+    )
+    play.add_argument("file", metavar="FILE", help="the flow document (JSON)")
+    play.add_argument("--say", action="append", metavar="TEXT", help="a customer message")
+    play.add_argument("--stubs", metavar="JSON_FILE", help="answers for module actions")
+    play.add_argument("--json", action="store_true", help="print the transcript as JSON")
+    play.set_defaults(handler=run_simulate)
     dump.set_defaults(handler=run_export)
 
 
@@ -241,4 +257,58 @@ def run_export(args: argparse.Namespace) -> int:
         which = f"version {args.version}" if args.version else "published version"
         raise CommandError(f"flow {args.name!r} has no {which}")
     print(json.dumps(document, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _flow_from(path: Path) -> Any:
+    from pytake.flows import InvalidFlow, load_flow
+
+    document, unreadable = _read(path)
+    if unreadable is not None:
+        raise CommandError(f"{path}: {unreadable}")
+    try:
+        return load_flow(document)
+    except InvalidFlow as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    import trio
+
+    from pytake.flowrun._simulate import BadSimulation, simulate
+
+    path = Path(args.file)
+    flow = _flow_from(path)
+    stubs: Any = None
+    if args.stubs:
+        stubs, unreadable = _read(Path(args.stubs))
+        if unreadable is not None:
+            raise CommandError(f"{args.stubs}: {unreadable}")
+    lines = args.say if args.say is not None else [ln.rstrip("\n") for ln in sys.stdin]
+    messages: list[Any] = [{"timer": True} if ln == "/timer" else ln for ln in lines]
+
+    async def load(name: str, version: int | None) -> Any:
+        sibling = path.with_name(f"{name}.json")
+        return _flow_from(sibling) if sibling.exists() else None
+
+    try:
+        transcript = trio.run(lambda: simulate(flow, messages, load=load, stubs=stubs))
+    except BadSimulation as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps(transcript.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    for turn in transcript.turns:
+        said = "(timer)" if turn.message.get("timer") else repr(turn.message.get("text"))
+        print(f"customer: {said}")
+        for step in turn.steps:
+            print(f"  step   {step.flow}/{step.node} -> {step.outcome}")
+        for call in turn.module_calls:
+            print(f"  module {call.module}.{call.action}({json.dumps(call.inputs)}) -> "
+                  f"{call.outcome} {json.dumps(call.outputs, default=str)} [{call.source}]"
+                  + (f" error: {call.error}" if call.error else ""))
+        for message in turn.sent:
+            print(f"  bot    {json.dumps(message, ensure_ascii=False)}")
+        print(f"  vars   {json.dumps(turn.variables, ensure_ascii=False, default=str)}")
+    print(f"result: {json.dumps(transcript.result, ensure_ascii=False, default=str)}")
     return 0

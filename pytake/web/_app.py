@@ -16,6 +16,7 @@ from pytake.web._auth_routes import create_auth_blueprint
 from pytake.web._commands_api import create_commands_blueprint
 from pytake.web._conversations_api import create_conversations_blueprint
 from pytake.web._errors import register_error_handlers
+from pytake.web._flows_api import create_flows_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
@@ -44,6 +45,9 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_agent_ws_blueprint(full))
             app.register_blueprint(create_conversations_blueprint(full.db))
             app.register_blueprint(create_commands_blueprint(full.desk, full.router))
+            app.register_blueprint(create_flows_blueprint(
+                full.db, full.flows, full.modules.node_types, full.modules,
+            ))
             app.register_blueprint(create_teams_blueprint(
                 full.db, on_team_changed=full.team_changed, presence=full.presence,
             ))
