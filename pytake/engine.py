@@ -368,5 +368,6 @@ class Engine:
         await self._stopped.wait()
         with trio.CancelScope(shield=True):
             await self.cloud_api.aclose()
+            await self.modules.aclose()
             await self.db.aclose()
         log.info("engine stopped")

@@ -320,6 +320,7 @@ class ConversationActor(Actor[ConversationState]):
             state.flow, result = await executor.start(stored.flow)
         else:
             result = await executor.resume(state.flow, event)
+        await ports.flush()
         await self._flow_result(result)
 
     async def _flow_result(self, result: FlowResult) -> None:

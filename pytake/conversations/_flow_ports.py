@@ -37,6 +37,7 @@ class ActorFlowPorts:
         self.actor = actor
         self.library = library
         self.loaded: dict[tuple[str, int | None], StoredFlow] = {}
+        self.steps: list[tuple[StoredFlow | None, str, str, dict[str, Any]]] = []
 
     @property
     def _services(self) -> dict[str, Any]:
@@ -73,9 +74,15 @@ class ActorFlowPorts:
 
     async def http(self, method: str, url: str, headers: dict[str, str], body: Any,
                    timeout: float) -> tuple[bool, Any]:
+        modules = self._services.get("modules")
+        client: httpx.AsyncClient | None = getattr(modules, "http", None)
         try:
-            async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-                response = await client.request(method, url, headers=headers,
+            if client is None:
+                async with httpx.AsyncClient(trust_env=False) as own:
+                    response = await own.request(method, url, headers=headers, timeout=timeout,
+                                                 json=body if body is not None else None)
+            else:
+                response = await client.request(method, url, headers=headers, timeout=timeout,
                                                 json=body if body is not None else None)
         except httpx.HTTPError as exc:
             return False, str(exc)
@@ -109,6 +116,11 @@ class ActorFlowPorts:
 
     async def record(self, flow: str, version: int | None, node: str, step: str,
                      variables: dict[str, Any]) -> None:
+        """Kept until the turn is over (`flush`): one commit per customer message, not one
+        per node before the reply can go out."""
         stored = self.loaded.get((flow, version)) or await self.library.load(flow, version)
-        await self.library.record(self.actor.state.conversation_id, stored, node, step,
-                                  variables)
+        self.steps.append((stored, node, step, dict(variables)))
+
+    async def flush(self) -> None:
+        steps, self.steps = self.steps, []
+        await self.library.record_many(self.actor.state.conversation_id, steps)

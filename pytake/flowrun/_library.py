@@ -159,11 +159,18 @@ class FlowLibrary:
             self._cache[(name, number)] = stored
         return stored
 
-    async def record(self, conversation_id: int | None, stored: StoredFlow | None, node: str,
-                     step: str, variables: dict[str, Any]) -> None:
-        if conversation_id is None or stored is None or self._committer is None:
+    async def record_many(
+        self,
+        conversation_id: int | None,
+        steps: Sequence[tuple[StoredFlow | None, str, str, dict[str, Any]]],
+    ) -> None:
+        """Store a turn's steps (``(flow, node, step, variables)``) in one group commit."""
+        if conversation_id is None or self._committer is None:
             return
-        row = {"conversation_id": conversation_id, "flow_version_id": stored.version_id,
-               "node_key": node[:100], "step_type": step[:50], "variables": dict(variables),
-               "at": datetime.now(UTC)}
-        await self._committer.submit(_RECORD, row)
+        now = datetime.now(UTC)
+        rows = [{"conversation_id": conversation_id, "flow_version_id": stored.version_id,
+                 "node_key": node[:100], "step_type": step[:50], "variables": variables,
+                 "at": now}
+                for stored, node, step, variables in steps if stored is not None]
+        if rows:
+            await self._committer.submit_many(_RECORD, rows)
