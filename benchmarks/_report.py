@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -43,3 +45,27 @@ def report(name: str, results: dict[str, Any], targets: dict[str, str], path: st
 
 def _shown(value: Any) -> str:
     return f"{value:,.2f}" if isinstance(value, float) else str(value)
+
+
+def _sigterm_as_sigint(signum: int, frame: Any) -> None:
+    # SIGINT is what trio turns into KeyboardInterrupt (and so into clean-up).
+    signal.raise_signal(signal.SIGINT)
+
+
+def run_main(body: Callable[[], None]) -> None:
+    """Run a benchmark's ``body`` so that Ctrl-C or SIGTERM, even when started in the
+    background, runs its clean-up and exits 130 with a line saying so."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background by a non-interactive shell: SIGINT arrives ignored, and
+        # SIGTERM (turned into SIGINT, which trio turns into KeyboardInterrupt) must still
+        # reach the clean-up.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    interrupted = False
+    try:
+        body()
+    except* KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
+        progress("interrupted (everything the run created has been removed)")
+        sys.exit(130)

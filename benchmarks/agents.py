@@ -58,7 +58,6 @@ import json
 import os
 import secrets
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -88,11 +87,10 @@ from pytake.whatsapp.sim import (
 )
 from pytake.whatsapp.sim._payloads import envelope, messages_value, text_message
 
-from ._report import parse_args, progress, report
+from ._report import parse_args, progress, report, run_main
 from .store import (
     DEFAULT_REDIS_URL,
     REDIS_ENV,
-    _sigterm_as_sigint,
     pct,
     pg_database,
     redis_prefix,
@@ -916,20 +914,7 @@ async def _until_signalled(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 def main() -> None:
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        # Started in the background by a non-interactive shell: SIGINT arrives ignored, and
-        # SIGTERM (turned into SIGINT, which trio turns into KeyboardInterrupt) must still
-        # reach the clean-up.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
-    interrupted = False
-    try:
-        _main()
-    except* KeyboardInterrupt:
-        interrupted = True
-    if interrupted:
-        progress("interrupted (everything the run created has been removed)")
-        sys.exit(130)
+    run_main(_main)
 
 
 def _main() -> None:

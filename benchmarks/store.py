@@ -29,7 +29,6 @@ import itertools
 import os
 import secrets
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -56,7 +55,7 @@ from pytake.store import (
 )
 from pytake.store._journal import APPEND_JOURNAL
 
-from ._report import parse_args, progress, report
+from ._report import parse_args, progress, report, run_main
 
 PG_ADMIN_ENV = "PYTAKE_BENCH_PG_ADMIN_URL"
 REDIS_ENV = "PYTAKE_BENCH_REDIS_URL"
@@ -417,23 +416,11 @@ def _no_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _sigterm_as_sigint(signum: int, frame: Any) -> None:
-    # SIGINT is what trio turns into KeyboardInterrupt (and so into clean-up).
-    signal.raise_signal(signal.SIGINT)
-
-
 # --- main -------------------------------------------------------------------------------------
 
 
 def main() -> None:
-    interrupted = False
-    try:
-        _main()
-    except* KeyboardInterrupt:
-        interrupted = True
-    if interrupted:
-        progress("interrupted (everything the run created has been removed)")
-        sys.exit(130)
+    run_main(_main)
 
 
 def _main() -> None:
@@ -441,7 +428,6 @@ def _main() -> None:
     quick: bool = args.quick
     sizes = Sizes.pick(quick)
     redis_url = os.environ.get(REDIS_ENV) or DEFAULT_REDIS_URL
-    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
     wall = time.perf_counter()
 
     with pg_database() as pg_url, sqlite_database() as sqlite_url, redis_prefix(
