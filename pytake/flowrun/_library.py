@@ -172,5 +172,7 @@ class FlowLibrary:
                  "node_key": node[:100], "step_type": step[:50], "variables": variables,
                  "at": now}
                 for stored, node, step, variables in steps if stored is not None]
-        if rows:
-            await self._committer.submit_many(_RECORD, rows)
+        if rows and not self._committer.submit_detached(_RECORD, rows):
+            # Steps feed metrics; a reply to the customer must not wait for them.
+            log.warning("flow steps of conversation %s not recorded: the writer is full",
+                        conversation_id)

@@ -50,7 +50,7 @@ class WriteKind(Protocol[P_contra, R_co]):
 
 
 class _Write(Generic[P, R]):
-    __slots__ = ("done", "error", "kind", "params", "result")
+    __slots__ = ("detached", "done", "error", "kind", "params", "result")
 
     def __init__(self, kind: WriteKind[P, R], params: P) -> None:
         self.kind = kind
@@ -58,6 +58,7 @@ class _Write(Generic[P, R]):
         self.done = trio.Event()
         self.result: Any = None
         self.error: BaseException | None = None
+        self.detached = False
 
 
 AfterCommit = Callable[[Sequence[_Write[Any, Any]]], None]
@@ -124,6 +125,20 @@ class GroupCommitter:
             if write.error is not None:
                 raise write.error
         return [w.result for w in writes]
+
+    def submit_detached(self, kind: WriteKind[P, R], params: Sequence[P]) -> bool:
+        """Hand writes over without waiting for them (records nobody needs to wait for,
+        such as flow steps for metrics): ``False``, and nothing queued, if the writer is
+        stopped or full.  A failed detached write is logged, not raised to anyone."""
+        if not self.running or self._pending >= self.max_pending:
+            return False
+        writes = [_Write(kind, p) for p in params]
+        for write in writes:
+            write.detached = True
+        self._pending += len(writes)
+        self._queue.extend(writes)
+        self._wake.set()
+        return True
 
     async def _enqueue(
         self, kind: WriteKind[P, R], params: Sequence[P], timeout: float
@@ -214,6 +229,8 @@ class GroupCommitter:
                 except Exception:
                     log.exception("after-commit hook for %s failed", name)
         for write in batch:
+            if write.detached and write.error is not None:
+                log.warning("a detached %s write failed: %s", write.kind.name, write.error)
             write.done.set()
         self._pending -= len(batch)
         if self._room and self._pending < self.max_pending:
