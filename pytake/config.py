@@ -177,6 +177,33 @@ def keyword_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
+def default_flows(text: str) -> tuple[str, dict[str, str]]:
+    """``"triage, 4200001=vendas"`` → ``("triage", {"4200001": "vendas"})``: the default flow
+    and the business numbers with their own; ValueError names a bad item."""
+    default = ""
+    numbers: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        number, sep, flow = (x.strip() for x in item.partition("="))
+        if not sep:
+            if default:
+                raise ValueError(f"two default flows: {default!r} and {item!r}")
+            default = item
+        elif not number or not flow:
+            raise ValueError(f"{item!r} is not phone_number_id=flow")
+        else:
+            numbers[number] = flow
+    return default, numbers
+
+
+def _default_flows(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    try:
+        default_flows(value)
+    except ValueError as exc:
+        _fail(instance, attribute, str(exc))
+
+
 def _keyword_pairs(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     try:
         keyword_pairs(value)
@@ -254,8 +281,9 @@ class Settings:
     routing_reopen_window: float = attrs.field(default=86400.0, validator=_at_least(0))
     #: Customer messages closer together than this many seconds reach the bot as one turn.
     routing_burst_gap: float = attrs.field(default=0.0, validator=_at_least(0))
-    #: The published flow (its id) that answers conversations the bot owns; empty: none.
-    flows_default: str = ""
+    #: The published flow (its id) that answers conversations the bot owns, and per business
+    #: number ``phone_number_id=flow`` pairs, comma-separated; empty: none.
+    flows_default: str = attrs.field(default="", validator=_default_flows)
     #: Keywords that start a flow, ``word=flow`` pairs separated by commas.
     flows_keywords: str = attrs.field(default="", validator=_keyword_pairs)
     #: Seconds an agent stays online after its last WebSocket closed (reloads, blips).

@@ -36,7 +36,7 @@ from .agents import (
     AgentSockets,
     ReloadAgent,
 )
-from .config import Settings, keyword_pairs
+from .config import Settings, default_flows, keyword_pairs
 from .conversations import JOURNALED as CONVERSATION_MESSAGES
 from .conversations import (
     AutomaticReplies,
@@ -214,7 +214,8 @@ class Engine:
                 default_team=TeamResolver(self.db, settings.routing_default_team),
                 reopen_window=settings.routing_reopen_window,
                 burst_gap=settings.routing_burst_gap,
-                default_flow=settings.flows_default,
+                default_flow=default_flows(settings.flows_default)[0],
+                number_flows=default_flows(settings.flows_default)[1],
                 keywords=keyword_pairs(settings.flows_keywords),
             ),
             flows=self.flows,

@@ -268,3 +268,16 @@ def test_every_setting_is_documented() -> None:
         assert f"`{setting.env}`" in row, setting.key
         default = "unset" if setting.default is None else str(setting.default)
         assert f"`{default}`" in row, (setting.key, default)
+
+
+def test_flow_triggers_are_parsed_and_bad_ones_named() -> None:
+    from pytake.config import default_flows, keyword_pairs
+
+    assert default_flows("triage, 4200009=vendas") == ("triage", {"4200009": "vendas"})
+    assert default_flows("") == ("", {})
+    assert keyword_pairs("boleto=boleto, menu = triage") == {"boleto": "boleto",
+                                                             "menu": "triage"}
+    with pytest.raises(ConfigError, match="flows_default.*two default flows"):
+        load_settings(environ={"PYTAKE_FLOWS_DEFAULT": "a, b"})
+    with pytest.raises(ConfigError, match="flows_keywords.*'boleto' is not word=flow"):
+        load_settings(environ={"PYTAKE_FLOWS_KEYWORDS": "boleto"})

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,10 @@ import trio
 from pytake.flowrun._library import publish
 from pytake.modules.sim import BillingApiStandIn, run_app
 from pytake.store import Team
+from pytake.whatsapp.sim import CloudApiStandIn, Customer, CustomerSimulator, run_standin
 
 from .agent_support import running_desk
+from .webhook_support import APP_SECRET, Edge, running_edge, wa_id, webhook_settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
 
@@ -110,3 +114,48 @@ async def test_boleto_flow_sends_the_slip_from_the_billing_api_and_resolves(
             "ON c.id = e.conversation_id JOIN customers u ON u.id = c.customer_id "
             "WHERE u.wa_id = :w ORDER BY e.seq", w=customer.wa_id)
         assert "resolve" in [r[0] for r in metrics_rows]  # resolved by the bot
+
+
+async def test_a_flow_interrupted_by_a_restart_resumes_at_its_node(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The flow waits for the CPF when the engine stops; a new engine on the same database
+    takes the customer's answer at that node (from the conversation's snapshot)."""
+    async with run_app(BillingApiStandIn(token="t", seed=2)) as billing, \
+            run_standin(token="sim-token") as standin:
+        settings = webhook_settings(
+            sqlite_url, PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+            PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+            PYTAKE_WHATSAPP_MEDIA_DIR=str(tmp_path / "media"),
+            PYTAKE_FLOWS_DEFAULT="boleto", PYTAKE_SECRET_KEY="r" * 40,
+        )
+        customer = Customer(wa_id(), "Ana")
+        async with running_edge(settings) as edge:
+            await edge.engine.db.run(_publish_examples)
+            assert edge.engine.modules.configs is not None
+            await edge.engine.modules.configs.save(
+                "boleto", {"base_url": billing.base_url, "api_token": "t", "send_pdf": False})
+            async with _customers(edge, standin, customer) as sim:
+                await sim.send_text(customer, "oi")
+                await standin.wait_for_sent(1, timeout=10)  # the CPF question
+                await edge.settle()
+        billing.add_slip("52998224725", "50.00", datetime.date(2026, 12, 1))
+        async with running_edge(settings) as edge, \
+                _customers(edge, standin, customer) as sim:
+            await sim.send_text(customer, "529.982.247-25")
+            with trio.fail_after(15):
+                while not billing.requests:
+                    await trio.sleep(0.05)
+            await standin.wait_for_sent(3, timeout=15)  # the slip, then the thanks
+            texts = json.dumps([s.body for s in standin.sent], ensure_ascii=False)
+            assert "Pronto" in texts
+            assert texts.count("CPF do titular") == 1  # not asked again after the restart
+
+
+@asynccontextmanager
+async def _customers(edge: Edge, standin: CloudApiStandIn, customer: Customer,
+                     ) -> AsyncIterator[CustomerSimulator]:
+    target = str(edge.client.base_url).rstrip("/") + "/webhooks/whatsapp"
+    async with CustomerSimulator(target, APP_SECRET, customers=[customer],
+                                 standin=standin) as sim:
+        yield sim

@@ -298,7 +298,7 @@ class ConversationActor(Actor[ConversationState]):
         for keyword, flow in config.keywords.items():
             if fold(keyword) == words:
                 return flow
-        return config.default_flow
+        return config.number_flows.get(self.state.phone_number_id, config.default_flow)
 
     async def _flow_turn(self, event: Event) -> None:
         library: FlowLibrary = self.router.services["flows"]

@@ -25,5 +25,7 @@ class RoutingConfig:
     burst_max_hold: float | None = None
     #: the flow (its name) that answers a conversation the bot owns ("" : none)
     default_flow: str = ""
+    #: business phone number id → its own default flow (overrides ``default_flow``)
+    number_flows: dict[str, str] = attrs.Factory(dict)
     #: a customer message equal to a keyword (case and accents ignored) starts its flow
     keywords: dict[str, str] = attrs.Factory(dict)
