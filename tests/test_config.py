@@ -277,7 +277,7 @@ def test_flow_triggers_are_parsed_and_bad_ones_named() -> None:
     assert default_flows("") == ("", {})
     assert keyword_pairs("boleto=boleto, menu = triage") == {"boleto": "boleto",
                                                              "menu": "triage"}
-    with pytest.raises(ConfigError, match="flows_default.*two default flows"):
+    with pytest.raises(ConfigError, match=r"flows_default.*two default flows"):
         load_settings(environ={"PYTAKE_FLOWS_DEFAULT": "a, b"})
-    with pytest.raises(ConfigError, match="flows_keywords.*'boleto' is not word=flow"):
+    with pytest.raises(ConfigError, match=r"flows_keywords.*'boleto' is not word=flow"):
         load_settings(environ={"PYTAKE_FLOWS_KEYWORDS": "boleto"})
