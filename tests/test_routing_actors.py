@@ -330,3 +330,13 @@ def test_a_queue_rebuilt_from_rows_keeps_what_still_applies() -> None:
     assert state.waiting["pn:3"].enqueued_at == at.timestamp()
     assert state.assigned["pn:2"].agent == "7"
     assert state.agents["7"].active == 1 and state.offers == {}
+
+
+def test_re_armed_timers_do_not_pile_up() -> None:
+    from pytake.actors import Router
+
+    timers = Timers(Router.__new__(Router))
+    for n in range(10_000):
+        timers.schedule("conversation", "c1", "flow", 1e9 + n, ("tick", n))
+    assert timers.pending() == 1
+    assert len(timers._heap) <= 2 * timers.pending() + 1025

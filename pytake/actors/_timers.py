@@ -34,7 +34,7 @@ class Timers:
     def __init__(self, router: Router) -> None:
         self._router = router
         self._heap: list[tuple[float, int, _Key]] = []
-        self._live: dict[_Key, tuple[int, Any]] = {}
+        self._live: dict[_Key, tuple[int, Any, float]] = {}
         self._counter = itertools.count()
         self._wake = trio.Event()
         self._origin: tuple[float, float] | None = None
@@ -51,8 +51,13 @@ class Timers:
         """Tell ``(kind, id)`` ``message`` at epoch ``at``; replaces its timer ``name``."""
         key = (kind, id, name)
         count = next(self._counter)
-        self._live[key] = (count, message)
+        self._live[key] = (count, message, at)
         heapq.heappush(self._heap, (at, count, key))
+        if len(self._heap) > 2 * len(self._live) + 1024:
+            # Replaced and cancelled timers are dropped lazily; re-armed waits would let them
+            # pile up until their old deadlines, so the heap is rebuilt from the live ones.
+            self._heap = [(when, c, k) for k, (c, _, when) in self._live.items()]
+            heapq.heapify(self._heap)
         self._wake.set()
 
     def cancel(self, kind: str, id: str, name: str) -> None:
