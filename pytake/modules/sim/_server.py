@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-import hypercorn.trio
 import trio
-from hypercorn.config import Config as HypercornConfig
 
 from pytake.modules.sim._asgi import StandIn
+from pytake.whatsapp.sim._server import serve_standin
 
 S = TypeVar("S", bound=StandIn)
 
@@ -26,19 +24,9 @@ async def serve_app(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` until ``shutdown_trigger`` returns; ``task_status.started`` gets the
-    URLs bound (useful with port 0)."""
-    config = HypercornConfig()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("pytake.modules.sim.server")
-    config.include_server_header = False
-    config.graceful_timeout = 1.0
-    await hypercorn.trio.serve(
-        app,  # type: ignore[arg-type]  # a raw ASGI callable, which Hypercorn accepts
-        config,
-        shutdown_trigger=shutdown_trigger,
-        task_status=task_status,
-    )
+    URLs bound (useful with port 0). The WhatsApp stand-in's server serves it."""
+    await serve_standin(app, host, port, shutdown_trigger=shutdown_trigger,
+                        log_name="pytake.modules.sim.server", task_status=task_status)
 
 
 @asynccontextmanager

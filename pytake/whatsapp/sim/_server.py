@@ -16,14 +16,16 @@ from pytake.whatsapp.sim._cloud_api import CloudApiStandIn
 
 
 async def serve_standin(
-    standin: CloudApiStandIn,
+    standin: Any,
     host: str,
     port: int,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
+    log_name: str = "pytake.whatsapp.sim.server",
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``standin`` until ``shutdown_trigger`` returns.
+    """Serve ``standin`` (any raw ASGI stand-in: this one, or the modules' API stand-ins)
+    until ``shutdown_trigger`` returns.
 
     ``task_status.started`` receives the URLs actually bound (useful with port 0).
     """
@@ -32,14 +34,14 @@ async def serve_standin(
     # No access log: the stand-in is load-tested and one log line per request would cost
     # more than answering it.
     config.accesslog = None
-    config.errorlog = logging.getLogger("pytake.whatsapp.sim.server")
+    config.errorlog = logging.getLogger(log_name)
     config.include_server_header = False
     config.backlog = 1024
     # Long polls on /_sim/sent must not hold a shutdown for long.
     config.graceful_timeout = 1.0
 
     await hypercorn.trio.serve(
-        standin,  # type: ignore[arg-type]  # a raw ASGI callable, which Hypercorn accepts
+        standin,
         config,
         shutdown_trigger=shutdown_trigger,
         task_status=task_status,
