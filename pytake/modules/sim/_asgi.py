@@ -17,6 +17,7 @@ import attrs
 import trio
 
 from pytake.modules.sim._faults import ApiFaults, Fault
+from pytake.whatsapp.sim._cloud_api import drop_connection, serve_lifespan
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -117,7 +118,7 @@ class StandIn:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -147,7 +148,7 @@ class StandIn:
         if decision.delay > 0 and not await _sleep_unless_gone(decision.delay, receive):
             return
         if decision.fault is Fault.DROP:
-            await _drop(send)
+            await drop_connection(send)
         elif decision.fault is Fault.SERVER_ERROR:
             status = self.faults.server_error_status
             await _reply(send, Reply(status, f"{status} upstream failed\n".encode(), "text/plain"))
@@ -220,23 +221,3 @@ async def _reply(send: Send, reply: Reply) -> None:
     await send({"type": "http.response.body", "body": reply.body})
 
 
-async def _drop(send: Send) -> None:
-    # An ASGI app cannot close the socket before answering; promising a body it never sends
-    # makes Hypercorn close the connection, and the client sees the peer hang up mid-answer.
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
-        }
-    )
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -286,7 +286,7 @@ class CloudApiStandIn:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":  # websockets: refuse
             return
@@ -342,7 +342,7 @@ class CloudApiStandIn:
             self.rejected["drop"] = self.rejected.get("drop", 0) + 1
             if self.faults.drop_after_accept:
                 self._accept(scope, phone_number_id, body, decision)
-            await _drop(send)
+            await drop_connection(send)
             return
         if decision.outcome is not Outcome.ACCEPT:
             self.rejected[decision.outcome.value] = self.rejected.get(decision.outcome.value, 0) + 1
@@ -643,7 +643,7 @@ async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
     await _send_raw(send, status, body, b"application/json")
 
 
-async def _drop(send: Send) -> None:
+async def drop_connection(send: Send) -> None:
     """Cut the connection without a complete answer.
 
     An ASGI app cannot close a socket before answering (Hypercorn would answer 500 for it),
@@ -659,7 +659,8 @@ async def _drop(send: Send) -> None:
     )
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def serve_lifespan(receive: Receive, send: Send) -> None:
+    """Answer ASGI lifespan messages (a stand-in has nothing to start or stop)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
