@@ -201,6 +201,7 @@ class Engine:
             templates=self.templates,
         )
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
+        default_flow, number_flows = default_flows(settings.flows_default)
         self.router.services.update(
             outbox=self.outbox,
             replies=AutomaticReplies(),
@@ -214,8 +215,8 @@ class Engine:
                 default_team=TeamResolver(self.db, settings.routing_default_team),
                 reopen_window=settings.routing_reopen_window,
                 burst_gap=settings.routing_burst_gap,
-                default_flow=default_flows(settings.flows_default)[0],
-                number_flows=default_flows(settings.flows_default)[1],
+                default_flow=default_flow,
+                number_flows=number_flows,
                 keywords=keyword_pairs(settings.flows_keywords),
             ),
             flows=self.flows,

@@ -576,10 +576,7 @@ class ConversationActor(Actor[ConversationState]):
             elif isinstance(effect, ReleaseAgent):
                 if effect.team is not None:
                     await self.router.tell("queue", effect.team, Release(self.id, effect.agent))
-                kind = {"resolve": "conversation.resolved"}.get(cause, "conversation.transferred"
-                                                                if cause.startswith("transfer")
-                                                                or cause == "reassign"
-                                                                else "conversation.released")
+                kind = _release_event(cause)
                 data = {"conversation": self.id, "conversation_id": self.state.conversation_id,
                         "reason": cause}
                 await self._publish(effect.agent, kind, data)
@@ -741,3 +738,12 @@ class ConversationActor(Actor[ConversationState]):
 
 
 _DEFAULT_CONFIG = RoutingConfig()
+
+
+def _release_event(cause: str) -> str:
+    """The event the agent who loses a conversation gets, by what took it away."""
+    if cause == "resolve":
+        return "conversation.resolved"
+    if cause in ("transfer_to_team", "transfer_to_agent", "reassign"):
+        return "conversation.transferred"
+    return "conversation.released"

@@ -4,6 +4,7 @@ outbox, modules to the module runner, timers to the timer service, steps to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -74,14 +75,11 @@ class ActorFlowPorts:
 
     async def http(self, method: str, url: str, headers: dict[str, str], body: Any,
                    timeout: float) -> tuple[bool, Any]:
-        modules = self._services.get("modules")
-        client: httpx.AsyncClient | None = getattr(modules, "http", None)
+        client: httpx.AsyncClient | None = getattr(self._services.get("modules"), "http", None)
         try:
-            if client is None:
-                async with httpx.AsyncClient(trust_env=False) as own:
-                    response = await own.request(method, url, headers=headers, timeout=timeout,
-                                                 json=body if body is not None else None)
-            else:
+            async with contextlib.AsyncExitStack() as stack:
+                if client is None:  # no module runner: a client for this call only
+                    client = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
                 response = await client.request(method, url, headers=headers, timeout=timeout,
                                                 json=body if body is not None else None)
         except httpx.HTTPError as exc:
