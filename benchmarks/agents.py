@@ -91,7 +91,7 @@ from ._report import parse_args, progress, report, run_main
 from .store import (
     DEFAULT_REDIS_URL,
     REDIS_ENV,
-    pct,
+    pct_or_none,
     pg_database,
     redis_prefix,
 )
@@ -261,10 +261,6 @@ class Step:
     replies_waiting: set[str] = attrs.Factory(set)  # answers sent, not at the stand-in yet
 
 
-def _ms(samples: list[float], q: float) -> float | None:
-    return round(pct(samples, q), 2) if samples else None
-
-
 @attrs.frozen
 class StepResult:
     rate: float
@@ -283,11 +279,11 @@ class StepResult:
 
     @property
     def deliver_p99_ms(self) -> float | None:
-        return _ms(self.deliver, 0.99)
+        return pct_or_none(self.deliver, 0.99)
 
     @property
     def reply_p99_ms(self) -> float | None:
-        return _ms(self.reply, 0.99)
+        return pct_or_none(self.reply, 0.99)
 
     @property
     def kept_up(self) -> bool:
@@ -315,13 +311,13 @@ class StepResult:
             "offered_per_s": round(self.offered_per_s, 1),
             "delivered_per_s": round(self.delivered_per_s, 1),
             "sent": self.sent,
-            "deliver_p50_ms": _ms(self.deliver, 0.50),
+            "deliver_p50_ms": pct_or_none(self.deliver, 0.50),
             "deliver_p99_ms": self.deliver_p99_ms,
-            "deliver_max_ms": _ms(self.deliver, 1.0),
-            "reply_p50_ms": _ms(self.reply, 0.50),
+            "deliver_max_ms": pct_or_none(self.deliver, 1.0),
+            "reply_p50_ms": pct_or_none(self.reply, 0.50),
             "reply_p99_ms": self.reply_p99_ms,
             "replies": self.replies,
-            "ack_p99_ms": _ms(self.ack, 0.99),
+            "ack_p99_ms": pct_or_none(self.ack, 0.99),
             "webhook_failures": self.webhook_failures,
             "undelivered": self.undelivered,
             "replies_unsent": self.replies_unsent,

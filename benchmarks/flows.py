@@ -101,7 +101,7 @@ from pytake.whatsapp.sim._payloads import text_message
 
 from ._report import parse_args, progress, report, run_main
 from .agents import LogProblems, Usage, Webhooks, _until_signalled, log_problems
-from .store import DEFAULT_REDIS_URL, REDIS_ENV, pct, pg_database, redis_prefix
+from .store import DEFAULT_REDIS_URL, REDIS_ENV, pct_or_none, pg_database, redis_prefix
 from .webhook import Server, free_port, pytake_server
 
 ACCESS_TOKEN = "bench-access-token"
@@ -262,10 +262,6 @@ class Step:
     waiting: set[int] = attrs.Factory(set)  # acknowledged tokens not answered yet
 
 
-def _ms(samples: list[float], q: float) -> float | None:
-    return round(pct(samples, q), 2) if samples else None
-
-
 def _rate(replies: list[float], answered: int, seconds: float) -> float:
     """Answered messages per second, between the step's first and last reply (so that the
     step's latency does not lower it; a step that falls behind shows its service rate)."""
@@ -292,7 +288,7 @@ class StepResult:
 
     @property
     def p99_ms(self) -> float | None:
-        return _ms(self.latency, 0.99)
+        return pct_or_none(self.latency, 0.99)
 
     @property
     def kept_up(self) -> bool:
@@ -320,10 +316,10 @@ class StepResult:
             "offered_per_s": round(self.offered_per_s, 1),
             "steps_per_s": round(self.steps_per_s, 1),
             "sent": self.sent,
-            "step_p50_ms": _ms(self.latency, 0.50),
+            "step_p50_ms": pct_or_none(self.latency, 0.50),
             "step_p99_ms": self.p99_ms,
-            "step_max_ms": _ms(self.latency, 1.0),
-            "ack_p99_ms": _ms(self.ack, 0.99),
+            "step_max_ms": pct_or_none(self.latency, 1.0),
+            "ack_p99_ms": pct_or_none(self.ack, 0.99),
             "webhook_failures": self.webhook_failures,
             "unanswered": self.unanswered,
             "failed_replies": self.failed_replies,

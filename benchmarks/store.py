@@ -131,6 +131,11 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
 
 
+def pct_or_none(samples: list[float], q: float) -> float | None:
+    """`pct` rounded to 0.01 ms for reports, ``None`` without samples."""
+    return round(pct(samples, q), 2) if samples else None
+
+
 # --- database rows ----------------------------------------------------------------------------
 
 
