@@ -137,10 +137,10 @@ class AgentActor(Actor[AgentState]):
             await self._restate_to_queues()
             await self._publish("presence", {"status": status, "connections": connections})
 
-    async def _restate_to_queues(self, teams: dict[str, tuple[str, ...]] | None = None) -> None:
+    async def _restate_to_queues(self) -> None:
         profile = self._profile
         assert profile is not None
-        for team, skills in (teams if teams is not None else profile.teams).items():
+        for team, skills in profile.teams.items():
             await self.router.tell(
                 "queue",
                 team,

@@ -13,7 +13,6 @@ meanwhile without repeating anything the replay already sent.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import trio
@@ -24,19 +23,14 @@ GOING_AWAY = "server shutting down; reconnect with your last seq"
 
 
 class Connection:
-    def __init__(self, agent: str, queue_size: int, number: int) -> None:
+    def __init__(self, agent: str, queue_size: int) -> None:
         self.agent = agent
-        self.number = number
         self.queue_size = queue_size
         self._send, self.outgoing = trio.open_memory_channel[dict[str, Any]](queue_size)
         self._buffer: list[dict[str, Any]] | None = []
         self.cut_reason: str | None = None
         #: events up to this seq were sent by the replay; a late push of one is dropped
         self._floor = 0
-
-    @property
-    def live(self) -> bool:
-        return self._buffer is None
 
     def offer(self, frame: dict[str, Any]) -> None:
         seq = frame.get("seq")
@@ -80,10 +74,9 @@ class AgentSockets:
     def __init__(self, queue_size: int = 256) -> None:
         self.queue_size = queue_size
         self._by_agent: dict[str, set[Connection]] = {}
-        self._numbers = itertools.count(1)
 
     def open(self, agent: str) -> Connection:
-        conn = Connection(agent, self.queue_size, next(self._numbers))
+        conn = Connection(agent, self.queue_size)
         self._by_agent.setdefault(agent, set()).add(conn)
         return conn
 

@@ -14,11 +14,12 @@ def _key(session: Session, conversation_id: int) -> str | None:
             Conversation.id == conversation_id
         )
     ).one_or_none()
-    return None if row is None else f"{row[0]}:{row[1]}"
+    return None if row is None else conversation_address(row[0], row[1])
 
 
-def actor_key(phone_number_id: str, customer_id: int) -> str:
-    return f"{phone_number_id}:{customer_id}"
+def conversation_address(phone_number_id: str, customer_row_id: int) -> str:
+    """A ConversationActor's id: the business number and the customer's row id."""
+    return f"{phone_number_id}:{customer_row_id}"
 
 
 class ConversationDirectory:

@@ -16,6 +16,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..conversations._directory import conversation_address
 from ..routing import Assignment, QueueState, WaitingEntry
 from ..store import Conversation, Database
 
@@ -36,7 +37,7 @@ def rebuilt(queue: QueueState, rows: list[Any]) -> QueueState:
     waiting: dict[str, WaitingEntry] = {}
     assigned: dict[str, Assignment] = {}
     for row in rows:
-        key = f"{row.business_phone_number_id}:{row.customer_id}"
+        key = conversation_address(row.business_phone_number_id, row.customer_id)
         at = row.updated_at.timestamp()
         state = str(getattr(row.owner_state, "value", row.owner_state))
         if state in _WAITING:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..actors import Router, converter
 from ..conversations import DeliveryFailed, MessageStatus
+from ..conversations._directory import conversation_address
 from ..errors import ActorStopped, MailboxFull, StorageUnavailable
 from ..store import Database, GroupCommitter
 from ..store._base import JSONType, JSONValueType, UTCDateTime
@@ -118,10 +119,6 @@ class InboxOutcome:
     media: list[MediaRequest] = attrs.Factory(list)
     #: best-effort notices for conversation actors after commit: (actor id, message)
     notices: list[tuple[str, Any]] = attrs.Factory(list)
-
-
-def conversation_address(phone_number_id: str, customer_row_id: int) -> str:
-    return f"{phone_number_id}:{customer_row_id}"
 
 
 class _ElementFailed(Exception):
