@@ -116,8 +116,13 @@ class KindRuntime:
             self._parked -= 1
             self._lot.unpark()
         elif self._nursery is not None and self._workers < self.spec.max_workers:
+            try:
+                self._nursery.start_soon(self._worker)
+            except RuntimeError:
+                # The runtime is stopping or restarting (its nursery takes no new task): the
+                # cell stays in the ready queue, which the next generation's worker drains.
+                return
             self._workers += 1
-            self._nursery.start_soon(self._worker)
 
     # ---- workers ----
 
