@@ -183,6 +183,7 @@ class Engine:
             accepted_numbers=numbers,
             on_outcome=self._after_inbox_batch,
         )
+        self.inbox.watch(self.inbox_committer)
         self.cloud_api = CloudApiClient(
             settings.whatsapp_api_base,
             settings.whatsapp_api_version,

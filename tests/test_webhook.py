@@ -11,6 +11,7 @@ import trio
 from hypothesis import strategies as st
 
 from pytake.conversations import GetConversation
+from pytake.whatsapp import _inbox as inbox_module
 from pytake.whatsapp import sign
 
 from .webhook_support import (
@@ -93,6 +94,25 @@ async def test_signed_text_is_stored_once_and_reaches_its_conversation(edge: Edg
     assert payload[0]["text"]["body"] == "Hola, ¿dónde está mi pedido? 📦 https://x.y/z"
     view = await conversation_view(edge, sender)
     assert view.inbound_count == 1 and view.last_customer_message_at == 1767225600  # type: ignore[attr-defined]
+
+
+async def test_stored_rows_go_to_processing_without_being_read_back(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "SCAN_INTERVAL", 3600.0)
+    async with running_edge(webhook_settings(pg_url)) as edge:
+        inbox = edge.engine.inbox
+        with trio.fail_after(5):
+            while inbox.scans < 1:  # the read at start
+                await trio.sleep(0.01)
+        scans = inbox.scans
+        senders = [wa_id() for _ in range(10)]
+        for sender in senders:
+            assert (await edge.post(encode(envelope([text_message(sender)])))).status_code == 200
+        with trio.fail_after(10):
+            while not all([await messages_of(edge, sender) for sender in senders]):
+                await trio.sleep(0.02)
+        assert inbox.scans == scans
 
 
 async def test_same_wamid_in_differently_batched_bodies_and_in_parallel(edge: Edge) -> None:

@@ -197,6 +197,35 @@ async def test_happy_path_sends_each_message_once_without_polling(any_url: str) 
         assert [r.outcome for _, r in h.reports] == [Outcome.SENT] * 3
 
 
+async def test_a_burst_is_claimed_as_stored_and_finished_in_batches(any_url: str) -> None:
+    async with harness(any_url) as h:
+        sender = await h.start_sender(poll_interval=30.0)
+        with trio.fail_after(5):
+            while sender.claims < 1:  # the claim at start
+                await trio.sleep(0.01)
+        claims = sender.claims
+        convs = [await h.conversation() for _ in range(20)]
+        ids: list[int] = []
+
+        async def send(conv_id: int, phone: str) -> None:
+            ids.append(await h.enqueue(conv_id, text_message(phone, f"burst {phone}")))
+
+        async with trio.open_nursery() as nursery:
+            for conv_id, phone in convs:
+                nursery.start_soon(send, conv_id, phone)
+        rows = [await h.wait_state(i, "sent", timeout=5) for i in ids]
+        # Every row went from its enqueue commit straight to the sender.
+        assert sender.claims == claims
+        wamids = set()
+        for row in rows:
+            assert row.attempts == 1 and h.sends_of(row.id) == 1
+            msg = await h.message(row.message_id)
+            assert (msg.status, msg.whatsapp_message_id) == ("sent", row.whatsapp_message_id)
+            assert msg.sent_at is not None
+            wamids.add(row.whatsapp_message_id)
+        assert len(wamids) == 20
+
+
 async def test_throughput_burst_is_retried_and_sent_once(pg_url: str) -> None:
     async with harness(pg_url) as h:
         h.standin.faults.rate_limit_next = 3

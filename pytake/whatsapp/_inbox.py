@@ -16,6 +16,8 @@ and never blocks the rest of its batch.
 from __future__ import annotations
 
 import logging
+import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -528,8 +530,19 @@ def _pending(session: Session, limit: int) -> list[tuple[int, bytes]]:
     return [(int(r.id), bytes(r.body)) for r in rows]
 
 
+#: Rows handed over in memory at most; beyond it the processor reads them back from the table.
+FRESH_LIMIT = 5_000
+#: Seconds between reads of the table for rows nobody handed over (other nodes, a restart).
+SCAN_INTERVAL = 1.0
+
+
 class InboxProcessor:
-    """Processes stored webhook bodies in order; :meth:`wake` after storing one."""
+    """Processes stored webhook bodies in order; :meth:`wake` after storing one.
+
+    Rows stored through a committer it `watch`es are handed over in memory as they commit
+    (no read of the table per batch); the table is read at start, every `SCAN_INTERVAL`
+    seconds, and after a failure, for everything else.  A row processed twice (handed over
+    and read back) is claimed once: the second time does nothing."""
 
     def __init__(
         self,
@@ -549,10 +562,41 @@ class InboxProcessor:
         self._wake = trio.Event()
         self._on_outcome = on_outcome
         self.processed = 0
+        self._fresh: deque[tuple[int, bytes]] = deque()
+        self._scan = True
+        self._last_scan = -math.inf
+        self.scans = 0  # reads of the table for pending rows
         committer.on_commit(self.kind.name, self._deliver)
 
     def wake(self) -> None:
         self._wake.set()
+
+    def watch(self, committer: GroupCommitter) -> None:
+        """Take rows `STORE_INBOX` commits through ``committer`` straight from the commit."""
+        committer.on_commit(STORE_INBOX.name, self._stored)
+
+    def _stored(self, writes: Sequence[_Write[Any, Any]]) -> None:
+        if len(self._fresh) + len(writes) > FRESH_LIMIT:
+            self._fresh.clear()
+            self._scan = True
+        else:
+            self._fresh.extend((int(w.result), w.params[0]) for w in writes)
+        self._wake.set()
+
+    async def _next_rows(self) -> list[tuple[int, bytes]]:
+        if trio.current_time() - self._last_scan >= SCAN_INTERVAL:
+            self._scan = True
+        if self._scan:
+            # Everything handed over so far is committed, so the read finds it too.
+            self._fresh.clear()
+            self._last_scan = trio.current_time()
+            self.scans += 1
+            rows = await self.db.run(_pending, self.batch, readonly=True)
+            if len(rows) < self.batch:
+                self._scan = False
+            return rows
+        take = min(self.batch, len(self._fresh))
+        return [self._fresh.popleft() for _ in range(take)]
 
     def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
         # In commit order (see GroupCommitter): journal ids reach each mailbox increasing.
@@ -571,7 +615,7 @@ class InboxProcessor:
         """Process every pending row now; return how many."""
         total = 0
         while True:
-            rows = await self.db.run(_pending, self.batch, readonly=True)
+            rows = await self._next_rows()
             if not rows:
                 return total
             try:
@@ -611,8 +655,9 @@ class InboxProcessor:
                 delay = 0.1
             except StorageUnavailable as exc:
                 log.warning("inbox processing paused: %s", exc)
+                self._scan = True
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            with trio.move_on_after(1.0):  # also poll: rows stored by another node
+            with trio.move_on_after(SCAN_INTERVAL):  # also poll: rows of another node
                 await self._wake.wait()

@@ -18,9 +18,14 @@ nodes share the work), paces them through the number's `SendGovernor`, sends the
   "fbtrace_id"}``) so agents see *why* (WHATSAPP.md §10 item 14);
 - a retryable error → back to ``pending`` with a later ``next_attempt_at``.
 
-An enqueue wakes the sender at once (an after-commit hook), so the happy path has no polling
-delay; it also polls every ``poll_interval`` seconds and sleeps precisely until the next due
-retry. Per recipient, messages go out in order: a row is claimed only when no older row to
+The happy path costs no claim transaction: while the sender runs, `OutboxSender.enqueue`
+asks for the row to be claimed as it is stored (``sending``, attempt 1, unless something older
+to the same recipient is still waiting), and an after-commit hook hands it straight to the
+sender. Rows stored ``pending`` wake the sender at once, so nothing waits for a poll; it also
+polls every ``poll_interval`` seconds (rows of other nodes) and sleeps precisely until the
+next due retry. A finished batch of sends is stored in two statements on PostgreSQL.
+
+Per recipient, messages go out in order: a row is claimed only when no older row to
 the same recipient is still ``pending`` or ``sending`` (a message being retried holds back the
 ones after it, so a multi-part answer never arrives shuffled).
 
@@ -128,6 +133,10 @@ class OutboundRequest:
     conversation_id: int | None = None
     recipient: str | None = None
     sent_by_user_id: int | None = None
+    #: Claim the row in the enqueue transaction (state ``sending``) when nothing to the
+    #: same recipient is waiting, so that the running sender takes it straight from the
+    #: commit instead of in a claim transaction of its own.
+    claim: bool = False
 
     @property
     def to(self) -> str:
@@ -142,6 +151,8 @@ class OutboundRequest:
 class Enqueued:
     outbox_id: int
     message_id: int | None
+    #: The row as claimed in the enqueue transaction (see `OutboundRequest.claim`).
+    claimed: OutboxRow | None = None
 
 
 class _Enqueue:
@@ -166,21 +177,54 @@ class _Enqueue:
             ids = list(session.execute(stmt, rows).scalars())
             message_ids = {i: mid for (i, _), mid in zip(with_message, ids, strict=True)}
         now = utcnow()
+        claims = _claimable(session, params)
         rows = [
             {
                 "message_id": message_ids.get(i),
                 "business_phone_number_id": r.phone_number_id,
                 "recipient": r.to,
                 "payload": r.body,
-                "state": OutboxState.PENDING,
-                "attempts": 0,
+                "state": OutboxState.SENDING if claims[i] else OutboxState.PENDING,
+                "attempts": 1 if claims[i] else 0,
                 "next_attempt_at": now,
             }
             for i, r in enumerate(params)
         ]
         stmt = sa.insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
         outbox_ids = list(session.execute(stmt, rows).scalars())
-        return [Enqueued(oid, message_ids.get(i)) for i, oid in enumerate(outbox_ids)]
+        return [
+            Enqueued(
+                oid,
+                message_ids.get(i),
+                OutboxRow(oid, message_ids.get(i), r.phone_number_id, r.to, r.body, 1)
+                if claims[i] else None,
+            )
+            for i, (oid, r) in enumerate(zip(outbox_ids, params, strict=True))
+        ]
+
+
+def _claimable(session: Session, params: Sequence[OutboundRequest]) -> list[bool]:
+    """Which requests may be claimed as they are stored: those asking for it whose recipient
+    has nothing older still waiting or being sent (in the table or earlier in the batch), so
+    that a recipient's messages still go out in order."""
+    wanted = {(r.phone_number_id, r.to) for r in params if r.claim}
+    if not wanted:
+        return [False] * len(params)
+    busy = {
+        (row.business_phone_number_id, row.recipient)
+        for row in session.execute(
+            sa.select(_outbox.c.business_phone_number_id, _outbox.c.recipient)
+            .where(_outbox.c.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+                   _outbox.c.recipient.in_(sorted({to for _, to in wanted})))
+            .distinct()
+        )
+    }
+    claims = []
+    for r in params:
+        key = (r.phone_number_id, r.to)
+        claims.append(r.claim and key not in busy)
+        busy.add(key)
+    return claims
 
 
 #: The group-commit write kind that stores a message and its outbox row together.
@@ -216,7 +260,9 @@ class SendReport:
 
 def _claim(
     session: Session, now: datetime, limit: int, exclude_numbers: Sequence[str], postgres: bool
-) -> tuple[list[OutboxRow], datetime | None]:
+) -> tuple[list[OutboxRow], datetime | None, int]:
+    """Claim up to ``limit`` due rows; also return when the next future retry is due and
+    how many rows are still ``pending`` (due or not)."""
     o = _outbox
     older = _outbox.alias("older")
     blocked = (
@@ -255,11 +301,13 @@ def _claim(
             )
     # Only future retries: a due row that is held back (an older row to its recipient is
     # waiting, or its number is paused) becomes claimable through those, not by polling.
-    next_due = session.execute(
-        sa.select(sa.func.min(o.c.next_attempt_at))
-        .where(o.c.state == OutboxState.PENDING, o.c.next_attempt_at > now)
-    ).scalar()
-    return rows, next_due
+    next_due, waiting = session.execute(
+        sa.select(
+            sa.func.min(sa.case((o.c.next_attempt_at > now, o.c.next_attempt_at))),
+            sa.func.count(),
+        ).where(o.c.state == OutboxState.PENDING)
+    ).one()
+    return rows, next_due, int(waiting)
 
 
 def _finish_sent(session: Session, row_id: int, wamid: str, now: datetime) -> bool:
@@ -445,13 +493,20 @@ class OutboxSender:
         self._wake = trio.Event()
         self._in_flight: set[int] = set()
         self._last_sweep = -math.inf
+        self._nursery: trio.Nursery | None = None
+        # Rows claimed at enqueue whose commit came while no sender ran: put back at start.
+        self._unadopted: list[int] = []
+        # Whether rows may be waiting in the table (not claimed at enqueue, put back for a
+        # retry, or left by another node): only then does a finished send look for more.
+        self._maybe_pending = True
         # Counters for metrics.
         self.sent = 0
         self.failed = 0
         self.retried = 0
         self.recovered = 0
+        self.claims = 0  # claim transactions run (rows claimed at enqueue need none)
         if committer is not None:
-            committer.on_commit(ENQUEUE.name, lambda _writes: self.wake())
+            committer.on_commit(ENQUEUE.name, self._enqueued)
 
     def governor(self, phone_number_id: str) -> SendGovernor:
         gov = self.governors.get(phone_number_id)
@@ -460,8 +515,28 @@ class OutboxSender:
         return gov
 
     def wake(self) -> None:
-        """Look for due rows now (called after every enqueue commit)."""
+        """Look for due rows now."""
         self._wake.set()
+
+    def _enqueued(self, writes: Sequence[Any]) -> None:
+        # After an enqueue commit: rows claimed in it are sent at once; others need a claim.
+        for write in writes:
+            enqueued: Enqueued = write.result
+            row = enqueued.claimed
+            if row is not None and self._nursery is not None:
+                self._in_flight.add(row.id)
+                self._nursery.start_soon(self._send_one, row)
+            else:
+                if row is not None:
+                    self._unadopted.append(row.id)
+                self._maybe_pending = True
+                self.wake()
+
+    def _may_claim(self, phone_number_id: str) -> bool:
+        if self._nursery is None or len(self._in_flight) >= self.concurrency:
+            return False
+        gov = self.governors.get(phone_number_id)
+        return gov is None or not gov.paused_until(trio.current_time())
 
     async def token_changed(self, token: str) -> None:
         """Use a new access token: lift the token pauses and make the rows they held back
@@ -493,7 +568,7 @@ class OutboxSender:
         if self.committer is None:
             raise RuntimeError("OutboxSender.enqueue needs a committer")
         request = OutboundRequest(phone_number_id, body, conversation_id, recipient,
-                                  sent_by_user_id)
+                                  sent_by_user_id, claim=self._may_claim(phone_number_id))
         if not request.to or not request.message_type:
             raise InvalidMessage(["body: needs to and type (use the builders)"])
         if last_customer_ts is not _UNCHECKED:
@@ -525,37 +600,51 @@ class OutboxSender:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await self.recover()
+        while self._unadopted:
+            now = utcnow()
+            await self.db.run(_finish_retry, self._unadopted[0], "", now, now, True)
+            self._unadopted.pop(0)
         self._last_sweep = trio.current_time()
-        postgres = self.db.backend == "postgresql"
         async with trio.open_nursery() as nursery:
-            task_status.started()
-            while True:
-                self._wake = trio.Event()
-                now_t = trio.current_time()
-                if now_t - self._last_sweep >= max(self.stale_after / 2, self.poll_interval):
-                    self._last_sweep = now_t
-                    try:
-                        await self.recover()
-                    except Exception:
-                        log.exception("sweeping stale outbox rows failed")
-                paused = [n for n, g in self.governors.items() if g.paused_until(now_t)]
-                free = self.concurrency - len(self._in_flight)
+            self._nursery = nursery
+            try:
+                task_status.started()
+                await self._claim_loop(nursery)
+            finally:
+                self._nursery = None
+
+    async def _claim_loop(self, nursery: trio.Nursery) -> None:
+        postgres = self.db.backend == "postgresql"
+        while True:
+            self._wake = trio.Event()
+            now_t = trio.current_time()
+            if now_t - self._last_sweep >= max(self.stale_after / 2, self.poll_interval):
+                self._last_sweep = now_t
                 try:
-                    rows, next_due = await self.db.run(_claim, utcnow(), free, paused, postgres)
+                    await self.recover()
                 except Exception:
-                    log.exception("claiming outbox rows failed; will retry")
-                    rows, next_due = [], None
-                for row in rows:
-                    self._in_flight.add(row.id)
-                    nursery.start_soon(self._send_one, row)
-                if rows and len(rows) == free:
-                    await self._wake.wait()  # a send finishing frees a slot
-                    continue
-                delay = self.poll_interval
-                if next_due is not None:
-                    delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
-                with trio.move_on_after(delay):
-                    await self._wake.wait()
+                    log.exception("sweeping stale outbox rows failed")
+            paused = [n for n, g in self.governors.items() if g.paused_until(now_t)]
+            free = self.concurrency - len(self._in_flight)
+            try:
+                self.claims += 1
+                rows, next_due, waiting = await self.db.run(
+                    _claim, utcnow(), free, paused, postgres
+                )
+                self._maybe_pending = waiting > 0
+            except Exception:
+                log.exception("claiming outbox rows failed; will retry")
+                rows, next_due = [], None
+                self._maybe_pending = True
+            for row in rows:
+                self._in_flight.add(row.id)
+                nursery.start_soon(self._send_one, row)
+            # A send finishing wakes this loop while rows are waiting (`_maybe_pending`).
+            delay = self.poll_interval
+            if next_due is not None:
+                delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
+            with trio.move_on_after(delay):
+                await self._wake.wait()
 
     async def _send_one(self, row: OutboxRow) -> None:
         try:
@@ -564,13 +653,15 @@ class OutboxSender:
             log.exception("sending outbox row %d failed unexpectedly", row.id)
         finally:
             self._in_flight.discard(row.id)
-            self.wake()
+            if self._maybe_pending:
+                self.wake()
 
     async def _attempt(self, row: OutboxRow) -> None:
         gov = self.governor(row.phone_number_id)
         if not await gov.acquire(row.recipient, max_wait=self.max_pacing_wait):
             wait = gov.ready_at(row.recipient, trio.current_time()) - trio.current_time()
             now = utcnow()
+            self._maybe_pending = True
             await self.db.run(_finish_retry, row.id, "", now + timedelta(seconds=wait), now, True)
             return
         body = dict(row.payload)
@@ -606,6 +697,7 @@ class OutboxSender:
         if decision.retry_at is not None:
             wait = max(0.0, decision.retry_at - trio.current_time())
             now = utcnow()
+            self._maybe_pending = True
             await self.db.run(
                 _finish_retry, row.id, str(error), now + timedelta(seconds=wait), now, False
             )
@@ -659,7 +751,49 @@ class _Finish:
     def apply_many(
         self, session: Session, params: Sequence[tuple[int, str | None, datetime]]
     ) -> list[bool]:
-        return [_finish(session, *p) for p in params]
+        if session.get_bind().dialect.name != "postgresql":
+            return [_finish(session, *p) for p in params]
+        return _finish_many_postgres(session, params)
+
+
+# Two statements for a whole batch of sends (two per row took most of the sender's share of
+# the database work).  A read receipt has no wamid and no message row.
+_FINISH_OUTBOX_SQL: Final = """
+UPDATE outbox AS o
+SET state = 'sent', whatsapp_message_id = coalesce(v.wamid, o.whatsapp_message_id),
+    last_error = NULL, updated_at = v.at
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, wamid, at)
+WHERE o.id = v.id AND o.state = 'sending'
+RETURNING o.id, o.message_id, v.wamid, v.at
+"""
+_FINISH_MESSAGES_SQL: Final = """
+UPDATE messages AS m
+SET whatsapp_message_id = v.wamid,
+    status = CASE WHEN m.status IN ('pending', 'failed') THEN 'sent' ELSE m.status END,
+    sent_at = coalesce(m.sent_at, v.at),
+    failed_at = NULL, error_code = NULL, error_details = NULL
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, wamid, at)
+WHERE m.id = v.id
+"""
+
+
+def _finish_many_postgres(
+    session: Session, params: Sequence[tuple[int, str | None, datetime]]
+) -> list[bool]:
+    connection: Any = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        cursor.execute(_FINISH_OUTBOX_SQL, (
+            [p[0] for p in params], [p[1] for p in params], [p[2] for p in params],
+        ))
+        finished = cursor.fetchall()
+        sent = [(message_id, wamid, at) for _, message_id, wamid, at in finished
+                if message_id is not None and wamid is not None]
+        if sent:
+            cursor.execute(_FINISH_MESSAGES_SQL, (
+                [m for m, _, _ in sent], [w for _, w, _ in sent], [a for _, _, a in sent],
+            ))
+    done = {row[0] for row in finished}
+    return [p[0] in done for p in params]
 
 
 FINISH = _Finish()
