@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 import sqlalchemy as sa
 import trio
+import trio.testing
 from sqlalchemy.orm import Session
 
 from pytake.errors import StorageUnavailable
@@ -54,6 +55,32 @@ async def test_concurrent_writers_share_transactions_and_each_learns_its_id(db: 
     assert committer.batches < 100  # grouped: far fewer transactions than rows
     stored = await _journal_rows(db)
     assert sorted(stored) == sorted(("k", f"a{i}") for i in range(1000))
+
+
+async def test_a_write_set_off_in_the_same_scheduling_wave_shares_the_transaction(
+    db: Database,
+) -> None:
+    # An actor's write, and right after it the write of the actor it told: one transaction.
+    committer = GroupCommitter(db)
+    ids: list[int] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(committer.run)
+        await trio.testing.wait_all_tasks_blocked()
+
+        async def first() -> None:
+            ids.append(await committer.submit(APPEND_JOURNAL, row(1)))
+
+        async def told() -> None:
+            for _ in range(2):  # a hop or two after `first` has submitted (a mailbox, a tell)
+                await trio.lowlevel.checkpoint()
+            ids.append(await committer.submit(APPEND_JOURNAL, row(2)))
+
+        async with trio.open_nursery() as writers:
+            writers.start_soon(first)
+            writers.start_soon(told)
+        nursery.cancel_scope.cancel()
+    assert len(ids) == 2
+    assert (committer.batches, committer.rows) == (1, 2)
 
 
 class _Failing:

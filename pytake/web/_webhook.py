@@ -107,7 +107,9 @@ class WhatsAppWebhook:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", ctype), *headers],
+                # A length, not chunked framing: the end of the answer costs no extra write.
+                "headers": [(b"content-type", ctype),
+                            (b"content-length", str(len(body)).encode()), *headers],
             }
         )
         await send({"type": "http.response.body", "body": body})
