@@ -9,9 +9,11 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from ..store import AgentEvent, Database, GroupCommitter
+from ..store._bulk import execute_each
 
 _table: sa.Table = AgentEvent.__table__  # type: ignore[assignment]
 
@@ -33,6 +35,14 @@ class _Append:
     name = "agent_events.append"
 
     def apply_many(self, session: Session, params: Sequence[StoredEvent]) -> list[None]:
+        if session.get_bind().dialect.name == "postgresql":
+            connection: Any = session.connection().connection.driver_connection
+            with connection.cursor() as cursor:
+                execute_each(cursor, _PG_INSERT, [
+                    (e.agent_id, e.seq, e.type, Jsonb(e.data), datetime.fromtimestamp(e.at, UTC))
+                    for e in params
+                ])
+            return [None] * len(params)
         session.execute(
             sa.insert(_table),
             [
@@ -50,6 +60,10 @@ class _Append:
 
 
 _APPEND = _Append()
+# A constant statement psycopg prepares once per connection (see pytake.store._bulk).
+_PG_INSERT = (
+    "INSERT INTO agent_events (agent_id, seq, type, payload, at) VALUES (%s, %s, %s, %s, %s)"
+)
 
 
 def _max_seq(session: Session, agent_id: int) -> int:

@@ -8,16 +8,19 @@ already used.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from ..routing import ConversationEvent as RoutingEvent
 from ..store import Conversation, ConversationEvent, Database, GroupCommitter
+from ..store._bulk import execute_each
 
 _events: sa.Table = ConversationEvent.__table__  # type: ignore[assignment]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
@@ -56,12 +59,21 @@ class _Record:
             for record in params
             for event in record.events
         ]
-        if events:
-            # Rows run in order inside the transaction, so each sees the seq before it.
+        if not events:
+            return [None] * len(params)
+        # Rows run in order inside the transaction, so each sees the seq before it.
+        if session.get_bind().dialect.name == "postgresql":
+            connection: Any = session.connection().connection.driver_connection
+            with connection.cursor() as cursor:
+                execute_each(cursor, _PG_INSERT_EVENT, [
+                    (e["cid"], e["cid"], e["type"], Jsonb(e["payload"]), e["at"]) for e in events
+                ])
+        else:
             session.execute(_INSERT_EVENT, events)
         return [None] * len(params)
 
 
+@functools.lru_cache(maxsize=64)
 def _update_statement(columns: tuple[str, ...]) -> sa.Update:
     return (
         sa.update(_conversations)
@@ -81,6 +93,13 @@ _INSERT_EVENT = sa.insert(_events).values(
     type=sa.bindparam("type"),
     payload=sa.bindparam("payload", type_=_events.c.payload.type),
     at=sa.bindparam("at", type_=_events.c.at.type),
+)
+
+# The same, as a constant statement psycopg prepares once per connection (see store._bulk).
+_PG_INSERT_EVENT = (
+    "INSERT INTO conversation_events (conversation_id, seq, type, payload, at) VALUES "
+    "(%s, (SELECT coalesce(max(seq), 0) + 1 FROM conversation_events "
+    "WHERE conversation_id = %s), %s, %s, %s)"
 )
 
 RECORD = _Record()

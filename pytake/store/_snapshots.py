@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pytake.actors import Snapshot
 from pytake.errors import StorageUnavailable
+from pytake.store._bulk import execute_each
 from pytake.store._database import Database
 from pytake.store._group_commit import GroupCommitter
 from pytake.store._models_runtime import ActorSnapshotRecord
@@ -67,7 +68,8 @@ class _UpsertSnapshots:
             # A small constant statement psycopg prepares once and pipelines (see _bulk).
             connection: Any = session.connection().connection.driver_connection
             with connection.cursor() as cursor:
-                cursor.executemany(
+                execute_each(
+                    cursor,
                     _PG_UPSERT,
                     [
                         (r["kind"], r["actor_id"], r["schema_version"], r["seq"],

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from ..actors import converter
 from ..conversations import InboundReceived
+from ..store._bulk import execute_each, execute_returning
 from ..store._journal import type_name
 from ._events import InboundMessage
 
@@ -84,13 +85,12 @@ def process(
             for number, wa_id, bsuid in new_customers:
                 first = messages[new_customers[(number, wa_id, bsuid)][0]]
                 params.append((number, wa_id, bsuid, wa_id, customer_keys(first)[2]))
-            cur.executemany(
+            created = execute_returning(
+                cur,
                 "INSERT INTO customers (business_phone_number_id, wa_id, bsuid, phone, name) "
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 params,
-                returning=True,
             )
-            created = _returned(cur, len(params))
             for (key, indexes), new_id in zip(new_customers.items(), created, strict=True):
                 assert new_id is not None, key
                 for i in indexes:
@@ -106,16 +106,17 @@ def process(
         missing = [c for c in dict.fromkeys(customers) if c not in conversation_of]
         if missing:
             number_of = {c: m.phone_number_id for c, m in zip(customers, messages, strict=True)}
-            cur.executemany(
+            opened = execute_returning(
+                cur,
                 "INSERT INTO conversations (customer_id, business_phone_number_id) "
                 "VALUES (%s, %s) RETURNING id",
                 [(c, number_of[c]) for c in missing],
-                returning=True,
             )
-            for c, new_id in zip(missing, _returned(cur, len(missing)), strict=True):
+            for c, new_id in zip(missing, opened, strict=True):
                 assert new_id is not None
                 conversation_of[c] = new_id
-        cur.executemany(
+        message_ids = execute_returning(
+            cur,
             "INSERT INTO messages (conversation_id, whatsapp_message_id, direction, type, "
             "payload, status, whatsapp_timestamp, created_at) VALUES (%s, %s, 'in', %s, %s, "
             "'received', %s, now()) ON CONFLICT (whatsapp_message_id) DO NOTHING RETURNING id",
@@ -123,16 +124,15 @@ def process(
                 (conversation_of[c], m.wamid, m.type, Jsonb(m.raw), epoch_time(m.timestamp))
                 for c, m in zip(customers, messages, strict=True)
             ],
-            returning=True,
         )
-        message_ids = _returned(cur, len(messages))
         newest: dict[int, int] = {}
         for c, m, mid in zip(customers, messages, message_ids, strict=True):
             if mid is not None and m.type not in NOT_FROM_USER:
                 conv = conversation_of[c]
                 newest[conv] = max(newest.get(conv, 0), m.timestamp)
         if newest:
-            cur.executemany(
+            execute_each(
+                cur,
                 "UPDATE conversations SET last_customer_message_at = %s, updated_at = now() "
                 "WHERE id = %s AND (last_customer_message_at IS NULL "
                 "OR last_customer_message_at < %s)",
@@ -151,30 +151,18 @@ def process(
             )
         journal_ids: list[int | None] = []
         if journal_rows:
-            cur.executemany(
+            journal_ids = execute_returning(
+                cur,
                 "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
                 "VALUES ('conversation', %s, %s, %s, now()) RETURNING id",
                 journal_rows,
-                returning=True,
             )
-            journal_ids = _returned(cur, len(journal_rows))
     out: list[tuple[int | None, int, int, int | None, InboundReceived | None]] = []
     it = iter(journal_ids)
     for c, mid, journaled in zip(customers, message_ids, received, strict=True):
         journal_id = next(it) if journaled is not None else None
         out.append((mid, conversation_of[c], c, journal_id, journaled))
     return out
-
-
-def _returned(cur: Any, count: int) -> list[int | None]:
-    values: list[int | None] = []
-    while True:
-        row = cur.fetchone()
-        values.append(int(row[0]) if row is not None else None)
-        if not cur.nextset():
-            break
-    assert len(values) == count, (len(values), count)
-    return values
 
 
 def epoch_time(epoch: int) -> datetime:
