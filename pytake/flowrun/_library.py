@@ -15,11 +15,13 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from ..flows import Flow, InvalidFlow, load_flow
 from ..store import Database, FlowExecution, FlowVersion, FlowVersionStatus, GroupCommitter
 from ..store import Flow as FlowRecord
+from ..store._bulk import execute_each
 
 log = logging.getLogger("pytake.flows")
 
@@ -114,8 +116,24 @@ class _RecordSteps:
     name = "flow_executions.insert"
 
     def apply_many(self, session: Session, params: Sequence[dict[str, Any]]) -> list[None]:
-        session.execute(sa.insert(_executions), list(params))
+        if session.get_bind().dialect.name == "postgresql":
+            connection: Any = session.connection().connection.driver_connection
+            with connection.cursor() as cursor:
+                execute_each(cursor, _PG_INSERT_STEP, [
+                    (p["conversation_id"], p["flow_version_id"], p["node_key"], p["step_type"],
+                     Jsonb(p["variables"]), p["at"])
+                    for p in params
+                ])
+        else:
+            session.execute(sa.insert(_executions), list(params))
         return [None] * len(params)
+
+
+# A constant statement psycopg prepares once per connection (see pytake.store._bulk).
+_PG_INSERT_STEP = (
+    "INSERT INTO flow_executions (conversation_id, flow_version_id, node_key, step_type, "
+    "variables, at) VALUES (%s, %s, %s, %s, %s, %s)"
+)
 
 
 _RECORD = _RecordSteps()

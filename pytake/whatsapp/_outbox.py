@@ -58,6 +58,7 @@ from typing import Any, Final
 import attrs
 import sqlalchemy as sa
 import trio
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from pytake.errors import CloudApiError, InvalidMessage
@@ -71,6 +72,7 @@ from pytake.store import (
     OutboxState,
 )
 from pytake.store._base import utcnow
+from pytake.store._bulk import execute_returning
 from pytake.whatsapp._client import CloudApiClient, SendResult
 from pytake.whatsapp._governor import Decision, Outcome, SendGovernor
 from pytake.whatsapp._templates import TemplateCatalogue
@@ -159,6 +161,8 @@ class _Enqueue:
     name = "whatsapp.outbox.enqueue"
 
     def apply_many(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+        if session.get_bind().dialect.name == "postgresql":
+            return _enqueue_postgres(session, params)
         message_ids: dict[int, int] = {}
         with_message = [(i, r) for i, r in enumerate(params) if r.conversation_id is not None]
         if with_message:
@@ -219,12 +223,65 @@ def _claimable(session: Session, params: Sequence[OutboundRequest]) -> list[bool
             .distinct()
         )
     }
+    return _claims(params, busy)
+
+
+def _claims(params: Sequence[OutboundRequest], busy: set[tuple[str, str]]) -> list[bool]:
     claims = []
     for r in params:
         key = (r.phone_number_id, r.to)
         claims.append(r.claim and key not in busy)
         busy.add(key)
     return claims
+
+
+# The same as constant statements psycopg prepares once per connection (see store._bulk).
+_PG_INSERT_MESSAGE: Final = (
+    "INSERT INTO messages (conversation_id, direction, type, payload, sent_by_user_id, status, "
+    "created_at) VALUES (%s, 'out', %s, %s, %s, 'pending', now()) RETURNING id"
+)
+_PG_INSERT_OUTBOX: Final = (
+    "INSERT INTO outbox (message_id, business_phone_number_id, recipient, payload, state, "
+    "attempts, next_attempt_at, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, now(), now()) RETURNING id"
+)
+_PG_BUSY_RECIPIENTS: Final = (
+    "SELECT DISTINCT business_phone_number_id, recipient FROM outbox "
+    "WHERE state IN ('pending', 'sending') AND recipient = ANY(%s)"
+)
+
+
+def _enqueue_postgres(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+    connection: Any = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        with_message = [r for r in params if r.conversation_id is not None]
+        ids = iter(execute_returning(cursor, _PG_INSERT_MESSAGE, [
+            (r.conversation_id, r.message_type, Jsonb(r.body.get(r.message_type, {})),
+             r.sent_by_user_id)
+            for r in with_message
+        ]))
+        message_ids = [next(ids) if r.conversation_id is not None else None for r in params]
+        wanted = sorted({r.to for r in params if r.claim})
+        busy: set[tuple[str, str]] = set()
+        if wanted:
+            cursor.execute(_PG_BUSY_RECIPIENTS, (wanted,), prepare=True)
+            busy = {(row[0], row[1]) for row in cursor.fetchall()}
+        claims = _claims(params, busy)
+        now = utcnow()
+        outbox_ids = execute_returning(cursor, _PG_INSERT_OUTBOX, [
+            (mid, r.phone_number_id, r.to, Jsonb(r.body),
+             OutboxState.SENDING.value if claim else OutboxState.PENDING.value,
+             1 if claim else 0, now)
+            for r, mid, claim in zip(params, message_ids, claims, strict=True)
+        ])
+    return [
+        Enqueued(
+            int(oid or 0),
+            mid,
+            OutboxRow(int(oid or 0), mid, r.phone_number_id, r.to, r.body, 1) if claim else None,
+        )
+        for oid, mid, r, claim in zip(outbox_ids, message_ids, params, claims, strict=True)
+    ]
 
 
 #: The group-commit write kind that stores a message and its outbox row together.
