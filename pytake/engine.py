@@ -193,7 +193,9 @@ class Engine:
         self.outbox = OutboxSender(
             self.db,
             self.cloud_api,
-            committer=self.committer,
+            # The conversation log's writer: a bot's answer commits in one transaction with
+            # the record of the turn that caused it (see ConversationActor._inbound).
+            committer=self.events_committer,
             governor=lambda number: SendGovernor(
                 number,
                 rate=settings.whatsapp_send_rate,

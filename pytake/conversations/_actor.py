@@ -22,6 +22,7 @@ Commands (from the agent WebSocket, the REST API, later flows) answer a
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -254,14 +255,22 @@ class ConversationActor(Actor[ConversationState]):
         effects: tuple[OwnershipEffect, ...] = ()
         if state.ownership.owner is Owner.RESOLVED and message.opens_window:
             effects = self._move(CustomerMessage(at=now), events)
-        await self._record(events)
-        await self._carry_out(effects, cause="customer_message")
+        committed: Callable[[], Awaitable[None]] = _nothing
+        if effects:
+            # A transition: committed before anyone (the queue) is told of it.
+            await self._record(events)
+            await self._carry_out(effects, cause="customer_message")
+        else:
+            # Only the message's event: the bot's answer is stored by the same writer after
+            # it, so the turn's record and answer share a transaction.
+            committed = await self._record_soon(events)
 
         reply = self._automatic_reply(message)
         if reply is not None:
             await self._send_text(reply)
         if who_handles_inbound(state.ownership) == "bot" and message.opens_window:
             await self._bot_takes(message.message_id, now)
+        await committed()
 
     async def _bot_takes(self, message_id: int, now: float) -> None:
         config = self._config
@@ -589,8 +598,16 @@ class ConversationActor(Actor[ConversationState]):
             # _record, and the inbound path delivers the message itself.
 
     async def _record(self, events: list[ConversationEvent]) -> None:
+        await (await self._record_soon(events))()
+
+    async def _record_soon(
+        self, events: list[ConversationEvent]
+    ) -> Callable[[], Awaitable[None]]:
+        """Hand the row and ``events`` to the log's writer; return what to await for the
+        commit.  Whatever this actor writes through that writer afterwards commits with it
+        or after it."""
         if self.state.conversation_id is None:
-            return
+            return _nothing
         o = self.state.ownership
         updates: dict[str, Any] = {
             "owner_state": o.owner.value,
@@ -609,9 +626,10 @@ class ConversationActor(Actor[ConversationState]):
         if (row, updates) == self._written:
             updates = {}  # the row already says so: only the events are new
         log_: ConversationLog = self.router.services["conversation_log"]
-        await log_.record(ConversationRecord(row, updates, tuple(events)))
+        committed = await log_.record_soon(ConversationRecord(row, updates, tuple(events)))
         if updates:
             self._written = (row, updates)
+        return committed
 
     async def _updated(self, by: str, what: str, data: dict[str, Any]) -> None:
         payload = {**data, "by": by}
@@ -747,3 +765,7 @@ def _release_event(cause: str) -> str:
     if cause in ("transfer_to_team", "transfer_to_agent", "reassign"):
         return "conversation.transferred"
     return "conversation.released"
+
+
+async def _nothing() -> None:
+    return None

@@ -9,7 +9,7 @@ already used.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,8 +153,27 @@ class ConversationLog:
         return await self._db.run(_owner, conversation_id, readonly=True)
 
     async def record(self, record: ConversationRecord) -> None:
-        if record.updates or record.events:
-            await self._committer.submit(RECORD, record)
+        await (await self.record_soon(record))()
+
+    async def record_soon(self, record: ConversationRecord) -> Callable[[], Awaitable[None]]:
+        """Hand ``record`` to the writer; return what to await for its commit.  Writes after
+        it on the same writer (a bot's answer) commit with it or after it, never before."""
+        if not (record.updates or record.events):
+            return self._committed(record, None)
+        write = await self._committer.submit_soon(RECORD, record)
+        return self._committed(record, write.outcome)
+
+    def _committed(
+        self, record: ConversationRecord, outcome: Callable[[], Awaitable[None]] | None
+    ) -> Callable[[], Awaitable[None]]:
+        async def committed() -> None:
+            if outcome is not None:
+                await outcome()
+            self._published(record)
+
+        return committed
+
+    def _published(self, record: ConversationRecord) -> None:
         if self._on_event is not None:
             for event in record.events:
                 self._on_event(f"conversation.{event.type}", {

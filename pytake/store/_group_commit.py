@@ -63,6 +63,14 @@ class _Write(Generic[P, R]):
         self.error: BaseException | None = None
         self.detached = False
 
+    async def outcome(self) -> R:
+        """Wait until committed; the result, or the error that failed the write."""
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        result: R = self.result
+        return result
+
 
 AfterCommit = Callable[[Sequence[_Write[Any, Any]]], None]
 
@@ -111,11 +119,16 @@ class GroupCommitter:
     async def submit(self, kind: WriteKind[P, R], params: P, *, timeout: float = math.inf) -> R:
         """Hand one write over and wait until it is committed; return its result."""
         (write,) = await self._enqueue(kind, [params], timeout)
-        await write.done.wait()
-        if write.error is not None:
-            raise write.error
-        result: R = write.result
-        return result
+        return await write.outcome()
+
+    async def submit_soon(
+        self, kind: WriteKind[P, R], params: P, *, timeout: float = math.inf
+    ) -> _Write[P, R]:
+        """Hand one write over and return at once (after waiting for room, as `submit`);
+        ``await write.outcome()`` later.  Writes commit in submission order, so a later
+        write's commit implies this one's."""
+        (write,) = await self._enqueue(kind, [params], timeout)
+        return write
 
     async def submit_many(
         self, kind: WriteKind[P, R], params: Sequence[P], *, timeout: float = math.inf
