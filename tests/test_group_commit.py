@@ -83,6 +83,20 @@ async def test_a_write_set_off_in_the_same_scheduling_wave_shares_the_transactio
     assert (committer.batches, committer.rows) == (1, 2)
 
 
+async def test_a_write_handed_over_without_waiting_commits_first(db: Database) -> None:
+    committer = GroupCommitter(db)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(committer.run)
+        earlier = await committer.submit_soon(APPEND_JOURNAL, row(1))
+        later = await committer.submit(APPEND_JOURNAL, row(2))
+        assert earlier.done.is_set()  # committed by the time the later write is
+        first = await earlier.outcome()
+        nursery.cancel_scope.cancel()
+    assert first < later
+    assert committer.batches == 1
+    assert await _journal_rows(db) == [("k", "a1"), ("k", "a2")]
+
+
 class _Failing:
     """Writes rows, but refuses any row whose actor id is "bad"."""
 
