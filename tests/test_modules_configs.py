@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+import trio.testing
 
 from pytake.config import Settings
 from pytake.errors import ModuleConfigError
@@ -18,6 +19,7 @@ from pytake.modules import (
     ModuleRegistry,
     SecretBox,
 )
+from pytake.modules._configs import CONFIG_TTL
 from pytake.modules.builtin import BoletoModule, RestApiModule, WebhookModule
 from pytake.store import Database, ModuleConfiguration, ModuleRecord
 
@@ -247,3 +249,31 @@ def _records(session: sa.orm.Session) -> dict[str, tuple[str, dict[str, object]]
     return {
         r.name: (r.version, r.manifest) for r in session.scalars(sa.select(ModuleRecord))
     }
+
+
+async def test_loaded_configurations_are_reused_for_a_while(
+    database: Database, tenant: str, mock_clock: trio.testing.MockClock
+) -> None:
+    configs = ModuleConfigs(database, registry(), SecretBox(KEY))
+    await configs.save("rest_api", {"timeout": 3}, tenant_key=tenant)
+    assert (await configs.load("rest_api", tenant_key=tenant))["timeout"] == 3
+
+    # Changed behind its back (another node): the copy it read is used for CONFIG_TTL s.
+    other = ModuleConfigs(database, registry(), SecretBox(KEY))
+    await other.save("rest_api", {"timeout": 7}, tenant_key=tenant)
+    loaded = await configs.load("rest_api", tenant_key=tenant)
+    assert loaded["timeout"] == 3
+    loaded["timeout"] = 99  # a caller's copy: the reused configuration is not changed
+    assert (await configs.load("rest_api", tenant_key=tenant))["timeout"] == 3
+    mock_clock.jump(CONFIG_TTL + 0.1)
+    assert (await configs.load("rest_api", tenant_key=tenant))["timeout"] == 7
+
+    # Its own changes apply at once, and so does a missing configuration's error.
+    await configs.save("rest_api", {"timeout": 9}, tenant_key=tenant)
+    assert (await configs.load("rest_api", tenant_key=tenant))["timeout"] == 9
+    with pytest.raises(ModuleConfigError, match="no configuration is stored"):
+        await configs.load("boleto", tenant_key=tenant)
+    with pytest.raises(ModuleConfigError, match="no configuration is stored"):
+        await configs.load("boleto", tenant_key=tenant)  # reused, raised afresh
+    await configs.delete("rest_api", tenant_key=tenant)
+    assert (await configs.load("rest_api", tenant_key=tenant))["timeout"] != 9

@@ -22,12 +22,14 @@ What callers may rely on:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 import attrs
 import sqlalchemy as sa
+import trio
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,8 @@ __all__ = ["DEFAULT_TENANT", "ConfigView", "ModuleConfigs"]
 
 #: The tenant of a deployment that has only one (a single business number).
 DEFAULT_TENANT: Final = "default"
+#: Seconds `ModuleConfigs.load` reuses a configuration it read.
+CONFIG_TTL: Final = 5.0
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +92,12 @@ class ModuleConfigs:
         self._db = database
         self._registry = registry
         self._box = secrets
+        # (module, tenant) -> (good until, configuration or the error loading it gave)
+        self._loaded: dict[tuple[str, str], tuple[float, dict[str, Any] | ModuleConfigError]] = {}
+
+    def _forget(self, module: str) -> None:
+        for key in [k for k in self._loaded if k[0] == module]:
+            del self._loaded[key]
 
     def _manifest(self, module: str) -> Manifest:
         return self._registry.get(module).manifest
@@ -158,9 +168,11 @@ class ModuleConfigs:
             box = self._require_box(module, tenant_key)
             blob = box.encrypt_json(secret, context=_secrets_context(module, tenant_key))
         version = self._registry.get(module).version
+        self._forget(module)
         updated_at = await self._db.run(
             _save, module, version, manifest.to_json(), tenant_key, plain, blob
         )
+        self._forget(module)
         return ConfigView(
             module=module,
             tenant_key=tenant_key,
@@ -185,7 +197,26 @@ class ModuleConfigs:
 
     async def load(self, module: str, *, tenant_key: str = DEFAULT_TENANT) -> dict[str, Any]:
         """The configuration a call of ``module`` gets: validated, with defaults, secrets in
-        clear. Keep it out of logs."""
+        clear. Keep it out of logs.
+
+        Reused for `CONFIG_TTL` seconds (a database read and a decryption per module call
+        cost more than most calls): a change made through this object applies at once, one
+        made on another node within that time."""
+        key = (module, tenant_key)
+        now = trio.current_time()
+        cached = self._loaded.get(key)
+        if cached is None or cached[0] <= now:
+            try:
+                value: dict[str, Any] | ModuleConfigError = await self._load(module, tenant_key)
+            except ModuleConfigError as exc:
+                value = exc
+            cached = self._loaded[key] = (now + CONFIG_TTL, value)
+        found = cached[1]
+        if isinstance(found, ModuleConfigError):
+            raise ModuleConfigError(str(found), module=found.module, field=found.field)
+        return copy.deepcopy(found)
+
+    async def _load(self, module: str, tenant_key: str) -> dict[str, Any]:
         manifest = self._manifest(module)
         row = await self._db.run(_get_row, module, tenant_key, readonly=True)
         if row is None:
@@ -225,7 +256,11 @@ class ModuleConfigs:
 
     async def delete(self, module: str, *, tenant_key: str = DEFAULT_TENANT) -> bool:
         """Remove the configuration; ``False`` if there was none."""
-        return await self._db.run(_delete, module, tenant_key)
+        self._forget(module)
+        try:
+            return await self._db.run(_delete, module, tenant_key)
+        finally:
+            self._forget(module)
 
     # -- helpers ------------------------------------------------------------------------------
 
