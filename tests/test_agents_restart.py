@@ -7,11 +7,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,43 +21,11 @@ from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
 from pytake.whatsapp.sim._customers import RetryPolicy
 
 from .agent_support import PASSWORD, agent_client
+from .process_support import free_port, server_process, until_ready
 from .storage_fixtures import RedisTarget
 from .webhook_support import APP_SECRET, wa_id
 
 SECRET_KEY = "k" * 48  # fixed: tokens stay valid across the restart
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _server(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = [sys.executable, "-m", "pytake", "serve", "--host", "127.0.0.1",
-               "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-
-
-async def _until_ready(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
-        with trio.fail_after(60):
-            while True:
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await trio.sleep(0.1)
 
 
 async def _seed(url: str, team_name: str) -> str:
@@ -94,7 +57,7 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
 ) -> None:
     team_name = "team-" + secrets.token_hex(4)
     email = await _seed(pg_url, team_name)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     async with run_standin(token="sim-token") as standin:
@@ -116,8 +79,8 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
         async with CustomerSimulator(base + "/webhooks/whatsapp", APP_SECRET,
                                      customers=[customer], standin=standin,
                                      retry=patient) as sim:
-            with _server(env, port, log) as first:
-                await _until_ready(base)
+            with server_process(env, port, log) as first:
+                await until_ready(base)
                 async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
                     token = (await http.post("/api/v1/auth/login", json={
                         "email": email, "password": PASSWORD})).json()["access_token"]
@@ -136,8 +99,8 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
             # until it is acknowledged, and so does the simulator.
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(sim.send_text, customer, "alô? ainda aí?")
-                with _server(env, port, log):
-                    await _until_ready(base)
+                with server_process(env, port, log):
+                    await until_ready(base)
                     async with agent_client(base, token, last_seq=seen) as again:
                         missed = await again.event("message.new", text="alô? ainda aí?",
                                                    timeout=30)
@@ -161,15 +124,15 @@ async def test_a_clean_shutdown_closes_agent_sockets_with_going_away(
 ) -> None:
     team_name = "team-" + secrets.token_hex(4)
     email = await _seed(pg_url, team_name)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
         "PYTAKE_DATABASE_URL": pg_url,
         "PYTAKE_SECRET_KEY": SECRET_KEY,
         "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
     }
-    with _server(env, port, tmp_path / "server.log") as server:
-        await _until_ready(base)
+    with server_process(env, port, tmp_path / "server.log") as server:
+        await until_ready(base)
         async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
             token = (await http.post("/api/v1/auth/login", json={
                 "email": email, "password": PASSWORD})).json()["access_token"]

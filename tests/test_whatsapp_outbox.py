@@ -7,6 +7,7 @@ checks that no outbox row reached the stand-in twice (by ``biz_opaque_callback_d
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 from collections import Counter
@@ -235,6 +236,45 @@ async def test_a_burst_is_claimed_as_stored_and_finished_in_batches(any_url: str
             assert msg.sent_at is not None
             wamids.add(row.whatsapp_message_id)
         assert len(wamids) == 20
+
+
+async def test_a_key_stored_again_sends_nothing_twice(any_url: str) -> None:
+    async with harness(any_url) as h:
+        sender = await h.start_sender()
+        conv, phone = await h.conversation()
+        key = f"flow:{conv}:m1:1"
+        first = await sender.enqueue(h.number, text_message(phone, "once"),
+                                     conversation_id=conv, key=key)
+        # The same turn run again (a replay after a crash), alone and batched with new work.
+        again = await sender.enqueue(h.number, text_message(phone, "once"),
+                                     conversation_id=conv, key=key)
+        async with trio.open_nursery() as nursery:
+            for body, k in [("once", key), ("two", key + "x"), ("two", key + "x")]:
+                nursery.start_soon(functools.partial(
+                    sender.enqueue, h.number, text_message(phone, body),
+                    conversation_id=conv, key=k,
+                ))
+        assert (again.outbox_id, again.message_id) == (first.outbox_id, first.message_id)
+        await h.wait_state(first.outbox_id, "sent")
+
+        def count(session: Session) -> tuple[int, int]:
+            rows = session.execute(
+                sa.select(sa.func.count()).select_from(OutboxEntry.__table__)
+                .where(OutboxEntry.idempotency_key.in_([key, key + "x"]))
+            ).scalar_one()
+            messages = session.execute(
+                sa.select(sa.func.count()).select_from(Message.__table__)
+                .where(Message.conversation_id == conv)
+            ).scalar_one()
+            return int(rows), int(messages)
+
+        assert await h.db.run(count) == (2, 2)
+        with trio.fail_after(5):
+            while len([s for s in h.standin.sent if s.body.get("to") == phone]) < 2:
+                await trio.sleep(0.02)
+        await trio.sleep(0.2)
+        bodies = [s.body["text"]["body"] for s in h.standin.sent if s.body.get("to") == phone]
+        assert sorted(bodies) == ["once", "two"]
 
 
 async def test_throughput_burst_is_retried_and_sent_once(pg_url: str) -> None:

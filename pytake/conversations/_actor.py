@@ -313,6 +313,10 @@ class ConversationActor(Actor[ConversationState]):
         library: FlowLibrary = self.router.services["flows"]
         ports = ActorFlowPorts(self, library)
         state = self.state
+        # The customer's last message names the turn; a timer's turn also its wait's token
+        # (tokens count from 1 in each flow run, which starts with a new message).
+        last = state.recent[-1] if state.recent else 0
+        ports.turn = f"m{last}.t{event.token}" if isinstance(event, TimerFired) else f"m{last}"
         executor = FlowExecutor(
             ports,
             customer={"id": state.customer_id, "wa_id": state.reply_to},

@@ -39,6 +39,12 @@ class ActorFlowPorts:
         self.library = library
         self.loaded: dict[tuple[str, int | None], StoredFlow] = {}
         self.steps: list[tuple[StoredFlow | None, str, str, dict[str, Any]]] = []
+        #: What started this turn (``m<message id>``, ``m<message id>.t<token>``): its n-th
+        #: message is stored under ``flow:<conversation>:<turn>:<n>``, so the same turn run
+        #: again (its message replayed after a crash, over an older snapshot) sends nothing
+        #: twice.
+        self.turn: str | None = None
+        self._sent = 0
 
     @property
     def _services(self) -> dict[str, Any]:
@@ -50,12 +56,17 @@ class ActorFlowPorts:
         outbox = self._services.get("outbox")
         if outbox is None or not state.reply_to or not state.phone_number_id:
             return
+        self._sent += 1
+        key = None
+        if self.turn is not None and state.conversation_id is not None:
+            key = f"flow:{state.conversation_id}:{self.turn}:{self._sent}"
         try:
             await outbox.enqueue(
                 state.phone_number_id,
                 build_body(state.reply_to, body),
                 conversation_id=state.conversation_id,
                 last_customer_ts=state.last_customer_message_at,
+                key=key,
             )
         except (InvalidMessage, WindowClosed) as exc:
             log.warning("conversation %s: flow message not sent: %s", self.actor.id, exc)

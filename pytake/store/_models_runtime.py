@@ -40,6 +40,7 @@ class OutboxEntry(Base):
     __table_args__ = (
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        sa.Index("ix_outbox_idempotency_key", "idempotency_key", unique=True),
         {"sqlite_autoincrement": True},
     )
 
@@ -63,6 +64,9 @@ class OutboxEntry(Base):
     )
     last_error: Mapped[str | None] = mapped_column(sa.Text())
     whatsapp_message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    #: What caused the message (e.g. ``flow:<conversation>:<turn>:<n>``); a second request
+    #: with the same key is not stored again (a turn replayed after a crash).
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -139,6 +139,9 @@ class OutboundRequest:
     #: same recipient is waiting, so that the running sender takes it straight from the
     #: commit instead of in a claim transaction of its own.
     claim: bool = False
+    #: What caused the message: a request whose key is stored already is not stored again
+    #: (its `Enqueued` is the stored row's), so replaying the cause sends nothing twice.
+    key: str | None = None
 
     @property
     def to(self) -> str:
@@ -161,8 +164,35 @@ class _Enqueue:
     name = "whatsapp.outbox.enqueue"
 
     def apply_many(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+        keys = [r.key for r in params if r.key is not None]
+        stored: dict[str, Enqueued] = {}
+        if keys:
+            rows = session.execute(
+                sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
+                .where(_outbox.c.idempotency_key.in_(sorted(set(keys))))
+            )
+            stored = {row[0]: Enqueued(row[1], row[2]) for row in rows}
+        fresh: list[int] = []
+        for i, r in enumerate(params):
+            if r.key is None or r.key not in stored:
+                fresh.append(i)
+                if r.key is not None:
+                    stored[r.key] = Enqueued(-1, None)  # a later duplicate in this batch
+        new = [params[i] for i in fresh]
         if session.get_bind().dialect.name == "postgresql":
-            return _enqueue_postgres(session, params)
+            made = _enqueue_postgres(session, new)
+        else:
+            made = self._insert(session, new)
+        results: dict[int, Enqueued] = dict(zip(fresh, made, strict=True))
+        for i, enqueued in zip(fresh, made, strict=True):
+            key = params[i].key
+            if key is not None:
+                stored[key] = Enqueued(enqueued.outbox_id, enqueued.message_id)
+        return [results.get(i) or stored[str(r.key)] for i, r in enumerate(params)]
+
+    def _insert(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+        if not params:
+            return []
         message_ids: dict[int, int] = {}
         with_message = [(i, r) for i, r in enumerate(params) if r.conversation_id is not None]
         if with_message:
@@ -191,6 +221,7 @@ class _Enqueue:
                 "state": OutboxState.SENDING if claims[i] else OutboxState.PENDING,
                 "attempts": 1 if claims[i] else 0,
                 "next_attempt_at": now,
+                "idempotency_key": r.key,
             }
             for i, r in enumerate(params)
         ]
@@ -242,8 +273,8 @@ _PG_INSERT_MESSAGE: Final = (
 )
 _PG_INSERT_OUTBOX: Final = (
     "INSERT INTO outbox (message_id, business_phone_number_id, recipient, payload, state, "
-    "attempts, next_attempt_at, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, now(), now()) RETURNING id"
+    "attempts, next_attempt_at, idempotency_key, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), now()) RETURNING id"
 )
 _PG_BUSY_RECIPIENTS: Final = (
     "SELECT DISTINCT business_phone_number_id, recipient FROM outbox "
@@ -252,6 +283,8 @@ _PG_BUSY_RECIPIENTS: Final = (
 
 
 def _enqueue_postgres(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+    if not params:
+        return []
     connection: Any = session.connection().connection.driver_connection
     with connection.cursor() as cursor:
         with_message = [r for r in params if r.conversation_id is not None]
@@ -271,7 +304,7 @@ def _enqueue_postgres(session: Session, params: Sequence[OutboundRequest]) -> li
         outbox_ids = execute_returning(cursor, _PG_INSERT_OUTBOX, [
             (mid, r.phone_number_id, r.to, Jsonb(r.body),
              OutboxState.SENDING.value if claim else OutboxState.PENDING.value,
-             1 if claim else 0, now)
+             1 if claim else 0, now, r.key)
             for r, mid, claim in zip(params, message_ids, claims, strict=True)
         ])
     return [
@@ -616,16 +649,19 @@ class OutboxSender:
         sent_by_user_id: int | None = None,
         last_customer_ts: float | None = _UNCHECKED,
         now: float | None = None,
+        key: str | None = None,
     ) -> Enqueued:
         """Store ``body`` (from the builders) for sending; return the new ids once committed.
 
         With ``last_customer_ts`` (epoch seconds of the customer's last message, ``None`` if
         never), a free-form body outside the 24-hour window raises `WindowClosed`; a template
-        the catalogue does not list as approved raises `InvalidMessage`."""
+        the catalogue does not list as approved raises `InvalidMessage`.  With ``key`` (what
+        caused the message), a key stored already returns that row and stores nothing."""
         if self.committer is None:
             raise RuntimeError("OutboxSender.enqueue needs a committer")
         request = OutboundRequest(phone_number_id, body, conversation_id, recipient,
-                                  sent_by_user_id, claim=self._may_claim(phone_number_id))
+                                  sent_by_user_id, claim=self._may_claim(phone_number_id),
+                                  key=key)
         if not request.to or not request.message_type:
             raise InvalidMessage(["body: needs to and type (use the builders)"])
         if last_customer_ts is not _UNCHECKED:

@@ -1,0 +1,74 @@
+"""A `pytake serve` process killed with SIGKILL right after a flow answered: the customer's
+message is replayed from the journal over an older snapshot when it starts again, the flow
+runs that turn again, and its messages are not sent a second time (real PostgreSQL, HTTP and
+the Cloud API stand-in)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from pytake.flowrun._library import publish
+from pytake.store import Database
+from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
+
+from .process_support import free_port, server_process, until_ready
+from .webhook_support import APP_SECRET, wa_id
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
+
+
+def _publish_triage(session: Any) -> None:
+    publish(session, json.loads((EXAMPLES / "triage.json").read_text()))
+
+
+async def test_a_turn_replayed_after_a_kill_sends_nothing_twice(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with Database(pg_url) as db:
+        await db.run(_publish_triage)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    async with run_standin(token="sim-token") as standin:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
+            "PYTAKE_DATABASE_URL": pg_url,
+            "PYTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
+            "PYTAKE_WHATSAPP_ACCESS_TOKEN": "sim-token",
+            "PYTAKE_WHATSAPP_API_BASE": str(standin.base_url),
+            "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
+            "PYTAKE_FLOWS_DEFAULT": "triage",
+        }
+        customer = Customer(wa_id(), "Ana")
+
+        def bodies() -> list[Any]:
+            return [s.body for s in standin.sent if not s.is_read_receipt]
+
+        async def until_sent(n: int) -> None:
+            with trio.fail_after(20):
+                while len(bodies()) < n:
+                    await trio.sleep(0.01)
+
+        async with CustomerSimulator(base + "/webhooks/whatsapp", APP_SECRET,
+                                     customers=[customer], standin=standin) as sim:
+            with server_process(env, port, log) as first:
+                await until_ready(base)
+                await sim.send_text(customer, "oi")
+                await until_sent(2)  # the welcome and the menu
+                # Killed before the actor's snapshot is written behind (every second).
+                first.send_signal(signal.SIGKILL)
+                first.wait(10)
+            with server_process(env, port, log):
+                await until_ready(base)  # the journal has been replayed by now
+                await trio.sleep(0.5)
+                assert [b["type"] for b in bodies()] == ["text", "interactive"]
+                await sim.send_text(customer, "2")  # the flow goes on where it was
+                await until_sent(3)
+                await trio.sleep(0.3)
+                assert len(bodies()) == 3
+    assert "Traceback" not in log.read_text(errors="replace")
