@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,8 +31,14 @@ def server_process(env: dict[str, str], port: int, log: Path) -> Iterator[subpro
     try:
         yield process
     finally:
+        # Stopped cleanly unless the test killed it: a server killed here would leave its
+        # journal to the next test's server, which shares the run's database.
         if process.poll() is None:
-            process.kill()
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
         process.wait(10)
 
 
@@ -44,3 +52,14 @@ async def until_ready(base: str) -> None:
                 except httpx.TransportError:
                     pass
                 await trio.sleep(0.1)
+
+
+def server_env(database_url: str, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `pytake serve` under test: this one without its ``PYTAKE_*``,
+    the database and a media directory under ``tmp_path``, then ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")}
+    return env | {
+        "PYTAKE_DATABASE_URL": database_url,
+        "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
+        **settings,
+    }

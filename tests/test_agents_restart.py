@@ -4,7 +4,6 @@ reply reaches the customer (real PostgreSQL, Redis, HTTP and WebSocket)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 from pathlib import Path
@@ -21,7 +20,7 @@ from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
 from pytake.whatsapp.sim._customers import RetryPolicy
 
 from .agent_support import PASSWORD, agent_client
-from .process_support import free_port, server_process, until_ready
+from .process_support import free_port, server_env, server_process, until_ready
 from .storage_fixtures import RedisTarget
 from .webhook_support import APP_SECRET, wa_id
 
@@ -61,18 +60,17 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     async with run_standin(token="sim-token") as standin:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
-            "PYTAKE_DATABASE_URL": pg_url,
-            "PYTAKE_REDIS_URL": redis_target.url,
-            "PYTAKE_REDIS_PREFIX": redis_target.prefix + "restart:",
-            "PYTAKE_SECRET_KEY": SECRET_KEY,
-            "PYTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
-            "PYTAKE_WHATSAPP_ACCESS_TOKEN": "sim-token",
-            "PYTAKE_WHATSAPP_API_BASE": str(standin.base_url),
-            "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
-            "PYTAKE_ROUTING_DEFAULT_TEAM": team_name,
-            "PYTAKE_AGENT_OFFLINE_GRACE": "60",
-        }
+        env = server_env(
+            pg_url, tmp_path,
+            PYTAKE_REDIS_URL=redis_target.url,
+            PYTAKE_REDIS_PREFIX=redis_target.prefix + "restart:",
+            PYTAKE_SECRET_KEY=SECRET_KEY,
+            PYTAKE_WHATSAPP_APP_SECRET=APP_SECRET,
+            PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+            PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+            PYTAKE_ROUTING_DEFAULT_TEAM=team_name,
+            PYTAKE_AGENT_OFFLINE_GRACE="60",
+        )
         customer = Customer(wa_id(), "Ana")
         # Meta retries an unanswered webhook for hours; a few seconds of down time suffice.
         patient = RetryPolicy(delays=(0.25,) * 200)
@@ -126,11 +124,7 @@ async def test_a_clean_shutdown_closes_agent_sockets_with_going_away(
     email = await _seed(pg_url, team_name)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
-        "PYTAKE_DATABASE_URL": pg_url,
-        "PYTAKE_SECRET_KEY": SECRET_KEY,
-        "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
-    }
+    env = server_env(pg_url, tmp_path, PYTAKE_SECRET_KEY=SECRET_KEY)
     with server_process(env, port, tmp_path / "server.log") as server:
         await until_ready(base)
         async with httpx.AsyncClient(base_url=base, trust_env=False) as http:

@@ -6,7 +6,6 @@ the Cloud API stand-in)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from pytake.flowrun._library import publish
 from pytake.store import Database
 from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
 
-from .process_support import free_port, server_process, until_ready
+from .process_support import free_port, server_env, server_process, until_ready
 from .webhook_support import APP_SECRET, wa_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
@@ -36,14 +35,13 @@ async def test_a_turn_replayed_after_a_kill_sends_nothing_twice(
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     async with run_standin(token="sim-token") as standin:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_")} | {
-            "PYTAKE_DATABASE_URL": pg_url,
-            "PYTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
-            "PYTAKE_WHATSAPP_ACCESS_TOKEN": "sim-token",
-            "PYTAKE_WHATSAPP_API_BASE": str(standin.base_url),
-            "PYTAKE_WHATSAPP_MEDIA_DIR": str(tmp_path / "media"),
-            "PYTAKE_FLOWS_DEFAULT": "triage",
-        }
+        env = server_env(
+            pg_url, tmp_path,
+            PYTAKE_WHATSAPP_APP_SECRET=APP_SECRET,
+            PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+            PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+            PYTAKE_FLOWS_DEFAULT="triage",
+        )
         customer = Customer(wa_id(), "Ana")
 
         def bodies() -> list[Any]:
