@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from pytake.flowrun._library import (
     FlowLibrary,
     in_share,
@@ -14,7 +16,8 @@ from pytake.flowrun._library import (
     set_candidate,
     store_draft,
 )
-from pytake.store import Database
+from pytake.store import Database, FlowNode, FlowVersion
+from pytake.store import Flow as FlowRecord
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
 
@@ -54,5 +57,33 @@ async def test_a_candidate_version_takes_its_share_until_one_is_published(
         # Publishing a version ends the split: everyone starts the new published version.
         assert await db.run(publish, document) == 3
         assert {await library.start_version("triage", f"pn:{n}") for n in range(100)} == {None}
+    finally:
+        await db.aclose()
+
+
+async def test_each_stored_version_has_its_nodes_in_flow_nodes(sqlite_url: str) -> None:
+    document = json.loads((EXAMPLES / "triage.json").read_text())
+    db = Database(sqlite_url)
+    try:
+        first = await db.run(publish, document)
+        changed = {**document, "nodes": [
+            {**n, "text": "Oi!"} if n["id"] == "welcome" else n for n in document["nodes"]
+        ]}
+        second = await db.run(store_draft, changed)
+
+        def nodes(session: Any, version: int) -> dict[str, tuple[str, dict[str, Any]]]:
+            rows = session.execute(
+                sa.select(FlowNode.node_key, FlowNode.type, FlowNode.config)
+                .join(FlowVersion, FlowVersion.id == FlowNode.flow_version_id)
+                .join(FlowRecord, FlowRecord.id == FlowVersion.flow_id)
+                .where(FlowRecord.name == "triage", FlowVersion.version == version)
+            )
+            return {key: (type_, config) for key, type_, config in rows}
+
+        stored = await db.run(nodes, first)
+        assert set(stored) == {n["id"] for n in document["nodes"]}
+        welcome = next(n for n in document["nodes"] if n["id"] == "welcome")
+        assert stored["welcome"] == ("send_text", {"text": welcome["text"]})
+        assert (await db.run(nodes, second))["welcome"][1]["text"] == "Oi!"
     finally:
         await db.aclose()

@@ -19,7 +19,14 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from ..flows import Flow, InvalidFlow, load_flow
-from ..store import Database, FlowExecution, FlowVersion, FlowVersionStatus, GroupCommitter
+from ..store import (
+    Database,
+    FlowExecution,
+    FlowNode,
+    FlowVersion,
+    FlowVersionStatus,
+    GroupCommitter,
+)
 from ..store import Flow as FlowRecord
 from ..store._bulk import execute_each
 
@@ -103,11 +110,21 @@ def _store(session: Session, document: dict[str, Any], *, publish: bool) -> int:
             .values(status=FlowVersionStatus.ARCHIVED)
         )
     number = int(latest or 0) + 1
-    session.add(FlowVersion(
+    version = FlowVersion(
         flow_id=record.id, version=number, graph={**document, "version": number},
         status=FlowVersionStatus.PUBLISHED if publish else FlowVersionStatus.DRAFT,
         published_at=datetime.now(UTC) if publish else None,
-    ))
+    )
+    session.add(version)
+    session.flush()
+    # The nodes on their own, so they can be queried (metrics per node) without the graph.
+    session.add_all(
+        FlowNode(flow_version_id=version.id, node_key=str(node["id"])[:100],
+                 type=str(node.get("type") or "")[:50],
+                 config={k: v for k, v in node.items() if k not in ("id", "type")})
+        for node in document.get("nodes") or ()
+        if isinstance(node, dict) and node.get("id") is not None
+    )
     session.flush()
     return number
 
