@@ -15,7 +15,7 @@ from trio_websocket import ConnectionClosed, open_websocket_url
 from pytake.conversations import AutomaticReplies
 from pytake.whatsapp.sim import Customer, new_wamid
 
-from .agent_support import AgentClient, Desk, running_desk
+from .agent_support import AgentClient, CommandRejected, Desk, running_desk
 
 
 async def test_customer_reaches_an_agent_and_the_reply_reaches_the_customer(
@@ -46,6 +46,17 @@ async def test_customer_reaches_an_agent_and_the_reply_reaches_the_customer(
                                        content={"type": "text", "text": "Vou verificar!"})
             assert data["message_id"] > 0
             await desk.wait_sent_to(customer, text="Vou verificar!")
+            # A send retried with its key (its answer was lost) is not sent again.
+            keyed = {"type": "text", "text": "Só uma vez"}
+            first = await agent.command("send", conversation_id=conversation_id,
+                                        content=keyed, idempotency_key="k-1")
+            again = await agent.command("send", conversation_id=conversation_id,
+                                        content=keyed, idempotency_key="k-1")
+            assert again == {**first, "repeated": True}
+            await desk.wait_sent_to(customer, text="Só uma vez")
+            with pytest.raises(CommandRejected, match="idempotency_key must be a string"):
+                await agent.command("send", conversation_id=conversation_id,
+                                    content=keyed, idempotency_key="")
             # The customer's phone reports delivery; the agent sees the ticks move.
             status = await agent.event("message.status", message_id=data["message_id"])
             assert status["data"]["status"] in ("sent", "delivered", "read")
@@ -63,6 +74,9 @@ async def test_customer_reaches_an_agent_and_the_reply_reaches_the_customer(
             )]
             assert kinds[:3] == ["customer_message", "handoff", "offer"]
             assert {"accept", "agent_message", "resolve"} <= set(kinds)
+            assert kinds.count("agent_message") == 2  # the repeated send recorded nothing
+            assert len([s for s in desk.sent_to(customer)
+                        if s.body.get("text", {}).get("body") == "Só uma vez"]) == 1
 
 # trio-websocket's client never closes its TCP socket after a close the server started (its
 # reader stops at EOF without closing the stream), so the socket object is collected unclosed.

@@ -46,6 +46,12 @@ async def test_commands_over_rest_with_roles_and_specific_errors(
                                      json={"content": {"type": "text", "text": "Claro!"}})
             assert sent.status_code == 201, sent.text
             assert sent.json()["message_id"] > 0
+            keyed = [await client.post(f"{url}/messages",
+                                       headers={**owner_headers, "Idempotency-Key": "r-1"},
+                                       json={"content": {"type": "text", "text": "Uma vez"}})
+                     for _ in range(2)]
+            assert [r.status_code for r in keyed] == [201, 201]
+            assert keyed[1].json() == {**keyed[0].json(), "repeated": True}
 
             bad = await client.post(f"{url}/messages", headers=owner_headers,
                                     json={"content": {"type": "buttons", "body": "x",

@@ -183,7 +183,10 @@ class AgentDesk:
 
     async def _send(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         content = _field(frame, "content", dict)
-        return await self._ask(await self._key(frame), SendReply(agent, role, content))
+        key = frame.get("idempotency_key")
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 100):
+            raise BadCommand("idempotency_key must be a string of 1 to 100 characters")
+        return await self._ask(await self._key(frame), SendReply(agent, role, content, key))
 
     async def _note(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         text = _field(frame, "text", str)

@@ -476,12 +476,16 @@ class ConversationActor(Actor[ConversationState]):
                 conversation_id=state.conversation_id,
                 sent_by_user_id=int(message.by),
                 last_customer_ts=state.last_customer_message_at,
+                key=None if message.key is None else f"agent:{message.by}:{message.key}",
             )
         except (InvalidMessage, WindowClosed) as exc:
             return CommandResult(False, str(exc), code="invalid")
         except StorageUnavailable as exc:
             return CommandResult(False, f"storage unavailable: {exc}; try again",
                                  code="unavailable")
+        if sent.repeated:  # a retry of a send that was stored: nothing new happened
+            return CommandResult(True, data={"message_id": sent.message_id,
+                                             "outbox_id": sent.outbox_id, "repeated": True})
         await self._record([message_event("agent", self._now(), message_id=sent.message_id,
                                           by=message.by)])
         return CommandResult(True, data={"message_id": sent.message_id,

@@ -156,6 +156,9 @@ class SendReply:
     by: str
     role: str
     content: dict[str, Any]
+    #: The client's key for this send: a repeat with the same key (a retry after a lost
+    #: answer) sends nothing again and answers what the first did.
+    key: str | None = None
 
 
 @attrs.frozen

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, jsonify, request
 
 from pytake.actors import Router
 from pytake.agents import AgentDesk
@@ -66,7 +66,11 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
     @require_role(*_ALL)
     async def send(conversation_id: int) -> Response:
         body = await read_json_object(_MAX_BODY)
-        return await run("send", conversation_id, {"content": body.get("content")}, True)
+        fields = {"content": body.get("content")}
+        key = body.get("idempotency_key", request.headers.get("Idempotency-Key"))
+        if key is not None:
+            fields["idempotency_key"] = key
+        return await run("send", conversation_id, fields, True)
 
     def simple(name: str, command: str, *roles: str, body: bool = True) -> None:
         async def view(conversation_id: int) -> Response:

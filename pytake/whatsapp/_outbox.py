@@ -158,6 +158,8 @@ class Enqueued:
     message_id: int | None
     #: The row as claimed in the enqueue transaction (see `OutboundRequest.claim`).
     claimed: OutboxRow | None = None
+    #: Its key was stored already: this is the earlier request's row, nothing new was stored.
+    repeated: bool = False
 
 
 class _Enqueue:
@@ -171,13 +173,13 @@ class _Enqueue:
                 sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
                 .where(_outbox.c.idempotency_key.in_(sorted(set(keys))))
             )
-            stored = {row[0]: Enqueued(row[1], row[2]) for row in rows}
+            stored = {row[0]: Enqueued(row[1], row[2], repeated=True) for row in rows}
         fresh: list[int] = []
         for i, r in enumerate(params):
             if r.key is None or r.key not in stored:
                 fresh.append(i)
                 if r.key is not None:
-                    stored[r.key] = Enqueued(-1, None)  # a later duplicate in this batch
+                    stored[r.key] = Enqueued(-1, None)  # for a later repeat in this batch
         new = [params[i] for i in fresh]
         if session.get_bind().dialect.name == "postgresql":
             made = _enqueue_postgres(session, new)
@@ -187,7 +189,7 @@ class _Enqueue:
         for i, enqueued in zip(fresh, made, strict=True):
             key = params[i].key
             if key is not None:
-                stored[key] = Enqueued(enqueued.outbox_id, enqueued.message_id)
+                stored[key] = Enqueued(enqueued.outbox_id, enqueued.message_id, repeated=True)
         return [results.get(i) or stored[str(r.key)] for i, r in enumerate(params)]
 
     def _insert(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
