@@ -55,6 +55,7 @@ from .queues import (
     QueueTick,
     ReloadTeam,
     TeamDirectory,
+    TeamNames,
     TeamResolver,
     all_team_ids,
 )
@@ -205,6 +206,7 @@ class Engine:
         )
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
         default_flow, number_flows = default_flows(settings.flows_default)
+        team_names = TeamNames(self.db)
         self.router.services.update(
             outbox=self.outbox,
             replies=AutomaticReplies(),
@@ -214,8 +216,9 @@ class Engine:
                 self.events_committer, self.db, on_event=self.event_feed.publish
             ),
             agents=self.agent_services,
+            team_names=team_names,
             routing=RoutingConfig(
-                default_team=TeamResolver(self.db, settings.routing_default_team),
+                default_team=TeamResolver(team_names, settings.routing_default_team),
                 reopen_window=settings.routing_reopen_window,
                 burst_gap=settings.routing_burst_gap,
                 default_flow=default_flow,

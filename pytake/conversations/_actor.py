@@ -36,7 +36,7 @@ from ..flowrun import Result as FlowResult
 from ..flowrun._library import FlowLibrary
 from ..flows._validators import fold
 from ..queues._messages import AssignDirect, Dequeue, Enqueue, Release, Reprioritize
-from ..queues._team import TeamResolver
+from ..queues._team import TeamNames
 from ..routing import (
     Accept,
     BurstCoalescer,
@@ -342,7 +342,8 @@ class ConversationActor(Actor[ConversationState]):
         self.state.flow = None
         now = self._now()
         if isinstance(result, FlowHandoff):
-            team = await TeamResolver(self.router.services["db"], result.team)()
+            names: TeamNames = self.router.services["team_names"]
+            team = await names.id_of(result.team)
             if team is None:
                 log.error("conversation %s: the flow hands off to unknown team %r",
                           self.id, result.team)

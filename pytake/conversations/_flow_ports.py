@@ -15,7 +15,7 @@ import httpx
 from ..errors import InvalidMessage, WindowClosed
 from ..flowrun import ModuleResult
 from ..flows import Flow
-from ..queues._team import TeamDirectory, TeamResolver
+from ..queues._team import TeamDirectory
 from ..whatsapp._window import window_open
 from ._content import build_body
 
@@ -105,11 +105,10 @@ class ActorFlowPorts:
         return window_open(self.actor.state.last_customer_message_at, self.actor._now())
 
     async def team_open(self, team: str) -> bool:
-        db = self._services["db"]
-        team_id = await TeamResolver(db, team)()
+        team_id = await self._services["team_names"].id_of(team)
         if team_id is None:
             return False
-        profile = await TeamDirectory(db).profile(int(team_id))
+        profile = await TeamDirectory(self._services["db"]).profile(int(team_id))
         return profile.hours is None or profile.hours.is_open(datetime.now(UTC))
 
     def wake_at(self, seconds: float, token: int) -> None:

@@ -22,6 +22,7 @@ from ._messages import (
 )
 from ._team import (
     TeamDirectory,
+    TeamNames,
     TeamProfile,
     TeamResolver,
     after_hours_from,
@@ -50,6 +51,7 @@ __all__ = [
     "ReloadTeam",
     "Reprioritize",
     "TeamDirectory",
+    "TeamNames",
     "TeamProfile",
     "TeamResolver",
     "after_hours_from",

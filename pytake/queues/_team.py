@@ -111,27 +111,45 @@ def _team_ids(session: Session) -> list[str]:
     return [str(i) for i in session.execute(sa.select(Team.id)).scalars()]
 
 
-class TeamResolver:
-    """A team name (or id) from the configuration → its id, re-read every ``ttl`` seconds so
-    a team created (or renamed) at run time is found."""
+class TeamNames:
+    """Team names (or ids), as flows and the configuration give them → team ids, each re-read
+    every ``ttl`` seconds so a team created (or renamed) at run time is found.  One per engine
+    (``router.services["team_names"]``): a flow's hand-off does not read the database."""
 
-    def __init__(self, db: Database, name_or_id: str, ttl: float = 5.0) -> None:
+    def __init__(self, db: Database, ttl: float = 5.0) -> None:
         self._db = db
-        self._name = name_or_id.strip()
         self._ttl = ttl
-        self._cached: tuple[float, str | None] | None = None
+        self._cached: dict[str, tuple[float, str | None]] = {}
+
+    async def id_of(self, name_or_id: str) -> str | None:
+        """The team's id, or ``None`` if there is no such team."""
+        name = name_or_id.strip()
+        if not name:
+            return None
+        now = trio.current_time()
+        cached = self._cached.get(name)
+        if cached is None or now - cached[0] > self._ttl:
+            cached = self._cached[name] = (now, await self._db.run(_team_id, name, readonly=True))
+        return cached[1]
+
+
+class TeamResolver:
+    """The configured default team (``routing_default_team``) → its id."""
+
+    def __init__(self, names: TeamNames, name_or_id: str) -> None:
+        self._names = names
+        self._name = name_or_id.strip()
+        self._warned = False
 
     async def __call__(self) -> str | None:
         if not self._name:
             return None
-        now = trio.current_time()
-        if self._cached is None or now - self._cached[0] > self._ttl:
-            team = await self._db.run(_team_id, self._name, readonly=True)
-            if team is None:
-                log.warning("routing_default_team %r is not a team; the bot keeps the "
-                            "conversation", self._name)
-            self._cached = (now, team)
-        return self._cached[1]
+        team = await self._names.id_of(self._name)
+        if team is None and not self._warned:
+            log.warning("routing_default_team %r is not a team; the bot keeps the "
+                        "conversation", self._name)
+        self._warned = team is None
+        return team
 
 
 async def all_team_ids(db: Database) -> list[str]:
