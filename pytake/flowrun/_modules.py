@@ -31,8 +31,8 @@ class ModuleCalls:
     """``await calls(module, action, inputs, timeout, context)`` for `FlowPorts`.
 
     Configurations are looked up for the business number (the tenant), then for the
-    default tenant.  Without ``PYTAKE_SECRET_KEY`` stored configurations cannot be read, so
-    modules run with their manifest defaults only (and say what is missing when they fail).
+    default tenant.  Without ``PYTAKE_SECRET_KEY`` a configuration with secrets can be neither
+    stored nor read (the module call fails saying so); plain ones work.
     """
 
     def __init__(self, db: Database, secret_key: str, metrics_registry: Any = None) -> None:
@@ -43,7 +43,9 @@ class ModuleCalls:
         self.registry = ModuleRegistry.discover(
             services=ModuleServices(database=db, secrets=self.box, http_client=self.http)
         )
-        self.configs = ModuleConfigs(db, self.registry, self.box) if self.box else None
+        #: The configurations, also for the admin API and CLI: one object, so a change saved
+        #: through it applies to the next call at once (it caches what it reads).
+        self.configs = ModuleConfigs(db, self.registry, self.box)
         metrics = PrometheusModuleMetrics(metrics_registry) if metrics_registry else None
         self.runner = ModuleRunner(metrics=metrics)
 
@@ -66,8 +68,6 @@ class ModuleCalls:
         return deliver
 
     async def _config(self, module: str, tenant: str) -> dict[str, Any]:
-        if self.configs is None:
-            return {}
         try:
             return await self.configs.load(module, tenant_key=tenant)
         except ModuleConfigError:
