@@ -13,6 +13,7 @@ import trio.testing
 
 from pytake.config import Settings
 from pytake.errors import ModuleConfigError
+from pytake.flowrun._modules import ModuleCalls
 from pytake.modules import (
     MASK,
     ModuleConfigs,
@@ -229,7 +230,10 @@ async def test_module_records_and_the_enabled_switch(database: Database) -> None
     await configs.sync_records()  # keeps the administrator's switch
     assert await configs.is_enabled("boleto")
     await configs.set_enabled("boleto", False)
-    assert not await configs.is_enabled("boleto")
+    try:
+        assert not await configs.is_enabled("boleto")
+    finally:  # the database is shared by the run, and a switched-off module is not called
+        await configs.set_enabled("boleto", True)
 
 
 def _raw_row(session: sa.orm.Session, module: str, tenant: str) -> ModuleConfiguration:
@@ -277,3 +281,28 @@ async def test_loaded_configurations_are_reused_for_a_while(
         await configs.load("boleto", tenant_key=tenant)  # reused, raised afresh
     await configs.delete("rest_api", tenant_key=tenant)
     assert (await configs.load("rest_api", tenant_key=tenant))["timeout"] != 9
+
+
+async def test_a_module_switched_off_is_not_called(database: Database) -> None:
+    calls = ModuleCalls(database, KEY)
+    try:
+        configs = calls.configs
+        name = "crm_lookup"
+        await configs.set_enabled(name, True)
+        assert await configs.is_enabled(name)  # installed modules run unless switched off
+        await configs.set_enabled(name, False)
+        assert not await configs.is_enabled(name)
+        result = await calls(name, "lookup", {}, 5.0, {"tenant": "default"})
+        assert (result.outcome, result.error) == (
+            "error", f"module {name} is disabled by an administrator"
+        )
+        await configs.set_enabled(name, True)
+        result = await calls(name, "lookup", {}, 5.0, {"tenant": "default"})
+        assert "disabled" not in result.error
+    finally:
+        await calls.aclose()
+
+
+async def test_a_module_never_recorded_counts_as_enabled(database: Database) -> None:
+    configs = ModuleConfigs(database, registry(), SecretBox(KEY))
+    assert await configs.is_enabled("module-" + secrets.token_hex(4))

@@ -79,6 +79,9 @@ class ModuleCalls:
                        timeout: float | None, context: dict[str, Any]) -> ModuleResult:
         try:
             found = self.registry.get(module)
+            if not await self.configs.is_enabled(module):
+                return ModuleResult("error", error=f"module {module} is disabled by an "
+                                                   "administrator")
             config = await self._config(module, str(context.get("tenant") or DEFAULT_TENANT))
         except (UnknownModule, ModuleConfigError) as exc:
             return ModuleResult("error", error=str(exc))

@@ -94,6 +94,7 @@ class ModuleConfigs:
         self._box = secrets
         # (module, tenant) -> (good until, configuration or the error loading it gave)
         self._loaded: dict[tuple[str, str], tuple[float, dict[str, Any] | ModuleConfigError]] = {}
+        self._switches: dict[str, tuple[float, bool]] = {}  # module -> (good until, enabled)
 
     def _forget(self, module: str) -> None:
         for key in [k for k in self._loaded if k[0] == module]:
@@ -117,7 +118,7 @@ class ModuleConfigs:
     async def sync_records(self) -> None:
         """Record every registered module (name, version, manifest) in the ``modules`` table.
 
-        New modules start disabled; the ``enabled`` switch of known ones is kept.
+        New modules start enabled; the ``enabled`` switch of known ones is kept.
         """
         rows = [
             {"name": m.name, "version": m.version, "manifest": m.manifest.to_json()}
@@ -127,14 +128,23 @@ class ModuleConfigs:
             await self._db.run(_sync_records, rows)
 
     async def set_enabled(self, module: str, enabled: bool) -> None:
-        """Turn the administrator's switch of ``module`` on or off."""
+        """Turn the administrator's switch of ``module`` on or off (off: flows calling it
+        take their ``error`` edge)."""
         manifest = self._manifest(module)
         version = self._registry.get(module).version
         await self._db.run(_set_enabled, module, version, manifest.to_json(), enabled)
+        self._switches.pop(module, None)
 
     async def is_enabled(self, module: str) -> bool:
-        """Whether an administrator enabled ``module`` (``False`` if never recorded)."""
-        return await self._db.run(_is_enabled, module, readonly=True)
+        """Whether flows may call ``module``: true unless an administrator switched it off.
+        Reused for `CONFIG_TTL` seconds, as configurations are."""
+        now = trio.current_time()
+        cached = self._switches.get(module)
+        if cached is None or cached[0] <= now:
+            cached = self._switches[module] = (
+                now + CONFIG_TTL, await self._db.run(_is_enabled, module, readonly=True)
+            )
+        return cached[1]
 
     # -- configurations -----------------------------------------------------------------------
 
@@ -357,7 +367,7 @@ def _is_enabled(session: Session, name: str) -> bool:
     value = session.execute(
         sa.select(ModuleRecord.enabled).where(ModuleRecord.name == name)
     ).scalar_one_or_none()
-    return bool(value)
+    return value is None or bool(value)
 
 
 def _save(

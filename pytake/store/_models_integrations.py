@@ -24,7 +24,7 @@ __all__ = ["ModuleConfiguration", "ModuleRecord", "WebhookDelivery", "WebhookSub
 class ModuleRecord(Base):
     """A module (plugin) PyTake has discovered from its entry points: its ``name``, the
     ``version`` last seen, its ``manifest`` (description, configuration schema, ...), and
-    whether an admin has enabled it."""
+    whether flows may call it (``enabled``: true unless an administrator switched it off)."""
 
     __tablename__ = "modules"
     __table_args__ = ({"sqlite_autoincrement": True},)
@@ -35,7 +35,7 @@ class ModuleRecord(Base):
     manifest: Mapped[dict[str, Any]] = mapped_column(
         JSONType, default=dict, server_default=sa.text("'{}'")
     )
-    enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -17,6 +17,7 @@ from pytake.web._commands_api import create_commands_blueprint
 from pytake.web._conversations_api import create_conversations_blueprint
 from pytake.web._errors import register_error_handlers
 from pytake.web._flows_api import create_flows_blueprint
+from pytake.web._modules_api import create_modules_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
@@ -50,6 +51,9 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             ))
             app.register_blueprint(create_teams_blueprint(
                 full.db, on_team_changed=full.team_changed, presence=full.presence,
+            ))
+            app.register_blueprint(create_modules_blueprint(
+                full.modules.registry, full.modules.configs,
             ))
     webhook = getattr(engine, "webhook", None)
     if webhook is not None:

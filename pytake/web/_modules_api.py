@@ -1,0 +1,153 @@
+"""Module administration over REST (admin only): what is installed, and each module's
+configuration per tenant, secrets encrypted at rest and never shown.
+
+- ``GET    /api/v1/modules``                              installed modules, manifests, switch
+- ``POST   /api/v1/modules/<name>/enable`` / ``disable``  the administrator's switch
+- ``GET    /api/v1/modules/<name>/configs``               every tenant's configuration
+- ``GET    /api/v1/modules/<name>/configs/<tenant>``      one configuration (404 if none)
+- ``PUT    /api/v1/modules/<name>/configs/<tenant>``      store the whole configuration
+- ``PATCH  /api/v1/modules/<name>/configs/<tenant>``      change some fields (``null`` unsets)
+- ``DELETE /api/v1/modules/<name>/configs/<tenant>``      remove it
+
+A tenant is a business phone number id, or ``default`` for every number without its own.
+Secrets read ``"***"``; sending ``"***"`` back keeps the stored secret, so an edit form can
+round-trip what it was shown.  An invalid configuration is refused with 422 naming the field;
+a secret field without ``PYTAKE_SECRET_KEY`` likewise, saying that the key is not set.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from quart import Blueprint, Response, jsonify
+from quart.typing import ResponseReturnValue
+
+from pytake.errors import ModuleConfigError, UnknownModule
+from pytake.modules import ConfigView, ModuleConfigs, ModuleRegistry
+from pytake.store import UserRole
+from pytake.web._auth_routes import require_role
+from pytake.web._rest_support import iso, read_json_object
+
+__all__ = ["create_modules_blueprint"]
+
+#: Largest configuration body accepted.
+MAX_BODY_BYTES: Final = 64 * 1024
+#: What a tenant key may look like (a phone number id, ``default``, a name).
+_TENANT = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+def _refuse(status: int, code: str, reason: str, **extra: Any) -> Response:
+    response = jsonify({"error": reason, "code": code, **extra})
+    response.status_code = status
+    return response
+
+
+def _view(view: ConfigView) -> dict[str, Any]:
+    return {
+        "module": view.module,
+        "tenant": view.tenant_key,
+        "config": view.config,
+        "secrets_set": list(view.secrets_set),
+        "updated_at": iso(view.updated_at),
+    }
+
+
+def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -> Blueprint:
+    bp = Blueprint("modules", __name__)
+
+    def known(name: str) -> Response | None:
+        try:
+            registry.get(name)
+        except UnknownModule as exc:
+            return _refuse(404, "not_found", str(exc))
+        return None
+
+    def bad_tenant(tenant: str) -> Response | None:
+        if _TENANT.match(tenant):
+            return None
+        return _refuse(400, "invalid", "tenant must be 1 to 100 letters, digits or . _ : -")
+
+    def invalid(exc: ModuleConfigError) -> Response:
+        return _refuse(422, "invalid", str(exc), field=exc.field)
+
+    @bp.get("/api/v1/modules")
+    @require_role(UserRole.ADMIN)
+    async def list_modules() -> Response:
+        return jsonify({"modules": [
+            {
+                "name": module.name,
+                "version": module.version,
+                "enabled": await configs.is_enabled(module.name),
+                "manifest": module.manifest.to_json(),
+            }
+            for module in registry
+        ]})
+
+    async def switch(name: str, on: bool) -> Response:
+        if (refused := known(name)) is not None:
+            return refused
+        await configs.set_enabled(name, on)
+        return jsonify({"name": name, "enabled": on})
+
+    @bp.post("/api/v1/modules/<name>/enable")
+    @require_role(UserRole.ADMIN)
+    async def enable(name: str) -> Response:
+        return await switch(name, True)
+
+    @bp.post("/api/v1/modules/<name>/disable")
+    @require_role(UserRole.ADMIN)
+    async def disable(name: str) -> Response:
+        return await switch(name, False)
+
+    @bp.get("/api/v1/modules/<name>/configs")
+    @require_role(UserRole.ADMIN)
+    async def list_configs(name: str) -> Response:
+        if (refused := known(name)) is not None:
+            return refused
+        return jsonify({"configs": [_view(v) for v in await configs.list(name)]})
+
+    @bp.get("/api/v1/modules/<name>/configs/<tenant>")
+    @require_role(UserRole.ADMIN)
+    async def get_config(name: str, tenant: str) -> Response:
+        if (refused := known(name) or bad_tenant(tenant)) is not None:
+            return refused
+        view = await configs.get(name, tenant_key=tenant)
+        if view is None:
+            return _refuse(404, "not_found", f"no configuration of {name} for tenant {tenant!r}")
+        return jsonify(_view(view))
+
+    @bp.put("/api/v1/modules/<name>/configs/<tenant>")
+    @require_role(UserRole.ADMIN)
+    async def put_config(name: str, tenant: str) -> Response:
+        if (refused := known(name) or bad_tenant(tenant)) is not None:
+            return refused
+        body = await read_json_object(MAX_BODY_BYTES)
+        try:
+            view = await configs.save(name, body, tenant_key=tenant)
+        except ModuleConfigError as exc:
+            return invalid(exc)
+        return jsonify(_view(view))
+
+    @bp.patch("/api/v1/modules/<name>/configs/<tenant>")
+    @require_role(UserRole.ADMIN)
+    async def patch_config(name: str, tenant: str) -> Response:
+        if (refused := known(name) or bad_tenant(tenant)) is not None:
+            return refused
+        body = await read_json_object(MAX_BODY_BYTES)
+        try:
+            view = await configs.update(name, body, tenant_key=tenant)
+        except ModuleConfigError as exc:
+            return invalid(exc)
+        return jsonify(_view(view))
+
+    @bp.delete("/api/v1/modules/<name>/configs/<tenant>")
+    @require_role(UserRole.ADMIN)
+    async def delete_config(name: str, tenant: str) -> ResponseReturnValue:
+        if (refused := known(name) or bad_tenant(tenant)) is not None:
+            return refused
+        if not await configs.delete(name, tenant_key=tenant):
+            return _refuse(404, "not_found", f"no configuration of {name} for tenant {tenant!r}")
+        return "", 204
+
+    return bp
