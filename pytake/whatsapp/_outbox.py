@@ -166,14 +166,12 @@ class _Enqueue:
     name = "whatsapp.outbox.enqueue"
 
     def apply_many(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
-        keys = [r.key for r in params if r.key is not None]
+        postgres = session.get_bind().dialect.name == "postgresql"
+        keys = sorted({r.key for r in params if r.key is not None})
         stored: dict[str, Enqueued] = {}
         if keys:
-            rows = session.execute(
-                sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
-                .where(_outbox.c.idempotency_key.in_(sorted(set(keys))))
-            )
-            stored = {row[0]: Enqueued(row[1], row[2], repeated=True) for row in rows}
+            stored = {key: Enqueued(oid, mid, repeated=True)
+                      for key, oid, mid in _stored_keys(session, keys, postgres)}
         fresh: list[int] = []
         for i, r in enumerate(params):
             if r.key is None or r.key not in stored:
@@ -181,10 +179,7 @@ class _Enqueue:
                 if r.key is not None:
                     stored[r.key] = Enqueued(-1, None)  # for a later repeat in this batch
         new = [params[i] for i in fresh]
-        if session.get_bind().dialect.name == "postgresql":
-            made = _enqueue_postgres(session, new)
-        else:
-            made = self._insert(session, new)
+        made = _enqueue_postgres(session, new) if postgres else self._insert(session, new)
         results: dict[int, Enqueued] = dict(zip(fresh, made, strict=True))
         for i, enqueued in zip(fresh, made, strict=True):
             key = params[i].key
@@ -240,6 +235,22 @@ class _Enqueue:
         ]
 
 
+def _stored_keys(
+    session: Session, keys: list[str], postgres: bool
+) -> list[tuple[str, int, int | None]]:
+    """(key, outbox id, message id) of the rows stored under ``keys``."""
+    if postgres:
+        connection: Any = session.connection().connection.driver_connection
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_STORED_KEYS, (keys,), prepare=True)
+            return [(str(k), int(o), m) for k, o, m in cursor.fetchall()]
+    rows = session.execute(
+        sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
+        .where(_outbox.c.idempotency_key.in_(keys))
+    )
+    return [(str(k), int(o), m) for k, o, m in rows]
+
+
 def _claimable(session: Session, params: Sequence[OutboundRequest]) -> list[bool]:
     """Which requests may be claimed as they are stored: those asking for it whose recipient
     has nothing older still waiting or being sent (in the table or earlier in the batch), so
@@ -277,6 +288,9 @@ _PG_INSERT_OUTBOX: Final = (
     "INSERT INTO outbox (message_id, business_phone_number_id, recipient, payload, state, "
     "attempts, next_attempt_at, idempotency_key, created_at, updated_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), now()) RETURNING id"
+)
+_PG_STORED_KEYS: Final = (
+    "SELECT idempotency_key, id, message_id FROM outbox WHERE idempotency_key = ANY(%s)"
 )
 _PG_BUSY_RECIPIENTS: Final = (
     "SELECT DISTINCT business_phone_number_id, recipient FROM outbox "
