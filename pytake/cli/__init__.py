@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from pytake import __version__
-from pytake.cli import _db, _flows, _serve, _users, _whatsapp_sim
+from pytake.cli import _db, _flows, _modules, _serve, _users, _whatsapp_sim
 from pytake.cli._common import CommandError, Handler, report
 from pytake.errors import ConfigError, PyTakeError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (_serve, _db, _users, _flows, _whatsapp_sim)
+_COMMANDS = (_serve, _db, _users, _flows, _modules, _whatsapp_sim)
 
 # The list of commands is generated from each command's `help`, so it cannot go stale here.
 _DESCRIPTION = """\

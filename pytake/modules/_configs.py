@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import attrs
@@ -58,6 +58,16 @@ class ConfigView:
     #: Names of the secret fields that are set.
     secrets_set: tuple[str, ...]
     updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """As the REST API and ``pytake modules --json`` show it."""
+        return {
+            "module": self.module,
+            "tenant": self.tenant_key,
+            "config": self.config,
+            "secrets_set": list(self.secrets_set),
+            "updated_at": self.updated_at.astimezone(UTC).isoformat(),
+        }
 
 
 @attrs.frozen

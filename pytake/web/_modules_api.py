@@ -24,10 +24,10 @@ from quart import Blueprint, Response, jsonify
 from quart.typing import ResponseReturnValue
 
 from pytake.errors import ModuleConfigError, UnknownModule
-from pytake.modules import ConfigView, ModuleConfigs, ModuleRegistry
+from pytake.modules import ModuleConfigs, ModuleRegistry
 from pytake.store import UserRole
 from pytake.web._auth_routes import require_role
-from pytake.web._rest_support import iso, read_json_object
+from pytake.web._rest_support import read_json_object
 
 __all__ = ["create_modules_blueprint"]
 
@@ -41,16 +41,6 @@ def _refuse(status: int, code: str, reason: str, **extra: Any) -> Response:
     response = jsonify({"error": reason, "code": code, **extra})
     response.status_code = status
     return response
-
-
-def _view(view: ConfigView) -> dict[str, Any]:
-    return {
-        "module": view.module,
-        "tenant": view.tenant_key,
-        "config": view.config,
-        "secrets_set": list(view.secrets_set),
-        "updated_at": iso(view.updated_at),
-    }
 
 
 def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -> Blueprint:
@@ -105,7 +95,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
     async def list_configs(name: str) -> Response:
         if (refused := known(name)) is not None:
             return refused
-        return jsonify({"configs": [_view(v) for v in await configs.list(name)]})
+        return jsonify({"configs": [v.to_json() for v in await configs.list(name)]})
 
     @bp.get("/api/v1/modules/<name>/configs/<tenant>")
     @require_role(UserRole.ADMIN)
@@ -115,7 +105,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         view = await configs.get(name, tenant_key=tenant)
         if view is None:
             return _refuse(404, "not_found", f"no configuration of {name} for tenant {tenant!r}")
-        return jsonify(_view(view))
+        return jsonify(view.to_json())
 
     @bp.put("/api/v1/modules/<name>/configs/<tenant>")
     @require_role(UserRole.ADMIN)
@@ -127,7 +117,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
             view = await configs.save(name, body, tenant_key=tenant)
         except ModuleConfigError as exc:
             return invalid(exc)
-        return jsonify(_view(view))
+        return jsonify(view.to_json())
 
     @bp.patch("/api/v1/modules/<name>/configs/<tenant>")
     @require_role(UserRole.ADMIN)
@@ -139,7 +129,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
             view = await configs.update(name, body, tenant_key=tenant)
         except ModuleConfigError as exc:
             return invalid(exc)
-        return jsonify(_view(view))
+        return jsonify(view.to_json())
 
     @bp.delete("/api/v1/modules/<name>/configs/<tenant>")
     @require_role(UserRole.ADMIN)
