@@ -277,6 +277,72 @@ async def test_a_key_stored_again_sends_nothing_twice(any_url: str) -> None:
         assert sorted(bodies) == ["once", "two"]
 
 
+async def test_rows_claimed_as_stored_respect_the_concurrency(pg_url: str) -> None:
+    async with harness(pg_url) as h:
+        h.standin.faults.latency_ms = 30
+        sender = await h.start_sender(concurrency=2)
+        convs = [await h.conversation() for _ in range(12)]
+        ids: list[int] = []
+        most = 0
+
+        async def watch() -> None:
+            nonlocal most
+            while True:
+                most = max(most, len(sender._in_flight))  # sends in flight right now
+                await trio.sleep(0)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch)
+            async with trio.open_nursery() as senders:
+                for conv_id, phone in convs:
+                    senders.start_soon(functools.partial(
+                        h.enqueue, conv_id, text_message(phone, "one at a time")))
+            ids = [r.outbox_id for r in await h.db.run(_ours, h.number)]
+            for oid in ids:
+                await h.wait_state(oid, "sent")
+            nursery.cancel_scope.cancel()
+        assert len(ids) == 12 and most == 2
+
+
+async def test_rows_claimed_but_not_requested_go_back_when_the_sender_stops(
+    pg_url: str,
+) -> None:
+    async with harness(pg_url) as h:
+        h.standin.faults.latency_ms = 200
+        convs = [await h.conversation() for _ in range(5)]
+        # Two slots: one request goes out, the next waits for the number's pace (one send
+        # per 10 s, max_pacing_wait 30 s), three wait for a slot.
+        stopping = OutboxSender(h.db, h.client, committer=h.committer, concurrency=2,
+                                poll_interval=30.0, max_pacing_wait=30.0,
+                                governor=lambda n: SendGovernor(n, rate=0.1, burst=1))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stopping.run)
+            async with trio.open_nursery() as senders:
+                for conv_id, phone in convs:
+                    senders.start_soon(functools.partial(
+                        stopping.enqueue, h.number, text_message(phone, "later"),
+                        conversation_id=conv_id))
+            await trio.sleep(0.05)  # one request under way, four claimed and not requested
+            nursery.cancel_scope.cancel()
+        rows = await h.db.run(_ours, h.number)
+        states = sorted((r.state, r.attempts) for r in rows)
+        # The one whose request had started is not sent again; the others were never tried.
+        assert states == [("pending", 0)] * 4 + [("sending", 1)]
+        h.standin.faults.latency_ms = 0
+        await h.start_sender()
+        for row in rows:
+            if row.state == "pending":
+                assert (await h.wait_state(row.outbox_id, "sent")).attempts == 1
+
+
+def _ours(session: Session, number: str) -> list[Any]:
+    return list(session.execute(
+        sa.select(OutboxEntry.id.label("outbox_id"), OutboxEntry.state, OutboxEntry.attempts)
+        .where(OutboxEntry.business_phone_number_id == number)
+        .order_by(OutboxEntry.id)
+    ))
+
+
 async def test_throughput_burst_is_retried_and_sent_once(pg_url: str) -> None:
     async with harness(pg_url) as h:
         h.standin.faults.rate_limit_next = 3

@@ -51,6 +51,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -61,7 +62,7 @@ import trio
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
-from pytake.errors import CloudApiError, InvalidMessage
+from pytake.errors import CloudApiError, InvalidMessage, StorageUnavailable
 from pytake.store import (
     Database,
     DeliveryStatus,
@@ -600,8 +601,14 @@ class OutboxSender:
         self._in_flight: set[int] = set()
         self._last_sweep = -math.inf
         self._nursery: trio.Nursery | None = None
-        # Rows claimed at enqueue whose commit came while no sender ran: put back at start.
+        # Rows claimed at enqueue, waiting for a free slot (``concurrency`` sends at most).
+        self._ready: deque[OutboxRow] = deque()
+        # Claimed rows this sender will not send (its commit came while no sender ran, or the
+        # sender stopped before the request went out): put back to pending when it stops,
+        # or at its next start.
         self._unadopted: list[int] = []
+        # Rows whose request to the Cloud API has started (from then on, never put back).
+        self._requested: set[int] = set()
         # Whether rows may be waiting in the table (not claimed at enqueue, put back for a
         # retry, or left by another node): only then does a finished send look for more.
         self._maybe_pending = True
@@ -625,21 +632,30 @@ class OutboxSender:
         self._wake.set()
 
     def _enqueued(self, writes: Sequence[Any]) -> None:
-        # After an enqueue commit: rows claimed in it are sent at once; others need a claim.
+        # After an enqueue commit: rows claimed in it are sent as slots free; others need a
+        # claim.
+        running = self._nursery is not None and not self._nursery.cancel_scope.cancel_called
         for write in writes:
             enqueued: Enqueued = write.result
             row = enqueued.claimed
-            if row is not None and self._nursery is not None:
-                self._in_flight.add(row.id)
-                self._nursery.start_soon(self._send_one, row)
+            if row is not None and running:
+                self._ready.append(row)
             else:
                 if row is not None:
                     self._unadopted.append(row.id)
                 self._maybe_pending = True
                 self.wake()
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        nursery = self._nursery
+        while self._ready and nursery is not None and len(self._in_flight) < self.concurrency:
+            row = self._ready.popleft()
+            self._in_flight.add(row.id)
+            nursery.start_soon(self._send_one, row)
 
     def _may_claim(self, phone_number_id: str) -> bool:
-        if self._nursery is None or len(self._in_flight) >= self.concurrency:
+        if self._nursery is None or len(self._in_flight) + len(self._ready) >= self.concurrency:
             return False
         gov = self.governors.get(phone_number_id)
         return gov is None or not gov.paused_until(trio.current_time())
@@ -696,9 +712,8 @@ class OutboxSender:
         ``stale_after``) as failed with outcome unknown; return their ids."""
         age = self.stale_after if cutoff is None else cutoff
         now = utcnow()
-        ids = await self.db.run(
-            _recover, now - timedelta(seconds=age), sorted(self._in_flight), now
-        )
+        own = self._in_flight | {row.id for row in self._ready} | set(self._unadopted)
+        ids = await self.db.run(_recover, now - timedelta(seconds=age), sorted(own), now)
         if ids:
             self.recovered += len(ids)
             log.warning(
@@ -708,19 +723,33 @@ class OutboxSender:
         return ids
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        # Before the sweep, which would take them for rows a dead sender was sending.
+        await self._put_back()
         await self.recover()
+        self._last_sweep = trio.current_time()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                try:
+                    task_status.started()
+                    await self._claim_loop(nursery)
+                finally:
+                    self._nursery = None
+        finally:
+            self._unadopted.extend(row.id for row in self._ready)
+            self._ready.clear()
+            with trio.move_on_after(2.0, shield=True):
+                await self._put_back()
+
+    async def _put_back(self) -> None:
+        """Rows claimed but never requested go back to ``pending`` (not an attempt)."""
         while self._unadopted:
             now = utcnow()
-            await self.db.run(_finish_retry, self._unadopted[0], "", now, now, True)
-            self._unadopted.pop(0)
-        self._last_sweep = trio.current_time()
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
             try:
-                task_status.started()
-                await self._claim_loop(nursery)
-            finally:
-                self._nursery = None
+                await self.db.run(_finish_retry, self._unadopted[0], "", now, now, True)
+            except StorageUnavailable:
+                return  # kept for the next start
+            self._unadopted.pop(0)
 
     async def _claim_loop(self, nursery: trio.Nursery) -> None:
         postgres = self.db.backend == "postgresql"
@@ -760,8 +789,14 @@ class OutboxSender:
             await self._attempt(row)
         except Exception:
             log.exception("sending outbox row %d failed unexpectedly", row.id)
+        except trio.Cancelled:
+            if row.id not in self._requested:
+                self._unadopted.append(row.id)  # stopped before the request: not sent
+            raise
         finally:
             self._in_flight.discard(row.id)
+            self._requested.discard(row.id)
+            self._start_ready()
             if self._maybe_pending:
                 self.wake()
 
@@ -777,6 +812,7 @@ class OutboxSender:
         read_receipt = _is_read_receipt(body)
         if not read_receipt:
             body["biz_opaque_callback_data"] = callback_data(row.id)
+        self._requested.add(row.id)
         try:
             if read_receipt:
                 await self.client.post_messages(row.phone_number_id, body)
