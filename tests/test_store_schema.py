@@ -187,6 +187,25 @@ def test_upgrade_from_empty_then_downgrade_to_base(empty_url: str) -> None:
     assert _inspect(empty_url)[0] == TABLES | {"alembic_version"}
 
 
+def test_sqlite_tables_keep_autoincrement_through_every_migration(tmp_path: Path) -> None:
+    # SQLite rebuilds a table to alter it; ids of deleted rows must never come back.
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    upgrade(url)
+    downgrade(url, revisions()[-3])  # and down again through the newest ones
+    upgrade(url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            sql = dict(connection.execute(sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
+    finally:
+        engine.dispose()
+    wanted = [t.name for t in Base.metadata.sorted_tables
+              if t.dialect_options["sqlite"].get("autoincrement")]
+    assert wanted and all("AUTOINCREMENT" in sql[name] for name in wanted), [
+        name for name in wanted if "AUTOINCREMENT" not in sql[name]]
+
+
 def _doc(revision: str) -> str:
     from alembic.script import ScriptDirectory
 

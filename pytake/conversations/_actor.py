@@ -267,7 +267,8 @@ class ConversationActor(Actor[ConversationState]):
 
         reply = self._automatic_reply(message)
         if reply is not None:
-            await self._send_text(reply)
+            # Keyed by the message it answers: a replay sends it once.
+            await self._send_text(reply, key=f"auto:{state.conversation_id}:m{message.message_id}")
         if who_handles_inbound(state.ownership) == "bot" and message.opens_window:
             await self._bot_takes(message.message_id, now)
         await committed()
@@ -477,7 +478,8 @@ class ConversationActor(Actor[ConversationState]):
                 conversation_id=state.conversation_id,
                 sent_by_user_id=int(message.by),
                 last_customer_ts=state.last_customer_message_at,
-                key=None if message.key is None else f"agent:{message.by}:{message.key}",
+                key=None if message.key is None
+                else f"agent:{message.by}:{state.conversation_id}:{message.key}",
             )
         except (InvalidMessage, WindowClosed) as exc:
             return CommandResult(False, str(exc), code="invalid")
@@ -742,7 +744,7 @@ class ConversationActor(Actor[ConversationState]):
             return str(replies.unsupported)
         return None
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_text(self, text: str, key: str | None = None) -> None:
         state = self.state
         outbox: Any = self.router.services.get("outbox")
         if outbox is None or not state.reply_to or not state.phone_number_id:
@@ -757,6 +759,7 @@ class ConversationActor(Actor[ConversationState]):
                 text_message(state.reply_to, text),
                 conversation_id=state.conversation_id,
                 last_customer_ts=state.last_customer_message_at,
+                key=key,
             )
         except WindowClosed:
             log.info("conversation %s: automatic reply skipped, window closed", self.id)

@@ -146,6 +146,8 @@ class ConversationLog:
         self._committer = committer
         self._db = db
         self._on_event = on_event
+        # Published as each record commits, in commit order (not when its writer looks).
+        committer.on_commit(RECORD.name, self._committed_records)
 
     async def stored_owner(self, conversation_id: int) -> StoredOwner | None:
         if self._db is None:
@@ -159,19 +161,13 @@ class ConversationLog:
         """Hand ``record`` to the writer; return what to await for its commit.  Writes after
         it on the same writer (a bot's answer) commit with it or after it, never before."""
         if not (record.updates or record.events):
-            return self._committed(record, None)
+            return _nothing
         write = await self._committer.submit_soon(RECORD, record)
-        return self._committed(record, write.outcome)
+        return write.outcome
 
-    def _committed(
-        self, record: ConversationRecord, outcome: Callable[[], Awaitable[None]] | None
-    ) -> Callable[[], Awaitable[None]]:
-        async def committed() -> None:
-            if outcome is not None:
-                await outcome()
-            self._published(record)
-
-        return committed
+    def _committed_records(self, writes: Sequence[Any]) -> None:
+        for write in writes:
+            self._published(write.params)
 
     def _published(self, record: ConversationRecord) -> None:
         if self._on_event is not None:
@@ -185,3 +181,7 @@ class ConversationLog:
 
 def utc(at: float | None) -> datetime | None:
     return None if at is None else datetime.fromtimestamp(at, UTC)
+
+
+async def _nothing() -> None:
+    return None

@@ -105,8 +105,12 @@ class ModuleConfigs:
         # (module, tenant) -> (good until, configuration or the error loading it gave)
         self._loaded: dict[tuple[str, str], tuple[float, dict[str, Any] | ModuleConfigError]] = {}
         self._switches: dict[str, tuple[float, bool]] = {}  # module -> (good until, enabled)
+        # Bumped by every change made here, so a read that started before it is not cached.
+        self._generation: dict[str, int] = {}
 
     def _forget(self, module: str) -> None:
+        self._generation[module] = self._generation.get(module, 0) + 1
+        self._switches.pop(module, None)
         for key in [k for k in self._loaded if k[0] == module]:
             del self._loaded[key]
 
@@ -142,8 +146,9 @@ class ModuleConfigs:
         take their ``error`` edge)."""
         manifest = self._manifest(module)
         version = self._registry.get(module).version
+        self._forget(module)
         await self._db.run(_set_enabled, module, version, manifest.to_json(), enabled)
-        self._switches.pop(module, None)
+        self._forget(module)
 
     async def is_enabled(self, module: str) -> bool:
         """Whether flows may call ``module``: true unless an administrator switched it off.
@@ -151,9 +156,10 @@ class ModuleConfigs:
         now = trio.current_time()
         cached = self._switches.get(module)
         if cached is None or cached[0] <= now:
-            cached = self._switches[module] = (
-                now + CONFIG_TTL, await self._db.run(_is_enabled, module, readonly=True)
-            )
+            generation = self._generation.get(module, 0)
+            cached = (now + CONFIG_TTL, await self._db.run(_is_enabled, module, readonly=True))
+            if self._generation.get(module, 0) == generation:
+                self._switches[module] = cached
         return cached[1]
 
     # -- configurations -----------------------------------------------------------------------
@@ -226,11 +232,14 @@ class ModuleConfigs:
         now = trio.current_time()
         cached = self._loaded.get(key)
         if cached is None or cached[0] <= now:
+            generation = self._generation.get(module, 0)
             try:
                 value: dict[str, Any] | ModuleConfigError = await self._load(module, tenant_key)
             except ModuleConfigError as exc:
                 value = exc
-            cached = self._loaded[key] = (now + CONFIG_TTL, value)
+            cached = (now + CONFIG_TTL, value)
+            if self._generation.get(module, 0) == generation:  # no change made meanwhile
+                self._loaded[key] = cached
         found = cached[1]
         if isinstance(found, ModuleConfigError):
             raise ModuleConfigError(str(found), module=found.module, field=found.field)

@@ -125,8 +125,10 @@ class GroupCommitter:
         self, kind: WriteKind[P, R], params: P, *, timeout: float = math.inf
     ) -> _Write[P, R]:
         """Hand one write over and return at once (after waiting for room, as `submit`);
-        ``await write.outcome()`` later.  Writes commit in submission order, so a later
-        write's commit implies this one's."""
+        ``await write.outcome()`` later.  Writes commit in submission order: a later write
+        never commits in an earlier transaction than this one.  (When a batch fails for
+        another reason than storage and its writes are retried one by one, this one may fail
+        while a later one commits; its ``outcome()`` then raises.)"""
         (write,) = await self._enqueue(kind, [params], timeout)
         return write
 

@@ -646,6 +646,9 @@ class InboxProcessor:
         return outcomes
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        # (Re)started, perhaps by the supervisor after a crash that lost rows taken from
+        # memory: read the table first, so nothing is skipped and order is kept.
+        self._scan = True
         task_status.started()
         delay = 0.1
         while True:

@@ -324,13 +324,15 @@ def _enqueue_postgres(session: Session, params: Sequence[OutboundRequest]) -> li
              1 if claim else 0, now, r.key)
             for r, mid, claim in zip(params, message_ids, claims, strict=True)
         ])
+    stored = [oid for oid in outbox_ids if oid is not None]
+    assert len(stored) == len(params), "an INSERT ... RETURNING id returned no id"
     return [
         Enqueued(
-            int(oid or 0),
+            oid,
             mid,
-            OutboxRow(int(oid or 0), mid, r.phone_number_id, r.to, r.body, 1) if claim else None,
+            OutboxRow(oid, mid, r.phone_number_id, r.to, r.body, 1) if claim else None,
         )
-        for oid, mid, r, claim in zip(outbox_ids, message_ids, params, claims, strict=True)
+        for oid, mid, r, claim in zip(stored, message_ids, params, claims, strict=True)
     ]
 
 

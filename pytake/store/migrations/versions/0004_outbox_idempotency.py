@@ -19,14 +19,17 @@ down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# SQLite rebuilds a table to alter it: keep "never reuse a deleted row's id" (see 0001).
+_KEEP_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox") as batch:
+    with op.batch_alter_table("outbox", table_kwargs=_KEEP_AUTOINCREMENT) as batch:
         batch.add_column(sa.Column("idempotency_key", sa.String(200), nullable=True))
         batch.create_index("ix_outbox_idempotency_key", ["idempotency_key"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox") as batch:
+    with op.batch_alter_table("outbox", table_kwargs=_KEEP_AUTOINCREMENT) as batch:
         batch.drop_index("ix_outbox_idempotency_key")
         batch.drop_column("idempotency_key")

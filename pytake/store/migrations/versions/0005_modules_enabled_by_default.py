@@ -19,15 +19,18 @@ down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# SQLite rebuilds a table to alter it: keep "never reuse a deleted row's id" (see 0001).
+_KEEP_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("modules") as batch:
+    with op.batch_alter_table("modules", table_kwargs=_KEEP_AUTOINCREMENT) as batch:
         batch.alter_column("enabled", server_default=sa.true(), existing_type=sa.Boolean(),
                            existing_nullable=False)
     op.execute(sa.text("UPDATE modules SET enabled = true"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("modules") as batch:
+    with op.batch_alter_table("modules", table_kwargs=_KEEP_AUTOINCREMENT) as batch:
         batch.alter_column("enabled", server_default=sa.false(), existing_type=sa.Boolean(),
                            existing_nullable=False)
