@@ -532,6 +532,8 @@ def _pending(session: Session, limit: int) -> list[tuple[int, bytes]]:
 
 #: Rows handed over in memory at most; beyond it the processor reads them back from the table.
 FRESH_LIMIT = 5_000
+#: Bytes of bodies handed over in memory at most (bodies may be up to a few MB each).
+FRESH_BYTES_LIMIT = 64 * 1024 * 1024
 #: Seconds between reads of the table for rows nobody handed over (other nodes, a restart).
 SCAN_INTERVAL = 1.0
 
@@ -563,6 +565,7 @@ class InboxProcessor:
         self._on_outcome = on_outcome
         self.processed = 0
         self._fresh: deque[tuple[int, bytes]] = deque()
+        self._fresh_bytes = 0
         self._scan = True
         self._last_scan = -math.inf
         self.scans = 0  # reads of the table for pending rows
@@ -576,11 +579,15 @@ class InboxProcessor:
         committer.on_commit(STORE_INBOX.name, self._stored)
 
     def _stored(self, writes: Sequence[_Write[Any, Any]]) -> None:
-        if len(self._fresh) + len(writes) > FRESH_LIMIT:
+        size = sum(len(w.params[0]) for w in writes)
+        if (len(self._fresh) + len(writes) > FRESH_LIMIT
+                or self._fresh_bytes + size > FRESH_BYTES_LIMIT):
             self._fresh.clear()
+            self._fresh_bytes = 0
             self._scan = True
         else:
             self._fresh.extend((int(w.result), w.params[0]) for w in writes)
+            self._fresh_bytes += size
         self._wake.set()
 
     async def _next_rows(self) -> list[tuple[int, bytes]]:
@@ -589,14 +596,16 @@ class InboxProcessor:
         if self._scan:
             # Everything handed over so far is committed, so the read finds it too.
             self._fresh.clear()
+            self._fresh_bytes = 0
             self._last_scan = trio.current_time()
             self.scans += 1
             rows = await self.db.run(_pending, self.batch, readonly=True)
             if len(rows) < self.batch:
                 self._scan = False
             return rows
-        take = min(self.batch, len(self._fresh))
-        return [self._fresh.popleft() for _ in range(take)]
+        rows = [self._fresh.popleft() for _ in range(min(self.batch, len(self._fresh)))]
+        self._fresh_bytes -= sum(len(body) for _, body in rows)
+        return rows
 
     def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
         # In commit order (see GroupCommitter): journal ids reach each mailbox increasing.

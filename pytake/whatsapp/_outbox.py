@@ -619,7 +619,7 @@ class OutboxSender:
         self.failed = 0
         self.retried = 0
         self.recovered = 0
-        self.claims = 0  # claim transactions run (rows claimed at enqueue need none)
+        self.claims = 0  # claim transactions attempted (rows claimed at enqueue need none)
         if committer is not None:
             committer.on_commit(ENQUEUE.name, self._enqueued)
 
