@@ -371,7 +371,7 @@ def _claim(
     session: Session, now: datetime, limit: int, exclude_numbers: Sequence[str], postgres: bool
 ) -> tuple[list[OutboxRow], datetime | None, int]:
     """Claim up to ``limit`` due rows; also return when the next future retry is due and
-    how many rows are still ``pending`` (due or not)."""
+    how many due rows are still ``pending`` (of numbers not paused)."""
     o = _outbox
     older = _outbox.alias("older")
     blocked = (
@@ -410,10 +410,16 @@ def _claim(
             )
     # Only future retries: a due row that is held back (an older row to its recipient is
     # waiting, or its number is paused) becomes claimable through those, not by polling.
+    # And how many are due now (held back behind an older row, or just stored elsewhere):
+    # only those make a finished send look again; future ones have their time, paused
+    # numbers their un-pausing.
+    due_now = [o.c.next_attempt_at <= now]
+    if exclude_numbers:
+        due_now.append(o.c.business_phone_number_id.not_in(list(exclude_numbers)))
     next_due, waiting = session.execute(
         sa.select(
             sa.func.min(sa.case((o.c.next_attempt_at > now, o.c.next_attempt_at))),
-            sa.func.count(),
+            sa.func.count(sa.case((sa.and_(*due_now), 1))),
         ).where(o.c.state == OutboxState.PENDING)
     ).one()
     return rows, next_due, int(waiting)
