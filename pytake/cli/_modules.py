@@ -63,7 +63,8 @@ def register(subcommands: Subcommands) -> None:
     parser = subcommands.add_parser(
         "modules",
         help="list installed modules and configure them",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="See the installed modules and configure them per tenant (a business "
+        "phone number id, or 'default'); docs/modules.md, section Command line.",
     )
     actions = parser.add_subparsers(
         title="actions", metavar="ACTION", dest="modules_action", required=True
