@@ -62,7 +62,7 @@ import trio
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
-from pytake.errors import CloudApiError, InvalidMessage, StorageUnavailable
+from pytake.errors import CloudApiError, InvalidMessage
 from pytake.store import (
     Database,
     DeliveryStatus,
@@ -755,8 +755,10 @@ class OutboxSender:
             now = utcnow()
             try:
                 await self.db.run(_finish_retry, self._unadopted[0], "", now, now, True)
-            except StorageUnavailable:
-                return  # kept for the next start
+            except Exception as exc:  # kept for the next start (or the status webhook)
+                log.warning("outbox rows %s not put back to pending yet: %s",
+                            self._unadopted, exc)
+                return
             self._unadopted.pop(0)
 
     async def _claim_loop(self, nursery: trio.Nursery) -> None:
