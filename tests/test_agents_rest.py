@@ -52,6 +52,14 @@ async def test_commands_over_rest_with_roles_and_specific_errors(
                      for _ in range(2)]
             assert [r.status_code for r in keyed] == [201, 201]
             assert keyed[1].json() == {**keyed[0].json(), "repeated": True}
+            # The same key in another conversation is another send.
+            other_id = await _assigned(desk, owner, "outra coisa")
+            elsewhere = await client.post(
+                f"/api/v1/conversations/{other_id}/messages",
+                headers={**owner_headers, "Idempotency-Key": "r-1"},
+                json={"content": {"type": "text", "text": "Uma vez"}})
+            assert elsewhere.status_code == 201 and "repeated" not in elsewhere.json()
+            assert elsewhere.json()["message_id"] != keyed[0].json()["message_id"]
 
             bad = await client.post(f"{url}/messages", headers=owner_headers,
                                     json={"content": {"type": "buttons", "body": "x",
