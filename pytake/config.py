@@ -148,6 +148,10 @@ class ActorSettings:
     poison_threshold: int = attrs.field(default=3, validator=_at_least(1))
     #: Seconds that shutdown waits for mailboxes to drain before it cancels what is left.
     drain_deadline: float = attrs.field(default=10.0, validator=_positive)
+    #: Seconds between writes of the snapshots that changed (written behind, batched): an
+    #: actor busy all the while is written once per interval; after a crash the journal
+    #: replays at most this much.
+    snapshot_interval: float = attrs.field(default=5.0, validator=_positive)
     #: Seconds before the first restart of a crashed actor; doubles on each further crash.
     backoff_initial: float = attrs.field(default=0.1, validator=_positive)
     #: Upper bound of the restart backoff, in seconds.

@@ -100,6 +100,7 @@ def actor_kind(settings: Settings, actor_class: type, **overrides: Any) -> Actor
         "mailbox_size": actor.mailbox_size,
         "poison_threshold": actor.poison_threshold,
         "backoff": backoff_from(settings),
+        "snapshot_interval": actor.snapshot_interval,
     }
     options.update(overrides)
     return ActorKind(actor_class, **options)
