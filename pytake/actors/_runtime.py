@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pytake.actors")
 
+#: Snapshots written per call when changed actors are written behind.
+FLUSH_CHUNK = 100
+
 _WORKER_IDLE_SECONDS = 30.0
 _MIN_WORKERS = 1
 _YIELD_EVERY = 64  # messages a worker handles across cells before a checkpoint
@@ -454,9 +457,12 @@ class KindRuntime:
                 self._dirty.discard(cell)
 
     async def flush(self) -> None:
-        """Write behind: save every changed snapshot now."""
+        """Write behind: save every changed snapshot now, in chunks, so that thousands of
+        changed actors do not hold the event loop (encoding) or the writer in one piece."""
         if self._dirty and self.router.store.durable:
-            await self.save(list(self._dirty))
+            cells = list(self._dirty)
+            for start in range(0, len(cells), FLUSH_CHUNK):
+                await self.save(cells[start:start + FLUSH_CHUNK])
 
     async def _flusher(self) -> None:
         while True:
