@@ -9,11 +9,10 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from ..store import AgentEvent, Database, GroupCommitter
-from ..store._bulk import execute_each
+from ..store._bulk import insert_rows
 
 _table: sa.Table = AgentEvent.__table__  # type: ignore[assignment]
 
@@ -35,35 +34,20 @@ class _Append:
     name = "agent_events.append"
 
     def apply_many(self, session: Session, params: Sequence[StoredEvent]) -> list[None]:
-        if session.get_bind().dialect.name == "postgresql":
-            connection: Any = session.connection().connection.driver_connection
-            with connection.cursor() as cursor:
-                execute_each(cursor, _PG_INSERT, [
-                    (e.agent_id, e.seq, e.type, Jsonb(e.data), datetime.fromtimestamp(e.at, UTC))
-                    for e in params
-                ])
-            return [None] * len(params)
-        session.execute(
-            sa.insert(_table),
-            [
-                {
-                    "agent_id": e.agent_id,
-                    "seq": e.seq,
-                    "type": e.type,
-                    "payload": e.data,
-                    "at": datetime.fromtimestamp(e.at, UTC),
-                }
-                for e in params
-            ],
-        )
+        insert_rows(session, _table, [
+            {
+                "agent_id": e.agent_id,
+                "seq": e.seq,
+                "type": e.type,
+                "payload": e.data,
+                "at": datetime.fromtimestamp(e.at, UTC),
+            }
+            for e in params
+        ], json_columns=frozenset({"payload"}))
         return [None] * len(params)
 
 
 _APPEND = _Append()
-# A constant statement psycopg prepares once per connection (see pytake.store._bulk).
-_PG_INSERT = (
-    "INSERT INTO agent_events (agent_id, seq, type, payload, at) VALUES (%s, %s, %s, %s, %s)"
-)
 
 
 def _max_seq(session: Session, agent_id: int) -> int:

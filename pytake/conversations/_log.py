@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..routing import ConversationEvent as RoutingEvent
 from ..store import Conversation, ConversationEvent, Database, GroupCommitter
-from ..store._bulk import execute_each
+from ..store._bulk import driver_connection, execute_each
 
 _events: sa.Table = ConversationEvent.__table__  # type: ignore[assignment]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
@@ -63,7 +63,7 @@ class _Record:
             return [None] * len(params)
         # Rows run in order inside the transaction, so each sees the seq before it.
         if session.get_bind().dialect.name == "postgresql":
-            connection: Any = session.connection().connection.driver_connection
+            connection = driver_connection(session)
             with connection.cursor() as cursor:
                 execute_each(cursor, _PG_INSERT_EVENT, [
                     (e["cid"], e["cid"], e["type"], Jsonb(e["payload"]), e["at"]) for e in events

@@ -15,7 +15,6 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from ..flows import Flow, InvalidFlow, load_flow
@@ -28,7 +27,7 @@ from ..store import (
     GroupCommitter,
 )
 from ..store import Flow as FlowRecord
-from ..store._bulk import execute_each
+from ..store._bulk import insert_rows
 
 log = logging.getLogger("pytake.flows")
 
@@ -133,24 +132,8 @@ class _RecordSteps:
     name = "flow_executions.insert"
 
     def apply_many(self, session: Session, params: Sequence[dict[str, Any]]) -> list[None]:
-        if session.get_bind().dialect.name == "postgresql":
-            connection: Any = session.connection().connection.driver_connection
-            with connection.cursor() as cursor:
-                execute_each(cursor, _PG_INSERT_STEP, [
-                    (p["conversation_id"], p["flow_version_id"], p["node_key"], p["step_type"],
-                     Jsonb(p["variables"]), p["at"])
-                    for p in params
-                ])
-        else:
-            session.execute(sa.insert(_executions), list(params))
+        insert_rows(session, _executions, params, json_columns=frozenset({"variables"}))
         return [None] * len(params)
-
-
-# A constant statement psycopg prepares once per connection (see pytake.store._bulk).
-_PG_INSERT_STEP = (
-    "INSERT INTO flow_executions (conversation_id, flow_version_id, node_key, step_type, "
-    "variables, at) VALUES (%s, %s, %s, %s, %s, %s)"
-)
 
 
 _RECORD = _RecordSteps()

@@ -16,6 +16,11 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 
+def driver_connection(session: Session) -> Any:
+    """The psycopg connection under ``session``'s transaction (PostgreSQL only)."""
+    return session.connection().connection.driver_connection
+
+
 def insert_returning_ids(
     session: Session,
     table: sa.Table,
@@ -28,17 +33,43 @@ def insert_returning_ids(
     if session.get_bind().dialect.name != "postgresql":
         stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return [int(i) for i in session.execute(stmt, list(rows)).scalars()]
+    sql, params = _pg_insert(table, rows, json_columns)
+    with driver_connection(session).cursor() as cursor:
+        ids = execute_returning(cursor, sql + " RETURNING id", params)
+    stored = [int(i) for i in ids if i is not None]
+    assert len(stored) == len(rows), "an INSERT ... RETURNING id returned no id"
+    return stored
+
+
+def insert_rows(
+    session: Session,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    json_columns: frozenset[str] = frozenset(),
+) -> None:
+    """`insert_returning_ids` for rows whose ids nobody needs."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(sa.insert(table), list(rows))
+        return
+    sql, params = _pg_insert(table, rows, json_columns)
+    with driver_connection(session).cursor() as cursor:
+        execute_each(cursor, sql, params)
+
+
+def _pg_insert(
+    table: sa.Table, rows: Sequence[Mapping[str, Any]], json_columns: frozenset[str]
+) -> tuple[str, list[list[Any]]]:
     columns = list(rows[0].keys())
     sql = (
         f'INSERT INTO {table.name} ({", ".join(columns)}) '
-        f'VALUES ({", ".join(["%s"] * len(columns))}) RETURNING id'
+        f'VALUES ({", ".join(["%s"] * len(columns))})'
     )
     params = [
         [Jsonb(row[c]) if c in json_columns else row[c] for c in columns] for row in rows
     ]
-    connection: Any = session.connection().connection.driver_connection
-    with connection.cursor() as cursor:
-        return [int(i) for i in execute_returning(cursor, sql, params) if i is not None]
+    return sql, params
 
 
 def execute_returning(cursor: Any, sql: str, params: Sequence[Sequence[Any]]) -> list[int | None]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from psycopg.types.json import Jsonb
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from pytake.actors import Snapshot
 from pytake.errors import StorageUnavailable
-from pytake.store._bulk import execute_each
+from pytake.store._bulk import driver_connection, execute_each
 from pytake.store._database import Database
 from pytake.store._group_commit import GroupCommitter
 from pytake.store._models_runtime import ActorSnapshotRecord
@@ -66,7 +65,7 @@ class _UpsertSnapshots:
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             # A small constant statement psycopg prepares once and pipelines (see _bulk).
-            connection: Any = session.connection().connection.driver_connection
+            connection = driver_connection(session)
             with connection.cursor() as cursor:
                 execute_each(
                     cursor,

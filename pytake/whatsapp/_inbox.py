@@ -32,7 +32,7 @@ from ..conversations._directory import conversation_address
 from ..errors import ActorStopped, MailboxFull, StorageUnavailable
 from ..store import Database, GroupCommitter
 from ..store._base import JSONType, JSONValueType, UTCDateTime
-from ..store._bulk import insert_returning_ids
+from ..store._bulk import driver_connection, insert_returning_ids
 from ..store._group_commit import _Write
 from ..store._journal import type_name
 from ..store._models_conversations import Conversation, Customer, Message
@@ -157,7 +157,7 @@ class _ProcessInbox:
         """The fast path: claim the batch in one statement, and store plain messages of
         consecutive bodies set-based (see ``_inbox_bulk``); the rest message by message."""
         self._safe = False
-        connection: Any = session.connection().connection.driver_connection
+        connection = driver_connection(session)
         with connection.cursor() as cur:
             cur.execute(
                 "UPDATE inbox SET state = 'processed', processed_at = now(), "

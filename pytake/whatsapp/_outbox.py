@@ -59,7 +59,6 @@ from typing import Any, Final
 import attrs
 import sqlalchemy as sa
 import trio
-from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from pytake.errors import CloudApiError, InvalidMessage
@@ -73,7 +72,7 @@ from pytake.store import (
     OutboxState,
 )
 from pytake.store._base import utcnow
-from pytake.store._bulk import execute_returning
+from pytake.store._bulk import driver_connection, insert_returning_ids
 from pytake.whatsapp._client import CloudApiClient, SendResult
 from pytake.whatsapp._governor import Decision, Outcome, SendGovernor
 from pytake.whatsapp._templates import TemplateCatalogue
@@ -167,111 +166,73 @@ class _Enqueue:
     name = "whatsapp.outbox.enqueue"
 
     def apply_many(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
-        postgres = session.get_bind().dialect.name == "postgresql"
         keys = sorted({r.key for r in params if r.key is not None})
-        stored: dict[str, Enqueued] = {}
-        if keys:
-            stored = {key: Enqueued(oid, mid, repeated=True)
-                      for key, oid, mid in _stored_keys(session, keys, postgres)}
-        fresh: list[int] = []
+        stored = {key: Enqueued(oid, mid, repeated=True)
+                  for key, oid, mid in _stored_keys(session, keys)} if keys else {}
+        fresh: list[int] = []  # the requests to store: no key, or its first use
+        seen = set(stored)
         for i, r in enumerate(params):
-            if r.key is None or r.key not in stored:
+            if r.key is None:
                 fresh.append(i)
-                if r.key is not None:
-                    stored[r.key] = Enqueued(-1, None)  # for a later repeat in this batch
-        new = [params[i] for i in fresh]
-        made = _enqueue_postgres(session, new) if postgres else self._insert(session, new)
-        results: dict[int, Enqueued] = dict(zip(fresh, made, strict=True))
-        for i, enqueued in zip(fresh, made, strict=True):
+            elif r.key not in seen:
+                fresh.append(i)
+                seen.add(r.key)
+        made = dict(zip(fresh, _insert(session, [params[i] for i in fresh]), strict=True))
+        for i, enqueued in made.items():
             key = params[i].key
             if key is not None:
-                stored[key] = Enqueued(enqueued.outbox_id, enqueued.message_id, repeated=True)
-        return [results.get(i) or stored[str(r.key)] for i, r in enumerate(params)]
-
-    def _insert(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
-        if not params:
-            return []
-        message_ids: dict[int, int] = {}
-        with_message = [(i, r) for i, r in enumerate(params) if r.conversation_id is not None]
-        if with_message:
-            rows = [
-                {
-                    "conversation_id": r.conversation_id,
-                    "direction": MessageDirection.OUTBOUND,
-                    "type": r.message_type,
-                    "payload": r.body.get(r.message_type, {}),
-                    "sent_by_user_id": r.sent_by_user_id,
-                    "status": DeliveryStatus.PENDING,
-                }
-                for _, r in with_message
-            ]
-            stmt = sa.insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
-            ids = list(session.execute(stmt, rows).scalars())
-            message_ids = {i: mid for (i, _), mid in zip(with_message, ids, strict=True)}
-        now = utcnow()
-        claims = _claimable(session, params)
-        rows = [
-            {
-                "message_id": message_ids.get(i),
-                "business_phone_number_id": r.phone_number_id,
-                "recipient": r.to,
-                "payload": r.body,
-                "state": OutboxState.SENDING if claims[i] else OutboxState.PENDING,
-                "attempts": 1 if claims[i] else 0,
-                "next_attempt_at": now,
-                "idempotency_key": r.key,
-            }
-            for i, r in enumerate(params)
-        ]
-        stmt = sa.insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
-        outbox_ids = list(session.execute(stmt, rows).scalars())
-        return [
-            Enqueued(
-                oid,
-                message_ids.get(i),
-                OutboxRow(oid, message_ids.get(i), r.phone_number_id, r.to, r.body, 1)
-                if claims[i] else None,
-            )
-            for i, (oid, r) in enumerate(zip(outbox_ids, params, strict=True))
-        ]
+                stored[key] = attrs.evolve(enqueued, claimed=None, repeated=True)
+        return [made.get(i) or stored[str(r.key)] for i, r in enumerate(params)]
 
 
-def _stored_keys(
-    session: Session, keys: list[str], postgres: bool
-) -> list[tuple[str, int, int | None]]:
-    """(key, outbox id, message id) of the rows stored under ``keys``."""
-    if postgres:
-        connection: Any = session.connection().connection.driver_connection
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_STORED_KEYS, (keys,), prepare=True)
-            return [(str(k), int(o), m) for k, o, m in cursor.fetchall()]
-    rows = session.execute(
-        sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
-        .where(_outbox.c.idempotency_key.in_(keys))
-    )
-    return [(str(k), int(o), m) for k, o, m in rows]
-
-
-def _claimable(session: Session, params: Sequence[OutboundRequest]) -> list[bool]:
-    """Which requests may be claimed as they are stored: those asking for it whose recipient
-    has nothing older still waiting or being sent (in the table or earlier in the batch), so
-    that a recipient's messages still go out in order."""
-    wanted = {(r.phone_number_id, r.to) for r in params if r.claim}
-    if not wanted:
-        return [False] * len(params)
-    busy = {
-        (row.business_phone_number_id, row.recipient)
-        for row in session.execute(
-            sa.select(_outbox.c.business_phone_number_id, _outbox.c.recipient)
-            .where(_outbox.c.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
-                   _outbox.c.recipient.in_(sorted({to for _, to in wanted})))
-            .distinct()
+def _insert(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
+    """Store each request's message row (if it has a conversation) and outbox row, claimed
+    where `_claims` allows."""
+    if not params:
+        return []
+    with_message = [r for r in params if r.conversation_id is not None]
+    ids = iter(insert_returning_ids(session, _messages, [
+        {
+            "conversation_id": r.conversation_id,
+            "direction": MessageDirection.OUTBOUND.value,
+            "type": r.message_type,
+            "payload": r.body.get(r.message_type, {}),
+            "sent_by_user_id": r.sent_by_user_id,
+            "status": DeliveryStatus.PENDING.value,
+        }
+        for r in with_message
+    ], json_columns=frozenset({"payload"})))
+    message_ids = [next(ids) if r.conversation_id is not None else None for r in params]
+    wanted = sorted({r.to for r in params if r.claim})
+    claims = _claims(params, _busy_recipients(session, wanted) if wanted else set())
+    now = utcnow()
+    outbox_ids = insert_returning_ids(session, _outbox, [
+        {
+            "message_id": mid,
+            "business_phone_number_id": r.phone_number_id,
+            "recipient": r.to,
+            "payload": r.body,
+            "state": (OutboxState.SENDING if claim else OutboxState.PENDING).value,
+            "attempts": 1 if claim else 0,
+            "next_attempt_at": now,
+            "idempotency_key": r.key,
+        }
+        for r, mid, claim in zip(params, message_ids, claims, strict=True)
+    ], json_columns=frozenset({"payload"}))
+    return [
+        Enqueued(
+            oid,
+            mid,
+            OutboxRow(oid, mid, r.phone_number_id, r.to, r.body, 1) if claim else None,
         )
-    }
-    return _claims(params, busy)
+        for oid, mid, r, claim in zip(outbox_ids, message_ids, params, claims, strict=True)
+    ]
 
 
 def _claims(params: Sequence[OutboundRequest], busy: set[tuple[str, str]]) -> list[bool]:
+    """Which requests may be claimed as they are stored: those asking for it whose recipient
+    has nothing older still waiting or being sent (``busy``, or earlier in the batch), so
+    that a recipient's messages still go out in order."""
     claims = []
     for r in params:
         key = (r.phone_number_id, r.to)
@@ -280,16 +241,8 @@ def _claims(params: Sequence[OutboundRequest], busy: set[tuple[str, str]]) -> li
     return claims
 
 
-# The same as constant statements psycopg prepares once per connection (see store._bulk).
-_PG_INSERT_MESSAGE: Final = (
-    "INSERT INTO messages (conversation_id, direction, type, payload, sent_by_user_id, status, "
-    "created_at) VALUES (%s, 'out', %s, %s, %s, 'pending', now()) RETURNING id"
-)
-_PG_INSERT_OUTBOX: Final = (
-    "INSERT INTO outbox (message_id, business_phone_number_id, recipient, payload, state, "
-    "attempts, next_attempt_at, idempotency_key, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), now()) RETURNING id"
-)
+# Constant statements psycopg prepares once per connection (see store._bulk): these run with
+# every enqueue.
 _PG_STORED_KEYS: Final = (
     "SELECT idempotency_key, id, message_id FROM outbox WHERE idempotency_key = ANY(%s)"
 )
@@ -299,41 +252,34 @@ _PG_BUSY_RECIPIENTS: Final = (
 )
 
 
-def _enqueue_postgres(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
-    if not params:
-        return []
-    connection: Any = session.connection().connection.driver_connection
-    with connection.cursor() as cursor:
-        with_message = [r for r in params if r.conversation_id is not None]
-        ids = iter(execute_returning(cursor, _PG_INSERT_MESSAGE, [
-            (r.conversation_id, r.message_type, Jsonb(r.body.get(r.message_type, {})),
-             r.sent_by_user_id)
-            for r in with_message
-        ]))
-        message_ids = [next(ids) if r.conversation_id is not None else None for r in params]
-        wanted = sorted({r.to for r in params if r.claim})
-        busy: set[tuple[str, str]] = set()
-        if wanted:
-            cursor.execute(_PG_BUSY_RECIPIENTS, (wanted,), prepare=True)
-            busy = {(row[0], row[1]) for row in cursor.fetchall()}
-        claims = _claims(params, busy)
-        now = utcnow()
-        outbox_ids = execute_returning(cursor, _PG_INSERT_OUTBOX, [
-            (mid, r.phone_number_id, r.to, Jsonb(r.body),
-             OutboxState.SENDING.value if claim else OutboxState.PENDING.value,
-             1 if claim else 0, now, r.key)
-            for r, mid, claim in zip(params, message_ids, claims, strict=True)
-        ])
-    stored = [oid for oid in outbox_ids if oid is not None]
-    assert len(stored) == len(params), "an INSERT ... RETURNING id returned no id"
-    return [
-        Enqueued(
-            oid,
-            mid,
-            OutboxRow(oid, mid, r.phone_number_id, r.to, r.body, 1) if claim else None,
+def _stored_keys(session: Session, keys: list[str]) -> list[tuple[str, int, int | None]]:
+    """(key, outbox id, message id) of the rows stored under ``keys``."""
+    if session.get_bind().dialect.name == "postgresql":
+        with driver_connection(session).cursor() as cursor:
+            cursor.execute(_PG_STORED_KEYS, (keys,), prepare=True)
+            rows: Any = cursor.fetchall()
+    else:
+        rows = session.execute(
+            sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
+            .where(_outbox.c.idempotency_key.in_(keys))
         )
-        for oid, mid, r, claim in zip(stored, message_ids, params, claims, strict=True)
-    ]
+    return [(str(k), int(o), m) for k, o, m in rows]
+
+
+def _busy_recipients(session: Session, recipients: list[str]) -> set[tuple[str, str]]:
+    """(number, recipient) pairs among ``recipients`` with a row waiting or being sent."""
+    if session.get_bind().dialect.name == "postgresql":
+        with driver_connection(session).cursor() as cursor:
+            cursor.execute(_PG_BUSY_RECIPIENTS, (recipients,), prepare=True)
+            rows: Any = cursor.fetchall()
+    else:
+        rows = session.execute(
+            sa.select(_outbox.c.business_phone_number_id, _outbox.c.recipient)
+            .where(_outbox.c.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+                   _outbox.c.recipient.in_(recipients))
+            .distinct()
+        )
+    return {(str(number), str(to)) for number, to in rows}
 
 
 #: The group-commit write kind that stores a message and its outbox row together.
@@ -935,8 +881,7 @@ WHERE m.id = v.id
 def _finish_many_postgres(
     session: Session, params: Sequence[tuple[int, str | None, datetime]]
 ) -> list[bool]:
-    connection: Any = session.connection().connection.driver_connection
-    with connection.cursor() as cursor:
+    with driver_connection(session).cursor() as cursor:
         cursor.execute(_FINISH_OUTBOX_SQL, (
             [p[0] for p in params], [p[1] for p in params], [p[2] for p in params],
         ))
