@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, jsonify, request
 from quart.typing import ResponseReturnValue
 
 from pytake.errors import ModuleConfigError, UnknownModule
@@ -107,26 +107,16 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
             return _refuse(404, "not_found", f"no configuration of {name} for tenant {tenant!r}")
         return jsonify(view.to_json())
 
-    @bp.put("/api/v1/modules/<name>/configs/<tenant>")
+    @bp.route("/api/v1/modules/<name>/configs/<tenant>", methods=["PUT", "PATCH"])
     @require_role(UserRole.ADMIN)
-    async def put_config(name: str, tenant: str) -> Response:
+    async def store_config(name: str, tenant: str) -> Response:
+        """PUT stores the whole configuration, PATCH changes the fields given."""
         if (refused := known(name) or bad_tenant(tenant)) is not None:
             return refused
         body = await read_json_object(MAX_BODY_BYTES)
+        store = configs.save if request.method == "PUT" else configs.update
         try:
-            view = await configs.save(name, body, tenant_key=tenant)
-        except ModuleConfigError as exc:
-            return invalid(exc)
-        return jsonify(view.to_json())
-
-    @bp.patch("/api/v1/modules/<name>/configs/<tenant>")
-    @require_role(UserRole.ADMIN)
-    async def patch_config(name: str, tenant: str) -> Response:
-        if (refused := known(name) or bad_tenant(tenant)) is not None:
-            return refused
-        body = await read_json_object(MAX_BODY_BYTES)
-        try:
-            view = await configs.update(name, body, tenant_key=tenant)
+            view = await store(name, body, tenant_key=tenant)
         except ModuleConfigError as exc:
             return invalid(exc)
         return jsonify(view.to_json())
