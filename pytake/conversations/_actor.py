@@ -69,7 +69,7 @@ from ..routing import Reassign as ReassignEvent
 from ..store import ConversationStatus
 from ._content import build_body
 from ._flow_ports import ActorFlowPorts, FlowTimer
-from ._log import ConversationLog, ConversationRecord, utc
+from ._log import ConversationLog, ConversationRecord, nothing_to_wait_for, utc
 from ._messages import (
     AddNote,
     CommandResult,
@@ -255,7 +255,7 @@ class ConversationActor(Actor[ConversationState]):
         effects: tuple[OwnershipEffect, ...] = ()
         if state.ownership.owner is Owner.RESOLVED and message.opens_window:
             effects = self._move(CustomerMessage(at=now), events)
-        committed: Callable[[], Awaitable[None]] = _nothing
+        committed: Callable[[], Awaitable[None]] = nothing_to_wait_for
         if effects:
             # A transition: committed before anyone (the queue) is told of it.
             await self._record(events)
@@ -618,7 +618,7 @@ class ConversationActor(Actor[ConversationState]):
         commit.  Whatever this actor writes through that writer afterwards commits with it
         or after it."""
         if self.state.conversation_id is None:
-            return _nothing
+            return nothing_to_wait_for
         o = self.state.ownership
         updates: dict[str, Any] = {
             "owner_state": o.owner.value,
@@ -778,6 +778,3 @@ def _release_event(cause: str) -> str:
         return "conversation.transferred"
     return "conversation.released"
 
-
-async def _nothing() -> None:
-    return None

@@ -161,7 +161,7 @@ class ConversationLog:
         """Hand ``record`` to the writer; return what to await for its commit.  Writes after
         it on the same writer (a bot's answer) commit with it or after it, never before."""
         if not (record.updates or record.events):
-            return _nothing
+            return nothing_to_wait_for
         write = await self._committer.submit_soon(RECORD, record)
         return write.outcome
 
@@ -183,5 +183,5 @@ def utc(at: float | None) -> datetime | None:
     return None if at is None else datetime.fromtimestamp(at, UTC)
 
 
-async def _nothing() -> None:
-    return None
+async def nothing_to_wait_for() -> None:
+    """What `ConversationLog.record_soon` gives when nothing was handed to the writer."""
