@@ -23,9 +23,9 @@ What callers may rely on:
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -43,6 +43,9 @@ __all__ = ["DEFAULT_TENANT", "ConfigView", "ModuleConfigs"]
 
 #: The tenant of a deployment that has only one (a single business number).
 DEFAULT_TENANT: Final = "default"
+K = TypeVar("K")
+V = TypeVar("V")
+
 #: Seconds `ModuleConfigs.load` reuses a configuration it read.
 CONFIG_TTL: Final = 5.0
 
@@ -105,8 +108,23 @@ class ModuleConfigs:
         # (module, tenant) -> (good until, configuration or the error loading it gave)
         self._loaded: dict[tuple[str, str], tuple[float, dict[str, Any] | ModuleConfigError]] = {}
         self._switches: dict[str, tuple[float, bool]] = {}  # module -> (good until, enabled)
-        # Bumped by every change made here, so a read that started before it is not cached.
+        # Bumped after every change made here, so a read that started before it is not cached.
         self._generation: dict[str, int] = {}
+
+    async def _reused(
+        self, cache: dict[K, tuple[float, V]], key: K, module: str,
+        read: Callable[[], Awaitable[V]],
+    ) -> V:
+        """``read()``'s value, kept in ``cache`` for `CONFIG_TTL` seconds unless a change to
+        ``module`` was made here while it was read."""
+        now = trio.current_time()
+        hit = cache.get(key)
+        if hit is None or hit[0] <= now:
+            generation = self._generation.get(module, 0)
+            hit = (now + CONFIG_TTL, await read())
+            if self._generation.get(module, 0) == generation:
+                cache[key] = hit
+        return hit[1]
 
     def _forget(self, module: str) -> None:
         self._generation[module] = self._generation.get(module, 0) + 1
@@ -146,21 +164,16 @@ class ModuleConfigs:
         take their ``error`` edge)."""
         manifest = self._manifest(module)
         version = self._registry.get(module).version
-        self._forget(module)
         await self._db.run(_set_enabled, module, version, manifest.to_json(), enabled)
         self._forget(module)
 
     async def is_enabled(self, module: str) -> bool:
         """Whether flows may call ``module``: true unless an administrator switched it off.
         Reused for `CONFIG_TTL` seconds, as configurations are."""
-        now = trio.current_time()
-        cached = self._switches.get(module)
-        if cached is None or cached[0] <= now:
-            generation = self._generation.get(module, 0)
-            cached = (now + CONFIG_TTL, await self._db.run(_is_enabled, module, readonly=True))
-            if self._generation.get(module, 0) == generation:
-                self._switches[module] = cached
-        return cached[1]
+        async def read() -> bool:
+            return await self._db.run(_is_enabled, module, readonly=True)
+
+        return await self._reused(self._switches, module, module, read)
 
     # -- configurations -----------------------------------------------------------------------
 
@@ -194,7 +207,6 @@ class ModuleConfigs:
             box = self._require_box(module, tenant_key)
             blob = box.encrypt_json(secret, context=_secrets_context(module, tenant_key))
         version = self._registry.get(module).version
-        self._forget(module)
         updated_at = await self._db.run(
             _save, module, version, manifest.to_json(), tenant_key, plain, blob
         )
@@ -228,19 +240,13 @@ class ModuleConfigs:
         Reused for `CONFIG_TTL` seconds (a database read and a decryption per module call
         cost more than most calls): a change made through this object applies at once, one
         made on another node within that time."""
-        key = (module, tenant_key)
-        now = trio.current_time()
-        cached = self._loaded.get(key)
-        if cached is None or cached[0] <= now:
-            generation = self._generation.get(module, 0)
+        async def read() -> dict[str, Any] | ModuleConfigError:
             try:
-                value: dict[str, Any] | ModuleConfigError = await self._load(module, tenant_key)
+                return await self._load(module, tenant_key)
             except ModuleConfigError as exc:
-                value = exc
-            cached = (now + CONFIG_TTL, value)
-            if self._generation.get(module, 0) == generation:  # no change made meanwhile
-                self._loaded[key] = cached
-        found = cached[1]
+                return exc  # reused too: raised afresh below
+
+        found = await self._reused(self._loaded, (module, tenant_key), module, read)
         if isinstance(found, ModuleConfigError):
             raise ModuleConfigError(str(found), module=found.module, field=found.field)
         return copy.deepcopy(found)
@@ -285,11 +291,9 @@ class ModuleConfigs:
 
     async def delete(self, module: str, *, tenant_key: str = DEFAULT_TENANT) -> bool:
         """Remove the configuration; ``False`` if there was none."""
+        deleted = await self._db.run(_delete, module, tenant_key)
         self._forget(module)
-        try:
-            return await self._db.run(_delete, module, tenant_key)
-        finally:
-            self._forget(module)
+        return deleted
 
     # -- helpers ------------------------------------------------------------------------------
 
