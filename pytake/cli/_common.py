@@ -41,3 +41,25 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def migrate_before_writing(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (as ``pytake db upgrade`` would),
+    saying so on stderr, before a command writes to it."""
+    from pytake.store import current, describe_url, upgrade
+
+    before = current(url)
+    after = upgrade(
+        url,
+        progress=lambda step: print(f"pytake: applying {step}", file=sys.stderr, flush=True),
+    )
+    if after != before:
+        print(f"pytake: {describe_url(url)} migrated to {after}", file=sys.stderr)
+
+
+def require_current_schema(url: str) -> None:
+    """Refuse, naming the fix, to read a database whose schema is not the newest."""
+    from pytake.store import current, head
+
+    if current(url) != head():
+        raise CommandError("the database schema is not current; run 'pytake db upgrade'")

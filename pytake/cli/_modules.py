@@ -15,16 +15,19 @@ import argparse
 import getpass
 import json
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import trio
 
-from pytake.cli._common import CommandError, add_config_option
+from pytake.cli._common import (
+    CommandError,
+    add_config_option,
+    migrate_before_writing,
+    require_current_schema,
+)
 from pytake.config import load_settings
 
 if TYPE_CHECKING:
@@ -36,9 +39,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_DEFAULT_TENANT: Final = "default"
-#: What a tenant key may look like (a phone number id, ``default``, a name); as the REST API.
-_TENANT: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _TEXT_TYPES: Final = ("string", "url")
 
 _CONFIGURE_DESCRIPTION = """\
@@ -143,7 +143,6 @@ def register(subcommands: Subcommands) -> None:
     for action in (show, configure, remove):
         action.add_argument(
             "--tenant",
-            default=_DEFAULT_TENANT,
             help="whose configuration: a business phone number id, or 'default' (the "
             "default) for every number without its own",
         )
@@ -211,21 +210,13 @@ class _Modules:
         upgrade`` would); one that only reads asks for that instead.
         """
         from pytake.modules import ModuleConfigs, SecretBox
-        from pytake.store import Database, current, describe_url, head, upgrade
+        from pytake.store import Database
 
         url = self.settings.database_url
         if write:
-            before = current(url)
-            after = upgrade(
-                url,
-                progress=lambda step: print(
-                    f"pytake: applying {step}", file=sys.stderr, flush=True
-                ),
-            )
-            if after != before:
-                print(f"pytake: {describe_url(url)} migrated to {after}", file=sys.stderr)
-        elif current(url) != head():
-            raise CommandError("the database schema is not current; run 'pytake db upgrade'")
+            migrate_before_writing(url)
+        else:
+            require_current_schema(url)
         key = self.settings.secret_key
         box = SecretBox(key) if key else None
 
@@ -237,8 +228,11 @@ class _Modules:
 
 
 def _tenant(args: argparse.Namespace) -> str:
-    tenant: str = args.tenant
-    if not _TENANT.match(tenant):
+    # Imported here: pytake.modules is heavy, and --help does not need it.
+    from pytake.modules._configs import DEFAULT_TENANT, TENANT_KEY
+
+    tenant: str = DEFAULT_TENANT if args.tenant is None else args.tenant
+    if not TENANT_KEY.match(tenant):
         raise CommandError(
             f"--tenant: {tenant!r} is not a tenant key (1 to 100 letters, digits or . _ : -)"
         )
@@ -248,17 +242,13 @@ def _tenant(args: argparse.Namespace) -> str:
 # --- output --------------------------------------------------------------------------------
 
 
-def _iso(view: ConfigView) -> str:
-    return view.updated_at.astimezone(UTC).isoformat()
-
-
 def _print_view(view: ConfigView, as_json: bool) -> None:
     if as_json:
         print(json.dumps(view.to_json(), ensure_ascii=False, indent=2))
         return
     print(f"module:  {view.module}")
     print(f"tenant:  {view.tenant_key}")
-    print(f"updated: {_iso(view)}")
+    print(f"updated: {view.to_json()['updated_at']}")
     print(f"secrets: {', '.join(view.secrets_set) or 'none set'}")
     if not view.config:
         print("config:  (empty: every field has its default)")

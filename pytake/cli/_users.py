@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from pytake.cli._common import CommandError, add_config_option
+from pytake.cli._common import (
+    CommandError,
+    add_config_option,
+    migrate_before_writing,
+    require_current_schema,
+)
 from pytake.config import load_settings
 
 if TYPE_CHECKING:
@@ -96,7 +101,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def run_create(args: argparse.Namespace) -> int:
     from pytake.identity import InvalidUser, password_problem
-    from pytake.store import Database, current, describe_url, upgrade
+    from pytake.store import Database
 
     url = _database_url(args)
     password = _read_password(args.password_stdin)
@@ -104,13 +109,7 @@ def run_create(args: argparse.Namespace) -> int:
     problem = password_problem(password, email=args.email)
     if problem:
         raise CommandError(problem)
-    before = current(url)
-    after = upgrade(
-        url,
-        progress=lambda step: print(f"pytake: applying {step}", file=sys.stderr, flush=True),
-    )
-    if after != before:
-        print(f"pytake: {describe_url(url)} migrated to {after}", file=sys.stderr)
+    migrate_before_writing(url)
 
     async def create() -> UserInfo:
         async with Database(url, max_threads=2) as db:
@@ -126,11 +125,10 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from pytake.store import Database, current, head
+    from pytake.store import Database
 
     url = _database_url(args)
-    if current(url) != head():
-        raise CommandError("the database schema is not current; run 'pytake db upgrade'")
+    require_current_schema(url)
 
     async def users() -> list[UserInfo]:
         async with Database(url, max_threads=2) as db:

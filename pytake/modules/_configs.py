@@ -23,6 +23,7 @@ What callers may rely on:
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -39,10 +40,13 @@ from pytake.modules._registry import ModuleRegistry
 from pytake.modules._secrets import SecretBox
 from pytake.store import Database, ModuleConfiguration, ModuleRecord
 
-__all__ = ["DEFAULT_TENANT", "ConfigView", "ModuleConfigs"]
+__all__ = ["DEFAULT_TENANT", "TENANT_KEY", "ConfigView", "ModuleConfigs"]
 
 #: The tenant of a deployment that has only one (a single business number).
 DEFAULT_TENANT: Final = "default"
+#: What a tenant key given by an administrator may look like (a business phone number id,
+#: ``default``, a name).
+TENANT_KEY: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 K = TypeVar("K")
 V = TypeVar("V")
 

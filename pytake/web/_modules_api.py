@@ -17,7 +17,6 @@ a secret field without ``PYTAKE_SECRET_KEY`` likewise, saying that the key is no
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from quart import Blueprint, Response, jsonify, request
@@ -25,6 +24,7 @@ from quart.typing import ResponseReturnValue
 
 from pytake.errors import ModuleConfigError, UnknownModule
 from pytake.modules import ModuleConfigs, ModuleRegistry
+from pytake.modules._configs import TENANT_KEY
 from pytake.store import UserRole
 from pytake.web._auth_routes import require_role
 from pytake.web._rest_support import read_json_object
@@ -33,8 +33,6 @@ __all__ = ["create_modules_blueprint"]
 
 #: Largest configuration body accepted.
 MAX_BODY_BYTES: Final = 64 * 1024
-#: What a tenant key may look like (a phone number id, ``default``, a name).
-_TENANT = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
 def _refuse(status: int, code: str, reason: str, **extra: Any) -> Response:
@@ -54,7 +52,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return None
 
     def bad_tenant(tenant: str) -> Response | None:
-        if _TENANT.match(tenant):
+        if TENANT_KEY.match(tenant):
             return None
         return _refuse(400, "invalid", "tenant must be 1 to 100 letters, digits or . _ : -")
 
