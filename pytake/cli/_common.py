@@ -41,6 +41,11 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # httpx logs every request at INFO: at a few hundred Cloud API sends a second that
+        # buries the operator's log (failures are logged by the callers that see them).
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def migrate_before_writing(url: str) -> None:

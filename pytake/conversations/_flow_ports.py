@@ -15,6 +15,7 @@ import httpx
 from ..errors import InvalidMessage, WindowClosed
 from ..flowrun import ModuleResult
 from ..flows import Flow
+from ..httpclient import pooled_client
 from ..queues._team import TeamDirectory
 from ..whatsapp._window import window_open
 from ._content import build_body
@@ -90,7 +91,7 @@ class ActorFlowPorts:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if client is None:  # no module runner: a client for this call only
-                    client = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
+                    client = await stack.enter_async_context(pooled_client(trust_env=False))
                 response = await client.request(method, url, headers=headers, timeout=timeout,
                                                 json=body if body is not None else None)
         except httpx.HTTPError as exc:

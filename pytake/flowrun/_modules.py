@@ -7,10 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import trio
 
 from ..errors import ModuleConfigError, UnknownModule
+from ..httpclient import pooled_client
 from ..modules import (
     DEFAULT_TENANT,
     ModuleConfigs,
@@ -39,7 +39,7 @@ class ModuleCalls:
         self.box = SecretBox(secret_key) if secret_key else None
         # One pooled client for every module call and flow HTTP node: a new client costs
         # tens of milliseconds of CPU (it loads the CA bundle), more than the call itself.
-        self.http = httpx.AsyncClient(trust_env=False, timeout=30.0)
+        self.http = pooled_client(trust_env=False, timeout=30.0)
         self.registry = ModuleRegistry.discover(
             services=ModuleServices(database=db, secrets=self.box, http_client=self.http)
         )

@@ -33,6 +33,7 @@ import httpx
 import trio
 
 from pytake.errors import CloudApiError
+from pytake.httpclient import pooled_client
 
 __all__ = [
     "PERMANENT_CODES",
@@ -156,7 +157,7 @@ class CloudApiClient:
         self.token = token
         self.timeout = timeout
         self._owns_http = http is None
-        self.http = http if http is not None else httpx.AsyncClient(timeout=timeout)
+        self.http = http if http is not None else pooled_client(timeout=timeout)
 
     async def aclose(self) -> None:
         if self._owns_http:

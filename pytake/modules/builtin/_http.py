@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 import httpx
 
+from pytake.httpclient import pooled_client
 from pytake.modules._contract import Module, ModuleResponse
 
 __all__ = ["HttpAnswer", "HttpModule", "describe_url", "request"]
@@ -144,5 +145,5 @@ class HttpModule(Module):
         if shared is not None:
             yield shared
             return
-        async with httpx.AsyncClient(trust_env=self.trust_env, follow_redirects=False) as client:
+        async with pooled_client(trust_env=self.trust_env, follow_redirects=False) as client:
             yield client
