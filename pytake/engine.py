@@ -164,7 +164,10 @@ class Engine:
         self.conversations = ConversationDirectory(self.db)
         self.modules = ModuleCalls(self.db, settings.secret_key, self.registry)
         self.event_feed = EventFeed(self.modules.webhook_delivery())
-        self.flows = FlowLibrary(self.db, self.committer, node_types=self.modules.node_types)
+        # Flow steps are written in the turn that also records the conversation's messages:
+        # the same writer puts them in the same transaction.
+        self.flows = FlowLibrary(self.db, self.events_committer,
+                                 node_types=self.modules.node_types)
         self.desk = AgentDesk(
             self.router, self.conversations, TeamDirectory(self.db), AgentDirectory(self.db)
         )

@@ -97,6 +97,54 @@ async def test_a_write_handed_over_without_waiting_commits_first(db: Database) -
     assert await _journal_rows(db) == [("k", "a1"), ("k", "a2")]
 
 
+async def test_a_lingering_write_rides_with_the_next_urgent_one(
+    db: Database, mock_clock: trio.testing.MockClock
+) -> None:
+    committer = GroupCommitter(db)
+    ids: dict[int, int] = {}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(committer.run)
+
+        async def lingering() -> None:
+            ids[1] = await committer.submit(APPEND_JOURNAL, row(1), linger=60.0)
+
+        nursery.start_soon(lingering)
+        await trio.testing.wait_all_tasks_blocked()
+        assert committer.batches == 0  # waiting: nothing urgent yet, its time not up
+        started = trio.current_time()
+        ids[2] = await committer.submit(APPEND_JOURNAL, row(2))
+        await trio.testing.wait_all_tasks_blocked()
+        assert trio.current_time() == started  # no time passed (the clock only jumps)
+        nursery.cancel_scope.cancel()
+    assert committer.batches == 1
+    assert ids[1] < ids[2]  # submission order kept
+    assert await _journal_rows(db) == [("k", "a1"), ("k", "a2")]
+
+
+async def test_a_lingering_write_alone_commits_when_its_time_is_up(
+    db: Database, mock_clock: trio.testing.MockClock
+) -> None:
+    committer = GroupCommitter(db)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(committer.run)
+        done = trio.Event()
+
+        async def lingering() -> None:
+            await committer.submit(APPEND_JOURNAL, row(1), linger=0.5)
+            done.set()
+
+        nursery.start_soon(lingering)
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(0.4)
+        await trio.testing.wait_all_tasks_blocked()
+        assert committer.batches == 0
+        mock_clock.jump(0.2)
+        await done.wait()
+        nursery.cancel_scope.cancel()
+    assert committer.batches == 1
+    assert await _journal_rows(db) == [("k", "a1")]
+
+
 class _Failing:
     """Writes rows, but refuses any row whose actor id is "bad"."""
 

@@ -12,6 +12,10 @@ gather more).  Each caller awaits its own write:
 - if it fails for another reason (one bad row), the batch is retried one write per
   transaction, so only the bad write's caller sees its error.
 
+A write that may wait (``linger``) commits with the next write that may not, or after its
+linger time, whichever comes first: at low load that saves it a transaction of its own,
+at high load it costs nothing.
+
 Batches commit one after another, in submission order, so a write never overtakes an earlier
 one; ``after_commit`` hooks run in that order too (the actor journal relies on it).
 A write is described by a :class:`WriteKind`, which applies a list of parameter sets in one
@@ -104,6 +108,10 @@ class GroupCommitter:
         self._pending = 0  # writes handed over and not yet finished
         self._room = trio.lowlevel.ParkingLot()
         self._wake = trio.Event()
+        # Set when a write that may not linger is queued; ``_linger_until`` is when the
+        # earliest lingering write queued since the last batch must commit anyway.
+        self._urgent = trio.Event()
+        self._linger_until = math.inf
         self._after_commit: dict[str, AfterCommit] = {}
         self.running = False
         # Counters for benchmarks and metrics.
@@ -116,9 +124,15 @@ class GroupCommitter:
         committed writes of ``kind_name``, before their callers are woken."""
         self._after_commit[kind_name] = hook
 
-    async def submit(self, kind: WriteKind[P, R], params: P, *, timeout: float = math.inf) -> R:
-        """Hand one write over and wait until it is committed; return its result."""
-        (write,) = await self._enqueue(kind, [params], timeout)
+    async def submit(
+        self, kind: WriteKind[P, R], params: P, *, timeout: float = math.inf,
+        linger: float = 0.0,
+    ) -> R:
+        """Hand one write over and wait until it is committed; return its result.
+
+        ``linger``: seconds the write may wait for another that may not (see the module
+        docstring), for writes whose callers are in no hurry."""
+        (write,) = await self._enqueue(kind, [params], timeout, linger)
         return await write.outcome()
 
     async def submit_soon(
@@ -155,11 +169,12 @@ class GroupCommitter:
             write.detached = True
         self._pending += len(writes)
         self._queue.extend(writes)
+        self._urgent.set()
         self._wake.set()
         return True
 
     async def _enqueue(
-        self, kind: WriteKind[P, R], params: Sequence[P], timeout: float
+        self, kind: WriteKind[P, R], params: Sequence[P], timeout: float, linger: float = 0.0
     ) -> list[_Write[P, R]]:
         if not self.running:
             raise StorageUnavailable("the database writer is not running", retry_after=1.0)
@@ -178,6 +193,10 @@ class GroupCommitter:
         writes = [_Write(kind, p) for p in params]
         self._pending += len(writes)
         self._queue.extend(writes)
+        if linger > 0:
+            self._linger_until = min(self._linger_until, trio.current_time() + linger)
+        else:
+            self._urgent.set()
         self._wake.set()
         return writes
 
@@ -189,6 +208,9 @@ class GroupCommitter:
         try:
             while True:
                 await self._wake.wait()
+                if not self._urgent.is_set():
+                    with trio.move_on_at(self._linger_until):
+                        await self._urgent.wait()
                 if self.max_delay and len(self._queue) < self.max_batch:
                     await trio.sleep(self.max_delay)
                 else:
@@ -201,6 +223,8 @@ class GroupCommitter:
                 batch = [self._queue.popleft() for _ in range(take)]
                 if not self._queue:
                     self._wake = trio.Event()
+                    self._urgent = trio.Event()
+                    self._linger_until = math.inf
                 if batch:
                     await self._commit(batch)
         finally:

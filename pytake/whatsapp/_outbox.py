@@ -787,7 +787,7 @@ class OutboxSender:
             if self.committer is not None:
                 # Group-committed: at a send rate of dozens per second, one transaction per
                 # sent message was a large share of the database's work.
-                stored = await self.committer.submit(FINISH, finish)
+                stored = await self.committer.submit(FINISH, finish, linger=FINISH_LINGER)
             else:
                 stored = await self.db.run(_finish, *finish)
             if stored:
@@ -856,6 +856,10 @@ class _Finish:
             return [_finish(session, *p) for p in params]
         return _finish_many_postgres(session, params)
 
+
+#: Seconds a sent row's bookkeeping may wait to share a transaction with the writes of the
+#: conversations (nothing waits on it but the send's own slot and its "sent" report).
+FINISH_LINGER: Final = 0.05
 
 # Two statements for a whole batch of sends (two per row took most of the sender's share of
 # the database work).  A read receipt has no wamid and no message row.
