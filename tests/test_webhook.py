@@ -115,6 +115,23 @@ async def test_stored_rows_go_to_processing_without_being_read_back(
         assert inbox.scans == scans
 
 
+async def test_a_body_is_processed_in_the_transaction_that_stores_it(pg_url: str) -> None:
+    async with running_edge(webhook_settings(pg_url)) as edge:
+        inbox = edge.engine.inbox
+        with trio.fail_after(5):
+            while not inbox.ingest.caught_up:  # the processor has read the table at start
+                await trio.sleep(0.01)
+        sender = wa_id()
+        sent = [text_message(sender, str(i), ts=1767225600 + i) for i in range(5)]
+        for i, m in enumerate(sent):
+            assert (await edge.post(encode(envelope([m])))).status_code == 200
+            # already stored as a message when acknowledged: no later processing step
+            assert await messages_of(edge, sender) == [x["id"] for x in sent[: i + 1]]
+        assert inbox.ingested == 5
+        view = await conversation_view(edge, sender)
+        assert view.inbound_count == 5  # type: ignore[attr-defined]
+
+
 async def test_same_wamid_in_differently_batched_bodies_and_in_parallel(edge: Edge) -> None:
     sender, other = wa_id(), wa_id()
     m1, m2 = text_message(sender, "um"), text_message(other, "dois")

@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ..errors import StorageUnavailable
 from ..store import GroupCommitter
+from ..store._group_commit import WriteKind
 from ..whatsapp._inbox import STORE_INBOX
 from ..whatsapp._signature import signature_problem, verify_token_matches
 
@@ -83,11 +84,15 @@ class WhatsAppWebhook:
         committer: GroupCommitter,
         on_stored: Callable[[], None],
         metrics: WebhookMetrics,
+        store: WriteKind[tuple[bytes, str], Any] = STORE_INBOX,
     ) -> None:
         self.verify_token = verify_token
         self.app_secrets = [s for s in app_secrets if s]
         self.max_body = max_body
         self.committer = committer
+        #: The write that makes a body durable before the 200 (`STORE_INBOX`, or an
+        #: `InboxProcessor`'s ``ingest``, which also processes it in that transaction).
+        self.store = store
         self.on_stored = on_stored
         self.metrics = metrics
 
@@ -149,7 +154,7 @@ class WhatsAppWebhook:
             security.warning("webhook refused from %s: %s", client[0], problem)
             return _json(401, {"error": problem})
         try:
-            await self.committer.submit(STORE_INBOX, (body, signature or ""), timeout=STORE_TIMEOUT)
+            await self.committer.submit(self.store, (body, signature or ""), timeout=STORE_TIMEOUT)
         except StorageUnavailable as exc:
             log.warning("webhook answered 503: %s", exc)
             status, out, ctype, _ = _json(503, {"error": "storage unavailable, retry later"})

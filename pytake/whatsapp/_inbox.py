@@ -100,6 +100,49 @@ class _StoreInbox:
 STORE_INBOX = _StoreInbox()
 
 
+@attrs.frozen
+class Ingested:
+    """An `InboxProcessor.ingest` write's result: the stored row, and what processing it in
+    the same transaction did (``None``: left ``pending`` for the processor)."""
+
+    inbox_id: int
+    outcome: InboxOutcome | None
+
+
+class _Ingest:
+    """Store webhook bodies and process them in the same transaction.
+
+    Only while the processor is ``caught_up`` (nothing older waits for it): otherwise the
+    rows are only stored, and processed after the older ones, so that a conversation's
+    messages are still processed in order.  The row is stored whatever happens to its
+    processing: a failure other than the database's rolls back to a savepoint and leaves the
+    rows ``pending`` for `InboxProcessor` (storage unavailable fails the whole transaction,
+    so the webhook answers 503 and nothing is half done)."""
+
+    name = "inbox.ingest"
+
+    def __init__(self, process: _ProcessInbox) -> None:
+        self.process = process
+        #: Set and cleared by `InboxProcessor` in trio; read here, in the writer's thread,
+        #: between two of the writer's transactions (the hooks that clear it run in between).
+        self.caught_up = False
+
+    def apply_many(self, session: Session, params: Sequence[tuple[bytes, str]]) -> list[Ingested]:
+        ids = STORE_INBOX.apply_many(session, params)
+        if not self.caught_up:
+            return [Ingested(i, None) for i in ids]
+        rows = [(inbox_id, body) for inbox_id, (body, _) in zip(ids, params, strict=True)]
+        try:
+            outcomes: Sequence[InboxOutcome | None] = self.process.apply_many(session, rows)
+        except sa.exc.OperationalError:
+            raise
+        except Exception:
+            log.exception("processing inbox rows %s with their storing failed; "
+                          "they stay pending", ids)
+            outcomes = [None] * len(ids)
+        return [Ingested(i, o) for i, o in zip(ids, outcomes, strict=True)]
+
+
 @attrs.define
 class InboxOutcome:
     """What processing one inbox row did (counted into metrics by the processor)."""
@@ -561,6 +604,8 @@ class InboxProcessor:
         self.router = router
         self.batch = batch
         self.kind = _ProcessInbox(frozenset(accepted_numbers))
+        #: The write that stores a webhook body and processes it at once (see `watch`).
+        self.ingest = _Ingest(self.kind)
         self._wake = trio.Event()
         self._on_outcome = on_outcome
         self.processed = 0
@@ -569,24 +614,46 @@ class InboxProcessor:
         self._scan = True
         self._last_scan = -math.inf
         self.scans = 0  # reads of the table for pending rows
+        self.ingested = 0  # rows processed in the transaction that stored them
         committer.on_commit(self.kind.name, self._deliver)
 
     def wake(self) -> None:
         self._wake.set()
 
     def watch(self, committer: GroupCommitter) -> None:
-        """Take rows `STORE_INBOX` commits through ``committer`` straight from the commit."""
+        """Take rows `STORE_INBOX` commits through ``committer`` straight from the commit,
+        and the outcomes of `ingest` writes (rows it left pending as if stored)."""
         committer.on_commit(STORE_INBOX.name, self._stored)
+        committer.on_commit(self.ingest.name, self._ingested)
+
+    def _ingested(self, writes: Sequence[_Write[Any, Any]]) -> None:
+        left: list[_Write[Any, Any]] = []
+        for write in writes:
+            ingested: Ingested = write.result
+            if ingested.outcome is None:
+                left.append(write)
+                continue
+            self._deliver_outcome(ingested.outcome)
+            if self._on_outcome is not None:
+                self._on_outcome(ingested.outcome)
+            self.processed += 1
+            self.ingested += 1
+        if left:
+            self._hand_over([(w.result.inbox_id, w.params[0]) for w in left])
 
     def _stored(self, writes: Sequence[_Write[Any, Any]]) -> None:
-        size = sum(len(w.params[0]) for w in writes)
-        if (len(self._fresh) + len(writes) > FRESH_LIMIT
+        self._hand_over([(int(w.result), w.params[0]) for w in writes])
+
+    def _hand_over(self, rows: list[tuple[int, bytes]]) -> None:
+        self.ingest.caught_up = False
+        size = sum(len(body) for _, body in rows)
+        if (len(self._fresh) + len(rows) > FRESH_LIMIT
                 or self._fresh_bytes + size > FRESH_BYTES_LIMIT):
             self._fresh.clear()
             self._fresh_bytes = 0
             self._scan = True
         else:
-            self._fresh.extend((int(w.result), w.params[0]) for w in writes)
+            self._fresh.extend(rows)
             self._fresh_bytes += size
         self._wake.set()
 
@@ -602,6 +669,8 @@ class InboxProcessor:
             rows = await self.db.run(_pending, self.batch, readonly=True)
             if len(rows) < self.batch:
                 self._scan = False
+            if rows:
+                self.ingest.caught_up = False
             return rows
         rows = [self._fresh.popleft() for _ in range(min(self.batch, len(self._fresh)))]
         self._fresh_bytes -= sum(len(body) for _, body in rows)
@@ -610,15 +679,17 @@ class InboxProcessor:
     def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
         # In commit order (see GroupCommitter): journal ids reach each mailbox increasing.
         for write in writes:
-            outcome: InboxOutcome = write.result
-            for journal_id, actor_id, message in outcome.deliveries:
-                self.router.deliver_journaled("conversation", actor_id, journal_id, message)
-            for actor_id, notice in outcome.notices:
-                try:
-                    self.router.tell_nowait("conversation", actor_id, notice)
-                except (MailboxFull, ActorStopped):
-                    # The database holds the status; the live notice is only a courtesy.
-                    log.debug("status notice for %s dropped (busy)", actor_id)
+            self._deliver_outcome(write.result)
+
+    def _deliver_outcome(self, outcome: InboxOutcome) -> None:
+        for journal_id, actor_id, message in outcome.deliveries:
+            self.router.deliver_journaled("conversation", actor_id, journal_id, message)
+        for actor_id, notice in outcome.notices:
+            try:
+                self.router.tell_nowait("conversation", actor_id, notice)
+            except (MailboxFull, ActorStopped):
+                # The database holds the status; the live notice is only a courtesy.
+                log.debug("status notice for %s dropped (busy)", actor_id)
 
     async def process_pending(self) -> int:
         """Process every pending row now; return how many."""
@@ -626,6 +697,8 @@ class InboxProcessor:
         while True:
             rows = await self._next_rows()
             if not rows:
+                # Nothing older is waiting: webhooks may process what they store.
+                self.ingest.caught_up = not self._scan and not self._fresh
                 return total
             try:
                 outcomes = await self.committer.submit_many(self.kind, rows)
@@ -658,18 +731,24 @@ class InboxProcessor:
         # (Re)started, perhaps by the supervisor after a crash that lost rows taken from
         # memory: read the table first, so nothing is skipped and order is kept.
         self._scan = True
+        self.ingest.caught_up = False
         task_status.started()
-        delay = 0.1
-        while True:
-            self._wake = trio.Event()
-            try:
-                await self.process_pending()
-                delay = 0.1
-            except StorageUnavailable as exc:
-                log.warning("inbox processing paused: %s", exc)
-                self._scan = True
-                await trio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            with trio.move_on_after(SCAN_INTERVAL):  # also poll: rows of another node
-                await self._wake.wait()
+        try:
+            delay = 0.1
+            while True:
+                self._wake = trio.Event()
+                try:
+                    await self.process_pending()
+                    delay = 0.1
+                except StorageUnavailable as exc:
+                    log.warning("inbox processing paused: %s", exc)
+                    self._scan = True
+                    self.ingest.caught_up = False
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                with trio.move_on_after(SCAN_INTERVAL):  # also poll: rows of another node
+                    await self._wake.wait()
+        finally:
+            # Stopped: a webhook must not process rows past what this processor left.
+            self.ingest.caught_up = False
