@@ -132,6 +132,22 @@ async def test_a_body_is_processed_in_the_transaction_that_stores_it(pg_url: str
         assert view.inbound_count == 5  # type: ignore[attr-defined]
 
 
+async def test_a_batch_over_the_ingest_limit_is_only_stored_then_processed_in_order(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "INGEST_MAX_BATCH", 0)  # every batch is "too big"
+    async with running_edge(webhook_settings(pg_url)) as edge:
+        inbox = edge.engine.inbox
+        sender = wa_id()
+        sent = [text_message(sender, str(i), ts=1767225600 + i) for i in range(5)]
+        for m in sent:
+            assert (await edge.post(encode(envelope([m])))).status_code == 200
+        await edge.settle()
+        assert await messages_of(edge, sender) == [m["id"] for m in sent]
+        assert inbox.ingested == 0
+        assert inbox.processed >= 5
+
+
 async def test_same_wamid_in_differently_batched_bodies_and_in_parallel(edge: Edge) -> None:
     sender, other = wa_id(), wa_id()
     m1, m2 = text_message(sender, "um"), text_message(other, "dois")

@@ -109,6 +109,12 @@ class Ingested:
     outcome: InboxOutcome | None
 
 
+#: Bodies a webhook transaction processes at most; a bigger batch (a burst) is only stored,
+#: so that the acknowledgements of a burst do not wait for its processing, which the
+#: processor then does beside the next batches (in order: those wait for it).
+INGEST_MAX_BATCH = 8
+
+
 class _Ingest:
     """Store webhook bodies and process them in the same transaction.
 
@@ -129,7 +135,7 @@ class _Ingest:
 
     def apply_many(self, session: Session, params: Sequence[tuple[bytes, str]]) -> list[Ingested]:
         ids = STORE_INBOX.apply_many(session, params)
-        if not self.caught_up:
+        if not self.caught_up or len(params) > INGEST_MAX_BATCH:
             return [Ingested(i, None) for i in ids]
         rows = [(inbox_id, body) for inbox_id, (body, _) in zip(ids, params, strict=True)]
         try:
