@@ -254,6 +254,32 @@ async def test_a_waiting_customer_is_told_its_place_in_line(pg_url: str, tmp_pat
         await desk.wait_sent_to(customer, text=expected)
 
 
+async def test_a_place_in_line_told_again_is_not_sent_twice(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A queue rebuilt after a crash tells every waiting conversation its place again: the
+    customer hears each place once (the notices are keyed by stint and place)."""
+    from pytake.conversations import QueueInfo
+    from pytake.conversations._directory import conversation_address
+
+    async with running_desk(pg_url, tmp_path, agents=1) as desk:  # nobody connected
+        customer = desk.customer()
+        await desk.sim.send_text(customer, "oi")
+        first = AutomaticReplies().queue_position_unknown_wait.format(position=1)
+        await desk.wait_sent_to(customer, text=first)
+        rows = await desk.edge.query(
+            "SELECT c.business_phone_number_id, c.customer_id, t.name FROM conversations c "
+            "JOIN teams t ON t.id = c.team_id WHERE c.team_id = :t", t=desk.team_id)
+        ((number, customer_id, team),) = rows
+        address = conversation_address(number, customer_id)
+        router = desk.edge.engine.router
+        await router.tell("conversation", address, QueueInfo(team, 1, None))
+        await router.tell("conversation", address, QueueInfo(team, 2, None))
+        second = AutomaticReplies().queue_position_unknown_wait.format(position=2)
+        await desk.wait_sent_to(customer, text=second)  # told after the repeated first
+        assert len(await desk.wait_sent_to(customer, text=first)) == 1
+
+
 def _set_hours(session: Any, team_id: int, hours: dict[str, Any]) -> None:
     from pytake.store import Team
 

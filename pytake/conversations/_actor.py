@@ -407,11 +407,21 @@ class ConversationActor(Actor[ConversationState]):
         if wait is None:
             template = getattr(replies, "queue_position_unknown_wait", template)
         minutes = "" if wait is None else str(max(1, round(wait / 60)))
-        await self._send_text(template.format(position=message.position, minutes=minutes))
+        # Keyed by the stint in the queue and the place: a queue rebuilt after a crash tells
+        # every waiting conversation its place again, which the customer already knows.
+        await self._send_text(template.format(position=message.position, minutes=minutes),
+                              key=f"{self._stint_key('queue')}:p{message.position}")
+
+    def _stint_key(self, what: str) -> str:
+        """An idempotency key for a notice told once per state of the conversation's owner
+        (the state's start time tells two stints in the same state apart)."""
+        ownership = self.state.ownership
+        since = "" if ownership.since is None else f"{ownership.since:.6f}"
+        return f"{what}:{self.state.conversation_id}:{ownership.team or ''}:{since}"
 
     async def _team_closed(self, message: TeamClosed) -> None:
         if message.message:
-            await self._send_text(message.message)
+            await self._send_text(message.message, key=self._stint_key("closed"))
         if message.redirect_to and self.state.ownership.owner in (Owner.QUEUED, Owner.OFFERED):
             await self._transition(
                 TransferToTeam(at=self._now(), team=message.redirect_to), cause="transfer_to_team"
@@ -754,7 +764,7 @@ class ConversationActor(Actor[ConversationState]):
         # The state change above is committed with this message; if the enqueue fails the
         # message is retried as a whole (the reply is at least once, never lost).
         try:
-            await outbox.enqueue(
+            enqueued = await outbox.enqueue(
                 state.phone_number_id,
                 text_message(state.reply_to, text),
                 conversation_id=state.conversation_id,
@@ -764,6 +774,8 @@ class ConversationActor(Actor[ConversationState]):
         except WindowClosed:
             log.info("conversation %s: automatic reply skipped, window closed", self.id)
             return
+        if getattr(enqueued, "repeated", False):
+            return  # told before (a replay, a rebuilt queue): nothing new was sent
         await self._record([message_event("bot", self._now())])
 
 
