@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
-from pytake.config import CONFIG_ENV
+from pytake.config import CONFIG_ENV, Settings, load_settings
 
 if TYPE_CHECKING:
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -32,6 +32,22 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"TOML settings file (default: ${CONFIG_ENV}, else none)",
     )
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """``--database-url`` and ``--config``, for the subcommands that work on the database
+    (read back with `command_settings`)."""
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="database to use (default: setting database_url, sqlite:///pytake.db)",
+    )
+    add_config_option(parser)
+
+
+def command_settings(args: argparse.Namespace) -> Settings:
+    """The settings (``--config``, the environment), ``--database-url`` taking precedence."""
+    return load_settings(args.config, overrides={"database_url": args.database_url})
 
 
 def configure_logging(level: str) -> None:

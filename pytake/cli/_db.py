@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from pytake.cli._common import add_config_option
-from pytake.config import load_settings
+from pytake.cli._common import add_database_options, command_settings
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
@@ -43,19 +42,9 @@ def register(subcommands: Subcommands) -> None:
         description="Print the schema revision the database is at, and whether it is the newest.",
     )
     for action in (upgrade, current):
-        action.add_argument(
-            "--database-url",
-            metavar="URL",
-            help="database to use (default: setting database_url, sqlite:///pytake.db)",
-        )
-        add_config_option(action)
+        add_database_options(action)
     upgrade.set_defaults(handler=run_upgrade)
     current.set_defaults(handler=run_current)
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    settings = load_settings(args.config, overrides={"database_url": args.database_url})
-    return settings.database_url
 
 
 def _say(line: str) -> None:
@@ -66,7 +55,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     # Imported here: --help and the other commands don't need SQLAlchemy and Alembic.
     from pytake.store import current, describe_url, head, upgrade
 
-    url = _database_url(args)
+    url = command_settings(args).database_url
     _say(f"database: {describe_url(url)}")
     before = current(url)
     _say(f"current revision: {before or 'none (empty database)'}")
@@ -82,7 +71,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
 def run_current(args: argparse.Namespace) -> int:
     from pytake.store import current, describe_url, head, revisions
 
-    url = _database_url(args)
+    url = command_settings(args).database_url
     _say(f"database: {describe_url(url)}")
     revision = current(url)
     newest = head()

@@ -17,7 +17,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytake.cli._common import CommandError, add_config_option
+from pytake.cli._common import (
+    CommandError,
+    add_database_options,
+    command_settings,
+)
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
@@ -75,12 +79,7 @@ def register(subcommands: Subcommands) -> None:
     dump.add_argument("name", help="the flow's id")
     dump.add_argument("--version", type=int, help="a version number (default: the published)")
     for action in (load, dump):
-        action.add_argument(
-            "--database-url",
-            metavar="URL",
-            help="database to use (default: setting database_url, sqlite:///pytake.db)",
-        )
-        add_config_option(action)
+        add_database_options(action)
     load.set_defaults(handler=run_import)
 
     play = actions.add_parser(
@@ -182,10 +181,9 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def _database(args: argparse.Namespace) -> str:
-    from pytake.config import load_settings
     from pytake.store import upgrade
 
-    url = load_settings(args.config, overrides={"database_url": args.database_url}).database_url
+    url = command_settings(args).database_url
     upgrade(url)
     return url
 

@@ -24,11 +24,11 @@ import trio
 
 from pytake.cli._common import (
     CommandError,
-    add_config_option,
+    add_database_options,
+    command_settings,
     migrate_before_writing,
     require_current_schema,
 )
-from pytake.config import load_settings
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -151,12 +151,7 @@ def register(subcommands: Subcommands) -> None:
             "--json", action="store_true", help="print the configuration as JSON"
         )
     for action in (listing, show, configure, remove, enable, disable):
-        action.add_argument(
-            "--database-url",
-            metavar="URL",
-            help="database to use (default: setting database_url, sqlite:///pytake.db)",
-        )
-        add_config_option(action)
+        add_database_options(action)
     listing.set_defaults(handler=run_list)
     show.set_defaults(handler=run_show)
     configure.set_defaults(handler=run_configure)
@@ -177,9 +172,7 @@ class _Modules:
     def __init__(self, args: argparse.Namespace) -> None:
         from pytake.modules import ModuleRegistry
 
-        self.settings: Settings = load_settings(
-            args.config, overrides={"database_url": args.database_url}
-        )
+        self.settings: Settings = command_settings(args)
         self.registry: ModuleRegistry = ModuleRegistry.discover()
         for skipped in self.registry.skipped:
             print(f"pytake: module skipped: {skipped.entry_point}: {skipped.reason}",

@@ -18,11 +18,11 @@ import trio
 
 from pytake.cli._common import (
     CommandError,
-    add_config_option,
+    add_database_options,
+    command_settings,
     migrate_before_writing,
     require_current_schema,
 )
-from pytake.config import load_settings
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
@@ -62,19 +62,9 @@ def register(subcommands: Subcommands) -> None:
         description="List every user: id, email, role, active, name.",
     )
     for action in (create, listing):
-        action.add_argument(
-            "--database-url",
-            metavar="URL",
-            help="database to use (default: setting database_url, sqlite:///pytake.db)",
-        )
-        add_config_option(action)
+        add_database_options(action)
     create.set_defaults(handler=run_create)
     listing.set_defaults(handler=run_list)
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    settings = load_settings(args.config, overrides={"database_url": args.database_url})
-    return settings.database_url
 
 
 def _service(db: Database) -> IdentityService:
@@ -103,7 +93,7 @@ def run_create(args: argparse.Namespace) -> int:
     from pytake.identity import InvalidUser, password_problem
     from pytake.store import Database
 
-    url = _database_url(args)
+    url = command_settings(args).database_url
     password = _read_password(args.password_stdin)
     # Checked before touching the database, so a typo costs nothing.
     problem = password_problem(password, email=args.email)
@@ -127,7 +117,7 @@ def run_create(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from pytake.store import Database
 
-    url = _database_url(args)
+    url = command_settings(args).database_url
     require_current_schema(url)
 
     async def users() -> list[UserInfo]:
