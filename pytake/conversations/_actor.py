@@ -774,7 +774,7 @@ class ConversationActor(Actor[ConversationState]):
         except WindowClosed:
             log.info("conversation %s: automatic reply skipped, window closed", self.id)
             return
-        if getattr(enqueued, "repeated", False):
+        if enqueued.repeated:
             return  # told before (a replay, a rebuilt queue): nothing new was sent
         await self._record([message_event("bot", self._now())])
 

@@ -31,7 +31,6 @@ into a connection the server already dropped; a request is never re-sent by the 
 from __future__ import annotations
 
 import math
-import select
 import ssl
 from collections.abc import AsyncIterator
 from typing import Final
@@ -39,6 +38,7 @@ from typing import Final
 import httpx
 import trio
 
+from pytake._sockets import has_input
 from pytake.httpclient._wire import (
     MAX_HEAD_BYTES,
     ChunkedDecoder,
@@ -69,11 +69,7 @@ class _Connection:
     def is_quiet(self) -> bool:
         """Nothing to read: a server that closed the connection (or broke the protocol by
         talking unasked) makes it readable."""
-        if self.buffer or self.closed:
-            return False
-        poller = select.poll()
-        poller.register(self.fileno, select.POLLIN)
-        return not poller.poll(0)
+        return not (self.buffer or self.closed or has_input(self.fileno))
 
     async def send(self, data: bytes, timeout: float | None, request: httpx.Request) -> None:
         try:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import re
-import select
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +40,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from pytake._sockets import has_input
 from pytake.errors import ConfigError, StorageUnavailable
 
 __all__ = [
@@ -257,9 +257,7 @@ def _drop_if_closed_by_server(dbapi_connection: Any, record: Any, proxy: Any) ->
         fileno = dbapi_connection.pgconn.socket
     except psycopg.OperationalError:
         raise sa_exc.DisconnectionError("the connection has no socket") from None
-    poller = select.poll()
-    poller.register(fileno, select.POLLIN)
-    if poller.poll(0):
+    if has_input(fileno):
         raise sa_exc.DisconnectionError("the server closed the connection")
 
 

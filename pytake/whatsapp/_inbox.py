@@ -640,9 +640,7 @@ class InboxProcessor:
                 left.append(write)
                 continue
             self._deliver_outcome(ingested.outcome)
-            if self._on_outcome is not None:
-                self._on_outcome(ingested.outcome)
-            self.processed += 1
+            self._processed(ingested.outcome)
             self.ingested += 1
         if left:
             self._hand_over([(w.result.inbox_id, w.params[0]) for w in left])
@@ -697,6 +695,11 @@ class InboxProcessor:
                 # The database holds the status; the live notice is only a courtesy.
                 log.debug("status notice for %s dropped (busy)", actor_id)
 
+    def _processed(self, outcome: InboxOutcome) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        self.processed += 1
+
     async def process_pending(self) -> int:
         """Process every pending row now; return how many."""
         total = 0
@@ -713,10 +716,8 @@ class InboxProcessor:
             except Exception:
                 outcomes = await self._one_by_one(rows)
             for outcome in outcomes:
-                if self._on_outcome is not None:
-                    self._on_outcome(outcome)
+                self._processed(outcome)
             total += len(rows)
-            self.processed += len(rows)
 
     async def _one_by_one(self, rows: list[tuple[int, bytes]]) -> list[InboxOutcome]:
         """A row that cannot be processed (a bug, data the database refuses) must not block
@@ -737,7 +738,6 @@ class InboxProcessor:
         # (Re)started, perhaps by the supervisor after a crash that lost rows taken from
         # memory: read the table first, so nothing is skipped and order is kept.
         self._scan = True
-        self.ingest.caught_up = False
         task_status.started()
         try:
             delay = 0.1
