@@ -69,6 +69,7 @@ from .store import (
     SqlDeadLetters,
     SqlSnapshotStore,
     TieredSnapshotStore,
+    WriterProcess,
     current,
     head,
     upgrade,
@@ -83,6 +84,9 @@ from .whatsapp._outbox import OutboxSender
 from .whatsapp._templates import TemplateCatalogue
 
 log = logging.getLogger("pytake.engine")
+
+#: The group committers, by the names of their services (and writer process channels).
+WRITERS = ("database-writer", "webhook-writer", "events-writer")
 
 
 def backoff_from(settings: Settings) -> Backoff:
@@ -129,13 +133,18 @@ class Engine:
         self.intensity = Intensity(max_restarts=actor.max_restarts, period=actor.restart_period)
 
         self.db = Database(settings.database_url, max_threads=settings.database_threads)
-        self.committer = GroupCommitter(self.db)
+        self.writer_process: WriterProcess | None = None
+        if settings.database_writer_processes and self.db.backend == "postgresql":
+            self.writer_process = WriterProcess(
+                self.db.url, channels=WRITERS, log_level=settings.log_level
+            )
+        self.committer = self._committer("database-writer")
         # Webhook bodies get a writer of their own: an acknowledgement must never wait behind
         # a transaction full of inbox processing (they need no ordering with other writes).
-        self.inbox_committer = GroupCommitter(self.db)
+        self.inbox_committer = self._committer("webhook-writer")
         # Conversation logs and agent events get a third: they are on the path from a customer
         # message to the agent's screen, which must not queue behind snapshots and outboxes.
-        self.events_committer = GroupCommitter(self.db)
+        self.events_committer = self._committer("events-writer")
         self.identity = IdentityService.from_settings(self.db, settings)
         self.sql_snapshots = SqlSnapshotStore(self.db, self.committer)
         self.redis: RedisConnection | None = None
@@ -335,6 +344,11 @@ class Engine:
                 "run `pytake db upgrade` (or set database_auto_migrate)"
             )
 
+    def _committer(self, name: str) -> GroupCommitter:
+        if self.writer_process is None:
+            return GroupCommitter(self.db)
+        return GroupCommitter(self.db, executor=self.writer_process.executor(name))
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Prepare the database, then run the root supervisor until :meth:`aclose`."""
         engine = self
@@ -350,6 +364,9 @@ class Engine:
                 await self.root.run(task_status=_Started())
         finally:
             self.ready = False
+            if self.writer_process is not None:
+                with trio.CancelScope(shield=True):
+                    await self.writer_process.aclose()
             self._stopped.set()
 
     def supervision_tree(self, actor_limit: int = 100) -> TreeNode:

@@ -1,8 +1,10 @@
-"""The group-commit writer on real PostgreSQL and SQLite."""
+"""The group-commit writer on real PostgreSQL and SQLite, and on PostgreSQL through a
+database writer process (`WriterProcess`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,17 +13,38 @@ import trio.testing
 from sqlalchemy.orm import Session
 
 from pytake.errors import StorageUnavailable
-from pytake.store import Database, GroupCommitter
+from pytake.store import Database, WriterProcess
+from pytake.store import GroupCommitter as _GroupCommitter
 from pytake.store._journal import APPEND_JOURNAL
 
+# The writer process of the ``db`` fixture's "process" case, by database.
+_PROCESSES: dict[int, WriterProcess] = {}
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+
+@pytest.fixture(params=["postgresql", "sqlite", "process"])
 async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
-    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
     async with Database(url) as database:
         # each test starts from an empty journal (the PostgreSQL database is per run)
         await database.run(lambda s: s.execute(sa.text("DELETE FROM actor_journal")))
-        yield database
+        if request.param != "process":
+            yield database
+            return
+        process = WriterProcess(database.url, channels=["test"])
+        _PROCESSES[id(database)] = process
+        try:
+            yield database
+        finally:
+            del _PROCESSES[id(database)]
+            await process.aclose()
+
+
+def GroupCommitter(db: Database, **options: Any) -> _GroupCommitter:
+    """A committer on ``db``, through its writer process in the fixture's "process" case."""
+    process = _PROCESSES.get(id(db))
+    if process is not None:
+        options["executor"] = process.executor("test")
+    return _GroupCommitter(db, **options)
 
 
 async def _journal_rows(db: Database) -> list[tuple[str, str]]:

@@ -133,11 +133,11 @@ async def test_a_body_is_processed_in_the_transaction_that_stores_it(pg_url: str
 
 
 async def test_a_batch_over_the_ingest_limit_is_only_stored_then_processed_in_order(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+    pg_url: str,
 ) -> None:
-    monkeypatch.setattr(inbox_module, "INGEST_MAX_BATCH", 0)  # every batch is "too big"
     async with running_edge(webhook_settings(pg_url)) as edge:
         inbox = edge.engine.inbox
+        inbox.ingest.max_batch = 0  # every batch is "too big"
         sender = wa_id()
         sent = [text_message(sender, str(i), ts=1767225600 + i) for i in range(5)]
         for m in sent:

@@ -14,6 +14,7 @@ How the package is layered, bottom up:
 
 - ``_group_commit``        `GroupCommitter`: many callers' writes per transaction, each told
                           its own outcome
+- ``_writer_process``     `WriterProcess`: a group committer's transactions in a child process
 - ``_redis``              `RedisConnection`: a coredis client kept open by a service task
 - ``_snapshots``, ``_journal``, ``_dead_letters``
                           the actor runtime's stores: snapshots (database, Redis, both),
@@ -43,7 +44,7 @@ from pytake.store._enums import (
     RoutingStrategy,
     UserRole,
 )
-from pytake.store._group_commit import GroupCommitter, WriteKind
+from pytake.store._group_commit import GroupCommitter, WriteKind, apply_writes
 from pytake.store._journal import SqlActorJournal
 from pytake.store._migrations import (
     MIGRATIONS_DIR,
@@ -79,6 +80,7 @@ from pytake.store._models_runtime import (
 )
 from pytake.store._redis import RedisConnection
 from pytake.store._snapshots import RedisSnapshotStore, SqlSnapshotStore, TieredSnapshotStore
+from pytake.store._writer_process import WriterProcess
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -126,7 +128,9 @@ __all__ = [
     "WebhookDelivery",
     "WebhookSubscription",
     "WriteKind",
+    "WriterProcess",
     "alembic_config",
+    "apply_writes",
     "create_engine",
     "current",
     "describe_url",

@@ -332,10 +332,12 @@ class Database:
         """
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
-        call = functools.partial(self._call, fn, args, readonly)
+        call = functools.partial(self.run_sync, fn, *args, readonly=readonly)
         return await trio.to_thread.run_sync(call, limiter=self.limiter)
 
-    def _call(self, fn: Callable[[Session, *Ts], T], args: tuple[*Ts], readonly: bool) -> T:
+    def run_sync(self, fn: Callable[[Session, *Ts], T], *args: *Ts, readonly: bool = False) -> T:
+        """`run` for synchronous code that is not on the trio thread (a worker thread, or the
+        database writer process): blocks until the transaction is over."""
         sessions = self._readonly_sessions if readonly else self._sessions
         try:
             with sessions.begin() as session:

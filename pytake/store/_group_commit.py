@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import trio
@@ -77,6 +77,8 @@ class _Write(Generic[P, R]):
 
 
 AfterCommit = Callable[[Sequence[_Write[Any, Any]]], None]
+#: Runs one batch of ``(kind, params)`` pairs in one transaction; one result per pair.
+BatchExecutor = Callable[[Sequence[tuple[WriteKind[Any, Any], Any]]], Awaitable[list[Any]]]
 
 
 class GroupCommitter:
@@ -88,6 +90,8 @@ class GroupCommitter:
       writes under load without adding latency when idle).
     - ``max_pending``: writes waiting at most; beyond it ``submit`` waits (backpressure) or,
       past its ``timeout``, raises ``StorageUnavailable`` ("overloaded").
+    - ``executor``: what runs a batch's transaction; by default `apply_writes` on one of
+      ``db``'s worker threads (`pytake.store.WriterProcess.apply` runs it in a child process).
     """
 
     def __init__(
@@ -97,10 +101,12 @@ class GroupCommitter:
         max_batch: int = 500,
         max_delay: float = 0.0,
         max_pending: int = 50_000,
+        executor: BatchExecutor | None = None,
     ) -> None:
         if max_batch < 1 or max_pending < 1 or max_delay < 0:
             raise ValueError("max_batch and max_pending must be >= 1, max_delay >= 0")
         self.db = db
+        self._execute: BatchExecutor = executor or self._in_thread
         self.max_batch = max_batch
         self.max_delay = max_delay
         self._queue: deque[_Write[Any, Any]] = deque()
@@ -118,6 +124,9 @@ class GroupCommitter:
         self.batches = 0
         self.rows = 0
         self.failed_batches = 0
+
+    async def _in_thread(self, items: Sequence[tuple[WriteKind[Any, Any], Any]]) -> list[Any]:
+        return await self.db.run(apply_writes, items)
 
     def on_commit(self, kind_name: str, hook: AfterCommit) -> None:
         """Call ``hook(writes)`` (synchronously, in commit order) after each transaction that
@@ -242,7 +251,7 @@ class GroupCommitter:
             # Shielded: a transaction that has started is finished and its callers told,
             # even if the writer is being cancelled.
             with trio.CancelScope(shield=True):
-                await self.db.run(_apply_batch, batch)
+                await self._apply(batch)
         except StorageUnavailable as exc:
             self.failed_batches += 1
             for write in batch:
@@ -253,7 +262,7 @@ class GroupCommitter:
             with trio.CancelScope(shield=True):
                 for write in batch:
                     try:
-                        await self.db.run(_apply_batch, [write])
+                        await self._apply([write])
                     except Exception as exc:
                         write.error = exc
                     else:
@@ -263,6 +272,11 @@ class GroupCommitter:
             self.batches += 1
             self.rows += len(batch)
         self._finish(batch)
+
+    async def _apply(self, batch: list[_Write[Any, Any]]) -> None:
+        results = await self._execute([(write.kind, write.params) for write in batch])
+        for write, result in zip(batch, results, strict=True):
+            write.result = result
 
     def _finish(self, batch: list[_Write[Any, Any]]) -> None:
         committed: dict[str, list[_Write[Any, Any]]] = {}
@@ -285,17 +299,22 @@ class GroupCommitter:
             self._room.unpark_all()
 
 
-def _apply_batch(session: Session, batch: Sequence[_Write[Any, Any]]) -> None:
-    # Writes of one kind go in one statement; kinds run in the order they first appear.
-    groups: dict[int, list[_Write[Any, Any]]] = {}
-    for write in batch:
-        groups.setdefault(id(write.kind), []).append(write)
-    for writes in groups.values():
-        results = writes[0].kind.apply_many(session, [w.params for w in writes])
-        if len(results) != len(writes):
+def apply_writes(session: Session, items: Sequence[tuple[WriteKind[Any, Any], Any]]) -> list[Any]:
+    """Apply ``(kind, params)`` pairs in ``session``'s transaction; one result per pair.
+
+    Writes of one kind go in one statement; kinds run in the order they first appear."""
+    groups: dict[int, list[int]] = {}
+    for index, (kind, _) in enumerate(items):
+        groups.setdefault(id(kind), []).append(index)
+    results: list[Any] = [None] * len(items)
+    for indexes in groups.values():
+        kind = items[indexes[0]][0]
+        outcome = kind.apply_many(session, [items[i][1] for i in indexes])
+        if len(outcome) != len(indexes):
             raise RuntimeError(
-                f"{writes[0].kind.name}.apply_many returned {len(results)} results "
-                f"for {len(writes)} writes"
+                f"{kind.name}.apply_many returned {len(outcome)} results "
+                f"for {len(indexes)} writes"
             )
-        for write, result in zip(writes, results, strict=True):
-            write.result = result
+        for i, result in zip(indexes, outcome, strict=True):
+            results[i] = result
+    return results

@@ -44,6 +44,14 @@ class _AppendJournal:
         ]
         return insert_returning_ids(session, _journal, rows, frozenset({"message"}))
 
+    def writer_params(
+        self, params: tuple[str, str, str, Any, Any]
+    ) -> tuple[str, str, str, Any, None]:
+        # The message object is for the after-commit delivery only; its class may not be
+        # importable in the writer process (an application's own ``__main__``).
+        kind, id, name, data, _ = params
+        return (kind, id, name, data, None)
+
 
 APPEND_JOURNAL = _AppendJournal()
 

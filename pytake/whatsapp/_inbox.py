@@ -132,10 +132,13 @@ class _Ingest:
         #: Set and cleared by `InboxProcessor` in trio; read here, in the writer's thread,
         #: between two of the writer's transactions (the hooks that clear it run in between).
         self.caught_up = False
+        #: An attribute (not the module constant) so that it travels with the kind to a
+        #: database writer process.
+        self.max_batch = INGEST_MAX_BATCH
 
     def apply_many(self, session: Session, params: Sequence[tuple[bytes, str]]) -> list[Ingested]:
         ids = STORE_INBOX.apply_many(session, params)
-        if not self.caught_up or len(params) > INGEST_MAX_BATCH:
+        if not self.caught_up or len(params) > self.max_batch:
             return [Ingested(i, None) for i in ids]
         rows = [(inbox_id, body) for inbox_id, (body, _) in zip(ids, params, strict=True)]
         try:
