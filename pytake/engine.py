@@ -87,6 +87,9 @@ log = logging.getLogger("pytake.engine")
 
 #: The group committers, by the names of their services (and writer process channels).
 WRITERS = ("database-writer", "webhook-writer", "events-writer")
+#: Reader channels of the database writer process, for the reads on a message's path
+#: (`Database.read`: an actor's snapshot, a conversation's owner, pending inbox rows).
+READERS = 2
 
 
 def backoff_from(settings: Settings) -> Backoff:
@@ -136,8 +139,9 @@ class Engine:
         self.writer_process: WriterProcess | None = None
         if settings.database_writer_processes and self.db.backend == "postgresql":
             self.writer_process = WriterProcess(
-                self.db.url, channels=WRITERS, log_level=settings.log_level
+                self.db.url, channels=WRITERS, readers=READERS, log_level=settings.log_level
             )
+            self.db.reader = self.writer_process.read
         self.committer = self._committer("database-writer")
         # Webhook bodies get a writer of their own: an acknowledgement must never wait behind
         # a transaction full of inbox processing (they need no ordering with other writes).
@@ -361,6 +365,8 @@ class Engine:
         try:
             with self._scope:
                 await self._prepare_database()
+                if self.writer_process is not None:
+                    await self.writer_process.start()
                 await self.root.run(task_status=_Started())
         finally:
             self.ready = False

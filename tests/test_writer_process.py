@@ -253,8 +253,9 @@ async def test_the_engine_runs_its_writers_in_a_child_on_postgresql_only(
 ) -> None:
     on_pg = Engine(Settings(database_url=pg_url, secret_key="k" * 48))
     assert on_pg.writer_process is not None
-    assert on_pg.writer_process.channels == ("database-writer", "webhook-writer",
-                                             "events-writer")
+    assert on_pg.writer_process.channels[:3] == ("database-writer", "webhook-writer",
+                                                 "events-writer")
+    assert on_pg.db.reader is not None
     await on_pg.db.aclose()
     threads = Engine(Settings(database_url=pg_url, secret_key="k" * 48,
                               database_writer_processes=False))
@@ -263,3 +264,39 @@ async def test_the_engine_runs_its_writers_in_a_child_on_postgresql_only(
     on_sqlite = Engine(Settings(database_url=f"sqlite:///{tmp_path}/x.db", secret_key="k" * 48))
     assert on_sqlite.writer_process is None
     await on_sqlite.db.aclose()
+
+
+async def test_start_waits_until_every_channel_answers(process: WriterProcess) -> None:
+    assert process.pid is None
+    await process.start()
+    pid = process.pid
+    assert pid is not None and process.started == 1
+    await process.apply("b", [(_Sleep(), 0.0)])
+    assert process.pid == pid
+
+
+def _backend_and_sum(session: Session, a: int, b: int) -> tuple[int, int]:
+    pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    return int(pid), int(session.execute(sa.text("SELECT :a + :b"), {"a": a, "b": b}).scalar_one())
+
+
+async def test_reads_run_on_reader_channels_side_by_side(pg_url: str) -> None:
+    async with Database(pg_url) as db:
+        writer = WriterProcess(db.url, channels=["w"], readers=2)
+        db.reader = writer.read
+        try:
+            await writer.start()
+            results: list[tuple[int, int]] = []
+
+            async def read(i: int) -> None:
+                results.append(await db.read(_backend_and_sum, i, 1))
+
+            async with trio.open_nursery() as nursery:
+                for i in range(6):
+                    nursery.start_soon(read, i)
+            assert sorted(total for _, total in results) == [1, 2, 3, 4, 5, 6]
+            assert len({backend for backend, _ in results}) == 2  # both channels were used
+            db.reader = None  # without a writer process: a worker thread, same answer
+            assert (await db.read(_backend_and_sum, 2, 2))[1] == 4
+        finally:
+            await writer.aclose()

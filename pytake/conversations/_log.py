@@ -152,7 +152,7 @@ class ConversationLog:
     async def stored_owner(self, conversation_id: int) -> StoredOwner | None:
         if self._db is None:
             return None
-        return await self._db.run(_owner, conversation_id, readonly=True)
+        return await self._db.read(_owner, conversation_id)
 
     async def record(self, record: ConversationRecord) -> None:
         await (await self.record_soon(record))()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar, TypeVarTuple
 
@@ -295,6 +295,9 @@ class Database:
             self.engine.execution_options(**readonly_options), expire_on_commit=False
         )
         self._closed = False
+        #: Runs `read` elsewhere than on this process's worker threads (the engine sets it to
+        #: `WriterProcess.read` when there is a database writer process).
+        self.reader: Callable[..., Awaitable[Any]] | None = None
 
     @property
     def url(self) -> URL:
@@ -334,6 +337,15 @@ class Database:
             raise RuntimeError(f"{self!r} is closed")
         call = functools.partial(self.run_sync, fn, *args, readonly=readonly)
         return await trio.to_thread.run_sync(call, limiter=self.limiter)
+
+    async def read(self, fn: Callable[[Session, *Ts], T], *args: *Ts) -> T:
+        """`run` with ``readonly=True``, for reads on hot paths: in the database writer
+        process when there is one (see `reader`), so ``fn`` must be a module-level function
+        whose arguments and result pickle; else on a worker thread."""
+        if self.reader is not None:
+            result: T = await self.reader(fn, *args)
+            return result
+        return await self.run(fn, *args, readonly=True)
 
     def run_sync(self, fn: Callable[[Session, *Ts], T], *args: *Ts, readonly: bool = False) -> T:
         """`run` for synchronous code that is not on the trio thread (a worker thread, or the

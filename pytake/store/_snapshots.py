@@ -116,7 +116,7 @@ class SqlSnapshotStore:
         self.committer = committer
 
     async def load(self, kind: str, id: str) -> Snapshot | None:
-        return await self.db.run(_load_row, kind, id, readonly=True)
+        return await self.db.read(_load_row, kind, id)
 
     async def save_many(self, snapshots: Sequence[Snapshot]) -> None:
         if snapshots:

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypeVar, cast
 
 import trio
 from sqlalchemy.engine import URL
@@ -52,9 +52,12 @@ log = logging.getLogger("pytake.store")
 _HEADER: Final = struct.Struct("!I")
 #: Seconds the child is given to exit after its stdin is closed, before it is killed.
 EXIT_GRACE_S: Final = 5.0
+#: The child's thread switch interval (seconds; Python's default is 0.005).
+SWITCH_INTERVAL_S: Final = 0.0005
 #: Bytes asked of a reply pipe per read.
 _READ_SIZE: Final = 1 << 20
 
+T = TypeVar("T")
 Executor = Callable[[Sequence[tuple[Any, Any]]], Any]
 
 
@@ -107,18 +110,22 @@ class WriterProcess:
     fails; `aclose` stops it."""
 
     def __init__(
-        self, url: URL, *, channels: Sequence[str], log_level: str = "info"
+        self, url: URL, *, channels: Sequence[str], readers: int = 0, log_level: str = "info"
     ) -> None:
         if not channels or len(set(channels)) != len(channels):
             raise ValueError("channels must be distinct names, at least one")
-        self.channels = tuple(channels)
+        self._readers = tuple(f"reader-{i}" for i in range(readers))
+        if set(self._readers) & set(channels):
+            raise ValueError("reader-N channel names are taken by the readers")
+        self._next_reader = 0
+        self.channels = tuple(channels) + self._readers
         self._settings = {
             "url": url.render_as_string(hide_password=False),
             "log_level": log_level,
         }
         self._child: _Child | None = None
         self._starting = trio.Lock()
-        self._locks = {name: trio.Lock() for name in channels}
+        self._locks = {name: trio.Lock() for name in self.channels}
         self._closed = False
         #: Children started so far (1 + restarts), for tests and metrics.
         self.started = 0
@@ -129,6 +136,14 @@ class WriterProcess:
         child = self._child
         return child.process.pid if child is not None and child.alive else None
 
+    async def start(self) -> None:
+        """Start the child now, and wait until it answers on every channel (it takes a second
+        or so to import its modules: better before the server says it is ready than in the
+        first acknowledgements)."""
+        async with trio.open_nursery() as nursery:
+            for name in self.channels:
+                nursery.start_soon(self.apply, name, [])
+
     def executor(self, name: str) -> Executor:
         if name not in self._locks:
             raise KeyError(f"no channel {name!r} (channels: {', '.join(self.channels)})")
@@ -137,6 +152,18 @@ class WriterProcess:
             return await self.apply(name, items)
 
         return apply
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(session, *args)`` in a transaction on a free reader channel (or the next one,
+        if all are busy); ``fn`` must be a module-level function (it is pickled by name)."""
+        if not self._readers:
+            raise RuntimeError("this writer process has no reader channels")
+        name = next((n for n in self._readers if not self._locks[n].locked()), None)
+        if name is None:
+            name = self._readers[self._next_reader % len(self._readers)]
+            self._next_reader += 1
+        (result,) = await self.apply(name, [(_Call(fn), args)])
+        return cast(T, result)
 
     async def apply(self, channel: str, items: Sequence[tuple[Any, Any]]) -> list[Any]:
         """Run one batch on ``channel``; one result per ``(kind, params)`` pair."""
@@ -232,6 +259,18 @@ class WriterProcess:
                     await _stop(child)
 
 
+class _Call:
+    """A read as a write kind: ``fn(session, *params)`` for each parameter tuple."""
+
+    name = "call"
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def apply_many(self, session: Any, params: Sequence[tuple[Any, ...]]) -> list[Any]:
+        return [self.fn(session, *p) for p in params]
+
+
 def _writer_params(kind: Any, params: Any) -> Any:
     strip = getattr(kind, "writer_params", None)
     return params if strip is None else strip(params)
@@ -316,6 +355,10 @@ def main() -> int:
         stream=sys.stderr,
     )
     channels: dict[str, tuple[int, int]] = settings["channels"]
+    # A channel's thread takes the interpreter lock back after each round trip to the
+    # database; by default it may wait 5 ms for another channel's thread to let go of it,
+    # several times per transaction.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     db = Database(settings["url"], max_threads=len(channels))
     threads = []
     for name, (request_fd, reply_fd) in channels.items():

@@ -673,7 +673,7 @@ class InboxProcessor:
             self._fresh_bytes = 0
             self._last_scan = trio.current_time()
             self.scans += 1
-            rows = await self.db.run(_pending, self.batch, readonly=True)
+            rows = await self.db.read(_pending, self.batch)
             if len(rows) < self.batch:
                 self._scan = False
             if rows:
