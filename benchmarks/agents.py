@@ -38,7 +38,8 @@ which counts because this process also plays the agents and the stand-in).  No r
 non-200 counts as a failure; no status webhooks follow the agents' answers.  Customers, agents
 and the stand-in share this process; the server is another, and PostgreSQL others, all on
 this machine's cores.  Each step shows the CPU of this process and the server's
-(``client_cpu``, ``server_cpu``: fractions of one core) and of the whole machine
+(``client_cpu``, ``server_cpu``, and ``writer_cpu`` for the server's child, the database
+writer process: fractions of one core) and of the whole machine
 (``machine_busy``: fraction of all cores), so that a saturated client or machine is seen; the
 same is measured for a second with no load (``*_idle_*``).  pytake runs with its default
 settings otherwise (log level info, access log on).  At the end, the server's warnings and
@@ -211,6 +212,22 @@ def _process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu_s(pid: int) -> float:
+    """CPU seconds of the live child processes of ``pid`` (the database writer process)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _machine_jiffies() -> tuple[int, int]:
     """(busy, total) CPU time of the whole machine, all cores."""
     with open("/proc/stat") as fh:
@@ -227,17 +244,20 @@ class Usage:
         self.pid = server_pid
         self.start = self._now()
 
-    def _now(self) -> tuple[float, float, float, int, int]:
+    def _now(self) -> tuple[float, float, float, float, int, int]:
         busy, total = _machine_jiffies()
-        return time.perf_counter(), time.process_time(), _process_cpu_s(self.pid), busy, total
+        return (time.perf_counter(), time.process_time(), _process_cpu_s(self.pid),
+                _children_cpu_s(self.pid), busy, total)
 
     def read(self) -> dict[str, float]:
-        w0, c0, s0, b0, t0 = self.start
-        w1, c1, s1, b1, t1 = self._now()
+        w0, c0, s0, k0, b0, t0 = self.start
+        w1, c1, s1, k1, b1, t1 = self._now()
         wall = max(w1 - w0, 1e-9)
         return {
             "client_cpu": round((c1 - c0) / wall, 2),
             "server_cpu": round((s1 - s0) / wall, 2),
+            # A child that started or exited between the two readings is left out.
+            "writer_cpu": round(max(k1 - k0, 0.0) / wall, 2),
             "machine_busy": round((b1 - b0) / max(t1 - t0, 1), 2),
         }
 
@@ -339,7 +359,8 @@ class StepResult:
             f"{r['deliver_p50_ms']} p99 {r['deliver_p99_ms']} max {r['deliver_max_ms']} ms; "
             f"reply p50 {r['reply_p50_ms']} p99 {r['reply_p99_ms']} ms ({self.replies}); "
             f"webhook ack p99 {r['ack_p99_ms']} ms{lost}; cpu: client {r['client_cpu']:.0%}, "
-            f"server {r['server_cpu']:.0%}, machine {r['machine_busy']:.0%} -> {verdict}"
+            f"server {r['server_cpu']:.0%} + writer {r['writer_cpu']:.0%}, "
+            f"machine {r['machine_busy']:.0%} -> {verdict}"
         )
 
 

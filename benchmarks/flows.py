@@ -59,7 +59,8 @@ Meta does, over keep-alive HTTP/1.1 connections (h11 on trio sockets; the helper
 ``benchmarks.agents``).  No retries: a non-200 counts as a failure; no status webhooks
 follow the replies.  Customers and both stand-ins share this process; the server is another,
 and PostgreSQL others, all on this machine's cores.  Each step shows the CPU of this process
-and the server's (``client_cpu``, ``server_cpu``: fractions of one core) and of the whole
+and the server's (``client_cpu``, ``server_cpu``, ``writer_cpu`` for its database writer
+process: fractions of one core) and of the whole
 machine (``machine_busy``: fraction of all cores); the same is measured for a second with no
 load (``*_idle_*``).  pytake runs with its default settings otherwise (log level info, access
 log on).  At the end, the server's warnings and errors during the run are counted and the
@@ -341,7 +342,8 @@ class StepResult:
             f"{r['steps_per_s']}/s ({self.sent:,} messages); step p50 {r['step_p50_ms']} "
             f"p99 {r['step_p99_ms']} max {r['step_max_ms']} ms{bound}; webhook ack p99 "
             f"{r['ack_p99_ms']} ms{lost}; cpu: client {r['client_cpu']:.0%}, server "
-            f"{r['server_cpu']:.0%}, machine {r['machine_busy']:.0%} -> {verdict}"
+            f"{r['server_cpu']:.0%} + writer {r['writer_cpu']:.0%}, machine "
+            f"{r['machine_busy']:.0%} -> {verdict}"
         )
 
 
