@@ -29,6 +29,8 @@ except a shorter shutdown drain deadline.  wrk, the servers and PostgreSQL share
 machine's cores, as they would on a small host.
 Where the servers are: ``PYTAKE_BENCH_PG_ADMIN_URL`` and ``PYTAKE_BENCH_REDIS_URL`` (see
 ``benchmarks.store``); ``PYTAKE_BENCH_WRK`` names the wrk binary (default ``wrk``).
+``PYTAKE_BENCH_SERVER_ENV`` gives the server other settings (``"PYTAKE_X=1 PYTAKE_Y=2"``;
+the agents and flows benchmarks read it too).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from ._report import parse_args, progress, report
 from .store import DEFAULT_REDIS_URL, REDIS_ENV, pg_database, redis_prefix
 
 WRK_ENV = "PYTAKE_BENCH_WRK"
+SERVER_ENV = "PYTAKE_BENCH_SERVER_ENV"
 APP_SECRET = "bench-app-secret"
 VERIFY_TOKEN = "bench-verify-token"
 PHONE_NUMBER_ID = "420000000000002"
@@ -452,6 +455,18 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTAKE_") and k != "PORT"}
 
 
+def server_settings() -> dict[str, str]:
+    """``PYTAKE_*`` settings for the server from ``PYTAKE_BENCH_SERVER_ENV``
+    (``"PYTAKE_X=1 PYTAKE_Y=2"``), to measure other settings than the defaults; they win over
+    the benchmark's own."""
+    pairs = os.environ.get(SERVER_ENV, "").split()
+    settings = dict(pair.partition("=")[::2] for pair in pairs)
+    bad = [k for k in settings if not k.startswith("PYTAKE_")]
+    if bad:
+        raise SystemExit(f"{SERVER_ENV}: not PYTAKE_* settings: {', '.join(bad)}")
+    return settings
+
+
 def pytake_server(
     database_url: str, redis_url: str, prefix: str, workdir: Path,
     extra_env: Mapping[str, str] | None = None,
@@ -467,7 +482,7 @@ def pytake_server(
         "PYTAKE_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
         # Only shortens the shutdown at the end (a backlog is not worth waiting for).
         "PYTAKE_ACTORS__DRAIN_DEADLINE": "3",
-    } | dict(extra_env or {})
+    } | dict(extra_env or {}) | server_settings()
     pytake = Path(sys.executable).with_name("pytake")
     command = [str(pytake)] if pytake.exists() else [sys.executable, "-m", "pytake.cli"]
     command += ["serve", "--host", "127.0.0.1", "--port", str(port)]
