@@ -233,8 +233,9 @@ class Settings:
     database_auto_migrate: bool = True
     #: Worker threads (and, on PostgreSQL, pooled connections) for database work.
     database_threads: int = attrs.field(default=8, validator=_between(1, 256))
-    #: On PostgreSQL, run the group-committed transactions in child processes (one per
-    #: writer), off the server's interpreter lock; off: in worker threads.  Ignored on SQLite.
+    #: On PostgreSQL, run the group-committed transactions (and the reads on a message's path)
+    #: in a child process, off the server's interpreter lock; off: in worker threads.
+    #: Ignored on SQLite.
     database_writer_processes: bool = True
     #: Redis URL (``redis://host:6379/0``); unset means the in-process store.
     redis_url: str | None = attrs.field(default=None, repr=_redact_url)
