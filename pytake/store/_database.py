@@ -59,12 +59,6 @@ Ts = TypeVarTuple("Ts")
 SQLITE_BUSY_TIMEOUT_MS: Final = 5000
 #: Seconds a PostgreSQL connection attempt may take.
 PG_CONNECT_TIMEOUT: Final = 5
-#: PostgreSQL's ``plan_cache_mode`` for our connections: a plan for the parameters and table
-#: sizes of each execution.  psycopg prepares a statement run a few times on a connection, and
-#: PostgreSQL may then keep one generic plan for it; one made while a table was nearly empty
-#: (a new database, before autovacuum's first ANALYZE) stays a sequential scan as the table
-#: grows: thousands of rows read per enqueue in the outbox a minute into a benchmark.
-PG_PLAN_CACHE_MODE: Final = "force_custom_plan"
 #: Seconds a thread waits for a pooled connection before the pool is deemed exhausted.
 POOL_TIMEOUT: Final = 30.0
 
@@ -232,11 +226,7 @@ def create_engine(url: str | URL, *, max_threads: int = 8, **kwargs: Any) -> Eng
             "max_overflow": 0,
             "pool_timeout": POOL_TIMEOUT,
             "pool_recycle": 1800,
-            "connect_args": {
-                "connect_timeout": PG_CONNECT_TIMEOUT,
-                "application_name": "pytake",
-                "options": f"-c plan_cache_mode={PG_PLAN_CACHE_MODE}",
-            },
+            "connect_args": {"connect_timeout": PG_CONNECT_TIMEOUT, "application_name": "pytake"},
         }
         if kwargs.get("poolclass") is not None:
             for key in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle"):
