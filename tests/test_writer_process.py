@@ -300,3 +300,13 @@ async def test_reads_run_on_reader_channels_side_by_side(pg_url: str) -> None:
             assert (await db.read(_backend_and_sum, 2, 2))[1] == 4
         finally:
             await writer.aclose()
+
+
+async def test_a_child_that_cannot_start_is_storage_unavailable(
+    process: WriterProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    with pytest.raises(StorageUnavailable, match="cannot start the database writer process"):
+        await process.apply("a", [(_Sleep(), 0.0)])
+    monkeypatch.undo()
+    assert await process.apply("a", [(_Sleep(), 0.0)])  # it starts once it can

@@ -209,7 +209,12 @@ class WriterProcess:
                 self._child = None
                 with trio.CancelScope(shield=True):
                     await _stop(child)
-            self._child = await self._start()
+            try:
+                self._child = await self._start()
+            except OSError as exc:
+                raise StorageUnavailable(
+                    f"cannot start the database writer process: {exc}"
+                ) from exc
             return self._child
 
     async def _start(self) -> _Child:
