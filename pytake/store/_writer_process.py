@@ -29,6 +29,7 @@ the embedded default stays one process.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -50,6 +51,12 @@ __all__ = ["WriterProcess"]
 log = logging.getLogger("pytake.store")
 
 _HEADER: Final = struct.Struct("!I")
+
+
+def _framed(payload: bytes) -> bytes:
+    """``payload`` as a frame on a pipe: its length, then itself."""
+    return _HEADER.pack(len(payload)) + payload
+
 #: Seconds the child is given to exit after its stdin is closed, before it is killed.
 EXIT_GRACE_S: Final = 5.0
 #: The child's thread switch interval (seconds; Python's default is 0.005).
@@ -70,7 +77,7 @@ class _Pipes:
         self.buffer = bytearray()
 
     async def call(self, payload: bytes) -> bytes:
-        await self.requests.send_all(_HEADER.pack(len(payload)) + payload)
+        await self.requests.send_all(_framed(payload))
         buffer = self.buffer
         while True:
             if len(buffer) >= _HEADER.size:
@@ -147,11 +154,7 @@ class WriterProcess:
     def executor(self, name: str) -> Executor:
         if name not in self._locks:
             raise KeyError(f"no channel {name!r} (channels: {', '.join(self.channels)})")
-
-        async def apply(items: Sequence[tuple[Any, Any]]) -> list[Any]:
-            return await self.apply(name, items)
-
-        return apply
+        return functools.partial(self.apply, name)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(session, *args)`` in a transaction on a free reader channel (or the next one,
@@ -218,30 +221,29 @@ class WriterProcess:
             return self._child
 
     async def _start(self) -> _Child:
-        ours: dict[str, tuple[int, int]] = {}
-        theirs: list[int] = []
-        fds: dict[str, tuple[int, int]] = {}
+        ours: dict[str, tuple[int, int]] = {}  # (requests to write, replies to read)
+        fds: dict[str, tuple[int, int]] = {}  # the child's: (requests to read, replies to write)
         try:
             for name in self.channels:
                 request_read, request_write = os.pipe()
                 reply_read, reply_write = os.pipe()
                 ours[name] = (request_write, reply_read)
                 fds[name] = (request_read, reply_write)
-                theirs += [request_read, reply_write]
             process = await trio.lowlevel.open_process(
                 [sys.executable, "-c",
                  "import sys; from pytake.store._writer_process import main; sys.exit(main())"],
                 stdin=subprocess.PIPE,
-                pass_fds=theirs,
+                pass_fds=[fd for pair in fds.values() for fd in pair],
             )
         except BaseException:
             for pair in ours.values():
-                for fd in pair:
-                    os.close(fd)
+                os.close(pair[0])
+                os.close(pair[1])
             raise
         finally:
-            for fd in theirs:
-                os.close(fd)
+            for pair in fds.values():
+                os.close(pair[0])
+                os.close(pair[1])
         pipes = {
             name: _Pipes(trio.lowlevel.FdStream(w), trio.lowlevel.FdStream(r))
             for name, (w, r) in ours.items()
@@ -250,7 +252,7 @@ class WriterProcess:
         settings = {**self._settings, "channels": fds}
         payload = pickle.dumps(settings)
         assert process.stdin is not None
-        await process.stdin.send_all(_HEADER.pack(len(payload)) + payload)
+        await process.stdin.send_all(_framed(payload))
         return _Child(process, pipes)
 
     async def aclose(self) -> None:
@@ -310,7 +312,7 @@ def _read_frame(stream: IO[bytes]) -> bytes | None:
 
 
 def _write_frame(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.write(_framed(payload))
     stream.flush()
 
 
