@@ -65,6 +65,14 @@ async def process(pg_url: str) -> AsyncIterator[WriterProcess]:
             await writer.aclose()
 
 
+async def _running_pid(process: WriterProcess) -> int:
+    """Run a batch on channel "a"; the process id of the child that ran it."""
+    await process.apply("a", [(_Sleep(), 0.0)])
+    pid = process.pid
+    assert pid is not None
+    return pid
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -125,9 +133,7 @@ async def test_a_child_killed_while_idle_is_replaced_before_the_next_batch(
 async def test_a_child_killed_mid_batch_fails_that_batch_as_storage_unavailable(
     process: WriterProcess,
 ) -> None:
-    await process.apply("a", [(_Sleep(), 0.0)])
-    pid = process.pid
-    assert pid is not None
+    pid = await _running_pid(process)
 
     async def kill_soon() -> None:
         await trio.sleep(0.3)
@@ -142,9 +148,7 @@ async def test_a_child_killed_mid_batch_fails_that_batch_as_storage_unavailable(
 
 
 async def test_sigint_does_not_stop_the_child(process: WriterProcess) -> None:
-    await process.apply("a", [(_Sleep(), 0.0)])
-    pid = process.pid
-    assert pid is not None
+    pid = await _running_pid(process)
     os.kill(pid, signal.SIGINT)  # what a Ctrl-C in a terminal sends the process group
     await trio.sleep(0.3)
     assert _alive(pid)
@@ -155,9 +159,7 @@ async def test_sigint_does_not_stop_the_child(process: WriterProcess) -> None:
 async def test_aclose_stops_the_child_and_refuses_later_batches(
     process: WriterProcess,
 ) -> None:
-    await process.apply("a", [(_Sleep(), 0.0)])
-    pid = process.pid
-    assert pid is not None
+    pid = await _running_pid(process)
     await process.aclose()
     assert not _alive(pid)
     with pytest.raises(StorageUnavailable, match="stopped"):
