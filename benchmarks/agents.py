@@ -202,30 +202,31 @@ class _OneHash(Passwords):
 # --- resource use -----------------------------------------------------------------------------
 
 
-def _process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (all its threads)."""
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (``None``: no such process)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
+            return fh.read().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+
+
+def _cpu_s(fields: list[str] | None) -> float:
+    """User + system CPU seconds in a `_stat` (all the process's threads)."""
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads)."""
+    return _cpu_s(_stat(pid))
+
+
 def _children_cpu_s(pid: int) -> float:
     """CPU seconds of the live child processes of ``pid`` (the database writer process)."""
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    children = (_stat(entry) for entry in os.listdir("/proc") if entry.isdigit())
+    return sum(_cpu_s(fields) for fields in children if fields and int(fields[1]) == pid)
 
 
 def _machine_jiffies() -> tuple[int, int]:
