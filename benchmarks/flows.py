@@ -102,7 +102,14 @@ from pytake.whatsapp.sim._payloads import text_message
 
 from ._report import parse_args, progress, report, run_main
 from .agents import LogProblems, Usage, Webhooks, _until_signalled, log_problems
-from .store import DEFAULT_REDIS_URL, REDIS_ENV, pct_or_none, pg_database, redis_prefix
+from .store import (
+    DEFAULT_REDIS_URL,
+    REDIS_ENV,
+    analyze,
+    pct_or_none,
+    pg_database,
+    redis_prefix,
+)
 from .webhook import Server, free_port, pytake_server
 
 ACCESS_TOKEN = "bench-access-token"
@@ -633,8 +640,8 @@ class Outcome:
     log: LogProblems
 
 
-async def measure(sizes: Sizes, server: Server, standin_port: int, crm_port: int,
-                  started: float) -> Outcome:
+async def measure(sizes: Sizes, server: Server, database_url: str, standin_port: int,
+                  crm_port: int, started: float) -> Outcome:
     async with (
         run_standin(port=standin_port, token=ACCESS_TOKEN) as standin,
         run_app(CrmApiStandIn(token=CRM_TOKEN), port=crm_port) as crm,
@@ -645,6 +652,8 @@ async def measure(sizes: Sizes, server: Server, standin_port: int, crm_port: int
         progress(f"starting {2 * sizes.customers:,} flows (one message from each customer)")
         await bench.start_flows()
         setup_s = time.perf_counter() - started
+        took = await trio.to_thread.run_sync(analyze, database_url)
+        progress(f"analyzed the database in {took:.1f} s (as autovacuum would)")
         usage = Usage(server.proc.pid)
         await trio.sleep(IDLE_S)
         idle = usage.read()
@@ -712,7 +721,7 @@ def _main() -> None:
         server.wait_ok("/readyz")
         progress(f"pytake ready (pid {server.proc.pid}) in {time.perf_counter() - started:.1f} s")
         outcome = trio.run(_until_signalled, functools.partial(
-            measure, sizes, server, standin_port, crm_port, started))
+            measure, sizes, server, pg_url, standin_port, crm_port, started))
         executions = count_flow_executions(pg_url)
 
     steps, module = outcome.steps, outcome.module

@@ -60,7 +60,7 @@ from sqlalchemy.engine import make_url
 from pytake.whatsapp import sign
 
 from ._report import parse_args, progress, report
-from .store import DEFAULT_REDIS_URL, REDIS_ENV, pg_database, redis_prefix
+from .store import DEFAULT_REDIS_URL, REDIS_ENV, analyze, pg_database, redis_prefix
 
 WRK_ENV = "PYTAKE_BENCH_WRK"
 SERVER_ENV = "PYTAKE_BENCH_SERVER_ENV"
@@ -667,6 +667,7 @@ def _main() -> None:
             raise RuntimeError(f"no webhook was acknowledged during the warm-up; pytake's "
                                f"stderr ends:\n{_tail(pytake.err_path)}")
         settle(inbox, sizes.settle_cap_s, "the peak run")
+        progress(f"analyzed the database in {analyze(pg_url):.1f} s (as autovacuum would)")
 
         progress(f"peak: {load}, {sizes.phase_s} s, then until the inbox is drained")
         peak, drain = load_and_drain(
