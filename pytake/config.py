@@ -259,6 +259,14 @@ class Settings:
     whatsapp_max_body_bytes: int = attrs.field(
         default=4 * 1024 * 1024, validator=_between(1024, 64 * 1024 * 1024)
     )
+    #: Stored webhook bodies waiting for processing above which a webhook's answer is held
+    #: back (its body is stored already) until the backlog is under it again (0: never).
+    whatsapp_inbox_backlog_limit: int = attrs.field(default=1000, validator=_at_least(0))
+    #: Longest a webhook's answer is held back for the backlog, in seconds (Meta's target
+    #: is a median answer within 0.25 s).
+    whatsapp_inbox_backlog_wait: float = attrs.field(
+        default=0.25, validator=_between(0.0, 10.0)
+    )
     #: Messages per second per business number the sender allows itself (Meta's default 80).
     whatsapp_send_rate: float = attrs.field(default=80.0, validator=_positive)
     #: Seconds between two messages to the same customer (Meta's pair rate limit is ~6 s;

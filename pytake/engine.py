@@ -18,6 +18,7 @@ bodies → actors), ``whatsapp-outbox``, ``whatsapp-media`` and, with a WABA id,
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -200,6 +201,7 @@ class Engine:
             self.router,
             accepted_numbers=numbers,
             on_outcome=self._after_inbox_batch,
+            backlog_limit=settings.whatsapp_inbox_backlog_limit,
         )
         self.inbox.watch(self.inbox_committer)
         self.cloud_api = CloudApiClient(
@@ -254,6 +256,9 @@ class Engine:
             # and the conversation learns of it one commit sooner.
             store=self.inbox.ingest,
             on_stored=self.inbox.wake,
+            hold=functools.partial(
+                self.inbox.wait_for_room, settings.whatsapp_inbox_backlog_wait
+            ),
             metrics=self.webhook_metrics,
         )
         self.registry.register(self.router.metrics_collector())

@@ -68,6 +68,11 @@ class WebhookMetrics:
         )
         for outcome in ("stored", "duplicate", "unsupported", "dead_letter"):
             self.inbound.labels(outcome)
+        self.held = Counter(
+            "pytake_webhook_held",
+            "Webhook answers held back while the inbox's processing backlog was over its limit",
+            registry=registry,
+        )
         self.signature_failures = Counter(
             "pytake_webhook_signature_failures", "Webhook POSTs with a bad or missing signature",
             registry=registry,
@@ -85,6 +90,7 @@ class WhatsAppWebhook:
         on_stored: Callable[[], None],
         metrics: WebhookMetrics,
         store: WriteKind[tuple[bytes, str], Any] = STORE_INBOX,
+        hold: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.verify_token = verify_token
         self.app_secrets = [s for s in app_secrets if s]
@@ -95,6 +101,9 @@ class WhatsAppWebhook:
         self.store = store
         self.on_stored = on_stored
         self.metrics = metrics
+        #: Awaited after storing, before the 200 (`InboxProcessor.wait_for_room`): whether
+        #: it held the answer back.
+        self.hold = hold
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope.get("method", "")
@@ -160,6 +169,8 @@ class WhatsAppWebhook:
             status, out, ctype, _ = _json(503, {"error": "storage unavailable, retry later"})
             return status, out, ctype, [(b"retry-after", str(int(exc.retry_after or 1)).encode())]
         self.on_stored()
+        if self.hold is not None and await self.hold():
+            self.metrics.held.inc()
         return 200, b'{"status":"ok"}', b"application/json", []
 
     async def _read(self, receive: Receive) -> bytes:

@@ -596,7 +596,12 @@ class InboxProcessor:
     Rows stored through a committer it `watch`es are handed over in memory as they commit
     (no read of the table per batch); the table is read at start, every `SCAN_INTERVAL`
     seconds, and after a failure, for everything else.  A row processed twice (handed over
-    and read back) is claimed once: the second time does nothing."""
+    and read back) is claimed once: the second time does nothing.
+
+    With a ``backlog_limit``, `wait_for_room` lets the webhook hold its answer while more
+    than that many rows handed over wait for processing, so that a node taking in more than
+    it can process slows its intake (WhatsApp delivers concurrently, and waits for answers)
+    instead of falling ever further behind."""
 
     def __init__(
         self,
@@ -607,6 +612,7 @@ class InboxProcessor:
         accepted_numbers: Sequence[str] = (),
         batch: int = 100,
         on_outcome: Callable[[InboxOutcome], None] | None = None,
+        backlog_limit: int = 0,
     ) -> None:
         self.db = db
         self.committer = committer
@@ -623,6 +629,11 @@ class InboxProcessor:
         self._scan = True
         self._last_scan = -math.inf
         self.scans = 0  # reads of the table for pending rows
+        self.backlog_limit = backlog_limit
+        # Rows handed over and not processed yet (also those dropped from `_fresh`, until the
+        # scan that reads them back processes them): what `wait_for_room` counts.
+        self._waiting: set[int] = set()
+        self._room = trio.lowlevel.ParkingLot()
         self.ingested = 0  # rows processed in the transaction that stored them
         committer.on_commit(self.kind.name, self._deliver)
 
@@ -651,8 +662,24 @@ class InboxProcessor:
     def _stored(self, writes: Sequence[_Write[Any, Any]]) -> None:
         self._hand_over([(int(w.result), w.params[0]) for w in writes])
 
+    @property
+    def backlog(self) -> int:
+        """Rows stored through this node and not processed yet."""
+        return len(self._waiting)
+
+    async def wait_for_room(self, max_wait: float) -> bool:
+        """Wait, ``max_wait`` seconds at most, while the `backlog` is over ``backlog_limit``;
+        return whether it waited."""
+        if not self.backlog_limit or len(self._waiting) <= self.backlog_limit:
+            return False
+        with trio.move_on_after(max_wait):
+            while len(self._waiting) > self.backlog_limit:
+                await self._room.park()
+        return True
+
     def _hand_over(self, rows: list[tuple[int, bytes]]) -> None:
         self.ingest.caught_up = False
+        self._waiting.update(inbox_id for inbox_id, _ in rows)
         size = sum(len(body) for _, body in rows)
         if (len(self._fresh) + len(rows) > FRESH_LIMIT
                 or self._fresh_bytes + size > FRESH_BYTES_LIMIT):
@@ -702,6 +729,9 @@ class InboxProcessor:
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         self.processed += 1
+        self._waiting.discard(outcome.inbox_id)
+        if self._room and len(self._waiting) <= self.backlog_limit:
+            self._room.unpark_all()
 
     async def process_pending(self) -> int:
         """Process every pending row now; return how many."""
@@ -711,6 +741,9 @@ class InboxProcessor:
             if not rows:
                 # Nothing older is waiting: webhooks may process what they store.
                 self.ingest.caught_up = not self._scan and not self._fresh
+                # Rows handed over but no longer pending were processed by another node.
+                self._waiting = {inbox_id for inbox_id, _ in self._fresh}
+                self._room.unpark_all()
                 return total
             try:
                 outcomes = await self.committer.submit_many(self.kind, rows)
