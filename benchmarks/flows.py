@@ -101,7 +101,14 @@ from pytake.whatsapp.sim import Business, CloudApiStandIn, Customer, make_custom
 from pytake.whatsapp.sim._payloads import text_message
 
 from ._report import parse_args, progress, report, run_main
-from .agents import LogProblems, Usage, Webhooks, _until_signalled, log_problems
+from .agents import (
+    LogProblems,
+    Usage,
+    Webhooks,
+    _until_signalled,
+    collector_paused,
+    log_problems,
+)
 from .store import (
     DEFAULT_REDIS_URL,
     REDIS_ENV,
@@ -535,11 +542,12 @@ class Bench:
     async def step(self, flow: str, rate: float, seconds: float) -> StepResult:
         await self.settle()
         step = Step(flow, rate, seconds)
-        usage = Usage(self.server.proc.pid)
-        await self.offer(step)
-        deadline = time.perf_counter() + self.sizes.drain_cap_s
-        while step.waiting and time.perf_counter() < deadline:
-            await trio.sleep(0.01)
+        with collector_paused():
+            usage = Usage(self.server.proc.pid)
+            await self.offer(step)
+            deadline = time.perf_counter() + self.sizes.drain_cap_s
+            while step.waiting and time.perf_counter() < deadline:
+                await trio.sleep(0.01)
         self.server.check_alive()
         return self._result(step, usage.read())
 

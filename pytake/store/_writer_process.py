@@ -30,6 +30,7 @@ the embedded default stays one process.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import pickle
@@ -367,6 +368,10 @@ def main() -> int:
     # several times per transaction.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     db = Database(settings["url"], max_threads=len(channels))
+    # What start-up built (SQLAlchemy's models and dialect, the imports) lives as long as the
+    # process: a full collection scanning it paused every channel for about 85 ms.
+    gc.collect()
+    gc.freeze()
     threads = []
     for name, (request_fd, reply_fd) in channels.items():
         requests = os.fdopen(request_fd, "rb", buffering=1 << 16)
