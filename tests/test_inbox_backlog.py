@@ -73,6 +73,13 @@ async def test_the_wait_is_bounded(
     assert processor.backlog == 3  # nothing was dropped: the rows still wait
 
 
+async def test_a_wait_of_zero_never_holds(
+    processor: InboxProcessor, clock: trio.testing.MockClock
+) -> None:
+    processor._hand_over(rows(1, 2, 3))
+    assert await processor.wait_for_room(0.0) is False
+
+
 async def test_a_limit_of_zero_never_holds(tmp_path: Path, clock: trio.testing.MockClock) -> None:
     async with Database(f"sqlite:///{tmp_path / 'inbox.db'}") as db:
         processor = InboxProcessor(db, GroupCommitter(db), router=None)  # type: ignore[arg-type]

@@ -670,7 +670,8 @@ class InboxProcessor:
     async def wait_for_room(self, max_wait: float) -> bool:
         """Wait, ``max_wait`` seconds at most, while the `backlog` is over ``backlog_limit``;
         return whether it waited."""
-        if not self.backlog_limit or len(self._waiting) <= self.backlog_limit:
+        if (not self.backlog_limit or max_wait <= 0
+                or len(self._waiting) <= self.backlog_limit):
             return False
         with trio.move_on_after(max_wait):
             while len(self._waiting) > self.backlog_limit:
