@@ -3,6 +3,7 @@ PostgreSQL (the ordinary committer behaviour runs through it in test_group_commi
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from pytake.config import Settings
 from pytake.engine import Engine
 from pytake.errors import StorageUnavailable
 from pytake.store import Database, GroupCommitter, WriterProcess
+from pytake.store import _writer_process as writer_module
 from pytake.store._journal import APPEND_JOURNAL
 
 
@@ -312,3 +314,26 @@ async def test_a_child_that_cannot_start_is_storage_unavailable(
         await process.apply("a", [(_Sleep(), 0.0)])
     monkeypatch.undo()
     assert await process.apply("a", [(_Sleep(), 0.0)])  # it starts once it can
+
+
+async def test_pipes_opened_before_a_failure_to_start_are_closed(
+    process: WriterProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of descriptors half way through a start (the fourth pipe: the second channel's
+    reply pipe, after its request pipe): every end opened so far is closed, none leaks."""
+    real_pipe = os.pipe
+    calls = 0
+
+    def failing_pipe() -> tuple[int, int]:
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_pipe()
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(writer_module.os, "pipe", failing_pipe)
+    with pytest.raises(StorageUnavailable, match="Too many open files"):
+        await process.apply("a", [(_Sleep(), 0.0)])
+    assert calls == 4
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -224,10 +224,13 @@ class WriterProcess:
     async def _start(self) -> _Child:
         ours: dict[str, tuple[int, int]] = {}  # (requests to write, replies to read)
         fds: dict[str, tuple[int, int]] = {}  # the child's: (requests to read, replies to write)
+        opened: list[int] = []  # every end so far, so that a failure half way closes them all
         try:
             for name in self.channels:
                 request_read, request_write = os.pipe()
+                opened += (request_read, request_write)
                 reply_read, reply_write = os.pipe()
+                opened += (reply_read, reply_write)
                 ours[name] = (request_write, reply_read)
                 fds[name] = (request_read, reply_write)
             process = await trio.lowlevel.open_process(
@@ -237,14 +240,12 @@ class WriterProcess:
                 pass_fds=[fd for pair in fds.values() for fd in pair],
             )
         except BaseException:
-            for pair in ours.values():
-                os.close(pair[0])
-                os.close(pair[1])
+            for fd in opened:
+                os.close(fd)
             raise
-        finally:
-            for pair in fds.values():
-                os.close(pair[0])
-                os.close(pair[1])
+        for pair in fds.values():  # the child has its copies
+            os.close(pair[0])
+            os.close(pair[1])
         pipes = {
             name: _Pipes(trio.lowlevel.FdStream(w), trio.lowlevel.FdStream(r))
             for name, (w, r) in ours.items()
