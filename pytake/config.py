@@ -261,7 +261,9 @@ class Settings:
     )
     #: Stored webhook bodies waiting for processing above which a webhook's answer is held
     #: back (its body is stored already) until the backlog is under it again (0: never).
-    whatsapp_inbox_backlog_limit: int = attrs.field(default=1000, validator=_at_least(0))
+    whatsapp_inbox_backlog_limit: int = attrs.field(
+        default=1000, validator=_between(0, 50_000)
+    )
     #: Longest a webhook's answer is held back for the backlog, in seconds (Meta's target
     #: is a median answer within 0.25 s).
     whatsapp_inbox_backlog_wait: float = attrs.field(

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import trio
 import trio.testing
 
-from pytake.store import Database, GroupCommitter
+from pytake.store import Database, GroupCommitter, upgrade
+from pytake.whatsapp import _inbox as inbox_module
 from pytake.whatsapp._inbox import InboxOutcome, InboxProcessor
 
 from .webhook_support import encode, envelope, running_edge, text_message, wa_id, webhook_settings
@@ -87,17 +89,54 @@ async def test_a_limit_of_zero_never_holds(tmp_path: Path, clock: trio.testing.M
         assert await processor.wait_for_room(5.0) is False
 
 
-async def test_rows_processed_elsewhere_stop_counting_once_the_processor_is_caught_up(
-    pg_url: str,
+async def test_the_backlog_counts_at_most_waiting_limit_rows(
+    processor: InboxProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ids handed over but no longer pending when the processor finds nothing to do (another
-    node took them) leave the backlog, so they cannot hold answers forever."""
-    async with running_edge(webhook_settings(pg_url)) as edge:
+    monkeypatch.setattr(inbox_module, "WAITING_LIMIT", 3)
+    processor._hand_over(rows(1, 2, 3, 4, 5))
+    assert processor.backlog == 3
+
+
+async def test_rows_handed_over_during_a_read_that_overflow_are_read_next(
+    processor: InboxProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full `_fresh` while the table is being read: the rows it drops may be newer than
+    what the read saw, so the next batch reads the table again."""
+    monkeypatch.setattr(inbox_module, "FRESH_LIMIT", 0)
+
+    async def read_while_rows_arrive(fn: object, limit: int) -> list[tuple[int, bytes]]:
+        processor._hand_over(rows(7))  # committed meanwhile; dropped: `_fresh` is full
+        return []
+
+    monkeypatch.setattr(processor.db, "read", read_while_rows_arrive)
+    assert await processor._next_rows() == []
+    assert processor._scan  # without it row 7 would wait for the next periodic read
+
+
+@pytest.mark.parametrize("batch", [1, 100])
+async def test_rows_another_node_processed_leave_the_backlog_at_the_next_read(
+    empty_pg_url: str, batch: int
+) -> None:
+    """Rows this node stored and handed over, then processed by another node, get no
+    outcome here; a read of the table that no longer finds them takes them off the backlog
+    (before processing catches up: while a node is behind is when the count matters)."""
+    await trio.to_thread.run_sync(upgrade, empty_pg_url)  # a database of its own: exact rows
+    async with running_edge(webhook_settings(empty_pg_url)) as edge:
         inbox = edge.engine.inbox
-        inbox._hand_over(rows(10**12, 10**12 + 1))  # ids no row has
-        assert inbox.backlog >= 2
-        await inbox.process_pending()
-        assert inbox.backlog == 0
+        await edge.engine.root.terminate_child("whatsapp-inbox")
+        sender = wa_id()
+        for i in range(3):
+            response = await edge.post(encode(envelope([text_message(sender, str(i))])))
+            assert response.status_code == 200
+        first, second, third = sorted(inbox._waiting)
+        await edge.engine.db.run(lambda s: s.execute(sa.text(
+            "UPDATE inbox SET state = 'processed' WHERE id IN (:a, :b)"
+        ), {"a": first, "b": second}))
+        inbox.batch = batch
+        inbox._scan = True
+        taken = await inbox._next_rows()
+        assert [inbox_id for inbox_id, _ in taken] == [third]
+        assert inbox._waiting == {third}
 
 
 async def test_the_webhook_answers_once_the_backlog_is_processed(pg_url: str) -> None:

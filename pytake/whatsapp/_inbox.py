@@ -588,6 +588,9 @@ FRESH_LIMIT = 5_000
 FRESH_BYTES_LIMIT = 64 * 1024 * 1024
 #: Seconds between reads of the table for rows nobody handed over (other nodes, a restart).
 SCAN_INTERVAL = 1.0
+#: Rows the backlog counts at most (its memory while processing is stopped); above any
+#: `InboxProcessor.backlog_limit` the settings allow.
+WAITING_LIMIT = 100_000
 
 
 class InboxProcessor:
@@ -634,6 +637,7 @@ class InboxProcessor:
         # scan that reads them back processes them): what `wait_for_room` counts.
         self._waiting: set[int] = set()
         self._room = trio.lowlevel.ParkingLot()
+        self._overflows = 0  # times `_fresh` was full and rows were left to a read
         self.ingested = 0  # rows processed in the transaction that stored them
         committer.on_commit(self.kind.name, self._deliver)
 
@@ -680,13 +684,15 @@ class InboxProcessor:
 
     def _hand_over(self, rows: list[tuple[int, bytes]]) -> None:
         self.ingest.caught_up = False
-        self._waiting.update(inbox_id for inbox_id, _ in rows)
+        room = WAITING_LIMIT - len(self._waiting)
+        self._waiting.update(inbox_id for inbox_id, _ in rows[:max(room, 0)])
         size = sum(len(body) for _, body in rows)
         if (len(self._fresh) + len(rows) > FRESH_LIMIT
                 or self._fresh_bytes + size > FRESH_BYTES_LIMIT):
             self._fresh.clear()
             self._fresh_bytes = 0
             self._scan = True
+            self._overflows += 1
         else:
             self._fresh.extend(rows)
             self._fresh_bytes += size
@@ -701,8 +707,12 @@ class InboxProcessor:
             self._fresh_bytes = 0
             self._last_scan = trio.current_time()
             self.scans += 1
+            overflows = self._overflows
+            known = set(self._waiting)  # committed, so the read sees those still pending
             rows = await self.db.read(_pending, self.batch)
-            if len(rows) < self.batch:
+            self._forget_done(known, rows)
+            # Rows dropped from a full `_fresh` during the read may be newer than it saw.
+            if len(rows) < self.batch and self._overflows == overflows:
                 self._scan = False
             if rows:
                 self.ingest.caught_up = False
@@ -710,6 +720,23 @@ class InboxProcessor:
         rows = [self._fresh.popleft() for _ in range(min(self.batch, len(self._fresh)))]
         self._fresh_bytes -= sum(len(body) for _, body in rows)
         return rows
+
+    def _forget_done(self, known: set[int], pending: list[tuple[int, bytes]]) -> None:
+        """Drop from the backlog the ``known`` rows a read of the table (``pending``: the
+        oldest pending rows) shows are not pending any more: another node processed them, or
+        a failure lost their outcomes.  Those older than the first pending row, or all but
+        the pending ones when the read saw every pending row."""
+        if len(pending) < self.batch:
+            done = known - {inbox_id for inbox_id, _ in pending}
+        else:
+            first = pending[0][0]
+            done = {inbox_id for inbox_id in known if inbox_id < first}
+        self._waiting -= done
+        self._release_held()
+
+    def _release_held(self) -> None:
+        if self._room and len(self._waiting) <= self.backlog_limit:
+            self._room.unpark_all()
 
     def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
         # In commit order (see GroupCommitter): journal ids reach each mailbox increasing.
@@ -731,8 +758,7 @@ class InboxProcessor:
             self._on_outcome(outcome)
         self.processed += 1
         self._waiting.discard(outcome.inbox_id)
-        if self._room and len(self._waiting) <= self.backlog_limit:
-            self._room.unpark_all()
+        self._release_held()
 
     async def process_pending(self) -> int:
         """Process every pending row now; return how many."""
@@ -742,9 +768,6 @@ class InboxProcessor:
             if not rows:
                 # Nothing older is waiting: webhooks may process what they store.
                 self.ingest.caught_up = not self._scan and not self._fresh
-                # Rows handed over but no longer pending were processed by another node.
-                self._waiting = {inbox_id for inbox_id, _ in self._fresh}
-                self._room.unpark_all()
                 return total
             try:
                 outcomes = await self.committer.submit_many(self.kind, rows)
