@@ -337,3 +337,33 @@ async def test_pipes_opened_before_a_failure_to_start_are_closed(
         await process.apply("a", [(_Sleep(), 0.0)])
     assert calls == 4
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def _writer_children() -> list[int]:
+    """Live (not reaped) children of this process that run the writer's main."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"_writer_process" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+async def test_a_child_whose_settings_cannot_be_sent_is_stopped(
+    process: WriterProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(payload: bytes) -> bytes:
+        raise RuntimeError("cannot frame the settings")
+
+    monkeypatch.setattr(writer_module, "_framed", broken)
+    with pytest.raises(RuntimeError, match="cannot frame"):
+        await process.apply("a", [(_Sleep(), 0.0)])
+    assert _writer_children() == []
+    monkeypatch.undo()
+    assert await process.apply("a", [(_Sleep(), 0.0)])  # the next batch starts a child

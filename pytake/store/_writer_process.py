@@ -251,11 +251,18 @@ class WriterProcess:
             for name, (w, r) in ours.items()
         }
         self.started += 1
+        child = _Child(process, pipes)
         settings = {**self._settings, "channels": fds}
-        payload = pickle.dumps(settings)
         assert process.stdin is not None
-        await process.stdin.send_all(_framed(payload))
-        return _Child(process, pipes)
+        try:
+            await process.stdin.send_all(_framed(pickle.dumps(settings)))
+        except BaseException as exc:
+            with trio.CancelScope(shield=True):
+                await _stop(child)
+            if isinstance(exc, trio.BrokenResourceError):  # it died at once
+                raise OSError(f"the child exited before its settings were sent: {exc}") from exc
+            raise
+        return child
 
     async def aclose(self) -> None:
         """Stop the child: close its channels and stdin, wait for it to exit (killing it after
