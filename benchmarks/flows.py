@@ -89,7 +89,6 @@ from typing import Any
 import attrs
 import psycopg
 import trio
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pytake.flowrun._library import publish
@@ -115,6 +114,7 @@ from .store import (
     analyze,
     pct_or_none,
     pg_database,
+    psycopg_url,
     redis_prefix,
 )
 from .webhook import Server, free_port, pytake_server
@@ -660,8 +660,7 @@ async def measure(sizes: Sizes, server: Server, database_url: str, standin_port:
         progress(f"starting {2 * sizes.customers:,} flows (one message from each customer)")
         await bench.start_flows()
         setup_s = time.perf_counter() - started
-        took = await trio.to_thread.run_sync(analyze, database_url)
-        progress(f"analyzed the database in {took:.1f} s (as autovacuum would)")
+        await trio.to_thread.run_sync(analyze, database_url)
         usage = Usage(server.proc.pid)
         await trio.sleep(IDLE_S)
         idle = usage.read()
@@ -682,8 +681,7 @@ async def measure(sizes: Sizes, server: Server, database_url: str, standin_port:
 
 def count_flow_executions(database_url: str) -> int:
     """Rows in ``flow_executions``: the steps recorded (committed) by the end of the run."""
-    url = make_url(database_url).set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+    with psycopg.connect(psycopg_url(database_url), autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM flow_executions").fetchone()
     return int(row[0]) if row else 0
 

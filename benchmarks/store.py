@@ -340,9 +340,13 @@ async def redis_snapshots(url: str, prefix: str, sizes: Sizes) -> SnapshotResult
 # --- resources --------------------------------------------------------------------------------
 
 
-def _admin_url() -> str:
-    url = os.environ.get(PG_ADMIN_ENV) or DEFAULT_PG_ADMIN_URL
+def psycopg_url(url: str) -> str:
+    """``url`` (SQLAlchemy's form, any PostgreSQL driver) as libpq takes it."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _admin_url() -> str:
+    return psycopg_url(os.environ.get(PG_ADMIN_ENV) or DEFAULT_PG_ADMIN_URL)
 
 
 @contextmanager
@@ -372,8 +376,8 @@ def pg_database() -> Iterator[str]:
                 progress(f"dropped database {name}")
 
 
-def analyze(database_url: str) -> float:
-    """``ANALYZE`` the whole database; return the seconds it took.
+def analyze(database_url: str) -> None:
+    """``ANALYZE`` the whole database, and say how long it took.
 
     The load benchmarks call it once their set-up has filled the tables, before measuring.
     In a database made seconds ago, PostgreSQL plans with statistics of empty tables, and a
@@ -382,13 +386,11 @@ def analyze(database_url: str) -> float:
     scan whole tables that have since grown, which costs more with every row.  On a running
     system autovacuum analyzes a table within about a minute of such growth; without this
     the benchmarks would measure that first minute of a new database instead."""
-    url = make_url(database_url).set(drivername="postgresql").render_as_string(
-        hide_password=False
-    )
     started = time.perf_counter()
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(psycopg_url(database_url), autocommit=True, connect_timeout=5) as conn:
         conn.execute("ANALYZE")
-    return time.perf_counter() - started
+    progress(f"analyzed the database in {time.perf_counter() - started:.1f} s "
+             "(as autovacuum would)")
 
 
 @contextmanager

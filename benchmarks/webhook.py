@@ -55,12 +55,18 @@ from typing import IO, Any
 
 import attrs
 import psycopg
-from sqlalchemy.engine import make_url
 
 from pytake.whatsapp import sign
 
 from ._report import parse_args, progress, report
-from .store import DEFAULT_REDIS_URL, REDIS_ENV, analyze, pg_database, redis_prefix
+from .store import (
+    DEFAULT_REDIS_URL,
+    REDIS_ENV,
+    analyze,
+    pg_database,
+    psycopg_url,
+    redis_prefix,
+)
 
 WRK_ENV = "PYTAKE_BENCH_WRK"
 SERVER_ENV = "PYTAKE_BENCH_SERVER_ENV"
@@ -506,8 +512,7 @@ class Inbox:
     and the primary key), so as not to load the database it measures."""
 
     def __init__(self, database_url: str) -> None:
-        url = make_url(database_url).set(drivername="postgresql")
-        self.conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        self.conn = psycopg.connect(psycopg_url(database_url), autocommit=True)
 
     def poll(self) -> tuple[int, int]:
         """Pending rows, and the newest row's id (0 if none)."""
@@ -667,7 +672,7 @@ def _main() -> None:
             raise RuntimeError(f"no webhook was acknowledged during the warm-up; pytake's "
                                f"stderr ends:\n{_tail(pytake.err_path)}")
         settle(inbox, sizes.settle_cap_s, "the peak run")
-        progress(f"analyzed the database in {analyze(pg_url):.1f} s (as autovacuum would)")
+        analyze(pg_url)
 
         progress(f"peak: {load}, {sizes.phase_s} s, then until the inbox is drained")
         peak, drain = load_and_drain(
