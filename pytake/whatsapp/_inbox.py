@@ -637,7 +637,6 @@ class InboxProcessor:
         # scan that reads them back processes them): what `wait_for_room` counts.
         self._waiting: set[int] = set()
         self._room = trio.lowlevel.ParkingLot()
-        self._overflows = 0  # times `_fresh` was full and rows were left to a read
         self.ingested = 0  # rows processed in the transaction that stored them
         committer.on_commit(self.kind.name, self._deliver)
 
@@ -692,7 +691,6 @@ class InboxProcessor:
             self._fresh.clear()
             self._fresh_bytes = 0
             self._scan = True
-            self._overflows += 1
         else:
             self._fresh.extend(rows)
             self._fresh_bytes += size
@@ -707,13 +705,18 @@ class InboxProcessor:
             self._fresh_bytes = 0
             self._last_scan = trio.current_time()
             self.scans += 1
-            overflows = self._overflows
             known = set(self._waiting)  # committed, so the read sees those still pending
-            rows = await self.db.read(_pending, self.batch)
+            # Rows dropped from a full `_fresh` during the read may be newer than it saw:
+            # `_hand_over` sets this again then.
+            self._scan = False
+            try:
+                rows = await self.db.read(_pending, self.batch)
+            except BaseException:
+                self._scan = True
+                raise
             self._forget_done(known, rows)
-            # Rows dropped from a full `_fresh` during the read may be newer than it saw.
-            if len(rows) < self.batch and self._overflows == overflows:
-                self._scan = False
+            if len(rows) >= self.batch:
+                self._scan = True
             if rows:
                 self.ingest.caught_up = False
             return rows
