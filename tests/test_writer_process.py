@@ -75,16 +75,22 @@ async def _running_pid(process: WriterProcess) -> int:
     return pid
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (``None``: no such process)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     # A zombie (exited, not yet reaped by trio) counts as gone.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 async def test_a_batch_commits_in_the_child_and_returns_its_results(
@@ -343,15 +349,14 @@ def _writer_children() -> list[int]:
     """Live (not reaped) children of this process that run the writer's main."""
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields is None or int(fields[1]) != os.getpid():
             continue
         try:
-            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
+            if b"_writer_process" in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found.append(int(entry))
+        except OSError:
             continue
-        if ppid == os.getpid() and b"_writer_process" in cmdline:
-            found.append(int(entry))
     return found
 
 
