@@ -24,11 +24,15 @@ from hypercorn.config import Config as HypercornConfig
 from pytake.cli import main
 from pytake.whatsapp._signature import signature_problem
 from pytake.whatsapp.sim import (
+    DEFAULT_TEMPLATES,
     CloudApiStandIn,
+    Customer,
     CustomerSimulator,
     Faults,
     Outcome,
     RetryPolicy,
+    Template,
+    bsuid_for,
     make_customers,
     run_standin,
 )
@@ -449,7 +453,9 @@ async def test_templates_list() -> None:
         names = {(t["name"], t["language"], t["status"]) for t in listing["data"]}
         assert ("ticket_update", "es_ES", "APPROVED") in names
         for template in listing["data"]:
-            assert set(template) == {"name", "language", "status", "category", "id", "components"}
+            assert set(template) == {
+                "name", "language", "status", "category", "id", "components", "parameter_format"
+            }  # fmt: skip
         assert "next" not in listing["paging"]
 
         page = (
@@ -488,9 +494,13 @@ async def test_customer_posts_signed_meta_envelope() -> None:
     assert change["field"] == "messages"
     value = change["value"]
     assert value["metadata"]["phone_number_id"] == "420000000000002"
-    assert value["contacts"] == [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}]
+    assert value["contacts"] == [
+        {"profile": {"name": customer.name}, "wa_id": customer.wa_id, "user_id": customer.user_id}
+    ]
+    assert customer.user_id.startswith("BR.") and customer.user_id[3:].isdigit()
     [message] = value["messages"]
     assert message["id"] == wamid and message["from"] == customer.wa_id
+    assert message["from_user_id"] == customer.user_id
     assert message["text"]["body"].startswith("¿Dónde")
     assert isinstance(message["timestamp"], str)
 
@@ -522,7 +532,8 @@ async def test_customer_message_types() -> None:
     }
     assert location["location"]["latitude"] == -23.5
     assert button["interactive"]["button_reply"] == {"id": "yes", "title": "Sim"}
-    assert button["context"]["id"] == "wamid.OUT"
+    # The tapped message came from the business: its number is the context's sender.
+    assert button["context"] == {"from": "15550001111", "id": "wamid.OUT"}
     assert reaction["reaction"] == {"message_id": "wamid.OUT", "emoji": "👍"}
     assert "emoji" not in removal["reaction"]
 
@@ -604,6 +615,17 @@ async def test_statuses_follow_outbound_sends() -> None:
     assert failure["errors"][0]["code"] == 131047
     for body, headers in receiver.posts:
         assert signature_problem(body, headers["x-hub-signature-256"], [SECRET]) is None
+    # Every status value names its recipient's ids in contacts (no profile), failed included.
+    for payload in receiver.payloads():
+        for change in payload["entry"][0]["changes"]:
+            value = change["value"]
+            ids = {s["recipient_id"] for s in value["statuses"]}
+            assert {c["wa_id"] for c in value["contacts"]} == ids
+            for contact in value["contacts"]:
+                assert contact == {
+                    "wa_id": contact["wa_id"],
+                    "user_id": bsuid_for(contact["wa_id"]),
+                }
 
 
 async def test_statuses_out_of_order_batched_and_remote() -> None:
@@ -684,3 +706,374 @@ def test_cli_serve(tmp_path: Path) -> None:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+# -- Meta's checks of a send ------------------------------------------------------------------
+
+
+def interactive_body(interactive: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "to": "+5511999990001",
+        "type": "interactive",
+        "interactive": interactive,
+    }
+
+
+def buttons(*titles: str, body: str = "Resolvido?") -> dict[str, Any]:
+    return {
+        "type": "button",
+        "body": {"text": body},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": f"b{i}", "title": t}}
+                for i, t in enumerate(titles)
+            ]
+        },
+    }
+
+
+def list_of(*rows_per_section: int, **changes: Any) -> dict[str, Any]:
+    sections = [
+        {
+            "title": f"Seção {s}",
+            "rows": [{"id": f"r{s}.{r}", "title": f"Opção {r}"} for r in range(count)],
+        }
+        for s, count in enumerate(rows_per_section)
+    ]
+    interactive: dict[str, Any] = {
+        "type": "list",
+        "body": {"text": "Escolha"},
+        "action": {"button": "Opções", "sections": sections},
+    }
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = interactive
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        node[leaf] = value
+    return interactive
+
+
+def template_body(
+    name: str = "ticket_update", language: str = "es_ES", *params: dict[str, Any]
+) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if params:
+        template["components"] = [{"type": "body", "parameters": list(params)}]
+    return {
+        "messaging_product": "whatsapp",
+        "to": "+5511999990001",
+        "type": "template",
+        "template": template,
+    }
+
+
+def text_param(text: str, name: str | None = None) -> dict[str, Any]:
+    param = {"type": "text", "text": text}
+    if name is not None:
+        param["parameter_name"] = name
+    return param
+
+
+NAMED = Template(
+    name="order_shipped",
+    language="pt_BR",
+    id="1180000000000009",
+    components=[
+        {
+            "type": "BODY",
+            "text": "Olá {{customer}}, o pedido {{order}} saiu para entrega.",
+            "example": {
+                "body_text_named_params": [
+                    {"param_name": "customer", "example": "Ana"},
+                    {"param_name": "order", "example": "991"},
+                ]
+            },
+        }
+    ],
+)
+
+
+async def test_four_reply_buttons_are_refused_like_meta() -> None:
+    async with standin_client() as (standin, client):
+        for count in (1, 3):
+            ok = await client.post(
+                SEND, json=interactive_body(buttons(*"ABC"[:count])), headers=AUTH
+            )
+            assert ok.status_code == 200, ok.text
+        four = await client.post(SEND, json=interactive_body(buttons(*"ABCD")), headers=AUTH)
+        error = assert_meta_error(four, 400, 131009)
+        assert error["message"] == "(#131009) Parameter value is not valid"
+        assert (
+            "Invalid buttons count. Min allowed buttons: 1, Max allowed buttons: 3"
+            in (error["error_data"]["details"])
+        )
+        assert_meta_error(
+            await client.post(SEND, json=interactive_body(buttons()), headers=AUTH), 400, 131009
+        )
+    assert len(standin.sent) == 2
+
+
+async def test_a_list_of_eleven_rows_is_refused_like_meta() -> None:
+    async with standin_client() as (standin, client):
+        ten = await client.post(SEND, json=interactive_body(list_of(4, 6)), headers=AUTH)
+        assert ten.status_code == 200, ten.text
+        eleven = await client.post(SEND, json=interactive_body(list_of(5, 6)), headers=AUTH)
+        error = assert_meta_error(eleven, 400, 131009)
+        assert error["error_data"]["details"] == "Total row count exceed max allowed count: 10"
+    assert len(standin.sent) == 1
+
+
+LONG = "x" * 5000
+
+
+@pytest.mark.parametrize(
+    ("interactive", "code", "fragment"),
+    [
+        (buttons("A" * 21), 131009, "Button title length invalid"),
+        (buttons("Sim", "Sim"), 131009, "Button titles must be unique"),
+        (buttons("Sim", body=LONG[:1025]), 131009, "Body text length invalid"),
+        ({**buttons("Sim"), "footer": {"text": "f" * 61}}, 131009, "Footer text"),
+        ({**buttons("Sim"), "header": {"type": "text", "text": "h" * 61}}, 131009, "Header text"),
+        ({**buttons("Sim"), "header": {"type": "sticker"}}, 131009, "Header type"),
+        (
+            {
+                "type": "button",
+                "body": {"text": "b"},
+                "action": {
+                    "buttons": [{"type": "reply", "reply": {"id": "i" * 257, "title": "Sim"}}]
+                },
+            },
+            131009,
+            "Button id length invalid",
+        ),
+        (list_of(*[1] * 11), 131009, "Invalid sections count"),
+        (list_of(2, action__sections__0__rows__0__title="t" * 25), 131009, "Row title"),
+        (list_of(2, action__sections__0__rows__0__id="i" * 201), 131009, "Row id"),
+        (list_of(2, action__sections__0__rows__0__description="d" * 73), 131009, "Row description"),
+        (list_of(2, action__sections__0__rows__1__id="r0.0"), 131009, "Row ids must be unique"),
+        (list_of(1, 1, action__sections__1__title="s" * 25), 131009, "Section title"),
+        (list_of(1, 1, action__sections__1__title=None), 131009, "Section title is required"),
+        (list_of(2, action__button="b" * 21), 131009, "List button text"),
+        (list_of(2, body={"text": LONG}), 131009, "Body text length invalid"),
+        (list_of(2, header={"type": "image", "image": {"id": "1"}}), 131009, "Header type"),
+        ({"type": "hologram", "action": {}}, 100, "interactive type"),
+    ],
+)
+async def test_interactive_limits(interactive: dict[str, Any], code: int, fragment: str) -> None:
+    async with standin_client() as (standin, client):
+        response = await client.post(SEND, json=interactive_body(interactive), headers=AUTH)
+        error = assert_meta_error(response, 400, code)
+        assert fragment in error["error_data"]["details"]
+    assert standin.sent == []
+
+
+def media_body(kind: str, **obj: Any) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": "+5511999990001", "type": kind, kind: obj}
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "fragment"),
+    [
+        (text_body(body="x" * 4097), 100, "at most 4096 characters"),
+        (media_body("image", link="ftp://x.example/a.jpg"), 100, "http or https"),
+        (media_body("image", link="https://x.example/a.jpg", id="1"), 100, "exactly one"),
+        (media_body("image", link="https://x.example/a.jpg", caption="c" * 1025), 100, "1024"),
+        (media_body("audio", link="https://x.example/a.ogg", caption="c"), 100, "caption"),
+        (media_body("image", link="https://x.example/a.jpg", filename="a.jpg"), 100, "filename"),
+        (media_body("location", latitude=91, longitude=0), 100, "latitude"),
+        ({**text_body(), "type": "contacts", "contacts": [{"phones": []}]}, 100, "formatted_name"),
+        ({**text_body(), "to": "12"}, 100, "phone number"),
+        ({**text_body(), "to": "not a user"}, 100, "user id"),
+    ],
+)
+async def test_message_limits(body: dict[str, Any], code: int, fragment: str) -> None:
+    async with standin_client() as (standin, client):
+        error = assert_meta_error(await client.post(SEND, json=body, headers=AUTH), 400, code)
+        assert fragment in error["error_data"]["details"]
+    assert standin.sent == []
+
+
+async def test_media_by_id_is_checked_for_type_and_size() -> None:
+    async with standin_client() as (standin, client):
+        png = standin.add_media(b"\x89PNG", "image/png")
+        gif = standin.add_media(b"GIF89a", "image/gif")
+        huge = standin.add_media(b"\0" * (5 * 1024 * 1024 + 1), "image/jpeg")
+        voice = standin.add_media(b"OggS", "audio/ogg; codecs=opus")
+        assert (await client.post(SEND, json=media_body("image", id=png), headers=AUTH)).is_success
+        assert (
+            await client.post(SEND, json=media_body("audio", id=voice), headers=AUTH)
+        ).is_success
+        wrong_type = await client.post(SEND, json=media_body("image", id=gif), headers=AUTH)
+        assert "image/gif" in assert_meta_error(wrong_type, 400, 131053)["error_data"]["details"]
+        too_big = await client.post(SEND, json=media_body("image", id=huge), headers=AUTH)
+        assert "limit" in assert_meta_error(too_big, 400, 131053)["error_data"]["details"]
+        as_sticker = await client.post(SEND, json=media_body("sticker", id=png), headers=AUTH)
+        assert_meta_error(as_sticker, 400, 131053)
+    assert [r.type for r in standin.sent] == ["image", "audio"]
+
+
+async def test_templates_are_checked_against_the_catalogue() -> None:
+    templates = [*DEFAULT_TEMPLATES, NAMED]
+    async with standin_client(templates=templates) as (standin, client):
+
+        async def send(body: dict[str, Any]) -> httpx.Response:
+            return await client.post(SEND, json=body, headers=AUTH)
+
+        two = template_body("ticket_update", "es_ES", text_param("991"), text_param("resolvido"))
+        assert (await send(two)).status_code == 200
+        assert (await send(template_body("hello_world", "en_US"))).status_code == 200
+        named = template_body(
+            "order_shipped", "pt_BR", text_param("Ana", "customer"), text_param("991", "order")
+        )
+        assert (await send(named)).status_code == 200
+
+        unknown = assert_meta_error(await send(template_body("nope", "es_ES")), 400, 132001)
+        assert unknown["message"] == "(#132001) Template name does not exist in the translation"
+        assert_meta_error(await send(template_body("ticket_update", "en_US")), 400, 132001)
+        pending = template_body("spring_offer", "pt_BR", text_param("20%"))
+        assert (
+            "PENDING"
+            in assert_meta_error(await send(pending), 400, 132001)["error_data"]["details"]
+        )
+
+        one = template_body("ticket_update", "es_ES", text_param("991"))
+        error = assert_meta_error(await send(one), 400, 132000)
+        assert error["message"].startswith("(#132000) Number of parameters does not match")
+        assert "(1)" in error["error_data"]["details"] and "(2)" in error["error_data"]["details"]
+        assert_meta_error(await send(template_body("ticket_update", "es_ES")), 400, 132000)
+
+        positional_as_named = template_body(
+            "ticket_update", "es_ES", text_param("991", "1"), text_param("ok", "2")
+        )
+        assert_meta_error(await send(positional_as_named), 400, 132012)
+        named_as_positional = template_body(
+            "order_shipped", "pt_BR", text_param("Ana"), text_param("991")
+        )
+        assert_meta_error(await send(named_as_positional), 400, 132012)
+        empty = template_body("ticket_update", "es_ES", text_param("991"), {"type": "text"})
+        assert_meta_error(await send(empty), 400, 131008)
+        too_long = template_body("ticket_update", "es_ES", text_param("9"), text_param(LONG[:1000]))
+        assert_meta_error(await send(too_long), 400, 132005)
+        button = two | {
+            "template": two["template"]
+            | {
+                "components": [
+                    *two["template"]["components"],
+                    {"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": []},
+                ]
+            }
+        }
+        assert_meta_error(await send(button), 400, 131009)
+    assert len(standin.sent) == 3
+
+
+async def test_template_listing_honours_fields_and_summary() -> None:
+    templates = [*DEFAULT_TEMPLATES, NAMED]
+    path = "/v23.0/310000000000001/message_templates"
+    async with standin_client(templates=templates) as (_, client):
+
+        async def listing(**params: Any) -> httpx.Response:
+            return await client.get(path, params=params, headers=AUTH)
+
+        everything = (await listing()).json()
+        by_name = {t["name"]: t for t in everything["data"]}
+        assert by_name["ticket_update"]["parameter_format"] == "POSITIONAL"
+        assert by_name["order_shipped"]["parameter_format"] == "NAMED"
+        # A body with variables carries an example of each (clients rebuild templates from it).
+        for template in everything["data"]:
+            for component in template["components"]:
+                if "{{" in component.get("text", ""):
+                    assert component["example"], template["name"]
+        assert "summary" not in everything
+
+        some = (
+            await listing(
+                fields="name,status",
+                summary="total_count,message_template_count",
+                status="APPROVED,REJECTED",
+                limit=2,
+            )
+        ).json()
+        assert [set(t) for t in some["data"]] == [{"name", "status", "id"}] * 2
+        assert some["summary"] == {"total_count": 3, "message_template_count": 4}
+        assert "fields=name,status" in some["paging"]["next"]
+        rest = (await client.get(some["paging"]["next"], headers=AUTH)).json()
+        assert [t["name"] for t in rest["data"]] == ["order_shipped"]
+        assert set(rest["data"][0]) == {"name", "status", "id"}
+
+        total = (await listing(summary="true", language="pt_BR", category="marketing")).json()
+        assert total["summary"] == {"total_count": 1}
+        assert [t["name"] for t in total["data"]] == ["spring_offer"]
+        bad = assert_meta_error(await listing(fields="name,colour"), 400, 100)
+        assert "colour" in bad["error_data"]["details"]
+
+
+# -- identities and statuses as Meta sends them since the BSUIDs ------------------------------
+
+BSUID_ONLY = Customer(wa_id="", name="Bia", user_id="BR.12345678901234567890")
+
+
+async def test_a_bsuid_only_customer_and_sends_to_a_bsuid() -> None:
+    receiver = Receiver()
+    async with (
+        standin_client() as (standin, client),
+        receiving(receiver) as url,
+        CustomerSimulator(
+            url, SECRET, standin=standin, customers=[BSUID_ONLY], status_delays=(0.0, 0.0)
+        ) as sim,
+    ):
+        await sim.send_text(BSUID_ONLY, "oi")
+        [inbound] = receiver.payloads()
+        value = inbound["entry"][0]["changes"][0]["value"]
+        assert value["contacts"] == [
+            {"profile": {"name": "Bia"}, "wa_id": "", "user_id": BSUID_ONLY.user_id}
+        ]
+        assert value["messages"][0]["from"] == ""
+        assert value["messages"][0]["from_user_id"] == BSUID_ONLY.user_id
+
+        by_to = await client.post(SEND, json=text_body(to=BSUID_ONLY.user_id), headers=AUTH)
+        assert by_to.json()["contacts"] == [
+            {"input": BSUID_ONLY.user_id, "user_id": BSUID_ONLY.user_id}
+        ]
+        by_recipient = {**text_body(), "recipient": BSUID_ONLY.user_id}
+        del by_recipient["to"]
+        assert (await client.post(SEND, json=by_recipient, headers=AUTH)).status_code == 200
+        await receiver.wait_until(lambda: len(receiver.statuses()) >= 6)
+        assert sim.last_outbound[BSUID_ONLY.user_id] == standin.sent[-1].wamid
+    assert standin.sent[0].user_id == BSUID_ONLY.user_id and standin.sent[0].wa_id == ""
+    for status in receiver.statuses():
+        assert status["recipient_id"] == ""
+        assert status["recipient_user_id"] == BSUID_ONLY.user_id
+    for payload in receiver.payloads()[1:]:
+        assert payload["entry"][0]["changes"][0]["value"]["contacts"] == [
+            {"wa_id": "", "user_id": BSUID_ONLY.user_id}
+        ]
+
+
+async def test_statuses_name_the_phone_number_that_sent() -> None:
+    """Without a configured phone number id, a status still names the number the message
+    was sent from, not the simulator's default business."""
+    receiver = Receiver()
+    async with (
+        standin_client() as (standin, client),  # any phone number id may send
+        receiving(receiver) as url,
+        CustomerSimulator(url, SECRET, standin=standin, batch=10, status_delays=(0.0, 0.0)) as sim,
+    ):
+        for phone_number_id in ("420000000000077", "420000000000088"):
+            sent = await client.post(
+                f"/v23.0/{phone_number_id}/messages", json=text_body(), headers=AUTH
+            )
+            assert sent.status_code == 200
+        await receiver.wait_until(lambda: len(receiver.statuses()) >= 6)
+        assert sim.business.phone_number_id == "420000000000002"
+    by_number: dict[str, set[str]] = {}
+    for payload in receiver.payloads():
+        for change in payload["entry"][0]["changes"]:
+            number = change["value"]["metadata"]["phone_number_id"]
+            by_number.setdefault(number, set()).update(s["id"] for s in change["value"]["statuses"])
+    assert by_number == {
+        "420000000000077": {standin.sent[0].wamid},
+        "420000000000088": {standin.sent[1].wamid},
+    }

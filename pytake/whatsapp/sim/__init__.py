@@ -10,16 +10,12 @@ Two halves, each usable from Python and from ``pytake whatsapp-sim``:
   message the stand-in accepted.
 
 Layering: `_errors` and `_payloads` are pure protocol data (error bodies, webhook bodies),
-`_faults` is the pure fault decision, `_cloud_api` the ASGI app, `_server` the Hypercorn
+`_validation` and `_templates` the pure checks of a send and the template catalogue,
+`_faults` the pure fault decision, `_cloud_api` the ASGI app, `_server` the Hypercorn
 glue, `_customers` the webhook client. See docs/whatsapp-sim.md.
 """
 
-from pytake.whatsapp.sim._cloud_api import (
-    DEFAULT_TEMPLATES,
-    CloudApiStandIn,
-    SentRequest,
-    Template,
-)
+from pytake.whatsapp.sim._cloud_api import CloudApiStandIn, SentRequest
 from pytake.whatsapp.sim._customers import (
     MESSAGE_TYPES,
     CustomerSimulator,
@@ -30,8 +26,9 @@ from pytake.whatsapp.sim._customers import (
 )
 from pytake.whatsapp.sim._errors import error_body, webhook_error
 from pytake.whatsapp.sim._faults import Decision, Faults, Outcome
-from pytake.whatsapp.sim._payloads import Business, Customer, encode, new_wamid
+from pytake.whatsapp.sim._payloads import Business, Customer, bsuid_for, encode, new_wamid
 from pytake.whatsapp.sim._server import run_standin, serve_standin
+from pytake.whatsapp.sim._templates import DEFAULT_TEMPLATES, Template
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -48,6 +45,7 @@ __all__ = [
     "SentRequest",
     "SimStats",
     "Template",
+    "bsuid_for",
     "encode",
     "error_body",
     "make_customers",

@@ -34,9 +34,11 @@ from urllib.parse import parse_qs
 import attrs
 import trio
 
-from pytake.whatsapp.sim._errors import error_body, http_status
-from pytake.whatsapp.sim._faults import Decision, Faults, Outcome, digits
+from pytake.whatsapp.sim._errors import ApiProblem, error_body, http_status
+from pytake.whatsapp.sim._faults import Decision, Faults, Outcome
 from pytake.whatsapp.sim._payloads import new_wamid
+from pytake.whatsapp.sim._templates import DEFAULT_TEMPLATES, Template, listing
+from pytake.whatsapp.sim._validation import recipient, recipient_ids, validate_send
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,12 +50,7 @@ RECORDED_HEADERS = frozenset(
     {"authorization", "content-type", "user-agent", "idempotency-key", "x-request-id"}
 )
 
-#: Message types the send endpoint accepts, and what the type's object must hold.
-MESSAGE_TYPES = (
-    "text", "image", "video", "audio", "document", "sticker", "location", "contacts",
-    "interactive", "template", "reaction",
-)  # fmt: skip
-_MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+__all__ = ["DEFAULT_TEMPLATES", "CloudApiStandIn", "SentRequest", "Template"]
 
 #: Largest request body read (Meta's webhook limit is 3 MB; sends are far smaller).
 MAX_BODY = 4 * 1024 * 1024
@@ -86,11 +83,18 @@ class SentRequest:
 
     @property
     def to(self) -> str:
-        return str(self.body.get("to", ""))
+        """The recipient as sent: ``to``, or ``recipient`` (a BSUID, as some clients send it)."""
+        return recipient(self.body)
 
     @property
     def wa_id(self) -> str:
-        return digits(self.to)
+        """The recipient's phone-based id (the digits of ``to``); ``""`` if sent to a BSUID."""
+        return recipient_ids(self.to)[0]
+
+    @property
+    def user_id(self) -> str:
+        """The recipient's BSUID if the message was sent to one, else ``""``."""
+        return recipient_ids(self.to)[1]
 
     @property
     def type(self) -> str:
@@ -120,78 +124,11 @@ class SentRequest:
         )
 
 
-@attrs.frozen
-class Template:
-    """One message template as ``GET /{waba_id}/message_templates`` lists it."""
-
-    name: str
-    language: str
-    status: str = "APPROVED"
-    category: str = "UTILITY"
-    id: str = attrs.field(factory=lambda: str(random.randrange(10**15, 10**16)))
-    components: list[dict[str, Any]] = attrs.field(factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "language": self.language,
-            "status": self.status,
-            "category": self.category,
-            "id": self.id,
-            "components": self.components,
-        }
-
-
-DEFAULT_TEMPLATES: tuple[Template, ...] = (
-    Template(
-        name="ticket_update",
-        language="es_ES",
-        id="1180000000000001",
-        components=[
-            {
-                "type": "BODY",
-                "text": "Tu ticket #{{1}} ha sido actualizado: {{2}}",
-                "example": {"body_text": [["991", "resuelto"]]},
-            },
-            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Reabrir"}]},
-        ],
-    ),
-    Template(
-        name="hello_world",
-        language="en_US",
-        id="1180000000000002",
-        components=[
-            {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
-            {"type": "BODY", "text": "Welcome and congratulations!!"},
-            {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"},
-        ],
-    ),
-    Template(
-        name="spring_offer",
-        language="pt_BR",
-        status="PENDING",
-        category="MARKETING",
-        id="1180000000000003",
-        components=[{"type": "BODY", "text": "Oferta de primavera: {{1}} de desconto"}],
-    ),
-)
-
-
 @attrs.define
 class _Media:
     data: bytes
     mime_type: str
     sha256: str
-
-
-class _Problem(Exception):
-    """A Meta-shaped error answer, raised while handling a request."""
-
-    def __init__(self, code: int, details: str | None = None, status: int | None = None):
-        super().__init__(details)
-        self.code = code
-        self.details = details
-        self.status = status if status is not None else http_status(code)
 
 
 class CloudApiStandIn:
@@ -267,6 +204,10 @@ class CloudApiStandIn:
         self._media[media_id] = _Media(data, mime_type, hashlib.sha256(data).hexdigest())
         return media_id
 
+    def _media_facts(self, media_id: str) -> tuple[str, int] | None:
+        media = self._media.get(media_id)
+        return None if media is None else (media.mime_type, len(media.data))
+
     def expire_media_urls(self) -> None:
         """Make every media URL handed out so far answer 404 (media ids stay valid)."""
         self._media_urls.clear()
@@ -292,7 +233,7 @@ class CloudApiStandIn:
             return
         try:
             await self._dispatch(scope, receive, send)
-        except _Problem as problem:
+        except ApiProblem as problem:
             await _send_json(send, problem.status, error_body(problem.code, problem.details))
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -303,12 +244,12 @@ class CloudApiStandIn:
             return
         if path.startswith("/_media/"):
             if method != "GET":
-                raise _Problem(100, f"Unsupported {method.lower()} request", status=405)
+                raise ApiProblem(100, f"Unsupported {method.lower()} request", status=405)
             await self._download(scope, path.removeprefix("/_media/"), send)
             return
         match = _GRAPH_PATH.match(path)
         if match is None:
-            raise _Problem(100, f"Unknown path components: {path}", status=404)
+            raise ApiProblem(100, f"Unknown path components: {path}", status=404)
         _version, node, edge = match.groups()
         self._authorize(scope)
         if method == "POST" and edge == "messages":
@@ -318,23 +259,23 @@ class CloudApiStandIn:
         elif method == "GET" and edge is None:
             await self._media_info(scope, node, send)
         else:
-            raise _Problem(100, f"Unsupported {method.lower()} request for {path}")
+            raise ApiProblem(100, f"Unsupported {method.lower()} request for {path}")
 
     def _authorize(self, scope: Scope) -> None:
         if _bearer(scope) != self.token:
-            raise _Problem(190)
+            raise ApiProblem(190)
 
     # -- messages ---------------------------------------------------------------------------
 
     async def _messages(self, scope: Scope, phone_number_id: str, raw: bytes, send: Send) -> None:
         if self.phone_number_ids is not None and phone_number_id not in self.phone_number_ids:
-            raise _Problem(
+            raise ApiProblem(
                 100,
                 f"Unsupported post request. Object with ID '{phone_number_id}' does not "
                 "exist, cannot be loaded due to missing permissions, or does not support "
                 "this operation.",
             )
-        body = _validate_send(raw)
+        body = validate_send(_json_object(raw), self.templates, self._media_facts)
         decision = self.faults.decide(str(body.get("to", "")), self.rng)
         if decision.delay > 0:
             await trio.sleep(decision.delay)
@@ -352,12 +293,16 @@ class CloudApiStandIn:
         if record.wamid is None:
             await _send_json(send, 200, {"success": True})
             return
+        # Meta names the recipient by the kind of id it was sent to: a phone number comes
+        # back as the wa_id, a BSUID as the user_id.
+        contact = {"input": record.to}
+        contact.update({"wa_id": record.wa_id} if record.wa_id else {"user_id": record.user_id})
         await _send_json(
             send,
             200,
             {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": record.to, "wa_id": record.wa_id}],
+                "contacts": [contact],
                 "messages": [{"id": record.wamid}],
             },
         )
@@ -398,7 +343,7 @@ class CloudApiStandIn:
     async def _media_info(self, scope: Scope, media_id: str, send: Send) -> None:
         media = self._media.get(media_id)
         if media is None:
-            raise _Problem(
+            raise ApiProblem(
                 100,
                 f"Unsupported get request. Object with ID '{media_id}' does not exist, cannot "
                 "be loaded due to missing permissions, or does not support this operation.",
@@ -420,7 +365,7 @@ class CloudApiStandIn:
 
     async def _download(self, scope: Scope, token: str, send: Send) -> None:
         if _bearer(scope) != self.token:
-            raise _Problem(190)
+            raise ApiProblem(190)
         entry = self._media_urls.get(token)
         if entry is not None and entry[1] <= self.clock():
             del self._media_urls[token]
@@ -441,25 +386,8 @@ class CloudApiStandIn:
 
     async def _templates(self, scope: Scope, waba_id: str, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        items = self.templates
-        if "name" in query:
-            items = [t for t in items if t.name == query["name"][0]]
-        if "status" in query:
-            items = [t for t in items if t.status == query["status"][0].upper()]
-        try:
-            limit = max(1, int(query.get("limit", ["25"])[0]))
-            start = int(query.get("after", ["0"])[0] or 0)
-        except ValueError:
-            raise _Problem(100, "limit and after must be integers") from None
-        page = items[start : start + limit]
-        paging: dict[str, Any] = {
-            "cursors": {"before": str(start), "after": str(start + len(page))}
-        }
-        if start + limit < len(items):
-            paging["next"] = (
-                f"{self._origin(scope)}{scope['path']}?limit={limit}&after={start + limit}"
-            )
-        await _send_json(send, 200, {"data": [t.to_json() for t in page], "paging": paging})
+        answer = listing(self.templates, query, f"{self._origin(scope)}{scope['path']}")
+        await _send_json(send, 200, answer)
 
     async def _long_poll(self, after: int, wait: float, receive: Receive) -> None:
         """Wait up to ``wait`` s for a request after the ``after``-th, or for the client to
@@ -488,7 +416,7 @@ class CloudApiStandIn:
                 after = max(0, int(query.get("after", ["0"])[0]))
                 wait = min(30.0, float(query.get("wait", ["0"])[0]))
             except ValueError:
-                raise _Problem(100, "after and wait must be numbers") from None
+                raise ApiProblem(100, "after and wait must be numbers") from None
             if wait > 0:
                 await self._long_poll(after, wait, receive)
             records = [r.to_json() for r in self.sent[after:]]
@@ -500,7 +428,7 @@ class CloudApiStandIn:
             try:
                 self.faults.update(changes)
             except ValueError as exc:
-                raise _Problem(100, str(exc)) from None
+                raise ApiProblem(100, str(exc)) from None
             await _send_json(send, 200, self.faults.to_json())
         elif route == ("POST", "/_sim/media"):
             data = await _read_body(receive)
@@ -513,7 +441,7 @@ class CloudApiStandIn:
             self.reset()
             await _send_json(send, 200, {"success": True})
         else:
-            raise _Problem(100, f"Unknown simulator route: {method} {path}", status=404)
+            raise ApiProblem(100, f"Unknown simulator route: {method} {path}", status=404)
 
 
 # -- validation (pure) ----------------------------------------------------------------------
@@ -523,71 +451,10 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Problem(100, "The request body is not valid JSON") from None
+        raise ApiProblem(100, "The request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise _Problem(100, "The request body must be a JSON object")
+        raise ApiProblem(100, "The request body must be a JSON object")
     return body
-
-
-def _validate_send(raw: bytes) -> dict[str, Any]:
-    """The parsed send body, or a 400 ``_Problem`` (code 100) saying what is wrong."""
-    body = _json_object(raw)
-    if body.get("messaging_product") != "whatsapp":
-        raise _Problem(100, "The parameter messaging_product is required and must be 'whatsapp'.")
-    if "status" in body:  # mark as read, optionally with a typing indicator
-        if body["status"] != "read":
-            raise _Problem(100, "Param status must be 'read'.")
-        if not isinstance(body.get("message_id"), str) or not body["message_id"]:
-            raise _Problem(100, "The parameter message_id is required.")
-        indicator = body.get("typing_indicator")
-        if indicator is not None and (
-            not isinstance(indicator, dict) or indicator.get("type") != "text"
-        ):
-            raise _Problem(100, "Param typing_indicator.type must be 'text'.")
-        return body
-    to = body.get("to")
-    if not isinstance(to, str) or not digits(to):
-        raise _Problem(100, "The parameter to is required.")
-    kind = body.get("type", "text")
-    if kind not in MESSAGE_TYPES:
-        raise _Problem(100, f"Param type must be one of {{{', '.join(MESSAGE_TYPES)}}}.")
-    body.setdefault("type", kind)
-    obj = body.get(kind)
-    if kind == "contacts":
-        if not isinstance(obj, list) or not obj:
-            raise _Problem(100, "The parameter contacts is required and must be a list.")
-        return body
-    if not isinstance(obj, dict):
-        raise _Problem(100, f"The parameter {kind} is required.")
-    _validate_object(kind, obj)
-    return body
-
-
-def _validate_object(kind: str, obj: dict[str, Any]) -> None:
-    def need(field: str, ok: bool) -> None:
-        if not ok:
-            raise _Problem(100, f"The parameter {kind}['{field}'] is required.")
-
-    if kind == "text":
-        text = obj.get("body")
-        if not isinstance(text, str) or not text:
-            raise _Problem(100, "The parameter text['body'] is required.")
-        if len(text) > 4096:
-            raise _Problem(100, "Param text['body'] must be at most 4096 characters long.")
-    elif kind in _MEDIA_TYPES:
-        need("id", isinstance(obj.get("id"), str) or isinstance(obj.get("link"), str))
-    elif kind == "location":
-        need("latitude", isinstance(obj.get("latitude"), int | float))
-        need("longitude", isinstance(obj.get("longitude"), int | float))
-    elif kind == "interactive":
-        need("type", isinstance(obj.get("type"), str))
-        need("action", isinstance(obj.get("action"), dict))
-    elif kind == "template":
-        need("name", isinstance(obj.get("name"), str))
-        language = obj.get("language")
-        need("language", isinstance(language, dict) and isinstance(language.get("code"), str))
-    elif kind == "reaction":
-        need("message_id", isinstance(obj.get("message_id"), str))
 
 
 # -- ASGI plumbing --------------------------------------------------------------------------
@@ -614,11 +481,11 @@ async def _read_body(receive: Receive) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Problem(100, "client disconnected")
+            raise ApiProblem(100, "client disconnected")
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            raise _Problem(100, "The request body is too large", status=413)
+            raise ApiProblem(100, "The request body is too large", status=413)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -1,6 +1,6 @@
 """`CustomerSimulator`: WhatsApp users and Meta's webhook delivery, aimed at a PyTake server.
 
-It plays Meta's side of the webhook (WHATSAPP.md §2, §3, §5): every POST body is encoded the
+It plays Meta's side of the webhook: every POST body is encoded the
 way Meta encodes it (`encode`) and signed over those exact bytes with the app secret
 (``X-Hub-Signature-256``). Delivery follows Meta's rules: a body not answered with 200 is
 retried (immediately, then less and less often, per `RetryPolicy`), a fraction of bodies is
@@ -9,7 +9,9 @@ delivered twice (``duplicates``), and several updates can share one POST (``batc
 Given the stand-in (in-process ``standin=`` or another process's ``standin_url=``), it also
 follows the outbound side: for each message the stand-in accepted it posts the statuses
 that follow (``sent``, ``delivered``, ``read``; only ``sent`` for a reaction; ``failed``
-with errors for a recipient in ``faults.fail_by_webhook``), optionally out of order.
+with errors for a recipient in ``faults.fail_by_webhook``), optionally out of order. Each
+status names the phone number id the message was sent from, and carries the recipient's
+ids in ``value.contacts`` (``wa_id`` and ``user_id``), as Meta's do since the 2026 BSUIDs.
 
 Use it as an async context manager; background work (status following, duplicate
 deliveries) lives in its nursery and stops on exit::
@@ -67,7 +69,7 @@ class DeliveryFailed(Exception):
 
 @attrs.frozen
 class RetryPolicy:
-    """How a body that was not answered 200 is retried, like Meta does (§3).
+    """How a body that was not answered 200 is retried, like Meta does.
 
     ``delays[i]`` is the wait before retry ``i + 1``; after the last one the body is given up
     (Meta keeps going for 7 days, a simulation does not).
@@ -201,8 +203,13 @@ class CustomerSimulator:
         self.timeout = timeout
         self.rng = random.Random(seed)
         self.stats = SimStats()
-        #: The last outbound wamid the stand-in accepted for each customer (by wa_id).
+        #: The last outbound wamid the stand-in accepted for each customer, by wa_id and by
+        #: user_id (a message sent to either id counts for both).
         self.last_outbound: dict[str, str] = {}
+        #: Customers by wa_id and by user_id: a status names both ids of its recipient.
+        self._known: dict[str, Customer] = {}
+        for customer in self.customers:
+            self._remember(customer)
         #: Outbound requests whose statuses were posted, in order.
         self.followed: list[SentRequest] = []
         self._client = client
@@ -211,7 +218,7 @@ class CustomerSimulator:
         self._in_flight = trio.Semaphore(max_in_flight)
         self._stack = AsyncExitStack()
         self._nursery: trio.Nursery | None = None
-        self._status_send, self._status_receive = trio.open_memory_channel[dict[str, Any]](math.inf)
+        self._status_send, self._status_receive = trio.open_memory_channel[_QueuedStatus](math.inf)
         self._counter = 0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -256,6 +263,25 @@ class CustomerSimulator:
     def _now(self) -> int:
         return int(time.time())
 
+    def _remember(self, customer: Customer) -> None:
+        for key in (customer.wa_id, customer.user_id):
+            if key:
+                self._known[key] = customer
+
+    def recipient(self, record: SentRequest) -> Customer:
+        """The customer an accepted send addressed: a known one, else one derived from the
+        number (a BSUID-only recipient nobody introduced has no known number)."""
+        key = record.wa_id or record.user_id
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        if record.wa_id:
+            return Customer(wa_id=record.wa_id, name="")
+        return Customer(wa_id="", name="", user_id=record.user_id)
+
+    def _last_outbound(self, customer: Customer) -> str | None:
+        return self.last_outbound.get(customer.id) or self.last_outbound.get(customer.user_id)
+
     async def send_text(self, customer: Customer, text: str) -> str:
         """Deliver a text message from ``customer``; return its wamid once acknowledged.
 
@@ -289,9 +315,14 @@ class CustomerSimulator:
         self, customer: Customer, reply_id: str, title: str, context_id: str | None = None
     ) -> str:
         """A tap on a reply button of ``context_id`` (default: the last outbound message)."""
-        context = context_id or self.last_outbound.get(customer.wa_id) or payloads.new_wamid()
+        context = context_id or self._last_outbound(customer) or payloads.new_wamid()
         message = payloads.button_reply_message(
-            customer, reply_id, title, context_id=context, timestamp=self._now()
+            customer,
+            reply_id,
+            title,
+            context_id=context,
+            business_number=self.business.display_phone_number,
+            timestamp=self._now(),
         )
         return await self.send_message(customer, message)
 
@@ -299,13 +330,14 @@ class CustomerSimulator:
         self, customer: Customer, emoji: str | None, message_id: str | None = None
     ) -> str:
         """A reaction (``emoji=None`` removes it) to ``message_id`` (default: last outbound)."""
-        target = message_id or self.last_outbound.get(customer.wa_id) or payloads.new_wamid()
+        target = message_id or self._last_outbound(customer) or payloads.new_wamid()
         message = payloads.reaction_message(customer, target, emoji, timestamp=self._now())
         return await self.send_message(customer, message)
 
     async def send_message(self, customer: Customer, message: dict[str, Any]) -> str:
         """Deliver one ready-made message object from ``customer``; return its wamid."""
         self.stats.sent += 1
+        self._remember(customer)
         await self.deliver([payloads.messages_value(self.business, customer, [message])], 1)
         return str(message["id"])
 
@@ -323,11 +355,16 @@ class CustomerSimulator:
             lat = -23.55 + self.rng.uniform(-0.1, 0.1)
             lon = -46.63 + self.rng.uniform(-0.1, 0.1)
             return payloads.location_message(customer, lat, lon, name="Loja", timestamp=now)
-        context = self.last_outbound.get(customer.wa_id) or payloads.new_wamid()
+        context = self._last_outbound(customer) or payloads.new_wamid()
         if kind in ("button_reply", "interactive"):
             choice = self.rng.choice((("yes", "Sim"), ("no", "Não, falar com atendente")))
             return payloads.button_reply_message(
-                customer, choice[0], choice[1], context_id=context, timestamp=now
+                customer,
+                choice[0],
+                choice[1],
+                context_id=context,
+                business_number=self.business.display_phone_number,
+                timestamp=now,
             )
         if kind == "reaction":
             emoji = self.rng.choice(_EMOJIS)
@@ -520,7 +557,10 @@ class CustomerSimulator:
                 after = max(after, record.index)
                 if not record.is_read_receipt:
                     self.followed.append(record)
-                    self.last_outbound[record.wa_id] = str(record.wamid)
+                    customer = self.recipient(record)
+                    for key in (customer.wa_id, customer.user_id):
+                        if key:
+                            self.last_outbound[key] = str(record.wamid)
                     self.nursery.start_soon(self.emit_statuses, record)
 
     async def _next_sent(self, after: int) -> list[SentRequest]:
@@ -566,16 +606,22 @@ class CustomerSimulator:
             if states[i] == "failed" and record.webhook_failure is not None:
                 errors = [webhook_error(record.webhook_failure)]
             callback = record.body.get("biz_opaque_callback_data")
+            customer = self.recipient(record)
             item = payloads.status(
                 str(record.wamid),
                 states[i],
-                recipient_id=record.wa_id,
+                # Sent to a phone number: that number. Sent to a BSUID: the number only if
+                # Meta knows it, and the BSUID in recipient_user_id.
+                recipient_id=record.wa_id or customer.wa_id,
+                recipient_user_id=record.user_id or None,
                 timestamp=stamps[i],
                 errors=errors,
                 biz_opaque_callback_data=callback if isinstance(callback, str) else None,
             )
             self.stats.statuses += 1
-            self._status_send.send_nowait(item)
+            self._status_send.send_nowait(
+                _QueuedStatus(record.phone_number_id, payloads.status_contact(customer), item)
+            )
 
     async def _post_statuses_forever(self) -> None:
         """Group queued statuses (up to ``batch`` per POST) and deliver them."""
@@ -585,12 +631,35 @@ class CustomerSimulator:
             with trio.move_on_after(self.batch_window if self.batch > 1 else 0):
                 while len(items) < self.batch:
                     items.append(await self._status_receive.receive())
-            value = payloads.statuses_value(self.business, items)
-            self.nursery.start_soon(self._deliver_statuses, value)
+            self.nursery.start_soon(self._deliver_statuses, self._status_values(items))
 
-    async def _deliver_statuses(self, value: dict[str, Any]) -> None:
+    def _status_values(self, items: list[_QueuedStatus]) -> list[dict[str, Any]]:
+        """One change value per sending phone number: a status names the number that sent
+        the message (``metadata.phone_number_id``), whatever the simulator's ``business``."""
+        grouped: dict[str, list[_QueuedStatus]] = {}
+        for item in items:
+            grouped.setdefault(item.phone_number_id, []).append(item)
+        values = []
+        for phone_number_id, group in grouped.items():
+            business = attrs.evolve(self.business, phone_number_id=phone_number_id)
+            contacts = list(
+                {(c["wa_id"], c["user_id"]): c for c in (q.contact for q in group)}.values()
+            )
+            values.append(payloads.statuses_value(business, [q.status for q in group], contacts))
+        return values
+
+    async def _deliver_statuses(self, values: list[dict[str, Any]]) -> None:
         with suppress(DeliveryFailed):  # counted in stats.failed
-            await self.deliver([value])
+            await self.deliver(values)
+
+
+@attrs.frozen
+class _QueuedStatus:
+    """A status waiting for its POST, with what its change value needs."""
+
+    phone_number_id: str
+    contact: dict[str, Any]
+    status: dict[str, Any]
 
 
 def _fake_jpeg(rng: random.Random) -> bytes:

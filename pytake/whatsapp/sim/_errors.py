@@ -1,4 +1,4 @@
-"""Meta-shaped error answers of the Cloud API (WHATSAPP.md §6.3, §6.4).
+"""Meta-shaped error answers of the Cloud API.
 
 Every error the stand-in returns has exactly the shape Meta uses::
 
@@ -45,6 +45,8 @@ TITLES: dict[int, str] = {
     131057: "Account in maintenance mode",
     132000: "Number of parameters does not match the expected number of params",
     132001: "Template name does not exist in the translation",
+    132005: "Translated text too long",
+    132012: "Parameter format does not match format in the created template",
     133010: "Phone number not registered",
     135000: "Generic user error",
 }
@@ -75,6 +77,17 @@ _HTTP_STATUS: dict[int, int] = {
 }
 
 
+class ApiProblem(Exception):
+    """A Meta-shaped error answer, raised while handling a request and turned into
+    `error_body` by the stand-in (``status`` defaults to `http_status` of the code)."""
+
+    def __init__(self, code: int, details: str | None = None, status: int | None = None):
+        super().__init__(details)
+        self.code = code
+        self.details = details
+        self.status = status if status is not None else http_status(code)
+
+
 def title(code: int) -> str:
     """Meta's title for ``code`` (a placeholder for codes this table lacks)."""
     return TITLES.get(code, f"Error {code}")
@@ -95,7 +108,7 @@ def fbtrace_id() -> str:
 
 
 def error_body(code: int, details: str | None = None) -> dict[str, Any]:
-    """The synchronous error answer for ``code`` (§6.3)."""
+    """The synchronous error answer for ``code``."""
     return {
         "error": {
             "message": f"(#{code}) {title(code)}",
@@ -111,7 +124,7 @@ def error_body(code: int, details: str | None = None) -> dict[str, Any]:
 
 
 def webhook_error(code: int, details: str | None = None) -> dict[str, Any]:
-    """The error object carried by a ``failed`` status webhook (§5.3)."""
+    """The error object carried by a ``failed`` status webhook."""
     return {
         "code": code,
         "title": title(code),

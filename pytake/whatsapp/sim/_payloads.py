@@ -1,4 +1,4 @@
-"""Webhook notification bodies as Meta builds them (WHATSAPP.md §3 to §5). Pure: no I/O.
+"""Webhook notification bodies as Meta builds them. Pure: no I/O.
 
 `encode` serializes like Meta does before signing: compact JSON with non-ASCII escaped as
 ``\\uXXXX`` and ``/`` escaped as ``\\/``. A receiver that re-serializes parsed JSON before
@@ -8,7 +8,9 @@ checking the signature fails on these bodies, as it would in production.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -25,12 +27,56 @@ class Business:
     display_phone_number: str = "15550001111"
 
 
+#: Country of a calling code, for the two letters that open a BSUID (``BR.1234...``).
+_COUNTRIES = {"55": "BR", "34": "ES", "351": "PT", "52": "MX", "54": "AR", "44": "GB", "1": "US"}
+_BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9._-]+$")
+
+
+def is_bsuid(value: str) -> bool:
+    """True for a business-scoped user id: two capital letters, a dot, then the id."""
+    return bool(_BSUID.match(value))
+
+
+def bsuid_for(wa_id: str) -> str:
+    """A stable BSUID for the user with ``wa_id``, shaped like Meta's (``BR.`` + digits).
+
+    Derived from the number so that the same customer gets the same id in every process
+    (the stand-in and a simulator in another process agree without talking)."""
+    country = next(
+        (
+            c
+            for prefix, c in sorted(_COUNTRIES.items(), key=lambda i: -len(i[0]))
+            if wa_id.startswith(prefix)
+        ),
+        "US",
+    )
+    number = int.from_bytes(hashlib.sha256(wa_id.encode()).digest()[:8], "big")
+    return f"{country}.{number:020d}"
+
+
 @attrs.frozen
 class Customer:
-    """A simulated WhatsApp user."""
+    """A simulated WhatsApp user.
+
+    ``user_id`` is the business-scoped user id (BSUID) Meta sends with every message since
+    2026; by default it is derived from ``wa_id``. A username user who hides the number has
+    ``wa_id=""`` and only a ``user_id``.
+    """
 
     wa_id: str
     name: str
+    user_id: str = attrs.field(
+        default=attrs.Factory(lambda self: bsuid_for(self.wa_id), takes_self=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.wa_id and not self.user_id:
+            raise ValueError("a customer needs a wa_id or a user_id")
+
+    @property
+    def id(self) -> str:
+        """The id a business replies to: the phone-based ``wa_id`` when known, else the BSUID."""
+        return self.wa_id or self.user_id
 
 
 #: Real wamids are base64 of a small binary record; these bytes only make ours look alike.
@@ -76,14 +122,27 @@ def messages_value(
 ) -> dict[str, Any]:
     """A change value carrying inbound ``messages`` from one customer."""
     value = _value(business)
-    value["contacts"] = [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}]
+    value["contacts"] = [
+        {"profile": {"name": customer.name}, "wa_id": customer.wa_id, "user_id": customer.user_id}
+    ]
     value["messages"] = list(messages)
     return value
 
 
-def statuses_value(business: Business, statuses: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A change value carrying outbound ``statuses``."""
+def status_contact(customer: Customer) -> dict[str, Any]:
+    """The ``contacts[]`` item of a status webhook: ids only, no profile (as Meta sends)."""
+    return {"wa_id": customer.wa_id, "user_id": customer.user_id}
+
+
+def statuses_value(
+    business: Business,
+    statuses: Sequence[dict[str, Any]],
+    contacts: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A change value carrying outbound ``statuses`` and the ``contacts`` they concern."""
     value = _value(business)
+    if contacts:
+        value["contacts"] = list(contacts)
     value["statuses"] = list(statuses)
     return value
 
@@ -91,6 +150,7 @@ def statuses_value(business: Business, statuses: Sequence[dict[str, Any]]) -> di
 def _message(customer: Customer, kind: str, timestamp: int, wamid: str | None) -> dict[str, Any]:
     return {
         "from": customer.wa_id,
+        "from_user_id": customer.user_id,
         "id": wamid or new_wamid(),
         "timestamp": str(timestamp),
         "type": kind,
@@ -149,11 +209,14 @@ def button_reply_message(
     title: str,
     *,
     context_id: str,
+    business_number: str,
     timestamp: int,
     wamid: str | None = None,
 ) -> dict[str, Any]:
+    """A tap on a reply button of the business message ``context_id``; ``context.from`` is
+    the business's display number, the sender of that message."""
     message = _message(customer, "interactive", timestamp, wamid)
-    message["context"] = {"from": "", "id": context_id}
+    message["context"] = {"from": business_number, "id": context_id}
     message["interactive"] = {
         "type": "button_reply",
         "button_reply": {"id": reply_id, "title": title},
@@ -184,16 +247,22 @@ def status(
     *,
     recipient_id: str,
     timestamp: int,
+    recipient_user_id: str | None = None,
     errors: Sequence[dict[str, Any]] | None = None,
     biz_opaque_callback_data: str | None = None,
 ) -> dict[str, Any]:
-    """One ``statuses[]`` item (§5.1); ``sent`` and ``delivered`` carry pricing (v24+ shape)."""
+    """One ``statuses[]`` item; ``sent`` and ``delivered`` carry pricing (v24+ shape).
+
+    ``recipient_user_id`` is given only when the message was sent to a BSUID; then
+    ``recipient_id`` is the phone-based id if Meta knows it, else ``""``."""
     item: dict[str, Any] = {
         "id": wamid,
         "status": state,
         "timestamp": str(timestamp),
         "recipient_id": recipient_id,
     }
+    if recipient_user_id is not None:
+        item["recipient_user_id"] = recipient_user_id
     if state in ("sent", "delivered"):
         item["pricing"] = {
             "billable": False,
