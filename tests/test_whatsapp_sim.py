@@ -24,14 +24,12 @@ from hypercorn.config import Config as HypercornConfig
 from pytake.cli import main
 from pytake.whatsapp._signature import signature_problem
 from pytake.whatsapp.sim import (
-    DEFAULT_TEMPLATES,
     CloudApiStandIn,
     Customer,
     CustomerSimulator,
     Faults,
     Outcome,
     RetryPolicy,
-    Template,
     bsuid_for,
     make_customers,
     run_standin,
@@ -776,25 +774,6 @@ def text_param(text: str, name: str | None = None) -> dict[str, Any]:
     return param
 
 
-NAMED = Template(
-    name="order_shipped",
-    language="pt_BR",
-    id="1180000000000009",
-    components=[
-        {
-            "type": "BODY",
-            "text": "Olá {{customer}}, o pedido {{order}} saiu para entrega.",
-            "example": {
-                "body_text_named_params": [
-                    {"param_name": "customer", "example": "Ana"},
-                    {"param_name": "order", "example": "991"},
-                ]
-            },
-        }
-    ],
-)
-
-
 async def test_four_reply_buttons_are_refused_like_meta() -> None:
     async with standin_client() as (standin, client):
         for count in (1, 3):
@@ -915,8 +894,7 @@ async def test_media_by_id_is_checked_for_type_and_size() -> None:
 
 
 async def test_templates_are_checked_against_the_catalogue() -> None:
-    templates = [*DEFAULT_TEMPLATES, NAMED]
-    async with standin_client(templates=templates) as (standin, client):
+    async with standin_client() as (standin, client):
 
         async def send(body: dict[str, Any]) -> httpx.Response:
             return await client.post(SEND, json=body, headers=AUTH)
@@ -970,9 +948,8 @@ async def test_templates_are_checked_against_the_catalogue() -> None:
 
 
 async def test_template_listing_honours_fields_and_summary() -> None:
-    templates = [*DEFAULT_TEMPLATES, NAMED]
     path = "/v23.0/310000000000001/message_templates"
-    async with standin_client(templates=templates) as (_, client):
+    async with standin_client() as (_, client):
 
         async def listing(**params: Any) -> httpx.Response:
             return await client.get(path, params=params, headers=AUTH)

@@ -276,7 +276,7 @@ class CloudApiStandIn:
                 "this operation.",
             )
         body = validate_send(_json_object(raw), self.templates, self._media_facts)
-        decision = self.faults.decide(str(body.get("to", "")), self.rng)
+        decision = self.faults.decide(recipient(body), self.rng)
         if decision.delay > 0:
             await trio.sleep(decision.delay)
         if decision.outcome is Outcome.DROP:

@@ -139,6 +139,23 @@ DEFAULT_TEMPLATES: tuple[Template, ...] = (
             }
         ],
     ),
+    Template(
+        name="order_shipped",
+        language="pt_BR",
+        id="1180000000000004",
+        components=[
+            {
+                "type": "BODY",
+                "text": "Olá {{customer}}, o pedido {{order}} saiu para entrega.",
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "customer", "example": "Ana"},
+                        {"param_name": "order", "example": "991"},
+                    ]
+                },
+            }
+        ],
+    ),
 )
 
 
