@@ -41,6 +41,8 @@ from pytake.whatsapp._status import (
     error_policy,
     implied,
 )
+from pytake.whatsapp.sim import Business, Customer, encode
+from pytake.whatsapp.sim import _payloads as payloads
 
 from . import whatsapp_corpus as corpus
 
@@ -839,3 +841,46 @@ def test_contact_matching_falls_back_to_first() -> None:
         )
     )
     assert m.contact is not None and m.contact.name == "First"
+
+
+# -- the Cloud API stand-in's webhook shapes (2026 identities) -----------------------------------
+
+
+def test_stand_in_bodies_parse_bsuid_customers_and_statuses_with_contacts() -> None:
+    """What the stand-in's simulator posts since the BSUID change: a customer known only by
+    user id, a button tap naming the business in ``context.from``, and statuses that carry
+    ``value.contacts`` (ids, no profile) for a message sent to a BSUID."""
+    business = Business()
+    bia = Customer(wa_id="", name="Bia", user_id="BR.12345678901234567890")
+    ana = Customer(wa_id=corpus.CUSTOMER, name="Ana")
+    tap = payloads.button_reply_message(
+        bia, "yes", "Sim", context_id="wamid.OUT1", business_number="15550001111", timestamp=1
+    )
+    statuses = [
+        payloads.status(
+            "wamid.OUT1", "sent", recipient_id="", recipient_user_id=bia.user_id, timestamp=4
+        ),
+        payloads.status("wamid.OUT2", "read", recipient_id=ana.wa_id, timestamp=5),
+    ]
+    contacts = [payloads.status_contact(bia), payloads.status_contact(ana)]
+    values = [
+        payloads.messages_value(business, bia, [payloads.text_message(bia, "oi", timestamp=2)]),
+        payloads.messages_value(business, bia, [tap]),
+        payloads.messages_value(business, ana, [payloads.text_message(ana, "olá", timestamp=3)]),
+        payloads.statuses_value(business, statuses, contacts),
+    ]
+    body = encode(payloads.envelope(business, values))
+    notification = parse_notification(body)
+    assert notification.problems == []
+    by_type = {m.type: m for m in notification.messages if m.sender == ""}
+    text, button = by_type["text"], by_type["interactive"]
+    for message in (text, button):
+        assert message.sender_user_id == bia.user_id and message.customer_id == bia.user_id
+        assert message.contact is not None and message.contact.user_id == bia.user_id
+    assert button.context is not None and button.context.from_ == "15550001111"
+    [from_ana] = [m for m in notification.messages if m.sender == ana.wa_id]
+    assert from_ana.customer_id == ana.wa_id
+    assert from_ana.contact is not None and from_ana.contact.user_id == ana.user_id
+    sent, read = notification.statuses
+    assert (sent.recipient_id, sent.recipient_user_id) == ("", bia.user_id)
+    assert (read.recipient_id, read.recipient_user_id) == (ana.wa_id, "")
