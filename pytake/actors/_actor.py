@@ -25,6 +25,10 @@ class Actor(Generic[S]):
     trace; the message is then retried (and dead-lettered after the kind's poison threshold).
     Side effects outside ``self.state`` (telling other actors, writing rows) should therefore
     happen after the state change they depend on has been validated, or be idempotent.
+
+    ``replaying`` is true while ``receive`` handles a journaled message delivered again at
+    start-up (from above the actor's snapshot): its effects may already have happened
+    before the crash, so an actor whose effects are not keyed checks before repeating them.
     """
 
     kind: ClassVar[str] = ""
@@ -32,12 +36,13 @@ class Actor(Generic[S]):
     #: Bump when ``state_type`` changes shape; :meth:`upgrade_snapshot` converts older data.
     state_version: ClassVar[int] = 1
 
-    __slots__ = ("id", "router", "state")
+    __slots__ = ("id", "replaying", "router", "state")
 
     def __init__(self, id: str, state: S, router: Router) -> None:
         self.id = id
         self.state = state
         self.router = router
+        self.replaying = False
 
     @classmethod
     def initial_state(cls, id: str) -> S:

@@ -15,11 +15,13 @@ from typing import Any, Protocol
 class Journaled:
     """Mailbox item for a journaled message (internal)."""
 
-    __slots__ = ("journal_id", "message")
+    __slots__ = ("journal_id", "message", "replayed")
 
-    def __init__(self, journal_id: int, message: Any) -> None:
+    def __init__(self, journal_id: int, message: Any, replayed: bool = False) -> None:
         self.journal_id = journal_id
         self.message = message
+        #: delivered by the start-up replay: its effects may have happened before the crash
+        self.replayed = replayed
 
 
 class Journal(Protocol):

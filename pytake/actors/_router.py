@@ -144,10 +144,14 @@ class Router:
         rt.cell_for(id)  # fail now, not after the commit, for an unknown kind
         return await self.journal.append(kind, id, message)
 
-    def deliver_journaled(self, kind: str, id: str, journal_id: int, message: Any) -> None:
-        """Enqueue a committed journal row (the journal calls this, in commit order)."""
+    def deliver_journaled(
+        self, kind: str, id: str, journal_id: int, message: Any, *, replayed: bool = False
+    ) -> None:
+        """Enqueue a committed journal row (the journal calls this, in commit order;
+        ``replayed`` when its start-up replay does, see `Actor.replaying`)."""
         rt = self.runtime(kind)
-        rt.offer(rt.cell_for(id, even_if_stopping=True), Journaled(journal_id, message), force=True)
+        rt.offer(rt.cell_for(id, even_if_stopping=True), Journaled(journal_id, message, replayed),
+                 force=True)
 
     async def ask(self, kind: str, id: str, message: Any, *, timeout: float = 5.0) -> Any:
         rt = self.runtime(kind)

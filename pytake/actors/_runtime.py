@@ -177,10 +177,13 @@ class KindRuntime:
                         stats.duplicates += 1
                         continue
                     message = item.message
+                    cell.actor.replaying = item.replayed
                 elif kind_of_item is Ask:
                     message = item.message
+                    cell.actor.replaying = False
                 else:
                     message = item
+                    cell.actor.replaying = False
                 started = time.perf_counter()
                 coro = cell.actor.receive(message)
                 try:

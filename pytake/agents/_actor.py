@@ -76,7 +76,7 @@ class AgentActor(Actor[AgentState]):
         if self._profile is None:
             await self._activate()
         if isinstance(message, Publish):
-            await self._publish(message.type, message.data)
+            await self._publish(message.type, message.data, message.key)
         elif isinstance(message, ConnectionsChanged):
             await self._presence_changed()
         elif isinstance(message, SetPresence):
@@ -99,8 +99,13 @@ class AgentActor(Actor[AgentState]):
         self._profile = await services.directory.profile(int(self.id))
         # The log is the truth for seq: the snapshot may be older than the last stored event.
         self.state.seq = max(self.state.seq, await services.events.last_seq(int(self.id)))
+        # Presence is live, not state: a snapshot's status may be from before a restart, and
+        # the queues (rebuilt from their own snapshots) may think otherwise.  Restate it.
+        if services.sockets.count(self.id):
+            self.state.status = OFFLINE  # so that the change to the chosen status is told
+        await self._presence_changed()  # not connected: the offline grace, if it was present
 
-    async def _publish(self, type: str, data: dict[str, Any]) -> None:
+    async def _publish(self, type: str, data: dict[str, Any], key: str | None = None) -> None:
         state = self.state
         conversation = str(data.get("conversation", ""))
         if type == "conversation.offered" and conversation not in state.offers:
@@ -113,8 +118,9 @@ class AgentActor(Actor[AgentState]):
         elif type in _RELEASES:
             state.conversations = [c for c in state.conversations if c != conversation]
         services = self._services
-        event = StoredEvent(int(self.id), state.seq + 1, type, data, self._now())
-        await services.events.append(event)
+        event = StoredEvent(int(self.id), state.seq + 1, type, data, self._now(), key)
+        if not await services.events.append(event):
+            return  # published before (its key is stored): the agent has it already
         state.seq = event.seq
         services.sockets.push(self.id, event.frame())
 

@@ -9,10 +9,12 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..store import AgentEvent, Database, GroupCommitter
-from ..store._bulk import insert_rows
+from ..store._bulk import driver_connection, execute_returning, insert_rows
 
 _table: sa.Table = AgentEvent.__table__  # type: ignore[assignment]
 
@@ -24,6 +26,8 @@ class StoredEvent:
     type: str
     data: dict[str, Any]
     at: float
+    #: stored once per agent (see `Publish.key`)
+    key: str | None = None
 
     def frame(self) -> dict[str, Any]:
         """The event as the agent WebSocket sends it."""
@@ -31,20 +35,47 @@ class StoredEvent:
 
 
 class _Append:
+    """Store events; per event, whether it was stored (``False``: its key was, before)."""
+
     name = "agent_events.append"
 
-    def apply_many(self, session: Session, params: Sequence[StoredEvent]) -> list[None]:
-        insert_rows(session, _table, [
-            {
-                "agent_id": e.agent_id,
-                "seq": e.seq,
-                "type": e.type,
-                "payload": e.data,
-                "at": datetime.fromtimestamp(e.at, UTC),
-            }
-            for e in params
-        ], json_columns=frozenset({"payload"}))
-        return [None] * len(params)
+    def apply_many(self, session: Session, params: Sequence[StoredEvent]) -> list[bool]:
+        if all(e.key is None for e in params):
+            insert_rows(session, _table, [_row(e) for e in params],
+                        json_columns=frozenset({"payload"}))
+            return [True] * len(params)
+        # A keyed event whose key is stored was published before: nothing is inserted, so
+        # its seq is not spent (its actor gives the next event that number).
+        if session.get_bind().dialect.name == "postgresql":
+            with driver_connection(session).cursor() as cursor:
+                ids = execute_returning(cursor, _PG_INSERT, [
+                    (e.agent_id, e.seq, e.type, Jsonb(e.data),
+                     datetime.fromtimestamp(e.at, UTC), e.key)
+                    for e in params
+                ])
+            return [i is not None for i in ids]
+        return [bool(getattr(session.execute(_SQLITE_INSERT, _row(e)), "rowcount", 1))
+                for e in params]
+
+
+def _row(e: StoredEvent) -> dict[str, Any]:
+    return {
+        "agent_id": e.agent_id,
+        "seq": e.seq,
+        "type": e.type,
+        "payload": e.data,
+        "at": datetime.fromtimestamp(e.at, UTC),
+        "effect_key": e.key,
+    }
+
+
+_PG_INSERT = (
+    "INSERT INTO agent_events (agent_id, seq, type, payload, at, effect_key) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (agent_id, effect_key) DO NOTHING RETURNING id"
+)
+_SQLITE_INSERT = sqlite_insert(_table).on_conflict_do_nothing(
+    index_elements=["agent_id", "effect_key"]
+)
 
 
 _APPEND = _Append()
@@ -75,9 +106,11 @@ class AgentEventLog:
         self._db = db
         self._committer = committer
 
-    async def append(self, event: StoredEvent) -> None:
-        """Return once the event is durable (raises ``StorageUnavailable`` otherwise)."""
-        await self._committer.submit(_APPEND, event)
+    async def append(self, event: StoredEvent) -> bool:
+        """Store ``event``; return once it is durable (raises ``StorageUnavailable``
+        otherwise): ``True``, or ``False`` if its key was stored before (nothing new)."""
+        stored: bool = await self._committer.submit(_APPEND, event)
+        return stored
 
     async def last_seq(self, agent_id: int) -> int:
         return await self._db.run(_max_seq, agent_id)

@@ -15,6 +15,9 @@ class Publish:
 
     type: str
     data: dict[str, Any] = attrs.field(factory=dict)
+    #: what caused it, when the same cause can come again (a journaled customer message
+    #: handled again after a crash): the agent gets one event per key, and no seq is spent
+    key: str | None = None
 
 
 @attrs.frozen

@@ -69,7 +69,13 @@ from ..routing import Reassign as ReassignEvent
 from ..store import ConversationStatus
 from ._content import build_body
 from ._flow_ports import ActorFlowPorts, FlowTimer
-from ._log import ConversationLog, ConversationRecord, nothing_to_wait_for, utc
+from ._log import (
+    ConversationLog,
+    ConversationRecord,
+    RecordOutcome,
+    nothing_to_wait_for,
+    utc,
+)
 from ._messages import (
     AddNote,
     CommandResult,
@@ -244,18 +250,30 @@ class ConversationActor(Actor[ConversationState]):
         if message.text:
             state.last_text = message.text[:200]
         now = self._now()
-        events = [message_event("customer", now, message_id=message.message_id,
-                                type=message.type)]
+        # Keyed by the message: handled again after a crash, it is logged (and published to
+        # subscribers) once.
+        events = [message_event("customer", now, key=f"m{message.message_id}",
+                                message_id=message.message_id, type=message.type)]
+        if self.replaying:
+            if not await self._first_time(events):
+                # Handled before the crash (the snapshot was older than its effects): the
+                # agent had it, the log has it.  Only the bot's turn runs again, so that its
+                # flow is where it was; what that turn sends or records is keyed, so once.
+                if who_handles_inbound(state.ownership) == "bot" and message.opens_window:
+                    await self._bot_takes(message.message_id, now)
+                return
+            events = []  # logged just now
         if state.ownership.owner is Owner.ASSIGNED and state.ownership.agent is not None:
             # The hot path: the message row is stored already, so the agent hears of it now,
             # while its log entry commits (a crash replays the journaled message).
-            await self._publish(state.ownership.agent, "message.new", self._message_data(message))
+            await self._publish(state.ownership.agent, "message.new", self._message_data(message),
+                                key=f"message.new:m{message.message_id}")
             await self._record(events)
             return
         effects: tuple[OwnershipEffect, ...] = ()
         if state.ownership.owner is Owner.RESOLVED and message.opens_window:
             effects = self._move(CustomerMessage(at=now), events)
-        committed: Callable[[], Awaitable[None]] = nothing_to_wait_for
+        committed: Callable[[], Awaitable[RecordOutcome]] = nothing_to_wait_for
         if effects:
             # A transition: committed before anyone (the queue) is told of it.
             await self._record(events)
@@ -618,12 +636,19 @@ class ConversationActor(Actor[ConversationState]):
             # Resolved, Reopened, StartFlow, DeliverTo: the row follows the ownership in
             # _record, and the inbound path delivers the message itself.
 
-    async def _record(self, events: list[ConversationEvent]) -> None:
-        await (await self._record_soon(events))()
+    async def _record(self, events: list[ConversationEvent]) -> RecordOutcome:
+        outcome: RecordOutcome = await (await self._record_soon(events))()
+        return outcome
+
+    async def _first_time(self, events: list[ConversationEvent]) -> bool:
+        """Record ``events`` (the first keyed); whether that one was new, that is, whether
+        the message it logs is handled for the first time."""
+        outcome = await self._record(events)
+        return not outcome or outcome[0]
 
     async def _record_soon(
         self, events: list[ConversationEvent]
-    ) -> Callable[[], Awaitable[None]]:
+    ) -> Callable[[], Awaitable[RecordOutcome]]:
         """Hand the row and ``events`` to the log's writer; return what to await for the
         commit.  Whatever this actor writes through that writer afterwards commits with it
         or after it."""
@@ -662,8 +687,10 @@ class ConversationActor(Actor[ConversationState]):
                                  "conversation_id": self.state.conversation_id,
                                  "change": what, **payload})
 
-    async def _publish(self, agent: str, type: str, data: dict[str, Any]) -> None:
-        await self.router.tell("agent", agent, Publish(type, data))
+    async def _publish(
+        self, agent: str, type: str, data: dict[str, Any], key: str | None = None
+    ) -> None:
+        await self.router.tell("agent", agent, Publish(type, data, key))
 
     # --- views -------------------------------------------------------------------------------
 

@@ -132,4 +132,4 @@ class ActorFlowPorts:
 
     async def flush(self) -> None:
         steps, self.steps = self.steps, []
-        await self.library.record_many(self.actor.state.conversation_id, steps)
+        await self.library.record_many(self.actor.state.conversation_id, steps, self.turn)

@@ -3,7 +3,12 @@ labels, priority) and its ``conversation_events`` log, in one group-committed wr
 
 Each event's ``seq`` is allocated in SQL (the conversation's highest plus one, inside the
 transaction), so a message handled again after a crash never collides with a number it had
-already used.
+already used.  An event with a ``key`` (a customer message's ``m<message id>``) is stored
+once: the same key again inserts nothing, spends no ``seq`` and is not published, and the
+write tells its caller which events were new (`RecordOutcome`).
+
+Rows are updated in ``id`` order, as every writer of ``conversations`` does, so that two
+transactions never wait on each other's rows in opposite orders (a deadlock).
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 from psycopg.types.json import Jsonb
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..routing import ConversationEvent as RoutingEvent
 from ..store import Conversation, ConversationEvent, Database, GroupCommitter
-from ..store._bulk import driver_connection, execute_each
+from ..store._bulk import driver_connection, execute_returning
 
 _events: sa.Table = ConversationEvent.__table__  # type: ignore[assignment]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
@@ -34,43 +40,65 @@ class ConversationRecord:
     events: tuple[RoutingEvent, ...] = ()
 
 
+#: Per event of a record, in order: whether it was stored now (``False``: its key was
+#: stored before, so it already happened).
+RecordOutcome = tuple[bool, ...]
+
+
 class _Record:
     name = "conversations.record"
 
-    def apply_many(self, session: Session, params: Sequence[ConversationRecord]) -> list[None]:
-        # One executemany per statement shape for the whole batch (pipelined on PostgreSQL):
-        # a statement per record made this the costliest write of a customer message.
-        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for record in params:
-            if record.updates:
-                columns = tuple(sorted(record.updates))
-                updates.setdefault(columns, []).append(
-                    {"row_id": record.conversation_id, **record.updates}
-                )
-        for columns, rows in updates.items():
-            session.execute(_update_statement(columns), rows)
+    def apply_many(
+        self, session: Session, params: Sequence[ConversationRecord]
+    ) -> list[RecordOutcome]:
+        self._update_rows(session, params)
         events = [
-            {
-                "cid": record.conversation_id,
-                "type": event.type,
-                "payload": event.payload,
-                "at": datetime.fromtimestamp(event.at, UTC),
-            }
+            (record.conversation_id, event.type, event.payload,
+             datetime.fromtimestamp(event.at, UTC), event.key)
             for record in params
             for event in record.events
         ]
         if not events:
-            return [None] * len(params)
+            return [() for _ in params]
         # Rows run in order inside the transaction, so each sees the seq before it.
         if session.get_bind().dialect.name == "postgresql":
             connection = driver_connection(session)
             with connection.cursor() as cursor:
-                execute_each(cursor, _PG_INSERT_EVENT, [
-                    (e["cid"], e["cid"], e["type"], Jsonb(e["payload"]), e["at"]) for e in events
+                ids = execute_returning(cursor, _PG_INSERT_EVENT, [
+                    (cid, cid, type, Jsonb(payload), at, key)
+                    for cid, type, payload, at, key in events
                 ])
+            stored = [i is not None for i in ids]
         else:
-            session.execute(_INSERT_EVENT, events)
-        return [None] * len(params)
+            stored = [
+                bool(getattr(session.execute(_SQLITE_INSERT_EVENT, {
+                    "cid": cid, "type": type, "payload": payload, "at": at, "key": key,
+                }), "rowcount", 1))
+                for cid, type, payload, at, key in events
+            ]
+        flags = iter(stored)
+        return [tuple(next(flags) for _ in record.events) for record in params]
+
+    @staticmethod
+    def _update_rows(session: Session, params: Sequence[ConversationRecord]) -> None:
+        # In row id order (stable: a row's later record still wins), one executemany per run
+        # of records of the same shape: pipelined on PostgreSQL, where a statement per
+        # record made this the costliest write of a customer message.
+        rows = sorted(
+            ((record.conversation_id, record.updates) for record in params if record.updates),
+            key=lambda pair: pair[0],
+        )
+        run: list[dict[str, Any]] = []
+        shape: tuple[str, ...] = ()
+        for row_id, updates in rows:
+            columns = tuple(sorted(updates))
+            if run and columns != shape:
+                session.execute(_update_statement(shape), run)
+                run = []
+            shape = columns
+            run.append({"row_id": row_id, **updates})
+        if run:
+            session.execute(_update_statement(shape), run)
 
 
 @functools.lru_cache(maxsize=64)
@@ -87,19 +115,22 @@ _NEXT_SEQ = (
     .where(_events.c.conversation_id == sa.bindparam("cid"))
     .scalar_subquery()
 )
-_INSERT_EVENT = sa.insert(_events).values(
+_SQLITE_INSERT_EVENT = sqlite_insert(_events).values(
     conversation_id=sa.bindparam("cid"),
     seq=_NEXT_SEQ,
     type=sa.bindparam("type"),
     payload=sa.bindparam("payload", type_=_events.c.payload.type),
     at=sa.bindparam("at", type_=_events.c.at.type),
-)
+    effect_key=sa.bindparam("key"),
+).on_conflict_do_nothing(index_elements=["conversation_id", "effect_key"])
 
-# The same, as a constant statement psycopg prepares once per connection (see store._bulk).
+# The same for PostgreSQL, as a constant statement psycopg prepares once per connection
+# (see store._bulk).
 _PG_INSERT_EVENT = (
-    "INSERT INTO conversation_events (conversation_id, seq, type, payload, at) VALUES "
-    "(%s, (SELECT coalesce(max(seq), 0) + 1 FROM conversation_events "
-    "WHERE conversation_id = %s), %s, %s, %s)"
+    "INSERT INTO conversation_events (conversation_id, seq, type, payload, at, effect_key) "
+    "VALUES (%s, (SELECT coalesce(max(seq), 0) + 1 FROM conversation_events "
+    "WHERE conversation_id = %s), %s, %s, %s, %s) "
+    "ON CONFLICT (conversation_id, effect_key) DO NOTHING RETURNING id"
 )
 
 RECORD = _Record()
@@ -154,12 +185,16 @@ class ConversationLog:
             return None
         return await self._db.read(_owner, conversation_id)
 
-    async def record(self, record: ConversationRecord) -> None:
-        await (await self.record_soon(record))()
+    async def record(self, record: ConversationRecord) -> RecordOutcome:
+        outcome: RecordOutcome = await (await self.record_soon(record))()
+        return outcome
 
-    async def record_soon(self, record: ConversationRecord) -> Callable[[], Awaitable[None]]:
-        """Hand ``record`` to the writer; return what to await for its commit.  Writes after
-        it on the same writer (a bot's answer) commit with it or after it, never before."""
+    async def record_soon(
+        self, record: ConversationRecord
+    ) -> Callable[[], Awaitable[RecordOutcome]]:
+        """Hand ``record`` to the writer; return what to await for its commit (and which of
+        its events were new).  Writes after it on the same writer (a bot's answer) commit
+        with it or after it, never before."""
         if not (record.updates or record.events):
             return nothing_to_wait_for
         write = await self._committer.submit_soon(RECORD, record)
@@ -167,11 +202,13 @@ class ConversationLog:
 
     def _committed_records(self, writes: Sequence[Any]) -> None:
         for write in writes:
-            self._published(write.params)
+            self._published(write.params, write.result)
 
-    def _published(self, record: ConversationRecord) -> None:
+    def _published(self, record: ConversationRecord, stored: RecordOutcome) -> None:
         if self._on_event is not None:
-            for event in record.events:
+            for event, new in zip(record.events, stored, strict=True):
+                if not new:
+                    continue  # logged before this crash's replay: subscribers had it
                 self._on_event(f"conversation.{event.type}", {
                     "conversation_id": record.conversation_id,
                     "at": event.at,
@@ -183,5 +220,6 @@ def utc(at: float | None) -> datetime | None:
     return None if at is None else datetime.fromtimestamp(at, UTC)
 
 
-async def nothing_to_wait_for() -> None:
+async def nothing_to_wait_for() -> RecordOutcome:
     """What `ConversationLog.record_soon` gives when nothing was handed to the writer."""
+    return ()

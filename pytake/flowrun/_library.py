@@ -15,6 +15,8 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..flows import Flow, InvalidFlow, load_flow
@@ -27,7 +29,7 @@ from ..store import (
     GroupCommitter,
 )
 from ..store import Flow as FlowRecord
-from ..store._bulk import insert_rows
+from ..store._bulk import driver_connection, execute_each, insert_rows
 
 log = logging.getLogger("pytake.flows")
 
@@ -132,8 +134,32 @@ class _RecordSteps:
     name = "flow_executions.insert"
 
     def apply_many(self, session: Session, params: Sequence[dict[str, Any]]) -> list[None]:
-        insert_rows(session, _executions, params, json_columns=frozenset({"variables"}))
+        unkeyed = [row for row in params if row["effect_key"] is None]
+        keyed = [row for row in params if row["effect_key"] is not None]
+        if unkeyed:
+            insert_rows(session, _executions, unkeyed, json_columns=frozenset({"variables"}))
+        # A turn run again after a crash (its message replayed over an older snapshot)
+        # records its steps once.
+        if keyed and session.get_bind().dialect.name == "postgresql":
+            with driver_connection(session).cursor() as cursor:
+                execute_each(cursor, _PG_INSERT_KEYED, [
+                    tuple(Jsonb(row[c]) if c == "variables" else row[c] for c in _COLUMNS)
+                    for row in keyed
+                ])
+        elif keyed:
+            session.execute(_SQLITE_INSERT_KEYED, keyed)
         return [None] * len(params)
+
+
+_COLUMNS = ("conversation_id", "flow_version_id", "node_key", "step_type", "variables", "at",
+            "effect_key")
+_PG_INSERT_KEYED = (
+    f"INSERT INTO flow_executions ({', '.join(_COLUMNS)}) VALUES "
+    f"({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT (conversation_id, effect_key) DO NOTHING"
+)
+_SQLITE_INSERT_KEYED = sqlite_insert(_executions).on_conflict_do_nothing(
+    index_elements=["conversation_id", "effect_key"]
+)
 
 
 _RECORD = _RecordSteps()
@@ -181,15 +207,18 @@ class FlowLibrary:
         self,
         conversation_id: int | None,
         steps: Sequence[tuple[StoredFlow | None, str, str, dict[str, Any]]],
+        turn: str | None = None,
     ) -> None:
-        """Store a turn's steps (``(flow, node, step, variables)``) in one group commit."""
+        """Store a turn's steps (``(flow, node, step, variables)``) in one group commit;
+        with the ``turn``'s name, each step once however often the turn runs."""
         if conversation_id is None or self._committer is None:
             return
         now = datetime.now(UTC)
         rows = [{"conversation_id": conversation_id, "flow_version_id": stored.version_id,
                  "node_key": node[:100], "step_type": step[:50], "variables": variables,
-                 "at": now}
-                for stored, node, step, variables in steps if stored is not None]
+                 "at": now, "effect_key": None if turn is None else f"{turn}:{n}"}
+                for n, (stored, node, step, variables) in enumerate(steps, 1)
+                if stored is not None]
         if rows and not self._committer.submit_detached(_RECORD, rows):
             # Steps feed metrics; a reply to the customer must not wait for them.
             log.warning("flow steps of conversation %s not recorded: the writer is full",

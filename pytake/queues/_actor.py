@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from ..actors import Actor
-from ..agents._messages import ConnectionsChanged, Publish
+from ..agents._messages import ConnectionsChanged, Publish, ReloadAgent
 from ..conversations._messages import (
     QueueAccepted,
     QueueInfo,
@@ -195,6 +195,9 @@ class QueueActor(Actor[QueueActorState]):
                 step = self.queue.upsert_agent(slot.agent, now, status=AgentStatus.AWAY)
                 await self._apply(step)
                 await self.router.tell("agent", slot.agent, ConnectionsChanged())
+            elif sockets.count(slot.agent):
+                # Connected: whatever the snapshot says, the agent's actor knows; ask it.
+                await self.router.tell("agent", slot.agent, ReloadAgent())
 
     async def _apply(self, step: tuple[QueueState, tuple[QueueEffect, ...]]) -> None:
         before = self.state.queue

@@ -62,6 +62,9 @@ class ConversationEvent:
     type: str
     at: float
     payload: dict[str, Any] = attrs.field(factory=dict)
+    #: what caused it, when the same cause can come again (a journaled message handled again
+    #: after a crash): the log keeps one event per key
+    key: str | None = None
 
 
 def transition_event(
@@ -80,12 +83,14 @@ def transition_event(
     return ConversationEvent(type=event.kind, at=event.at, payload=payload)
 
 
-def message_event(sender: str, at: float, **payload: Any) -> ConversationEvent:
+def message_event(
+    sender: str, at: float, *, key: str | None = None, **payload: Any
+) -> ConversationEvent:
     """The log entry for a message from ``"customer"``, ``"bot"`` or ``"agent"``."""
     kind = f"{sender}_message"
     if kind not in MESSAGE_TYPES:
         raise ValueError(f"sender must be customer, bot or agent, not {sender!r}")
-    return ConversationEvent(type=kind, at=at, payload=dict(payload))
+    return ConversationEvent(type=kind, at=at, payload=dict(payload), key=key)
 
 
 @attrs.frozen(kw_only=True)

@@ -26,8 +26,11 @@ propagates as the SQLAlchemy exception it is.
 from __future__ import annotations
 
 import functools
+import logging
+import random
 import re
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar, TypeVarTuple
@@ -36,12 +39,16 @@ import psycopg
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import trio
+from psycopg.types.json import set_json_dumps
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from pytake._sockets import has_input
 from pytake.errors import ConfigError, StorageUnavailable
+from pytake.storable import dumps as storable_dumps
+
+log = logging.getLogger("pytake.store")
 
 __all__ = [
     "Database",
@@ -195,6 +202,11 @@ def _on_sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+# The bulk paths hand psycopg ``Jsonb`` values directly (no SQLAlchemy type in between):
+# they get the same serializer as the engines' JSON columns.
+set_json_dumps(storable_dumps)
+
+
 def create_engine(url: str | URL, *, max_threads: int = 8, **kwargs: Any) -> Engine:
     """A SQLAlchemy sync engine for ``url`` configured as `Database` uses it.
 
@@ -211,7 +223,7 @@ def create_engine(url: str | URL, *, max_threads: int = 8, **kwargs: Any) -> Eng
                 "database_url: in-memory SQLite is not supported (each worker thread would "
                 "see its own empty database); use a file, e.g. sqlite:///pytake.db"
             )
-        engine = sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, json_serializer=storable_dumps, **kwargs)
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
@@ -227,6 +239,7 @@ def create_engine(url: str | URL, *, max_threads: int = 8, **kwargs: Any) -> Eng
             "pool_timeout": POOL_TIMEOUT,
             "pool_recycle": 1800,
             "connect_args": {"connect_timeout": PG_CONNECT_TIMEOUT, "application_name": "pytake"},
+            "json_serializer": storable_dumps,
         }
         if kwargs.get("poolclass") is not None:
             for key in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle"):
@@ -239,6 +252,23 @@ def create_engine(url: str | URL, *, max_threads: int = 8, **kwargs: Any) -> Eng
     raise ConfigError(
         f"database_url: backend {backend!r} is not supported; use postgresql:// or sqlite:///"
     )
+
+
+#: Times a transaction PostgreSQL aborted as a deadlock victim or serialization failure is run.
+CONFLICT_RETRIES = 5
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    driver_error = getattr(exc, "orig", exc)
+    state = getattr(driver_error, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock (40P01) or serialization failure (40001): the transaction
+    was rolled back whole, and running it again is expected to succeed."""
+    return _sqlstate(exc) in _CONFLICT_STATES
 
 
 def _drop_if_closed_by_server(dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -351,14 +381,24 @@ class Database:
         """`run` for synchronous code that is not on the trio thread (a worker thread, or the
         database writer process): blocks until the transaction is over."""
         sessions = self._readonly_sessions if readonly else self._sessions
-        try:
-            with sessions.begin() as session:
-                return fn(session, *args)
-        except Exception as exc:
-            unavailable = storage_unavailable(exc, self._url)
-            if unavailable is None:
-                raise
-            raise unavailable from exc
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                with sessions.begin() as session:
+                    return fn(session, *args)
+            except Exception as exc:
+                if attempt < CONFLICT_RETRIES and is_transaction_conflict(exc):
+                    # PostgreSQL chose this transaction to break a deadlock (or a
+                    # serialization conflict): nothing of it was kept, so running it again
+                    # is safe; the other transaction has its locks and finishes first.
+                    log.info("transaction conflict (%s); retrying, attempt %d",
+                             _sqlstate(exc), attempt + 1)
+                    time.sleep(random.uniform(0.001, 0.005) * attempt)
+                    continue
+                unavailable = storage_unavailable(exc, self._url)
+                if unavailable is None:
+                    raise
+                raise unavailable from exc
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     async def ping(self) -> None:
         """Check that the database answers (``SELECT 1``); raise `StorageUnavailable` if not."""

@@ -138,7 +138,8 @@ class SqlActorJournal:
                     )
                     continue
                 message: Any = converter.structure(row.message, cls)
-                self.router.deliver_journaled(row.kind, row.actor_id, row.id, message)
+                self.router.deliver_journaled(row.kind, row.actor_id, row.id, message,
+                                              replayed=True)
                 count += 1
             if len(rows) < batch:
                 break

@@ -177,6 +177,8 @@ class ConversationEvent(Base):
     __tablename__ = "conversation_events"
     __table_args__ = (
         sa.UniqueConstraint("conversation_id", "seq"),
+        sa.Index("ix_conversation_events_conversation_id_effect_key", "conversation_id",
+                 "effect_key", unique=True),
         {"sqlite_autoincrement": True},
     )
 
@@ -192,6 +194,8 @@ class ConversationEvent(Base):
     at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )
+    #: what caused the event (``m<message id>``); stored once (see migration 0006)
+    effect_key: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class AgentEvent(Base):
@@ -204,6 +208,7 @@ class AgentEvent(Base):
     __tablename__ = "agent_events"
     __table_args__ = (
         sa.UniqueConstraint("agent_id", "seq"),
+        sa.Index("ix_agent_events_agent_id_effect_key", "agent_id", "effect_key", unique=True),
         {"sqlite_autoincrement": True},
     )
 
@@ -217,3 +222,5 @@ class AgentEvent(Base):
     at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )
+    #: what caused the event (``m<message id>``); stored once (see migration 0006)
+    effect_key: Mapped[str | None] = mapped_column(sa.String(200))

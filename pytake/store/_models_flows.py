@@ -117,6 +117,8 @@ class FlowExecution(Base):
     __table_args__ = (
         sa.Index("ix_flow_executions_conversation_id_at", "conversation_id", "at"),
         sa.Index("ix_flow_executions_flow_version_id_at", "flow_version_id", "at"),
+        sa.Index("ix_flow_executions_conversation_id_effect_key", "conversation_id",
+                 "effect_key", unique=True),
         {"sqlite_autoincrement": True},
     )
 
@@ -133,3 +135,5 @@ class FlowExecution(Base):
     at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )
+    #: the turn and step that ran it; a turn run again records nothing twice (migration 0006)
+    effect_key: Mapped[str | None] = mapped_column(sa.String(200))

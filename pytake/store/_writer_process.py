@@ -14,8 +14,9 @@ worker threads.  On a channel, the server writes length-prefixed pickled batches
 and answers ``(True, results)`` or ``(False, exception)``, one batch at a time.  The child
 reads its settings (database URL, log level, channels) on stdin, then waits for stdin to
 close: the server closes it to stop the child, and it closes by itself when the server dies.
-It ignores SIGINT (a Ctrl-C reaches the whole process group; the server decides when to
-stop, so that a transaction under way is finished and answered).
+It ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process group, and so does the
+SIGTERM of systemd's default ``KillMode`` or a container stop; the server decides when to
+stop, so that a transaction under way is finished and answered).  Closing stdin stops it.
 
 Write kinds and their parameters cross the pipe by pickle, so they must be picklable by
 reference to modules the child can import (module-level classes; no locks, trio objects,
@@ -358,6 +359,7 @@ def serve_channel(db: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
 def main() -> int:
     """The child: settings on stdin, a thread per channel, until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from pytake.store._database import Database
 
     control = sys.stdin.buffer

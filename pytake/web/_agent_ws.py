@@ -25,6 +25,7 @@ from quart import Blueprint, websocket
 
 from pytake.agents import GOING_AWAY, SLOW_CONSUMER, ConnectionsChanged
 from pytake.identity import AuthError, Principal
+from pytake.storable import storable
 from pytake.store import UserRole
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ def _parse(raw: str | bytes) -> dict[str, Any] | tuple[Any, str]:
     if len(raw) > MAX_FRAME:
         return None, f"frame larger than {MAX_FRAME} characters"
     try:
-        frame = json.loads(raw)
+        frame = storable(json.loads(raw))
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"not JSON: {exc}"
     if not isinstance(frame, dict):

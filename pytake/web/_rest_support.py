@@ -26,6 +26,8 @@ from quart import request
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from pytake.storable import storable
+
 __all__ = [
     "Keyset",
     "int_arg",
@@ -95,7 +97,7 @@ async def read_json_object(max_bytes: int) -> dict[str, Any]:
     if len(raw) > max_bytes:
         raise RequestEntityTooLarge(f"request body larger than {max_bytes} bytes")
     try:
-        body = json.loads(raw)
+        body = storable(json.loads(raw))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
         raise BadRequest("request body must be JSON") from None
     if not isinstance(body, dict):

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+import trio
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ..errors import StorageUnavailable
@@ -44,7 +45,10 @@ STORE_TIMEOUT = 5.0
 
 
 class _TooLarge(Exception):
-    pass
+    def __init__(self, *, more_body: bool) -> None:
+        super().__init__()
+        #: whether the client is still sending the body
+        self.more_body = more_body
 
 
 class _Disconnected(Exception):
@@ -111,7 +115,12 @@ class WhatsAppWebhook:
             status, body, ctype, headers = self._handshake(scope)
         elif method == "POST":
             started = time.perf_counter()
-            status, body, ctype, headers = await self._notification(scope, receive)
+            try:
+                status, body, ctype, headers = await self._notification(scope, receive)
+            except _TooLarge as exc:
+                self.metrics.requests.labels("413").inc()
+                await self._refuse_too_large(exc, receive, send)
+                return
             self.metrics.ack_seconds.observe(time.perf_counter() - started)
         else:
             status, body, ctype, headers = _json(405, {"error": f"method {method} not allowed"})
@@ -144,11 +153,9 @@ class WhatsAppWebhook:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return _json(413, {"error": f"body larger than {self.max_body} bytes"})
+            raise _TooLarge(more_body=length.isdigit())
         try:
             body = await self._read(receive)
-        except _TooLarge:
-            return _json(413, {"error": f"body larger than {self.max_body} bytes"})
         except _Disconnected:
             return _json(400, {"error": "client disconnected before the body was complete"})
         signature = headers.get(b"x-hub-signature-256", b"").decode("latin-1") or None
@@ -173,6 +180,21 @@ class WhatsAppWebhook:
             self.metrics.held.inc()
         return 200, b'{"status":"ok"}', b"application/json", []
 
+    async def _refuse_too_large(self, exc: _TooLarge, receive: Receive, send: Send) -> None:
+        """Answer 413 at once, then read what the client still sends (up to `DRAIN_LIMIT`
+        bytes, for `DRAIN_SECONDS`) before closing: a client that writes its whole body
+        before it reads gets to read the answer, instead of a reset connection."""
+        _, body, ctype, _ = _json(413, {"error": f"body larger than {self.max_body} bytes"})
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body, "more_body": exc.more_body})
+        if exc.more_body:
+            with trio.move_on_after(DRAIN_SECONDS):
+                await _drain(receive, DRAIN_LIMIT)
+            await send({"type": "http.response.body", "body": b""})
+
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
         size = 0
@@ -183,10 +205,28 @@ class WhatsAppWebhook:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                raise _TooLarge()
+                raise _TooLarge(more_body=bool(message.get("more_body", False)))
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+#: Bytes of a too large body read (and dropped) before the 413, so that a client that sends
+#: the whole body before reading the answer gets to read it, instead of a connection reset
+#: under its feet.  A bigger body has its connection closed as soon as that is known.
+DRAIN_LIMIT = 16 * 1024 * 1024
+DRAIN_SECONDS = 10.0
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    size = 0
+    while size <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:

@@ -15,6 +15,7 @@ and never blocks the rest of its batch.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections import deque
@@ -30,6 +31,7 @@ from ..actors import Router, converter
 from ..conversations import DeliveryFailed, MessageStatus
 from ..conversations._directory import conversation_address
 from ..errors import ActorStopped, MailboxFull, StorageUnavailable
+from ..storable import storable_text
 from ..store import Database, GroupCommitter
 from ..store._base import JSONType, JSONValueType, UTCDateTime
 from ..store._bulk import driver_connection, insert_returning_ids
@@ -164,6 +166,8 @@ class InboxOutcome:
     statuses_applied: int = 0
     statuses_unknown: int = 0
     problems: int = 0
+    #: messages or statuses of the body that failed and were dead-lettered on their own
+    dead_elements: int = 0
     ignored: str | None = None
     #: journal rows written, to deliver after commit: (journal id, actor id, message)
     deliveries: list[tuple[int, str, Any]] = attrs.Factory(list)
@@ -257,7 +261,14 @@ class _ProcessInbox:
     ) -> None:
         if not plain:
             return
-        stored = _bulk.process(connection, [m for _, m in plain], conversation_address)
+        try:
+            stored = _bulk.process(connection, [m for _, m in plain], conversation_address)
+        except sa.exc.OperationalError:
+            raise
+        except Exception as exc:
+            # One message the database refused: redo the batch element by element, so that
+            # only that one is set aside (the batch's savepoint undoes what this wrote).
+            raise _ElementFailed() from exc
         if stored is None:
             for outcome, m in plain:
                 self._isolated(session, outcome, self._message, m)
@@ -331,9 +342,17 @@ class _ProcessInbox:
                 fn(session, item, outcome)
         except sa.exc.OperationalError:
             raise  # the database itself: fail the batch, it will be retried
-        except Exception:
+        except Exception as exc:
+            # Only this message or status is set aside, with its reason; the others of its
+            # body are stored and delivered as usual.
             outcome.problems += 1
-            log.exception("webhook element failed and was skipped: %r", getattr(item, "raw", item))
+            outcome.dead_elements += 1
+            raw = getattr(item, "raw", item)
+            log.exception("webhook element of inbox row %d failed; dead-lettered: %r",
+                          outcome.inbox_id, raw)
+            with session.begin_nested():
+                _dead_letter_element(session, outcome.inbox_id, type(item).__name__, raw,
+                                     f"{type(exc).__name__}: {exc}")
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -548,7 +567,23 @@ class _ProcessInbox:
 
 def _printable(data: bytes | str, limit: int = 2000) -> str:
     text = data[:limit].decode("utf-8", "replace") if isinstance(data, bytes) else data[:limit]
-    return text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+    return storable_text(text.replace("\x00", "\\x00"))  # visible, and storable
+
+
+def _dead_letter_element(
+    session: Session, inbox_id: int, kind: str, raw: Any, error: str
+) -> None:
+    try:
+        shown = json.dumps(raw, ensure_ascii=False, default=repr)
+    except ValueError:  # a circular structure: cannot happen for parsed JSON, but be safe
+        shown = repr(raw)
+    session.execute(
+        sa.insert(_dead).values(
+            kind="whatsapp-element", actor_id=str(inbox_id), message_type=kind,
+            message=_printable(shown, 20_000), error=_printable(error), traceback="",
+            attempts=1,
+        )
+    )
 
 
 def _dead_letter(session: Session, inbox_id: int, body: bytes, error: str) -> None:

@@ -136,7 +136,8 @@ def process(
                 "UPDATE conversations SET last_customer_message_at = %s, updated_at = now() "
                 "WHERE id = %s AND (last_customer_message_at IS NULL "
                 "OR last_customer_message_at < %s)",
-                [(epoch_time(ts), conv, epoch_time(ts)) for conv, ts in newest.items()],
+                # In id order, like every writer of conversations: no deadlock between them.
+                [(epoch_time(ts), conv, epoch_time(ts)) for conv, ts in sorted(newest.items())],
             )
         received: list[InboundReceived | None] = []
         journal_rows = []

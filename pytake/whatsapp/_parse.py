@@ -40,6 +40,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
+from ..storable import storable
 from ._events import (
     ApiError,
     ButtonReply,
@@ -116,7 +117,8 @@ def parse_notification(body: bytes) -> Notification:
     Raises :class:`InvalidNotification` only if ``body`` is not a JSON object; never raises
     anything else.  See the module docstring for the rules."""
     try:
-        document = json.loads(body)
+        # Made storable here, once, so no field of any message can refuse to be stored.
+        document = storable(json.loads(body))
     except RecursionError:
         raise InvalidNotification("body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge int literals
