@@ -55,7 +55,7 @@ def register(subcommands: Subcommands) -> None:
         description="Serve the WhatsApp Cloud API stand-in (send, mark as read, media, "
         "templates, fault injection). With --webhook-url it also posts the statuses "
         "(sent, delivered, read) of every message it accepts to that URL, signed with "
-        "--app-secret.",
+        "--app-secret; each status names the phone number id the message was sent from.",
         epilog=_SERVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -180,6 +180,8 @@ async def _serve(args: argparse.Namespace, faults: object) -> None:
                     f"whatsapp-sim: Cloud API stand-in on {url} (token {args.token!r})", flush=True
                 )
             if args.webhook_url:
+                # Statuses take the phone number id of each send, so without
+                # --phone-number-id they still name the number PyTake sent from.
                 business = Business(
                     waba_id=args.waba_id,
                     phone_number_id=args.phone_number_id or Business().phone_number_id,
