@@ -23,11 +23,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server_process(env: dict[str, str], port: int, log: Path, *, own_group: bool = False,
+                   ) -> Iterator[subprocess.Popen[bytes]]:
+    """``pytake serve`` on ``port``; with ``own_group``, in a process group of its own (as
+    systemd or a container runs it), which a test may signal whole (`os.killpg`)."""
     command = [sys.executable, "-m", "pytake", "serve", "--host", "127.0.0.1",
                "--port", str(port)]
     with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=own_group)
     try:
         yield process
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from pytake.actors import converter
 from pytake.routing import (
     AgentStatus,
+    Assignment,
     Offer,
     OfferAccepted,
     OfferNotFound,
@@ -513,3 +515,16 @@ def check_step(
             for above in ranked[: ranked.index(conv)]:
                 assert above in q.offers
     assert q.next_deadline() == min((o.expires_at for o in q.offers.values()), default=None)
+
+
+def test_an_agent_new_to_a_rebuilt_queue_counts_the_conversations_it_holds() -> None:
+    # After a restart the queue is rebuilt from the conversations' rows (an assignment to
+    # ana) before ana's actor restates her presence: her free capacity must count it.
+    q = team(agents=())
+    q = attrs.evolve(q, assigned={"c1": Assignment(conversation="c1", agent="ana",
+                                                   assigned_at=T0, enqueued_at=T0)})
+    q, _ = q.enqueue("c2", T0)
+    q, _ = q.enqueue("c3", T0 + 1)
+    q, effects = q.upsert_agent("ana", T0 + 2, status=ONLINE, capacity=2)
+    assert q.load("ana") == 2
+    assert offers(effects) == [("c2", "ana")]  # one slot left, not two

@@ -78,7 +78,9 @@ class AgentActor(Actor[AgentState]):
         if isinstance(message, Publish):
             await self._publish(message.type, message.data, message.key)
         elif isinstance(message, ConnectionsChanged):
-            await self._presence_changed()
+            # A queue may have set the agent away meanwhile (it found no connection while
+            # the agent was in its offline grace): a connection restates presence anyway.
+            await self._presence_changed(restate=True)
         elif isinstance(message, SetPresence):
             if message.status not in (ONLINE, AWAY):
                 return None
@@ -124,7 +126,9 @@ class AgentActor(Actor[AgentState]):
         state.seq = event.seq
         services.sockets.push(self.id, event.frame())
 
-    async def _presence_changed(self, *, grace_over: bool = False) -> None:
+    async def _presence_changed(
+        self, *, grace_over: bool = False, restate: bool = False
+    ) -> None:
         state = self.state
         connections = self._services.sockets.count(self.id)
         timers = self.router.services["timers"]
@@ -142,6 +146,8 @@ class AgentActor(Actor[AgentState]):
             self._services.presence[self.id] = status
             await self._restate_to_queues()
             await self._publish("presence", {"status": status, "connections": connections})
+        elif restate and connections:
+            await self._restate_to_queues()
 
     async def _restate_to_queues(self) -> None:
         profile = self._profile

@@ -256,11 +256,7 @@ class ConversationActor(Actor[ConversationState]):
                                 message_id=message.message_id, type=message.type)]
         if self.replaying:
             if not await self._first_time(events):
-                # Handled before the crash (the snapshot was older than its effects): the
-                # agent had it, the log has it.  Only the bot's turn runs again, so that its
-                # flow is where it was; what that turn sends or records is keyed, so once.
-                if who_handles_inbound(state.ownership) == "bot" and message.opens_window:
-                    await self._bot_takes(message.message_id, now)
+                await self._handled_before(message, now)
                 return
             events = []  # logged just now
         if state.ownership.owner is Owner.ASSIGNED and state.ownership.agent is not None:
@@ -290,6 +286,24 @@ class ConversationActor(Actor[ConversationState]):
         if who_handles_inbound(state.ownership) == "bot" and message.opens_window:
             await self._bot_takes(message.message_id, now)
         await committed()
+
+    async def _handled_before(self, message: InboundReceived, now: float) -> None:
+        """A message handled before a crash (the snapshot was older than its effects), found
+        again by the start-up replay.  Its log entry is there; the rest runs again where it
+        may not have happened, keyed so that it happens once: the agent that owned it then
+        and owns it now is told (the crash may have come between the log and the agent's
+        event), and the bot's turn runs again so that its flow is where it was."""
+        state = self.state
+        log_: ConversationLog = self.router.services["conversation_log"]
+        ownership = state.ownership
+        if (ownership.owner is Owner.ASSIGNED and ownership.agent is not None
+                and state.conversation_id is not None
+                and await log_.owner_unchanged_since(state.conversation_id,
+                                                     f"m{message.message_id}")):
+            await self._publish(ownership.agent, "message.new", self._message_data(message),
+                                key=f"message.new:m{message.message_id}")
+        elif who_handles_inbound(ownership) == "bot" and message.opens_window:
+            await self._bot_takes(message.message_id, now)
 
     async def _bot_takes(self, message_id: int, now: float) -> None:
         config = self._config

@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ..routing import MESSAGE_TYPES
 from ..routing import ConversationEvent as RoutingEvent
 from ..store import Conversation, ConversationEvent, Database, GroupCommitter
 from ..store._bulk import driver_connection, execute_returning
@@ -147,6 +148,23 @@ class StoredOwner:
     labels: tuple[str, ...]
 
 
+def _no_transition_after(session: Session, conversation_id: int, key: str) -> bool:
+    e = _events.c
+    seq = session.execute(
+        sa.select(e.seq).where(e.conversation_id == conversation_id, e.effect_key == key)
+    ).scalar()
+    if seq is None:
+        return True
+    later = session.execute(
+        sa.select(e.type, e.payload).where(e.conversation_id == conversation_id, e.seq > seq)
+    )
+    # A transition's payload says whom it moved the conversation from and to.
+    return not any(
+        row.type not in MESSAGE_TYPES and isinstance(row.payload, dict) and "to" in row.payload
+        for row in later
+    )
+
+
 def _owner(session: Session, conversation_id: int) -> StoredOwner | None:
     c = _conversations.c
     row = session.execute(
@@ -184,6 +202,13 @@ class ConversationLog:
         if self._db is None:
             return None
         return await self._db.read(_owner, conversation_id)
+
+    async def owner_unchanged_since(self, conversation_id: int, key: str) -> bool:
+        """Whether no owner transition was logged after the event stored under ``key``: the
+        message it logs was handled by the conversation's present owner."""
+        if self._db is None:
+            return True
+        return await self._db.read(_no_transition_after, conversation_id, key)
 
     async def record(self, record: ConversationRecord) -> RecordOutcome:
         outcome: RecordOutcome = await (await self.record_soon(record))()

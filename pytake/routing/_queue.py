@@ -429,7 +429,12 @@ class QueueState:
         """Add an agent to the team or restate what its AgentActor knows (``None``: keep)."""
         draft = _Draft(self)
         draft.expire_due(now)
-        slot = draft.agents.get(agent) or AgentSlot(agent=agent)
+        slot = draft.agents.get(agent)
+        if slot is None:
+            # New to this queue, perhaps not to its conversations: a queue rebuilt after a
+            # restart knows the assignments before their agent restates itself.
+            held = sum(1 for a in draft.assigned.values() if a.agent == agent)
+            slot = AgentSlot(agent=agent, active=held)
         changes: dict[str, object] = {}
         if capacity is not None:
             changes["capacity"] = capacity

@@ -1,0 +1,302 @@
+"""`pytake serve` killed (SIGKILL, the whole process group) under load, or stopped and started
+again: every acknowledged message is applied once, the agent's stream has each once and in
+seq order, and a reconnected agent is online to its queue and gets new work (real
+PostgreSQL, Redis, SQLite, HTTP and WebSocket)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from pytake.config import load_settings
+from pytake.identity import IdentityService
+from pytake.store import Database, Team, TeamMember, UserRole, upgrade
+from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
+from pytake.whatsapp.sim._customers import RetryPolicy
+
+from .agent_support import PASSWORD, AgentClient, agent_client
+from .process_support import free_port, server_env, server_process, until_ready
+from .storage_fixtures import RedisTarget
+from .webhook_support import APP_SECRET, wa_id
+
+SECRET_KEY = "k" * 48  # fixed: tokens stay valid across the restart
+CAPACITY = 5
+# Meta retries an unanswered webhook for hours; a few seconds of down time suffice here.
+PATIENT = RetryPolicy(delays=(0.25,) * 400)
+
+# A killed server drops the agent's TCP connection; trio-websocket's client then never
+# closes its socket object (its reader stops at EOF without closing the stream).
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+async def _seed(url: str, team_name: str) -> tuple[str, int]:
+    """An agent in a new team: (the agent's e-mail, the team's id)."""
+    upgrade(url)
+    settings = load_settings(environ={"PYTAKE_DATABASE_URL": url,
+                                      "PYTAKE_SECRET_KEY": SECRET_KEY})
+    db = Database(url)
+    try:
+        identity = IdentityService.from_settings(db, settings)
+        email = f"agent-{secrets.token_hex(3)}@example.com"
+        user = await identity.create_user(email, "Agent", UserRole.AGENT, PASSWORD)
+
+        def seed(session: Any) -> int:
+            team = Team(name=team_name, routing_strategy="least_busy")
+            session.add(team)
+            session.flush()
+            session.add(TeamMember(team_id=team.id, user_id=user.id, max_concurrent=CAPACITY))
+            return int(team.id)
+
+        return email, await db.run(seed)
+    finally:
+        await db.aclose()
+
+
+async def _login(base: str, email: str) -> str:
+    async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
+        response = await http.post("/api/v1/auth/login",
+                                   json={"email": email, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+
+async def _query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    import sqlalchemy as sa
+
+    db = Database(url)
+    try:
+        return await db.run(lambda s: [tuple(r) for r in s.execute(sa.text(sql), params)],
+                            readonly=True)
+    finally:
+        await db.aclose()
+
+
+async def _follow(base: str, token: str, frames: list[dict[str, Any]], last_seq: int,
+                  done: trio.Event) -> None:
+    """Keep an agent connected, as a desk does: reconnect with the last seq seen whenever
+    the connection drops (the server was killed), and collect every event in order."""
+    while not done.is_set():
+        try:
+            async with agent_client(base, token, last_seq=last_seq) as agent:
+                taken = 0
+                while agent.closed is None and not done.is_set():
+                    for frame in agent.frames[taken:]:
+                        if "seq" in frame:
+                            frames.append(frame)
+                            last_seq = frame["seq"]
+                    taken = len(agent.frames)
+                    with trio.move_on_after(0.2):
+                        await agent.changed.wait()
+                for frame in agent.frames[taken:]:
+                    if "seq" in frame:
+                        frames.append(frame)
+                        last_seq = frame["seq"]
+        # The server is down or going down: a desk retries, whatever the socket said.
+        except Exception:
+            await trio.sleep(0.2)
+
+
+async def _assign(sim: CustomerSimulator, agent: AgentClient, customer: Customer,
+                  text: str) -> None:
+    await sim.send_text(customer, text)
+    offered = await agent.event("conversation.offered", preview=text, timeout=20)
+    await agent.command("accept", conversation_id=offered["data"]["conversation_id"])
+    await agent.event("conversation.assigned",
+                      conversation_id=offered["data"]["conversation_id"])
+
+
+async def test_kill_9_of_the_whole_group_under_load_applies_every_message_once(
+    pg_url: str, redis_target: RedisTarget, tmp_path: Path
+) -> None:
+    team_name = "team-" + secrets.token_hex(4)
+    email, _ = await _seed(pg_url, team_name)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    customers = [Customer(wa_id(), f"Cliente {i}") for i in range(4)]
+    per_customer = 120
+    async with run_standin(token="sim-token") as standin:
+        env = server_env(
+            pg_url, tmp_path,
+            PYTAKE_REDIS_URL=redis_target.url,
+            PYTAKE_REDIS_PREFIX=redis_target.prefix + "exactly-once:",
+            PYTAKE_SECRET_KEY=SECRET_KEY,
+            PYTAKE_WHATSAPP_APP_SECRET=APP_SECRET,
+            PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+            PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+            PYTAKE_ROUTING_DEFAULT_TEAM=team_name,
+            PYTAKE_AGENT_OFFLINE_GRACE="120",
+        )
+        async with CustomerSimulator(base + "/webhooks/whatsapp", APP_SECRET,
+                                     customers=customers, standin=standin,
+                                     retry=PATIENT) as sim:
+            with server_process(env, port, log, own_group=True) as first:
+                await until_ready(base)
+                token = await _login(base, email)
+                async with agent_client(base, token) as agent:
+                    for i, customer in enumerate(customers):
+                        await _assign(sim, agent, customer, f"olá {i}")
+                    seen = agent.last_seq
+                frames: list[dict[str, Any]] = []
+                acked: list[str] = []
+                done = trio.Event()
+
+                async def write(customer: Customer, name: str) -> None:
+                    for n in range(per_customer):
+                        acked.append(await sim.send_text(customer, f"{name} #{n}"))
+
+                total = len(customers) * per_customer
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_follow, base, token, frames, seen, done)
+                    async with trio.open_nursery() as writers:
+                        for i, customer in enumerate(customers):
+                            writers.start_soon(write, customer, f"c{i}")
+                        with trio.fail_after(60):
+                            while len(acked) < total * 0.35:
+                                await trio.sleep(0.01)
+                        # The server and its database writer child, at once.
+                        os.killpg(first.pid, signal.SIGKILL)
+                        first.wait(10)
+                        with server_process(env, port, log, own_group=True):
+                            await until_ready(base)
+                            # The rest arrives; then the desk has caught up with all of it.
+                            await _wait_until_all_sent(writers)
+                            with trio.move_on_after(60):
+                                while not set(acked) <= {f["data"].get("wamid") for f in frames
+                                                         if f["type"] == "message.new"}:
+                                    await trio.sleep(0.1)
+                            done.set()
+    missing = set(acked) - {f["data"].get("wamid") for f in frames if f["type"] == "message.new"}
+    assert not missing, (len(missing), sorted(missing)[:5], len(frames))
+
+    assert len(acked) == total == len(set(acked))
+    # The database: one message and one customer_message event per acknowledged message.
+    per_message = await _query(
+        pg_url,
+        "SELECT m.whatsapp_message_id, count(DISTINCT m.id), count(e.id) FROM messages m "
+        "LEFT JOIN conversation_events e ON e.conversation_id = m.conversation_id "
+        "AND e.type = 'customer_message' AND (e.payload->>'message_id')::bigint = m.id "
+        "WHERE m.whatsapp_message_id = ANY(:w) GROUP BY 1", w=acked)
+    assert len(per_message) == total
+    assert [row for row in per_message if row[1:] != (1, 1)] == []
+    stored_new = await _query(
+        pg_url,
+        "SELECT payload->>'wamid', count(*) FROM agent_events WHERE type = 'message.new' "
+        "AND payload->>'wamid' = ANY(:w) GROUP BY 1", w=acked)
+    assert sorted(w for w, n in stored_new if n == 1) == sorted(acked)
+    # The agent's stream: every message once, seqs only going up.
+    seqs = [f["seq"] for f in frames]
+    assert seqs == sorted(set(seqs))
+    delivered = Counter(f["data"]["wamid"] for f in frames if f["type"] == "message.new")
+    assert {w: n for w, n in delivered.items() if n != 1} == {}
+    assert set(delivered) == set(acked)
+
+
+async def _wait_until_all_sent(writers: trio.Nursery) -> None:
+    with trio.fail_after(120):
+        while writers.child_tasks:
+            await trio.sleep(0.05)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return f"sqlite:///{tmp_path / 'pytake.db'}"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "clean"])
+async def test_after_a_restart_a_reconnected_agent_is_online_and_offered_work(
+    db_url: str, stop: signal.Signals, tmp_path: Path
+) -> None:
+    team_name = "team-" + secrets.token_hex(4)
+    email, team_id = await _seed(db_url, team_name)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    async with run_standin(token="sim-token") as standin:
+        env = server_env(
+            db_url, tmp_path,
+            PYTAKE_SECRET_KEY=SECRET_KEY,
+            PYTAKE_WHATSAPP_APP_SECRET=APP_SECRET,
+            PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+            PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+            PYTAKE_ROUTING_DEFAULT_TEAM=team_name,
+            PYTAKE_AGENT_OFFLINE_GRACE="60",
+        )
+        first_customer, second_customer = Customer(wa_id(), "Ana"), Customer(wa_id(), "Bia")
+        async with CustomerSimulator(base + "/webhooks/whatsapp", APP_SECRET,
+                                     customers=[first_customer, second_customer],
+                                     standin=standin, retry=PATIENT) as sim:
+            with server_process(env, port, log) as first:
+                await until_ready(base)
+                token = await _login(base, email)
+                async with agent_client(base, token) as agent:
+                    await agent.event("presence", status="online")
+                    await _assign(sim, agent, first_customer, "primeira conversa")
+                    seen = agent.last_seq
+                    first.send_signal(stop)
+                    assert first.wait(30) == (0 if stop is signal.SIGTERM else -signal.SIGKILL)
+            with server_process(env, port, log):
+                await until_ready(base)
+                async with agent_client(base, token, last_seq=seen) as again:
+                    async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
+                        headers = {"authorization": f"Bearer {token}"}
+                        stats: dict[str, Any] = {}
+                        with trio.move_on_after(15):
+                            while stats.get("agents_online") != 1:
+                                response = await http.get(f"/api/v1/teams/{team_id}/queue",
+                                                          headers=headers)
+                                stats = response.json()
+                                await trio.sleep(0.1)
+                    assert stats.get("agents_online") == 1, stats
+                    assert stats["free_slots"] == CAPACITY - 1, stats
+                    await sim.send_text(second_customer, "segunda conversa")
+                    offered = await again.event("conversation.offered",
+                                                preview="segunda conversa", timeout=20)
+                    assert offered["seq"] > seen
+                    # The conversation it held before the restart is still its own.
+                    assert not again.events_of("conversation.released")
+
+
+async def test_sigterm_to_the_process_group_stops_cleanly_and_loses_nothing(
+    pg_url: str, tmp_path: Path
+) -> None:
+    team_name = "team-" + secrets.token_hex(4)
+    await _seed(pg_url, team_name)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    customer = Customer(wa_id(), "Ana")
+    acked: list[str] = []
+    async with run_standin(token="sim-token") as standin:
+        env = server_env(pg_url, tmp_path, PYTAKE_SECRET_KEY=SECRET_KEY,
+                         PYTAKE_WHATSAPP_APP_SECRET=APP_SECRET,
+                         PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+                         PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+                         PYTAKE_ROUTING_DEFAULT_TEAM=team_name)
+        async with CustomerSimulator(base + "/webhooks/whatsapp", APP_SECRET,
+                                     customers=[customer], standin=standin,
+                                     retry=RetryPolicy(delays=())) as sim:
+            with server_process(env, port, log, own_group=True) as server:
+                await until_ready(base)
+                for n in range(20):
+                    acked.append(await sim.send_text(customer, f"mensagem {n}"))
+                # What systemd's default KillMode and a container stop do: the whole group.
+                os.killpg(server.pid, signal.SIGTERM)
+                assert await trio.to_thread.run_sync(server.wait, 30) == 0
+    text = log.read_text(errors="replace")
+    assert "starting another" not in text and "Traceback" not in text
+    rows = await _query(pg_url, "SELECT count(*) FROM messages WHERE whatsapp_message_id "
+                                "= ANY(:w)", w=acked)
+    assert rows == [(len(acked),)]
