@@ -34,13 +34,18 @@ from pytake.flows._validators import REGEX_INPUT_MAX, match_option
 # --- CPF -----------------------------------------------------------------------------------------
 
 
+def cpf_check_digit(digits: list[int]) -> int:
+    """The check digit that follows ``digits`` (9 for the first, 10 for the second), by
+    Receita Federal's rule written out: weights count down to 2, sum times 10 mod 11 mod 10."""
+    weights = range(len(digits) + 1, 1, -1)
+    return sum(d * w for d, w in zip(digits, weights, strict=True)) * 10 % 11 % 10
+
+
 def cpf_check_digits(base: str) -> str:
-    """The two check digits of the 9-digit ``base`` (Receita Federal's rule, written out)."""
+    """The two check digits of the 9-digit ``base``."""
     digits = [int(c) for c in base]
-    first = sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) * 10 % 11 % 10
-    digits.append(first)
-    second = sum(d * w for d, w in zip(digits, range(11, 1, -1), strict=True)) * 10 % 11 % 10
-    return f"{first}{second}"
+    first = cpf_check_digit(digits)
+    return f"{first}{cpf_check_digit([*digits, first])}"
 
 
 @pytest.mark.parametrize(("text", "digits"), [
@@ -56,7 +61,8 @@ def test_valid_cpf(text: str, digits: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "reason"), [
-    ("529.982.247-24", "check digits"),
+    ("529.982.247-24", "check digits"),  # only the second check digit is wrong
+    ("529.982.247-09", "check digits"),  # only the first: 9 is right after 529982247 0
     ("529.982.247-52", "check digits"),
     ("111.111.111-11", "repeated"),
     ("000.000.000-00", "repeated"),
@@ -83,16 +89,37 @@ def test_cpf_round_trip(base: str) -> None:
     assert normalize_cpf(wrong) is None
 
 
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9), st.integers(1, 9))
+def test_cpf_first_check_digit_is_compared(base: str, shift: int) -> None:
+    """A wrong first check digit followed by the second digit that is right for it: only the
+    comparison of the first digit can refuse this one."""
+    first = (int(cpf_check_digits(base)[0]) + shift) % 10
+    digits = [int(c) for c in base] + [first]
+    assert normalize_cpf(f"{base}{first}{cpf_check_digit(digits)}") is None
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9), st.integers(1, 9))
+def test_cpf_second_check_digit_is_compared(base: str, shift: int) -> None:
+    right = cpf_check_digits(base)
+    assert normalize_cpf(f"{base}{right[0]}{(int(right[1]) + shift) % 10}") is None
+
+
 # --- CNPJ ----------------------------------------------------------------------------------------
 
 
+def cnpj_check_digit(chars: str) -> int:
+    """The check digit that follows ``chars`` (12 characters for the first, 13 for the second;
+    a character counts as its code minus 48): weights 2..9 cycling from the right, mod 11."""
+    values = [ord(c) - 48 for c in chars]
+    weights = [2 + i % 8 for i in range(len(values))][::-1]
+    remainder = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
+    return 0 if remainder < 2 else 11 - remainder
+
+
 def cnpj_check_digits(base: str) -> str:
-    """The two check digits of the 12-character ``base`` (character value: code minus 48)."""
-    values = [ord(c) - 48 for c in base]
-    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
-        remainder = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
-        values.append(0 if remainder < 2 else 11 - remainder)
-    return f"{values[12]}{values[13]}"
+    """The two check digits of the 12-character ``base``."""
+    first = cnpj_check_digit(base)
+    return f"{first}{cnpj_check_digit(base + str(first))}"
 
 
 @pytest.mark.parametrize(("text", "chars"), [
@@ -108,7 +135,8 @@ def test_valid_cnpj(text: str, chars: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "reason"), [
-    ("11.222.333/0001-82", "check digits"),
+    ("11.222.333/0001-82", "check digits"),  # only the second check digit is wrong
+    ("11.222.333/0001-06", "check digits"),  # only the first: 6 is right after 112223330001 0
     ("12.ABC.345/01DE-36", "check digits"),
     ("00.000.000/0000-00", "repeated"),
     ("11.222.333/0001-8", "14 characters"),
@@ -121,7 +149,10 @@ def test_invalid_cnpj(text: str, reason: str) -> None:
     assert isinstance(verdict, Rejected) and reason in verdict.reason
 
 
-@given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=12, max_size=12))
+_CNPJ_BASE = st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=12, max_size=12)
+
+
+@given(_CNPJ_BASE)
 def test_cnpj_round_trip(base: str) -> None:
     cnpj = base + cnpj_check_digits(base)
     formatted = f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}"
@@ -129,6 +160,21 @@ def test_cnpj_round_trip(base: str) -> None:
     assert normalize_cnpj(formatted.lower()) == expected
     wrong = cnpj[:13] + str((int(cnpj[13]) + 1) % 10)
     assert normalize_cnpj(wrong) is None
+
+
+@given(_CNPJ_BASE, st.integers(1, 9))
+def test_cnpj_first_check_digit_is_compared(base: str, shift: int) -> None:
+    """A wrong first check digit followed by the second digit that is right for it (as in
+    ``11.222.333/0001-06``): only the comparison of the first digit can refuse this one."""
+    first = (int(cnpj_check_digits(base)[0]) + shift) % 10
+    second = cnpj_check_digit(f"{base}{first}")
+    assert normalize_cnpj(f"{base}{first}{second}") is None
+
+
+@given(_CNPJ_BASE, st.integers(1, 9))
+def test_cnpj_second_check_digit_is_compared(base: str, shift: int) -> None:
+    right = cnpj_check_digits(base)
+    assert normalize_cnpj(f"{base}{right[0]}{(int(right[1]) + shift) % 10}") is None
 
 
 def test_cpf_is_not_a_cnpj() -> None:
