@@ -10,12 +10,15 @@ requests that do get answers carry no deadline).
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import socket
+import ssl
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -23,8 +26,12 @@ import httpx
 import pytest
 import trio
 import trio.testing
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from pytake.httpclient import LeanTransport, ProtocolError, pooled_client
+from pytake.httpclient import EnvironmentProxies, LeanTransport, ProtocolError, pooled_client
 from pytake.httpclient._wire import ChunkedDecoder, parse_response_head
 
 # --- a scripted server ------------------------------------------------------------------------
@@ -79,7 +86,7 @@ class Server:
 class Peer:
     """The server's end of one accepted connection."""
 
-    def __init__(self, server: Server, stream: trio.SocketStream, index: int) -> None:
+    def __init__(self, server: Server, stream: trio.abc.Stream, index: int) -> None:
         self.server = server
         self.stream = stream
         self.index = index
@@ -160,11 +167,15 @@ Handler = Callable[[Peer], Awaitable[None]]
 
 
 @asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[Server]:
-    """Serve on an ephemeral loopback port, running ``handler`` for each connection."""
+async def serve(handler: Handler, *, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+    """Serve on an ephemeral loopback port, running ``handler`` for each connection (over
+    TLS with ``tls``)."""
     server = Server()
 
-    async def on_connection(stream: trio.SocketStream) -> None:
+    async def on_connection(tcp: trio.SocketStream) -> None:
+        stream: trio.abc.Stream = tcp
+        if tls is not None:
+            stream = trio.SSLStream(tcp, tls, server_side=True)
         index = server.accepted
         server.accepted += 1
         server.open_now += 1
@@ -173,17 +184,23 @@ async def serve(handler: Handler) -> AsyncIterator[Server]:
         try:
             await handler(Peer(server, stream, index))
         finally:
-            stream.socket.close()  # now: the FIN is out before `finished` says so
+            tcp.socket.close()  # now: the FIN is out before `finished` says so
             server.open_now -= 1
             server.finished.add(index)
             server.changed()
 
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(
-            partial(trio.serve_tcp, on_connection, 0, host="127.0.0.1"))
-        server.port = listeners[0].socket.getsockname()[1]
+        server.port = await listen(nursery, on_connection)
         yield server
         nursery.cancel_scope.cancel()
+
+
+async def listen(
+    nursery: trio.Nursery, on_connection: Callable[[trio.SocketStream], Awaitable[None]]
+) -> int:
+    """Run ``on_connection`` for each connection to an ephemeral loopback port; the port."""
+    listeners = await nursery.start(partial(trio.serve_tcp, on_connection, 0, host="127.0.0.1"))
+    return int(listeners[0].socket.getsockname()[1])
 
 
 def answering(respond: Callable[[Received], bytes]) -> Handler:
@@ -617,6 +634,207 @@ async def test_undecodable_body_leaves_the_pool_usable() -> None:
             for other in others:
                 other.close()
     assert response.content == b"fine"
+
+
+# --- proxies named by the environment --------------------------------------------------------
+
+
+@dataclass
+class ProxyLog:
+    """What the test proxy saw."""
+
+    port: int = 0
+    accepted: int = 0
+    #: Request lines: ``CONNECT host:port`` or ``GET http://host:port/path`` (forwarded).
+    requests: list[str] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
+
+    def url(self, credentials: str = "") -> str:
+        return f"http://{credentials}127.0.0.1:{self.port}"
+
+
+async def _pipe(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
+    try:
+        while data := await source.receive_some(65536):
+            await sink.send_all(data)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+
+
+@asynccontextmanager
+async def serve_proxy(*, refuse: bytes | None = None) -> AsyncIterator[ProxyLog]:
+    """A forwarding proxy on loopback: ``CONNECT host:port`` gets ``200`` and a tunnel,
+    a request in absolute form is passed on to its origin; both then pipe bytes both ways
+    until one side closes.  With ``refuse``, every request gets that answer instead."""
+    log = ProxyLog()
+
+    async def on_connection(client: trio.SocketStream) -> None:
+        log.accepted += 1
+        buffer = bytearray()
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            data = await client.receive_some(65536)
+            if not data:
+                return
+            buffer += data
+        request_line, *lines = bytes(buffer[:end]).decode("latin-1").split("\r\n")
+        headers = {name.lower(): value
+                   for name, _, value in (line.partition(": ") for line in lines)}
+        method, target, _ = request_line.split(" ")
+        log.requests.append(f"{method} {target}")
+        log.authorizations.append(headers.get("proxy-authorization"))
+        if refuse is not None:
+            await client.send_all(refuse)
+            return
+        if method == "CONNECT":
+            authority, rest = target, bytes(buffer[end + 4:])
+        else:
+            authority, rest = httpx.URL(target).netloc.decode(), bytes(buffer)
+        host, _, port = authority.rpartition(":")
+        async with await trio.open_tcp_stream(host, int(port)) as upstream:
+            if method == "CONNECT":
+                await client.send_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            if rest:
+                await upstream.send_all(rest)
+            async with trio.open_nursery() as nursery:
+                async def one_way(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
+                    await _pipe(source, sink)
+                    nursery.cancel_scope.cancel()  # one side closed: so does the tunnel
+
+                nursery.start_soon(one_way, client, upstream)
+                nursery.start_soon(one_way, upstream, client)
+
+    async with trio.open_nursery() as nursery:
+        log.port = await listen(nursery, on_connection)
+        yield log
+        nursery.cancel_scope.cancel()
+
+
+def loopback_certificate() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1: the server's context and a client context
+    that trusts it (and nothing else)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # load_cert_chain reads files only; a throwaway directory holds them for that call.
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = f"{folder}/cert.pem", f"{folder}/key.pem"
+        with open(cert_file, "wb") as out:
+            out.write(pem)
+        with open(key_file, "wb") as out:
+            out.write(key_pem)
+        server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cadata=pem.decode())
+    return server, client
+
+
+@pytest.fixture
+def proxy_environment(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Sets the proxy variables for a test, after clearing any the machine has (lower-case
+    ones win over upper-case ones)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+    def set_proxies(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+
+    return set_proxies
+
+
+def echo(request: Received) -> bytes:
+    return ok(f"{request.method} {request.target}".encode())
+
+
+async def test_https_goes_through_a_connect_tunnel_of_the_environment_proxy(
+    proxy_environment: Callable[..., None],
+) -> None:
+    server_tls, client_tls = loopback_certificate()
+    async with serve(answering(echo), tls=server_tls) as server, serve_proxy() as proxy:
+        proxy_environment(HTTPS_PROXY=proxy.url("agent:s3cret@"), NO_PROXY="example.com")
+        async with pooled_client(verify=client_tls) as client:
+            first = await client.get(f"https://127.0.0.1:{server.port}/one")
+            second = await client.post(f"https://127.0.0.1:{server.port}/two", json={})
+    assert (first.text, second.text) == ("GET /one", "POST /two")
+    # One tunnel, kept alive for both requests; TLS ran end to end inside it.
+    assert proxy.requests == [f"CONNECT 127.0.0.1:{server.port}"]
+    assert proxy.authorizations == ["Basic YWdlbnQ6czNjcmV0"]  # agent:s3cret
+    assert server.connections_used() == [0, 0]
+
+
+async def test_http_is_forwarded_in_absolute_form_by_the_environment_proxy(
+    proxy_environment: Callable[..., None],
+) -> None:
+    async with serve(answering(echo)) as server, serve_proxy() as proxy:
+        proxy_environment(http_proxy=proxy.url())
+        async with pooled_client() as client:
+            response = await client.get(server.url("/plain?q=1"))
+    absolute = f"http://127.0.0.1:{server.port}/plain?q=1"
+    assert proxy.requests == [f"GET {absolute}"]
+    assert proxy.authorizations == [None]
+    assert response.text == f"GET {absolute}"  # what reached the origin, through the proxy
+
+
+@pytest.mark.parametrize(("no_proxy", "trust_env"), [
+    ("127.0.0.1", True), ("*", True), ("localhost,127.0.0.0/8", True),
+    ("", False),  # a client told not to trust the environment ignores its proxies
+])
+async def test_requests_go_direct_where_the_environment_says_so(
+    proxy_environment: Callable[..., None], no_proxy: str, trust_env: bool,
+) -> None:
+    async with serve(answering(echo)) as server, serve_proxy() as proxy:
+        proxy_environment(HTTP_PROXY=proxy.url(), ALL_PROXY=proxy.url(), NO_PROXY=no_proxy)
+        async with pooled_client(trust_env=trust_env) as client:
+            response = await client.get(server.url("/direct"))
+    assert response.text == "GET /direct"
+    assert proxy.accepted == 0
+
+
+async def test_a_proxy_refusing_the_tunnel_is_a_proxy_error(
+    proxy_environment: Callable[..., None],
+) -> None:
+    refusal = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+    async with serve_proxy(refuse=refusal) as proxy:
+        proxy_environment(HTTPS_PROXY=proxy.url())
+        async with pooled_client() as client:
+            with pytest.raises(httpx.ProxyError, match="407 Proxy Authentication Required"):
+                await client.get("https://pytake.invalid/")
+    assert proxy.requests == ["CONNECT pytake.invalid:443"]
+
+
+@pytest.mark.parametrize(("host", "port", "direct"), [
+    ("example.com", 443, True),
+    ("api.example.com", 443, True),
+    ("notexample.com", 443, False),
+    ("internal.corp", 8443, True),
+    ("internal.corp", 443, False),
+    ("10.1.2.3", 80, True),
+    ("11.1.2.3", 80, False),
+    ("fe80::1", 80, True),
+    ("2001:db8::1", 99, True),
+    ("2001:db8::1", 98, False),
+])
+def test_no_proxy_entries(host: str, port: int, direct: bool) -> None:
+    proxies = EnvironmentProxies({
+        "https": "proxy.local:3128",
+        "no": " .example.com, internal.corp:8443,10.0.0.0/8 ,fe80::1,[2001:db8::1]:99",
+    })
+    assert proxies.bypasses(host, port) is direct
+    assert (proxies.proxy_for("https", host, port) is None) is direct
 
 
 # --- _wire: the protocol rules on their own ---------------------------------------------------

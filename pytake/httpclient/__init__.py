@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 
+from pytake.httpclient._proxy import EnvironmentProxies
 from pytake.httpclient._transport import LeanTransport
 from pytake.httpclient._wire import ProtocolError
 
-__all__ = ["LeanTransport", "ProtocolError", "pooled_client"]
+__all__ = ["EnvironmentProxies", "LeanTransport", "ProtocolError", "pooled_client"]
 
 
 def pooled_client(
@@ -22,9 +23,12 @@ def pooled_client(
 ) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` (``kwargs`` are its own) over a `LeanTransport`.
 
-    ``limits`` and ``verify`` configure the transport as they would httpx's default one;
-    proxies named by the environment (when ``trust_env``) still go through httpx's own
-    proxy transports.
+    ``limits`` and ``verify`` configure the transport as they would httpx's default one.
+    With ``trust_env`` (httpx's default) the proxies the environment names
+    (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, with ``NO_PROXY``'s exceptions) are
+    read now and used by the transport: httpx itself ignores them once it is given a
+    transport.  An explicit ``proxy=`` is httpx's: its own proxy transport carries all
+    traffic then.
     """
     limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20,
                                     keepalive_expiry=5.0)
@@ -36,5 +40,6 @@ def pooled_client(
             if limits.max_keepalive_connections is not None else 1_000_000),
         keepalive_expiry=(
             limits.keepalive_expiry if limits.keepalive_expiry is not None else float("inf")),
+        proxies=EnvironmentProxies() if kwargs.get("trust_env", True) else None,
     )
     return httpx.AsyncClient(transport=transport, verify=verify, limits=limits, **kwargs)

@@ -9,9 +9,15 @@ buffer operations, and everything else an HTTP client must (TLS, chunked bodies,
 delimited by the connection closing, 1xx answers, streamed request and response bodies,
 timeouts per phase, stale kept-alive connections) in plain code next to it.
 
-What it leaves to httpx: URLs, headers, cookies, redirects, content decoding (gzip...),
-proxies (a client built by `pooled_client` mounts httpcore's proxy transports for the
-proxies the environment names; only direct traffic comes here) and HTTP/2 (not spoken).
+What it leaves to httpx: URLs, headers, cookies, redirects, content decoding (gzip...)
+and HTTP/2 (not spoken).
+
+Proxies.  Given ``proxies`` (`pooled_client` passes the environment's when ``trust_env``),
+an origin the proxy map names for a proxy is reached through it: an ``https`` origin through
+a tunnel (``CONNECT host:port``, then TLS to the origin inside it), an ``http`` origin by
+sending the requests to the proxy in absolute form (``GET http://host/path``), which every
+forwarding proxy accepts (many refuse CONNECT to ports other than 443).  The choice is made
+once per origin; the pooling is the same as for direct connections.
 
 Bodies.  A response whose ``Content-Length`` is at most ``eager_limit`` is read whole
 before `handle_async_request` returns, its connection going back to the pool at once (the
@@ -39,6 +45,7 @@ import httpx
 import trio
 
 from pytake._sockets import has_input
+from pytake.httpclient._proxy import EnvironmentProxies, Proxy
 from pytake.httpclient._wire import (
     MAX_HEAD_BYTES,
     ChunkedDecoder,
@@ -61,6 +68,8 @@ class _Connection:
 
     def __init__(self, stream: trio.abc.Stream, socket: trio.socket.SocketType) -> None:
         self.stream = stream
+        #: The TCP socket under any TLS layers (one, or two through an https proxy).
+        self.socket = socket
         self.fileno = socket.fileno()
         self.buffer = bytearray()
         self.idle_since = 0.0
@@ -113,16 +122,19 @@ def _describe(exc: BaseException, doing: str) -> str:
 
 
 class _Origin:
-    """The connections to one ``(scheme, host, port)``: idle ones, and a bound on all."""
+    """The connections to one ``(scheme, host, port)``: idle ones, and a bound on all; and
+    the proxy they go through, if any."""
 
-    def __init__(self, max_connections: int) -> None:
+    def __init__(self, max_connections: int, proxy: Proxy | None) -> None:
         self.idle: list[_Connection] = []
         self.slots = trio.Semaphore(max_connections)
+        self.proxy = proxy
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
     """See the module docstring.  ``verify`` is httpx's (``True``, ``False`` or an
-    `ssl.SSLContext`); the limits are per origin."""
+    `ssl.SSLContext`); the limits are per origin; ``proxies`` says which origins go through
+    a proxy (none without it)."""
 
     def __init__(
         self,
@@ -132,6 +144,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         max_keepalive_connections: int = 20,
         keepalive_expiry: float = 5.0,
         eager_limit: int = 1024 * 1024,
+        proxies: EnvironmentProxies | None = None,
     ) -> None:
         self._verify = verify
         self._ssl_context: ssl.SSLContext | None = verify if isinstance(
@@ -140,6 +153,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self.max_keepalive_connections = max_keepalive_connections
         self.keepalive_expiry = keepalive_expiry
         self.eager_limit = eager_limit
+        self._proxies = proxies
         self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._closed = False
 
@@ -159,7 +173,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         key = (scheme, url.host, port)
         origin = self._origins.get(key)
         if origin is None:
-            origin = self._origins[key] = _Origin(self.max_connections)
+            proxy = self._proxies.proxy_for(*key) if self._proxies else None
+            origin = self._origins[key] = _Origin(self.max_connections, proxy)
         timeouts = request.extensions.get("timeout", {})
         with _deadline(timeouts.get("pool")) as scope:
             await origin.slots.acquire()
@@ -171,7 +186,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             connection = self._reuse(origin)
             if connection is None:
-                connection = await self._connect(scheme, url.host, port, timeouts, request)
+                connection = await self._connect(
+                    origin, scheme, url.host, port, timeouts, request)
             response, handed_over = await self._exchange(
                 connection, origin, request, timeouts)
             return response
@@ -211,31 +227,45 @@ class LeanTransport(httpx.AsyncBaseTransport):
         origin.idle.append(connection)
 
     async def _connect(
-        self, scheme: str, host: str, port: int, timeouts: dict[str, float | None],
-        request: httpx.Request,
+        self, origin: _Origin, scheme: str, host: str, port: int,
+        timeouts: dict[str, float | None], request: httpx.Request,
     ) -> _Connection:
-        where = f"{host}:{port}"
+        proxy = origin.proxy
+        where = f"{host}:{port}" if proxy is None else (
+            f"{host}:{port} through the proxy at {proxy.host}:{proxy.port}")
+        tcp: trio.SocketStream | None = None
         connection: _Connection | None = None
         try:
             with _deadline(timeouts.get("connect")):
-                tcp = await trio.open_tcp_stream(host, port)
-                stream: trio.abc.Stream = tcp
+                if proxy is None:
+                    tcp = await trio.open_tcp_stream(host, port)
+                    stream: trio.abc.Stream = tcp
+                else:
+                    tcp = await trio.open_tcp_stream(proxy.host, proxy.port)
+                    stream = tcp
+                    if proxy.scheme == "https":
+                        stream = await self._start_tls(stream, proxy.host)
+                    if scheme == "https":
+                        await _open_tunnel(stream, proxy, host, port, request)
                 if scheme == "https":
-                    tls = trio.SSLStream(
-                        tcp, self._tls_context(), server_hostname=host, https_compatible=True)
-                    try:
-                        await tls.do_handshake()
-                    except BaseException:
-                        await trio.aclose_forcefully(tcp)
-                        raise
-                    stream = tls
+                    stream = await self._start_tls(stream, host)
                 connection = _Connection(stream, tcp.socket)
         except (OSError, trio.BrokenResourceError, ssl.SSLError) as exc:
             raise httpx.ConnectError(_describe(exc, f"connecting to {where}"),
                                      request=request) from exc
+        finally:
+            if connection is None and tcp is not None:
+                tcp.socket.close()  # closing the socket closes any TLS layered on it
         if connection is None:
             raise httpx.ConnectTimeout(f"connecting to {where} timed out", request=request)
         return connection
+
+    async def _start_tls(self, stream: trio.abc.Stream, host: str) -> trio.SSLStream[
+            trio.abc.Stream]:
+        tls = trio.SSLStream(
+            stream, self._tls_context(), server_hostname=host, https_compatible=True)
+        await tls.do_handshake()
+        return tls
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
@@ -253,7 +283,15 @@ class LeanTransport(httpx.AsyncBaseTransport):
         Returns the response and whether its stream now owns the connection and the slot.
         """
         method = request.method.encode("ascii")
-        head = encode_request_head(method, request.url.raw_path, request.headers.raw)
+        url = request.url
+        if origin.proxy is not None and url.scheme == "http":
+            # Forwarded in absolute form (RFC 9112 §3.2.2): the proxy reads the origin from
+            # the target.
+            head = encode_request_head(
+                method, b"http://" + url.netloc + url.raw_path,
+                [*request.headers.raw, *origin.proxy.headers])
+        else:
+            head = encode_request_head(method, url.raw_path, request.headers.raw)
         write_timeout = timeouts.get("write")
         try:
             body: bytes | None = request.content
@@ -443,10 +481,41 @@ class _ResponseBody(httpx.AsyncByteStream):
 def _close_now(connection: _Connection) -> None:
     """Close without waiting: for connections that are not in use by anyone."""
     connection.closed = True
-    stream = connection.stream
-    if isinstance(stream, trio.SocketStream):
-        stream.socket.close()
-    elif isinstance(stream, trio.SSLStream):
-        transport = stream.transport_stream
-        if isinstance(transport, trio.SocketStream):
-            transport.socket.close()
+    connection.socket.close()
+
+
+async def _open_tunnel(
+    stream: trio.abc.Stream, proxy: Proxy, host: str, port: int, request: httpx.Request
+) -> None:
+    """Ask the proxy on ``stream`` for a tunnel to ``host:port`` (``CONNECT``).
+
+    Any 2xx opens the tunnel (RFC 9110 §9.3.6); anything else, such as 407 (the proxy wants
+    credentials) or 403, is an `httpx.ProxyError` naming the proxy's answer.
+    """
+    authority = (f"[{host}]:{port}" if ":" in host else f"{host}:{port}").encode("ascii")
+    head = encode_request_head(
+        b"CONNECT", authority, [(b"Host", authority), *proxy.headers])
+    buffer = bytearray()
+    try:
+        await stream.send_all(head)
+        while (end := buffer.find(_END_OF_HEAD)) < 0:
+            if len(buffer) > MAX_HEAD_BYTES:
+                raise ProtocolError(f"answer to CONNECT longer than {MAX_HEAD_BYTES} bytes")
+            data = await stream.receive_some(_RECEIVE_SIZE)
+            if not data:
+                raise ProtocolError("the proxy closed the connection before answering CONNECT")
+            buffer += data
+        answer = parse_response_head(bytes(buffer[:end]), request_method=b"CONNECT")
+    except ProtocolError as exc:
+        raise httpx.ProxyError(f"proxy {proxy.host}:{proxy.port}: {exc}", request=request) \
+            from None
+    if not 200 <= answer.status < 300:
+        reason = answer.reason.decode("latin-1")
+        raise httpx.ProxyError(
+            f"proxy {proxy.host}:{proxy.port} refused CONNECT {authority.decode()}: "
+            f"{answer.status} {reason}".rstrip(), request=request)
+    if len(buffer) > end + 4:
+        # The origin speaks only after our TLS hello: bytes here are the proxy's, not TLS.
+        raise httpx.ProxyError(
+            f"proxy {proxy.host}:{proxy.port} sent data after its answer to CONNECT",
+            request=request)
