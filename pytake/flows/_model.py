@@ -1040,7 +1040,3 @@ def structure_edge(raw: Any, path: str) -> tuple[Edge | None, list[Problem]]:
     """The edge in ``raw``, or ``None`` and the problems."""
     return _structure(raw, Edge, path)
 
-
-def structure_value(data: Any, cls: type[T], path: str) -> tuple[T | None, list[Problem]]:
-    """``data`` structured as ``cls`` with this module's strict converter."""
-    return _structure(data, cls, path)

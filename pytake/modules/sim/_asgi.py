@@ -82,16 +82,8 @@ class StandIn:
         self.base_url = ""
         #: Every API request received (control routes aside), in order.
         self.requests: list[Request] = []
-        self._changed = trio.Event()
 
     # -- for tests ----------------------------------------------------------------------------
-
-    async def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[Request]:
-        """The first ``n`` requests, waiting up to ``timeout`` seconds for them."""
-        with trio.fail_after(timeout):
-            while len(self.requests) < n:
-                await self._changed.wait()
-        return self.requests[:n]
 
     def reset(self) -> None:
         self.requests.clear()
@@ -139,8 +131,6 @@ class StandIn:
             return
         self.requests.append(request)
         self.received(request)
-        self._changed.set()
-        self._changed = trio.Event()
         if self.token is not None and not self.public(request) and request.bearer != self.token:
             await _reply(send, Reply.json(401, {"error": "unauthorized"}))
             return

@@ -470,20 +470,6 @@ class CustomerSimulator:
         self.stats.status_codes[response.status_code] += 1
         return response.status_code
 
-    async def post_once(
-        self, body: bytes, *, signature: str | None = None, sign_body: bool = True
-    ) -> httpx.Response:
-        """One raw POST of ``body`` to the target, no retry: for tests of the receiver.
-
-        ``signature`` overrides the header; ``sign_body=False`` leaves it out.
-        """
-        headers = {"content-type": "application/json"}
-        if signature is not None:
-            headers["x-hub-signature-256"] = signature
-        elif sign_body:
-            headers["x-hub-signature-256"] = sign(body, self.app_secret)
-        return await self.client.post(self.target, content=body, headers=headers)
-
     # -- load -------------------------------------------------------------------------------
 
     async def run(self, rate: float, duration: float, types: Sequence[str] = ("text",)) -> SimStats:
