@@ -335,7 +335,7 @@ class Engine:
             ("stored", outcome.stored),
             ("duplicate", outcome.duplicates),
             ("unsupported", outcome.unsupported),
-            ("dead_letter", 1 if outcome.dead else 0),
+            ("dead_letter", (1 if outcome.dead else 0) + outcome.dead_elements),
         ):
             if count:
                 inbound.labels(label).inc(count)
