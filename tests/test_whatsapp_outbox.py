@@ -3,6 +3,12 @@
 Most tests use PostgreSQL (``pg_url``, shared by the run: each test uses its own business
 number and cleans up its unfinished rows); the happy path also runs on SQLite. Every test
 checks that no outbox row reached the stand-in twice (by ``biz_opaque_callback_data``).
+
+Every test runs on a `MockClock` (the ``clock`` fixture) that moves at real
+speed, since the sender talks to a real database and to the stand-in over sockets, and that a
+test jumps forward instead of sleeping: the governor's real backoffs (a second and more) and
+pauses pass at once, and "nothing more happened" is checked after the clock has passed the
+time something would have happened and the sender has since looked at the table.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import functools
 import random
 import secrets
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +27,7 @@ import pytest
 import sqlalchemy as sa
 import trio
 from sqlalchemy.orm import Session
+from trio.testing import MockClock
 
 from pytake.errors import InvalidMessage, WindowClosed
 from pytake.store import (
@@ -48,6 +56,13 @@ from pytake.whatsapp.sim import CloudApiStandIn, run_standin
 TOKEN = "tok"
 
 
+@pytest.fixture
+def clock() -> MockClock:
+    """The run's clock (pytest-trio uses a `trio.abc.Clock` fixture): real speed, and
+    jumped by the tests (see the module docstring)."""
+    return MockClock(rate=1.0)
+
+
 def api(standin: CloudApiStandIn) -> str:
     """The stand-in's base URL (set once it is serving)."""
     assert standin.base_url is not None
@@ -62,6 +77,7 @@ class Harness:
     number: str
     nursery: trio.Nursery
     client: CloudApiClient
+    clock: MockClock
     reports: list[tuple[OutboxRow, SendReport]] = attrs.field(factory=list)
     sender: OutboxSender | None = None
 
@@ -83,7 +99,9 @@ class Harness:
     async def start_sender(self, **kwargs: Any) -> OutboxSender:
         governor: Callable[[str], SendGovernor] = kwargs.pop(
             "governor",
-            lambda n: SendGovernor(n, backoff_base=0.02, pair_backoff_unit=0.02,
+            # Backoffs of a minute and more, longer than any test waits in real time:
+            # `wait_state` jumps the clock past them.
+            lambda n: SendGovernor(n, backoff_base=60.0, pair_backoff_unit=60.0,
                                    token_pause=60, rng=random.Random(0)),
         )
         options: dict[str, Any] = {"poll_interval": 0.2, "stale_after": 0.0, **kwargs}
@@ -121,12 +139,35 @@ class Harness:
         return await self.db.run(get)
 
     async def wait_state(self, outbox_id: int, *states: str, timeout: float = 10.0) -> Any:
-        with trio.fail_after(timeout):
-            while True:
-                row = await self.row(outbox_id)
-                if row.state in states:
-                    return row
-                await trio.sleep(0.02)
+        """The row once it is in one of ``states`` (see `wait_row`)."""
+        return await self.wait_row(outbox_id, lambda row: row.state in states, timeout)
+
+    async def wait_row(
+        self, outbox_id: int, done: Callable[[Any], bool], timeout: float = 10.0
+    ) -> Any:
+        """The row once ``done(row)``; while it waits for a retry, the clock jumps to that
+        retry. ``timeout`` is real time (the clock's jumps do not count)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            row = await self.row(outbox_id)
+            if done(row):
+                return row
+            assert time.monotonic() < deadline, f"outbox row {outbox_id} is still {row.state}"
+            if row.state == "pending" and self.sender is not None:
+                wait = (row.next_attempt_at - self.sender.clock()).total_seconds()
+                if wait > 0:
+                    self.clock.jump(wait + 0.001)
+            await trio.sleep(0.02)
+
+    async def settle(self, sender: OutboxSender, seconds: float) -> None:
+        """Jump the clock ``seconds`` ahead, then wait until ``sender`` has claimed twice
+        since (the second claim started after the first one saw the jumped clock), so that
+        whatever was due by then has been tried."""
+        self.clock.jump(seconds)
+        claims = sender.claims
+        with trio.fail_after(10):
+            while sender.claims < claims + 2 or sender._in_flight:
+                await trio.sleep(0.01)
 
     def sends_of(self, outbox_id: int) -> int:
         return sum(
@@ -158,7 +199,7 @@ def _settle_leftovers(session: Session) -> None:
 
 
 @asynccontextmanager
-async def harness(url: str) -> AsyncIterator[Harness]:
+async def harness(url: str, clock: MockClock) -> AsyncIterator[Harness]:
     number = "pn" + secrets.token_hex(4)
     db = Database(url)
     committer = GroupCommitter(db)
@@ -167,7 +208,7 @@ async def harness(url: str) -> AsyncIterator[Harness]:
                 CloudApiClient(api(standin), "v23.0", TOKEN, timeout=2) as client, \
                 trio.open_nursery() as nursery:
             await nursery.start(committer.run)
-            h = Harness(db, committer, standin, number, nursery, client)
+            h = Harness(db, committer, standin, number, nursery, client, clock)
             try:
                 yield h
                 h.assert_never_twice()
@@ -185,8 +226,10 @@ def any_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-async def test_happy_path_sends_each_message_once_without_polling(any_url: str) -> None:
-    async with harness(any_url) as h:
+async def test_happy_path_sends_each_message_once_without_polling(
+    any_url: str, clock: MockClock
+) -> None:
+    async with harness(any_url, clock) as h:
         # A long poll interval: only the enqueue wake-up can make this fast.
         await h.start_sender(poll_interval=30.0)
         ids = []
@@ -206,8 +249,10 @@ async def test_happy_path_sends_each_message_once_without_polling(any_url: str) 
         assert [r.outcome for _, r in h.reports] == [Outcome.SENT] * 3
 
 
-async def test_a_burst_is_claimed_as_stored_and_finished_in_batches(any_url: str) -> None:
-    async with harness(any_url) as h:
+async def test_a_burst_is_claimed_as_stored_and_finished_in_batches(
+    any_url: str, clock: MockClock
+) -> None:
+    async with harness(any_url, clock) as h:
         # Rows other tests left waiting in the shared database would (rightly) make every
         # finished send look for more; this test is about a table with nothing waiting.
         await h.db.run(_settle_leftovers)
@@ -238,8 +283,8 @@ async def test_a_burst_is_claimed_as_stored_and_finished_in_batches(any_url: str
         assert len(wamids) == 20
 
 
-async def test_a_key_stored_again_sends_nothing_twice(any_url: str) -> None:
-    async with harness(any_url) as h:
+async def test_a_key_stored_again_sends_nothing_twice(any_url: str, clock: MockClock) -> None:
+    async with harness(any_url, clock) as h:
         sender = await h.start_sender()
         conv, phone = await h.conversation()
         key = f"flow:{conv}:m1:1"
@@ -269,16 +314,19 @@ async def test_a_key_stored_again_sends_nothing_twice(any_url: str) -> None:
             return int(rows), int(messages)
 
         assert await h.db.run(count) == (2, 2)
-        with trio.fail_after(5):
-            while len([s for s in h.standin.sent if s.body.get("to") == phone]) < 2:
-                await trio.sleep(0.02)
-        await trio.sleep(0.2)
+        # Both rows sent (a sent row is never claimed again), and the sender has looked at
+        # the table since: no third request can still come.
+        for oid in [r.outbox_id for r in await h.db.run(_ours, h.number)]:
+            await h.wait_state(oid, "sent")
+        await h.settle(sender, 1.0)
         bodies = [s.body["text"]["body"] for s in h.standin.sent if s.body.get("to") == phone]
         assert sorted(bodies) == ["once", "two"]
 
 
-async def test_rows_claimed_as_stored_respect_the_concurrency(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_rows_claimed_as_stored_respect_the_concurrency(
+    pg_url: str, clock: MockClock
+) -> None:
+    async with harness(pg_url, clock) as h:
         h.standin.faults.latency_ms = 30
         sender = await h.start_sender(concurrency=2)
         convs = [await h.conversation() for _ in range(12)]
@@ -305,9 +353,9 @@ async def test_rows_claimed_as_stored_respect_the_concurrency(pg_url: str) -> No
 
 
 async def test_rows_claimed_but_not_requested_go_back_when_the_sender_stops(
-    pg_url: str,
+    pg_url: str, clock: MockClock
 ) -> None:
-    async with harness(pg_url) as h:
+    async with harness(pg_url, clock) as h:
         h.standin.faults.latency_ms = 200
         convs = [await h.conversation() for _ in range(5)]
         # Two slots: one request goes out, the next waits for the number's pace (one send
@@ -322,7 +370,10 @@ async def test_rows_claimed_but_not_requested_go_back_when_the_sender_stops(
                     senders.start_soon(functools.partial(
                         stopping.enqueue, h.number, text_message(phone, "later"),
                         conversation_id=conv_id))
-            await trio.sleep(0.05)  # one request under way, four claimed and not requested
+            # One request under way, one row waiting for the pace, three for a slot.
+            with trio.fail_after(5):
+                while len(stopping._requested) < 1 or len(stopping._in_flight) < 2:
+                    await trio.sleep(0.005)
             nursery.cancel_scope.cancel()
         rows = await h.db.run(_ours, h.number)
         states = sorted((r.state, r.attempts) for r in rows)
@@ -343,8 +394,8 @@ def _ours(session: Session, number: str) -> list[Any]:
     ))
 
 
-async def test_throughput_burst_is_retried_and_sent_once(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_throughput_burst_is_retried_and_sent_once(pg_url: str, clock: MockClock) -> None:
+    async with harness(pg_url, clock) as h:
         h.standin.faults.rate_limit_next = 3
         await h.start_sender()
         conv, phone = await h.conversation()
@@ -355,8 +406,8 @@ async def test_throughput_burst_is_retried_and_sent_once(pg_url: str) -> None:
         assert h.sends_of(oid) == 1
 
 
-async def test_server_errors_are_retried(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_server_errors_are_retried(pg_url: str, clock: MockClock) -> None:
+    async with harness(pg_url, clock) as h:
         h.standin.faults.server_error_next = 2
         await h.start_sender()
         conv, phone = await h.conversation()
@@ -365,8 +416,8 @@ async def test_server_errors_are_retried(pg_url: str) -> None:
         assert row.attempts == 3 and h.sends_of(oid) == 1
 
 
-async def test_dropped_connection_is_retried(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_dropped_connection_is_retried(pg_url: str, clock: MockClock) -> None:
+    async with harness(pg_url, clock) as h:
         h.standin.faults.drop_next = 1
         await h.start_sender()
         conv, phone = await h.conversation()
@@ -375,9 +426,11 @@ async def test_dropped_connection_is_retried(pg_url: str) -> None:
         assert row.attempts == 2 and h.sends_of(oid) == 1
 
 
-async def test_window_closed_fails_with_needs_template_and_no_retry(pg_url: str) -> None:
-    async with harness(pg_url) as h:
-        await h.start_sender()
+async def test_window_closed_fails_with_needs_template_and_no_retry(
+    pg_url: str, clock: MockClock
+) -> None:
+    async with harness(pg_url, clock) as h:
+        sender = await h.start_sender()
         conv, phone = await h.conversation()
         h.standin.faults.recipient_errors = {phone: 131047}
         oid = await h.enqueue(conv, text_message(phone, "too late"))
@@ -387,14 +440,17 @@ async def test_window_closed_fails_with_needs_template_and_no_retry(pg_url: str)
         assert msg.status == "failed" and msg.error_code == 131047
         assert msg.error_details["outcome"] == "needs_template"
         assert msg.error_details["fbtrace_id"]
-        await trio.sleep(0.3)
+        # Well past any backoff: a retry, if there were one, would have been claimed.
+        await h.settle(sender, 600.0)
         assert (await h.row(oid)).attempts == 1
         assert h.standin.rejected["recipient_error"] == 1
         assert [r.outcome for _, r in h.reports] == [Outcome.NEEDS_TEMPLATE]
 
 
-async def test_expired_token_stops_the_number_until_it_changes(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_expired_token_stops_the_number_until_it_changes(
+    pg_url: str, clock: MockClock
+) -> None:
+    async with harness(pg_url, clock) as h:
         h.client.token = "expired"
         sender = await h.start_sender(concurrency=1)
         a, phone_a = await h.conversation()
@@ -404,19 +460,34 @@ async def test_expired_token_stops_the_number_until_it_changes(pg_url: str) -> N
         with trio.fail_after(5):
             while not sender.governor(h.number).token_expired:
                 await trio.sleep(0.02)
-        await trio.sleep(0.5)
+        await h.wait_state(first, "pending")
+        # Half the token pause (60 s) later, nothing more was tried.
+        await h.settle(sender, 30.0)
         rows = [await h.row(first), await h.row(second)]
         assert [r.state for r in rows] == ["pending", "pending"]
-        assert sum(r.attempts for r in rows) == 1  # nothing more was tried
+        assert sum(r.attempts for r in rows) == 1
         assert sender.governor(h.number).alerts == 1
+        # When the pause is over the number tries again, is refused again and pauses again.
+        clock.jump(31.0)
+        with trio.fail_after(5):
+            while sender.governor(h.number).alerts < 2:
+                await trio.sleep(0.01)
+        await h.settle(sender, 30.0)
+        rows = [await h.row(first), await h.row(second)]
+        # The refused message was due again with the number (its next attempt is the end
+        # of the pause), so it went first; the second still waits.
+        assert [r.attempts for r in rows] == [2, 0]
+        assert sender.governor(h.number).alerts == 2
         assert not h.standin.sent
         await sender.token_changed(TOKEN)
         for oid in (first, second):
             assert (await h.wait_state(oid, "sent")).whatsapp_message_id
 
 
-async def test_restart_mid_send_is_not_resent_and_can_be_reconciled(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_restart_mid_send_is_not_resent_and_can_be_reconciled(
+    pg_url: str, clock: MockClock
+) -> None:
+    async with harness(pg_url, clock) as h:
         # A sender that "died": rows committed, one claimed (sending), one still pending.
         conv, phone = await h.conversation()
         conv2, phone2 = await h.conversation()
@@ -433,12 +504,12 @@ async def test_restart_mid_send_is_not_resent_and_can_be_reconciled(pg_url: str)
             )
 
         await h.db.run(claim)
-        await h.start_sender()
+        sender = await h.start_sender()
         row = await h.wait_state(claimed, "failed")
         assert row.last_error == UNKNOWN_AFTER_RESTART
         assert (await h.message(row.message_id)).error_details["outcome"] == "unknown"
         assert (await h.wait_state(waiting, "sent")).attempts == 1
-        await trio.sleep(0.3)
+        await h.settle(sender, 600.0)
         assert h.sends_of(claimed) == 0 and h.sends_of(waiting) == 1
         # A status webhook later carries biz_opaque_callback_data "outbox:<id>".
         assert await reconcile_sending(h.db, claimed, "wamid.RECONCILED")
@@ -449,8 +520,8 @@ async def test_restart_mid_send_is_not_resent_and_can_be_reconciled(pg_url: str)
         assert not await reconcile_sending(h.db, waiting, "wamid.OTHER")
 
 
-async def test_messages_to_one_recipient_keep_their_order(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_messages_to_one_recipient_keep_their_order(pg_url: str, clock: MockClock) -> None:
+    async with harness(pg_url, clock) as h:
         h.standin.faults.server_error_next = 1
         await h.start_sender()
         conv, phone = await h.conversation()
@@ -462,15 +533,13 @@ async def test_messages_to_one_recipient_keep_their_order(pg_url: str) -> None:
         assert order == ids
 
 
-async def test_read_receipts_and_pair_rate_limit(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_read_receipts_and_pair_rate_limit(pg_url: str, clock: MockClock) -> None:
+    async with harness(pg_url, clock) as h:
         sender = await h.start_sender()
         conv, phone = await h.conversation()
         h.standin.faults.recipient_errors = {phone: 131056}
         oid = await h.enqueue(conv, text_message(phone, "paced"))
-        with trio.fail_after(5):
-            while (await h.row(oid)).attempts < 2:
-                await trio.sleep(0.02)
+        await h.wait_row(oid, lambda row: row.attempts >= 2)
         h.standin.faults.recipient_errors = {}
         assert (await h.wait_state(oid, "sent")).attempts >= 2
         read = await sender.enqueue(h.number, mark_read_body("wamid.IN1", typing=True),
@@ -480,8 +549,8 @@ async def test_read_receipts_and_pair_rate_limit(pg_url: str) -> None:
         assert h.standin.sent[-1].is_read_receipt
 
 
-async def test_enqueue_checks_window_and_template_approval(pg_url: str) -> None:
-    async with harness(pg_url) as h:
+async def test_enqueue_checks_window_and_template_approval(pg_url: str, clock: MockClock) -> None:
+    async with harness(pg_url, clock) as h:
         catalogue = TemplateCatalogue()
         catalogue.load([{"name": "hello_world", "language": "en_US", "status": "APPROVED"}])
         sender = await h.start_sender(templates=catalogue)

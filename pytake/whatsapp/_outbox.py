@@ -40,6 +40,13 @@ see. It is marked ``failed`` with ``last_error`` "outcome unknown after restart"
 row into ``sent``. ``stale_after`` (default 120 s, longer than any send can take) is what
 makes this safe with several nodes, and gives the ``sent`` webhook time to reconcile first.
 
+One clock. Every time the sender stores or compares (``next_attempt_at``, the claim's "due
+by", ``updated_at`` and the stale cutoff) comes from its ``clock``, by default `trio_utcnow`:
+wall time read off trio's clock. The governor's pauses are trio times too, so a retry
+``retry_at - trio.current_time()`` seconds away is due exactly when the claim loop, sleeping
+on trio's clock, looks again, and under `trio.testing.MockClock` a jump of the clock makes
+it due (no time is ever read from the database's ``now()``).
+
 A dropped connection or timeout is ambiguous too (the message may have been accepted), but
 it is retried: the backoff leaves time for the status webhook to reconcile the row, and a
 reconciled row is never claimed again. Rows are finished only ``WHERE state = 'sending'``, so
@@ -51,9 +58,10 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
@@ -91,6 +99,7 @@ __all__ = [
     "outbox_id_from_callback",
     "reconcile_sending",
     "reconcile_sending_in",
+    "trio_utcnow",
 ]
 
 log = logging.getLogger("pytake.whatsapp")
@@ -100,6 +109,26 @@ UNKNOWN_AFTER_RESTART: Final = "outcome unknown after restart"
 
 _outbox: sa.Table = OutboxEntry.__table__  # type: ignore[assignment]
 _messages: sa.Table = Message.__table__  # type: ignore[assignment]
+
+
+# Wall time minus trio time, fixed at the first reading in each trio run: trio's clock is
+# monotonic (and a MockClock only moves when told), so times read through it keep the order
+# and the distances trio's timers see.
+_WALL_OFFSET: Final[trio.lowlevel.RunVar[float]] = trio.lowlevel.RunVar("pytake.outbox.wall")
+
+
+def trio_utcnow() -> datetime:
+    """The current time as an aware UTC datetime, read off trio's clock (call it from trio).
+
+    It starts at the wall time of its first call in the run and then moves with
+    `trio.current_time`: with trio's own clock that is wall time (a later step of the
+    system clock is not followed), with `trio.testing.MockClock` it is the mock time."""
+    try:
+        offset = _WALL_OFFSET.get()
+    except LookupError:
+        offset = time.time() - trio.current_time()
+        _WALL_OFFSET.set(offset)
+    return datetime.fromtimestamp(trio.current_time() + offset, UTC)
 
 
 def callback_data(outbox_id: int) -> str:
@@ -142,6 +171,9 @@ class OutboundRequest:
     #: What caused the message: a request whose key is stored already is not stored again
     #: (its `Enqueued` is the stored row's), so replaying the cause sends nothing twice.
     key: str | None = None
+    #: When it is stored (its ``next_attempt_at``): the sender's clock, read in trio, since
+    #: the write runs on a worker thread; ``None``: the wall clock there.
+    at: datetime | None = None
 
     @property
     def to(self) -> str:
@@ -205,7 +237,7 @@ def _insert(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueue
     message_ids = [next(ids) if r.conversation_id is not None else None for r in params]
     wanted = sorted({r.to for r in params if r.claim})
     claims = _claims(params, _busy_recipients(session, wanted) if wanted else set())
-    now = utcnow()
+    wall = utcnow()
     outbox_ids = insert_returning_ids(session, _outbox, [
         {
             "message_id": mid,
@@ -214,7 +246,10 @@ def _insert(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueue
             "payload": r.body,
             "state": (OutboxState.SENDING if claim else OutboxState.PENDING).value,
             "attempts": 1 if claim else 0,
-            "next_attempt_at": now,
+            "next_attempt_at": r.at or wall,
+            # Set here rather than by the database's now(): the stale sweep compares it with
+            # the sender's clock.
+            "updated_at": r.at or wall,
             "idempotency_key": r.key,
         }
         for r, mid, claim in zip(params, message_ids, claims, strict=True)
@@ -524,6 +559,8 @@ class OutboxSender:
     - ``on_outcome(row, report)``: called (awaited if it returns an awaitable) after each
       final outcome is stored; exceptions are logged.
     - ``templates``: refuse unapproved templates at `enqueue` when given.
+    - ``clock``: the time it stores and compares (default `trio_utcnow`, which follows
+      trio's clock, so the sender's retries and sweeps run under `trio.testing.MockClock`).
     """
 
     def __init__(
@@ -539,6 +576,7 @@ class OutboxSender:
         poll_interval: float = 1.0,
         stale_after: float = 120.0,
         max_pacing_wait: float = 1.0,
+        clock: Callable[[], datetime] = trio_utcnow,
     ) -> None:
         self.db = db
         self.client = client
@@ -549,6 +587,7 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.stale_after = stale_after
         self.max_pacing_wait = max_pacing_wait
+        self.clock = clock
         self._governor_factory = governor or (lambda number: SendGovernor(number))
         self.governors: dict[str, SendGovernor] = {}
         self._wake = trio.Event()
@@ -622,7 +661,7 @@ class OutboxSender:
         for gov in self.governors.values():
             gov.token_changed()
         if numbers:
-            await self.db.run(_due_now, numbers, utcnow())
+            await self.db.run(_due_now, numbers, self.clock())
         self.wake()
 
     async def enqueue(
@@ -647,7 +686,7 @@ class OutboxSender:
             raise RuntimeError("OutboxSender.enqueue needs a committer")
         request = OutboundRequest(phone_number_id, body, conversation_id, recipient,
                                   sent_by_user_id, claim=self._may_claim(phone_number_id),
-                                  key=key)
+                                  key=key, at=self.clock())
         if not request.to or not request.message_type:
             raise InvalidMessage(["body: needs to and type (use the builders)"])
         if last_customer_ts is not _UNCHECKED:
@@ -665,7 +704,7 @@ class OutboxSender:
         """Mark stale ``sending`` rows (older than ``cutoff`` seconds, default
         ``stale_after``) as failed with outcome unknown; return their ids."""
         age = self.stale_after if cutoff is None else cutoff
-        now = utcnow()
+        now = self.clock()
         own = self._in_flight | {row.id for row in self._ready} | set(self._unadopted)
         ids = await self.db.run(_recover, now - timedelta(seconds=age), sorted(own), now)
         if ids:
@@ -698,7 +737,7 @@ class OutboxSender:
     async def _put_back(self) -> None:
         """Rows claimed but never requested go back to ``pending`` (not an attempt)."""
         while self._unadopted:
-            now = utcnow()
+            now = self.clock()
             try:
                 await self.db.run(_finish_retry, self._unadopted[0], "", now, now, True)
             except Exception as exc:  # kept for the next start (or the status webhook)
@@ -723,7 +762,7 @@ class OutboxSender:
             try:
                 self.claims += 1
                 rows, next_due, waiting = await self.db.run(
-                    _claim, utcnow(), free, paused, postgres
+                    _claim, self.clock(), free, paused, postgres
                 )
                 self._maybe_pending = waiting > 0
             except Exception:
@@ -736,7 +775,7 @@ class OutboxSender:
             # A send finishing wakes this loop while rows are waiting (`_maybe_pending`).
             delay = self.poll_interval
             if next_due is not None:
-                delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
+                delay = min(delay, max(0.0, (next_due - self.clock()).total_seconds()))
             with trio.move_on_after(delay):
                 await self._wake.wait()
 
@@ -760,7 +799,7 @@ class OutboxSender:
         gov = self.governor(row.phone_number_id)
         if not await gov.acquire(row.recipient, max_wait=self.max_pacing_wait):
             wait = gov.ready_at(row.recipient, trio.current_time()) - trio.current_time()
-            now = utcnow()
+            now = self.clock()
             self._maybe_pending = True
             await self.db.run(_finish_retry, row.id, "", now + timedelta(seconds=wait), now, True)
             return
@@ -783,7 +822,7 @@ class OutboxSender:
         gov.on_success(row.recipient, trio.current_time())
         wamid = result.wamid if result is not None else ""
         with trio.CancelScope(shield=True):
-            finish = (row.id, wamid if result is not None else None, utcnow())
+            finish = (row.id, wamid if result is not None else None, self.clock())
             if self.committer is not None:
                 # Group-committed: at a send rate of dozens per second, one transaction per
                 # sent message was a large share of the database's work.
@@ -797,7 +836,7 @@ class OutboxSender:
     async def _store_error(self, row: OutboxRow, error: CloudApiError, decision: Decision) -> None:
         if decision.retry_at is not None:
             wait = max(0.0, decision.retry_at - trio.current_time())
-            now = utcnow()
+            now = self.clock()
             self._maybe_pending = True
             await self.db.run(
                 _finish_retry, row.id, str(error), now + timedelta(seconds=wait), now, False
@@ -813,7 +852,7 @@ class OutboxSender:
             "fbtrace_id": error.fbtrace_id,
             "http_status": error.http_status,
         }
-        if await self.db.run(_finish_failed, row.id, report, details, utcnow()):
+        if await self.db.run(_finish_failed, row.id, report, details, self.clock()):
             self.failed += 1
             log.warning("outbox row %d failed for good (%s): %s", row.id,
                         decision.outcome.value, decision.reason)
