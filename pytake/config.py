@@ -237,7 +237,8 @@ class Settings:
     #: in a child process, off the server's interpreter lock; off: in worker threads.
     #: Ignored on SQLite.
     database_writer_processes: bool = True
-    #: Redis URL (``redis://host:6379/0``); unset means the in-process store.
+    #: Redis URL (``redis://host:6379/0``) for a second copy of the actor snapshots; unset:
+    #: the database's copy only.
     redis_url: str | None = attrs.field(default=None, repr=_redact_url)
     #: Prefix of every Redis key PyTake writes (several deployments can share one Redis).
     redis_prefix: str = attrs.field(default="pytake:", validator=_not_empty)

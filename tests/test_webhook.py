@@ -1,5 +1,6 @@
-"""The webhook over real HTTP, on PostgreSQL: WHATSAPP.md §12 cases that involve the edge,
-storage and the conversation actors (the parser's own cases are in test_whatsapp_parse)."""
+"""The webhook over real HTTP, on PostgreSQL: the cases of tests/whatsapp_corpus.py
+(docs/whatsapp.md#webhook-cases) that involve the edge, storage and the conversation actors
+(the parser's own cases are in test_whatsapp_parse)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every body of the WHATSAPP.md §12 corpus, POSTed to the real webhook on PostgreSQL:
+"""Every body of tests/whatsapp_corpus.py, POSTed to the real webhook on PostgreSQL:
 each is acknowledged, none yields a 5xx, and every stored body is processed (only the
 non-JSON one ends dead-lettered)."""
 

@@ -1,5 +1,6 @@
 """End to end through the stand-in: simulated customers → signed webhooks → PyTake →
-replies at the Cloud API stand-in → statuses back (WHATSAPP.md §12 cases 28, 36-38, 50)."""
+replies at the Cloud API stand-in → statuses back (cases 28, 36-38, 50 of
+tests/whatsapp_corpus.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The pure webhook parser, status order and error table against the WHATSAPP.md §12 corpus."""
+"""The pure webhook parser, status order and error table against the corpus of
+tests/whatsapp_corpus.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Webhook payloads for the WhatsApp corpus (docs WHATSAPP.md §12), as builder functions.
+"""Webhook payloads for the WhatsApp corpus (docs/whatsapp.md#webhook-cases), as builders.
 
 ``case_NN_<short>()`` returns what case NN sends: body bytes for POST cases (a tuple of bodies
 when the case is about several deliveries), query parameters for the GET handshake cases.

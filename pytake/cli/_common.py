@@ -60,7 +60,9 @@ def configure_logging(level: str) -> None:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # httpx logs every request at INFO: at a few hundred Cloud API sends a second that
         # buries the operator's log (failures are logged by the callers that see them).
-        for name in ("httpx", "httpcore"):
+        # Alembic logs its plugins and its dialect at INFO each time the schema is checked
+        # (seven lines per start); PyTake says what matters itself ("database at revision").
+        for name in ("httpx", "httpcore", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -12,7 +12,7 @@ Errors. Anything but success raises `pytake.errors.CloudApiError`:
 - no answer at all (connection refused or dropped, timeout) gives ``code`` 0 and
   ``http_status`` ``None``.
 
-``retryable`` follows WHATSAPP.md §6.4: rate limits (130429, 131056), transient and unknown
+``retryable`` follows docs/whatsapp.md#errors: rate limits (130429, 131056), transient and unknown
 errors (1, 2, 131000, 131016, 133004), maintenance (131057), HTTP 5xx without a known
 permanent code, and network failures are retryable; everything else (190 token expired,
 131047 window closed, 100 bad parameter, ...) is not, because sending the same request again

@@ -1,9 +1,9 @@
 """`MediaDownloader`: inbound media, fetched eagerly in the background and stored on disk.
 
-WHATSAPP.md §8: a webhook gives a media **id**; ``GET /{media-id}`` gives a download URL that
-expires after 5 minutes, plus ``mime_type``, ``sha256`` and ``file_size``; ``GET <url>``
-needs the same Bearer token. Ids can be downloaded for 7 days, so download at once, in a
-worker, and keep the file ourselves.
+The Cloud API's rules (docs/whatsapp.md#media): a webhook gives a media **id**;
+``GET /{media-id}`` gives a download URL that expires after 5 minutes, plus ``mime_type``,
+``sha256`` and ``file_size``; ``GET <url>`` needs the same Bearer token. Ids can be downloaded
+for 7 days, so download at once, in a worker, and keep the file ourselves.
 
 How a download goes (`MediaDownloader.fetch`):
 

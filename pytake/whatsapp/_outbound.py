@@ -4,7 +4,7 @@ Each builder returns the JSON body to POST to ``/{phone-number-id}/messages`` (a
 ``dict``), or raises `pytake.errors.InvalidMessage` listing *every* problem it found, so a
 flow author or an agent sees all of them at once and nothing half-valid is ever sent.
 
-The limits (WHATSAPP.md §6.2):
+The limits (docs/whatsapp.md#limits):
 
 ========================  ==============================================================
 text                      body 1..4096 characters; ``preview_url`` renders the first URL

@@ -20,7 +20,7 @@ Rules for :func:`advance` (status webhooks are duplicated and arrive out of orde
 :func:`implied` says which earlier states a status proves (``read`` implies ``delivered``), for
 callers that keep one timestamp per state.
 
-:data:`ERROR_POLICY` maps Cloud API error codes (WHATSAPP.md §6.4) to what a customer-service
+:data:`ERROR_POLICY` maps Cloud API error codes (docs/whatsapp.md#errors) to what a customer-service
 system should do; the mapping is our engineering judgement, not Meta's.  Codes not in the table
 get :data:`DEFAULT_ERROR_POLICY`: a bounded retry with backoff, since losing a message to a new
 transient code costs more than a few retries of a permanent one.
@@ -136,7 +136,8 @@ _TEMPLATE_CONFIG = {
     132016: "template disabled",
 }
 
-#: Cloud API error code → policy (WHATSAPP.md §6.4).  Data, so it can be audited and extended.
+#: Cloud API error code → policy (docs/whatsapp.md#errors).  Data, so it can be audited and
+#: extended.
 ERROR_POLICY: Final[dict[int, ErrorPolicy]] = {
     0: _p("token_alert", "authentication failure"),
     190: _p("token_alert", "access token expired or invalid"),

@@ -1,10 +1,10 @@
 """The 24-hour customer-service window, as pure functions.
 
-Rules (WHATSAPP.md §7): a customer message opens a 24-hour window and every new one restarts
-it; inside it any free-form type may be sent, outside it only approved templates (otherwise
-Meta answers 131047). The window runs from the **WhatsApp timestamp of the customer's last
-message**, never from when its webhook arrived (Meta retries deliveries for hours). Our own
-messages and status webhooks do not restart it.
+Rules (docs/whatsapp.md#window): a customer message opens a 24-hour window and every new one
+restarts it; inside it any free-form type may be sent, outside it only approved templates
+(otherwise Meta answers 131047). The window runs from the **WhatsApp timestamp of the
+customer's last message**, never from when its webhook arrived (Meta retries deliveries for
+hours). Our own messages and status webhooks do not restart it.
 
 What needs the window here: every free-form type, reactions included. What does not:
 templates, and read receipts / typing indicators (they answer a message that just arrived).
