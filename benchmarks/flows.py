@@ -91,7 +91,7 @@ import psycopg
 import trio
 from sqlalchemy.orm import Session
 
-from pytake.flowrun._library import publish
+from pytake.flowrun import publish
 from pytake.flows import validate
 from pytake.modules import ModuleConfigs, ModuleRegistry, SecretBox
 from pytake.modules.sim import CrmApiStandIn, run_app

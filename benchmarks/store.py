@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from pytake.actors import Snapshot, SnapshotStore
 from pytake.store import (
+    APPEND_JOURNAL,
     Database,
     GroupCommitter,
     RedisConnection,
@@ -53,7 +54,6 @@ from pytake.store import (
     SqlSnapshotStore,
     upgrade,
 )
-from pytake.store._journal import APPEND_JOURNAL
 
 from ._report import parse_args, progress, report, run_main
 

@@ -18,7 +18,6 @@ bodies → actors), ``whatsapp-outbox``, ``whatsapp-media`` and, with a WABA id,
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +29,6 @@ from ._supervision_metrics import SupervisionMetrics
 from .actors import ActorKind, DeadLetter, Router, SnapshotStore, Timers
 from .agents import (
     AgentActor,
-    AgentDesk,
     AgentDirectory,
     AgentEventLog,
     AgentServices,
@@ -38,24 +36,26 @@ from .agents import (
     ReloadAgent,
 )
 from .config import Settings, default_flows, keyword_pairs
-from .conversations import JOURNALED as CONVERSATION_MESSAGES
+from .contracts import FORMER_TYPE_NAMES, JOURNALED
 from .conversations import (
     AutomaticReplies,
     ConversationActor,
+    ConversationDirectory,
     ConversationLog,
+    ConversationServices,
     RoutingConfig,
 )
-from .conversations._directory import ConversationDirectory
 from .errors import StorageUnavailable
-from .flowrun._library import FlowLibrary
-from .flowrun._modules import ModuleCalls
+from .flowrun import FlowLibrary, ModuleCalls
 from .identity import IdentityService
-from .modules._feed import EventFeed
+from .modules import EventFeed
 from .queues import (
     QueueActor,
+    QueueServices,
     QueueTick,
     ReloadTeam,
     TeamDirectory,
+    TeamLookup,
     TeamNames,
     TeamResolver,
     all_team_ids,
@@ -76,13 +76,16 @@ from .store import (
     upgrade,
 )
 from .supervisor import Backoff, ChildSpec, Intensity, Supervisor, TreeNode
-from .web._webhook import WebhookMetrics, WhatsAppWebhook
-from .whatsapp._client import CloudApiClient
-from .whatsapp._governor import SendGovernor
-from .whatsapp._inbox import InboxOutcome, InboxProcessor
-from .whatsapp._media import MediaDownloader
-from .whatsapp._outbox import OutboxSender
-from .whatsapp._templates import TemplateCatalogue
+from .whatsapp import (
+    CloudApiClient,
+    InboxOutcome,
+    InboxProcessor,
+    MediaDownloader,
+    OutboxSender,
+    SendGovernor,
+    TemplateCatalogue,
+    WebhookMetrics,
+)
 
 log = logging.getLogger("pytake.engine")
 
@@ -165,13 +168,6 @@ class Engine:
             backoff=self.backoff,
             observer=self._supervision_metrics,
         )
-        for kind in (
-            actor_kind(settings, ConversationActor),
-            actor_kind(settings, AgentActor),
-            actor_kind(settings, QueueActor),
-            *kinds,
-        ):
-            self.router.register(kind)
         self.timers = Timers(self.router)
         self.sockets = AgentSockets(settings.agent_send_queue)
         self.agent_events = AgentEventLog(self.db, self.events_committer)
@@ -182,17 +178,16 @@ class Engine:
         # the same writer puts them in the same transaction.
         self.flows = FlowLibrary(self.db, self.events_committer,
                                  node_types=self.modules.node_types)
-        self.desk = AgentDesk(
-            self.router, self.conversations, TeamDirectory(self.db), AgentDirectory(self.db)
-        )
         self.agent_services = AgentServices(
             events=self.agent_events,
             sockets=self.sockets,
             directory=AgentDirectory(self.db),
+            timers=self.timers,
             offline_grace=settings.agent_offline_grace,
         )
         self.journal = SqlActorJournal(self.db, self.committer, self.router)
-        self.journal.register(*CONVERSATION_MESSAGES, *journaled)
+        self.journal.register(*JOURNALED, *journaled)
+        self.journal.register_former_names(FORMER_TYPE_NAMES)
         self.webhook_metrics = WebhookMetrics(self.registry)
         numbers = [n.strip() for n in settings.whatsapp_phone_number_ids.split(",") if n.strip()]
         self.inbox = InboxProcessor(
@@ -226,16 +221,11 @@ class Engine:
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
         default_flow, number_flows = default_flows(settings.flows_default)
         team_names = TeamNames(self.db)
-        self.router.services.update(
-            outbox=self.outbox,
-            replies=AutomaticReplies(),
-            db=self.db,
+        self.teams = TeamDirectory(self.db)
+        conversation_services = ConversationServices(
+            log=ConversationLog(self.events_committer, self.db, on_event=self.event_feed.publish),
             timers=self.timers,
-            conversation_log=ConversationLog(
-                self.events_committer, self.db, on_event=self.event_feed.publish
-            ),
-            agents=self.agent_services,
-            team_names=team_names,
+            teams=TeamLookup(team_names, self.teams),
             routing=RoutingConfig(
                 default_team=TeamResolver(team_names, settings.routing_default_team),
                 reopen_window=settings.routing_reopen_window,
@@ -244,23 +234,21 @@ class Engine:
                 number_flows=number_flows,
                 keywords=keyword_pairs(settings.flows_keywords),
             ),
+            outbox=self.outbox,
+            replies=AutomaticReplies(),
             flows=self.flows,
             modules=self.modules,
         )
-        self.webhook = WhatsAppWebhook(
-            verify_token=settings.whatsapp_verify_token,
-            app_secrets=[settings.whatsapp_app_secret, settings.whatsapp_app_secret_previous],
-            max_body=settings.whatsapp_max_body_bytes,
-            committer=self.inbox_committer,
-            # Stored and processed in one transaction: one transaction less per message,
-            # and the conversation learns of it one commit sooner.
-            store=self.inbox.ingest,
-            on_stored=self.inbox.wake,
-            hold=functools.partial(
-                self.inbox.wait_for_room, settings.whatsapp_inbox_backlog_wait
-            ),
-            metrics=self.webhook_metrics,
+        queue_services = QueueServices(
+            db=self.db, teams=self.teams, connections=self.sockets, timers=self.timers
         )
+        for kind in (
+            actor_kind(settings, ConversationActor, services=conversation_services),
+            actor_kind(settings, AgentActor, services=self.agent_services),
+            actor_kind(settings, QueueActor, services=queue_services),
+            *kinds,
+        ):
+            self.router.register(kind)
         self.registry.register(self.router.metrics_collector())
 
         children: list[ChildSpec] = []

@@ -14,9 +14,13 @@ from quart_trio import QuartTrio
 
 from pytake.identity import IdentityService, LoginLimiter, Passwords
 from pytake.store import Database
-from pytake.web import create_app
-from pytake.web._auth_routes import create_auth_blueprint, current_principal, require_role
-from pytake.web._errors import register_error_handlers
+from pytake.web import (
+    create_app,
+    create_auth_blueprint,
+    current_principal,
+    register_error_handlers,
+    require_role,
+)
 
 from ._support import serving
 

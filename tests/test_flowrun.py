@@ -15,8 +15,8 @@ from pytake.flowrun import (
     CustomerInput,
     Ended,
     FlowExecutor,
+    FlowHandoff,
     FlowRun,
-    Handoff,
     ModuleResult,
     TimerFired,
     Waiting,
@@ -82,7 +82,7 @@ async def test_support_path_asks_then_hands_off_with_the_answer_in_the_note() ->
     assert [b["type"] for b in ports.sent] == ["text", "list"]
     assert await executor.resume(run, CustomerInput("2")) == Waiting("answer")  # 2nd row
     result = await executor.resume(run, CustomerInput("minha internet caiu"))
-    assert isinstance(result, Handoff) and result.team == "suporte"
+    assert isinstance(result, FlowHandoff) and result.team == "suporte"
     assert "minha internet caiu" in result.note
     assert ("triage", "menu", "support") in ports.steps
 
@@ -95,7 +95,7 @@ async def test_wrong_answers_are_prompted_again_then_take_the_invalid_edge() -> 
         assert await executor.resume(run, CustomerInput("banana")) == Waiting("answer")
     assert ports.sent[-1]["body"].startswith("Não entendi")  # the retry text
     result = await executor.resume(run, CustomerInput("banana"))
-    assert isinstance(result, Handoff) and result.team == "atendimento"
+    assert isinstance(result, FlowHandoff) and result.team == "atendimento"
 
 
 async def test_second_copy_runs_the_boleto_subflow_with_a_checked_cpf() -> None:
@@ -122,7 +122,7 @@ async def test_a_failing_module_takes_the_error_edge() -> None:
     executor = FlowExecutor(ports)
     run, _ = await executor.start(ports.flows["boleto"])
     result = await executor.resume(run, CustomerInput(VALID_CPF))
-    assert isinstance(result, Handoff) and result.team == "financeiro"
+    assert isinstance(result, FlowHandoff) and result.team == "financeiro"
     assert run.variables["last_error"] == "no stub"
 
 
@@ -146,4 +146,4 @@ async def test_a_run_snapshotted_mid_flow_resumes_where_it_was() -> None:
     stored = json.loads(json.dumps(converter.unstructure(run)))
     restored = converter.structure(stored, FlowRun)
     result = await FlowExecutor(Ports()).resume(restored, CustomerInput("não liga"))
-    assert isinstance(result, Handoff) and result.team == "suporte"
+    assert isinstance(result, FlowHandoff) and result.team == "suporte"

@@ -26,8 +26,7 @@ from sqlalchemy.orm import Session
 
 from pytake.config import load_settings
 from pytake.engine import Engine
-from pytake.flowrun._library import publish
-from pytake.flowrun._simulate import BadSimulation, parse_messages, parse_stubs
+from pytake.flowrun import BadSimulation, parse_messages, parse_stubs, publish
 from pytake.store import (
     AuditLog,
     Conversation,
@@ -37,8 +36,7 @@ from pytake.store import (
     FlowVersion,
 )
 from pytake.store import Flow as FlowRecord
-from pytake.web import create_app
-from pytake.web._flows_api import create_flows_blueprint
+from pytake.web import create_app, create_flows_blueprint
 
 from ._support import serving
 from .test_auth_http import PASSWORD, FakeClock, bearer, make_identity

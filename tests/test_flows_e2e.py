@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from pytake.flowrun._library import publish
+from pytake.flowrun import publish
 from pytake.modules.sim import BillingApiStandIn, run_app
 from pytake.store import Team
 from pytake.whatsapp.sim import CloudApiStandIn, Customer, CustomerSimulator, run_standin

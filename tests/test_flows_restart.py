@@ -12,7 +12,7 @@ from typing import Any
 
 import trio
 
-from pytake.flowrun._library import publish
+from pytake.flowrun import publish
 from pytake.store import Database
 from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pytake.flowrun._library import (
+from pytake.flowrun import (
     FlowLibrary,
     in_share,
     publish,

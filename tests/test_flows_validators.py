@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytake.flows import (
+    REGEX_INPUT_MAX,
     VALIDATORS,
     Accepted,
     CnpjValidator,
@@ -23,13 +24,13 @@ from pytake.flows import (
     Rejected,
     TextValidator,
     check_answer,
+    match_option,
     normalize_cnpj,
     normalize_cpf,
     parse_date,
     parse_number,
     regex_problem,
 )
-from pytake.flows._validators import REGEX_INPUT_MAX, match_option
 
 # --- CPF -----------------------------------------------------------------------------------------
 

@@ -13,9 +13,8 @@ import trio.testing
 from sqlalchemy.orm import Session
 
 from pytake.errors import StorageUnavailable
-from pytake.store import Database, WriterProcess
+from pytake.store import APPEND_JOURNAL, Database, WriterProcess
 from pytake.store import GroupCommitter as _GroupCommitter
-from pytake.store._journal import APPEND_JOURNAL
 
 # The writer process of the ``db`` fixture's "process" case, by database.
 _PROCESSES: dict[int, WriterProcess] = {}

@@ -31,8 +31,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pytake.httpclient import EnvironmentProxies, LeanTransport, ProtocolError, pooled_client
-from pytake.httpclient._wire import ChunkedDecoder, parse_response_head
+from pytake.httpclient import (
+    ChunkedDecoder,
+    EnvironmentProxies,
+    LeanTransport,
+    ProtocolError,
+    parse_response_head,
+    pooled_client,
+)
 
 # --- a scripted server ------------------------------------------------------------------------
 

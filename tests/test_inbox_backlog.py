@@ -11,8 +11,8 @@ import trio
 import trio.testing
 
 from pytake.store import Database, GroupCommitter, upgrade
+from pytake.whatsapp import InboxOutcome, InboxProcessor
 from pytake.whatsapp import _inbox as inbox_module
-from pytake.whatsapp._inbox import InboxOutcome, InboxProcessor
 
 from .webhook_support import encode, envelope, running_edge, text_message, wa_id, webhook_settings
 

@@ -19,6 +19,7 @@ from pytake.errors import ModuleConfigError, ModuleError, UnknownModule
 from pytake.modules import (
     ENTRY_POINT_GROUP,
     MASK,
+    MISSING,
     NOT_FOUND,
     Action,
     BreakerPolicy,
@@ -41,7 +42,6 @@ from pytake.modules import (
     reply_document,
     reply_text,
 )
-from pytake.modules._template import MISSING
 from pytake.supervisor import Backoff
 
 BUILTINS = {"rest_api", "webhook", "crm_lookup", "boleto"}

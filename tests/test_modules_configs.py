@@ -13,14 +13,14 @@ import trio.testing
 
 from pytake.config import Settings
 from pytake.errors import ModuleConfigError
-from pytake.flowrun._modules import ModuleCalls
+from pytake.flowrun import ModuleCalls
 from pytake.modules import (
+    CONFIG_TTL,
     MASK,
     ModuleConfigs,
     ModuleRegistry,
     SecretBox,
 )
-from pytake.modules._configs import CONFIG_TTL
 from pytake.modules.builtin import BoletoModule, RestApiModule, WebhookModule
 from pytake.store import Database, ModuleConfiguration, ModuleRecord
 

@@ -257,12 +257,19 @@ class _Recorder:
     seen: list[tuple[float, str]] = attrs.field(factory=list)
 
 
+@attrs.define
+class _AlarmServices:
+    timers: Timers | None = None
+
+
 class _Alarm(Actor[_Recorder]):
     kind = "alarm"
     state_type = _Recorder
+    services: _AlarmServices
 
     async def receive(self, message: Any) -> Any:
-        timers: Timers = self.router.services["timers"]
+        timers = self.services.timers
+        assert timers is not None
         if isinstance(message, tuple):
             name, at, payload = message
             timers.schedule(self.kind, self.id, name, at, payload)
@@ -283,9 +290,9 @@ async def test_timers_fire_in_order_replace_and_cancel(
 ) -> None:
     from pytake.actors import open_router
 
-    async with open_router([ActorKind(_Alarm)]) as router:
-        timers = Timers(router)
-        router.services["timers"] = timers
+    services = _AlarmServices()
+    async with open_router([ActorKind(_Alarm, services=services)]) as router:
+        timers = services.timers = Timers(router)
         async with trio.open_nursery() as nursery:
             await nursery.start(timers.run)
             now = timers.now()
@@ -308,7 +315,7 @@ def test_a_queue_rebuilt_from_rows_keeps_what_still_applies() -> None:
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from pytake.queues._rebuild import rebuilt
+    from pytake.queues import rebuilt
     from pytake.routing import AgentStatus, QueueState
 
     queue = QueueState(team="1")

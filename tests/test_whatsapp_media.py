@@ -11,9 +11,9 @@ import pytest
 import trio
 
 from pytake.errors import CloudApiError
-from pytake.whatsapp._client import CloudApiClient
-from pytake.whatsapp._media import (
+from pytake.whatsapp import (
     MEDIA_LIMITS,
+    CloudApiClient,
     MediaDownloader,
     MediaRequest,
     StoredMedia,

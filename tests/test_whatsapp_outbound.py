@@ -11,13 +11,18 @@ import trio
 import trio.testing
 
 from pytake.errors import CloudApiError, InvalidMessage, WindowClosed
-from pytake.whatsapp._client import CloudApiClient, is_retryable
-from pytake.whatsapp._governor import Outcome, SendGovernor
-from pytake.whatsapp._outbound import (
+from pytake.whatsapp import (
+    WINDOW_SECONDS,
     Button,
+    CloudApiClient,
     Header,
     ListRow,
     ListSection,
+    Outcome,
+    SendGovernor,
+    TemplateCatalogue,
+    check_window,
+    is_retryable,
     list_message,
     mark_read_body,
     media_message,
@@ -26,9 +31,8 @@ from pytake.whatsapp._outbound import (
     reply_buttons_message,
     template_message,
     text_message,
+    window_open,
 )
-from pytake.whatsapp._templates import TemplateCatalogue
-from pytake.whatsapp._window import WINDOW_SECONDS, check_window, window_open
 from pytake.whatsapp.sim import CloudApiStandIn, run_standin
 
 TO = "+34600111222"

@@ -39,18 +39,21 @@ from pytake.store import (
     OutboxEntry,
     OutboxState,
 )
-from pytake.whatsapp._client import CloudApiClient
-from pytake.whatsapp._governor import Outcome, SendGovernor
-from pytake.whatsapp._outbound import mark_read_body, template_message, text_message
-from pytake.whatsapp._outbox import (
+from pytake.whatsapp import (
     UNKNOWN_AFTER_RESTART,
+    CloudApiClient,
     OutboxRow,
     OutboxSender,
+    Outcome,
+    SendGovernor,
     SendReport,
+    TemplateCatalogue,
+    mark_read_body,
     outbox_id_from_callback,
     reconcile_sending,
+    template_message,
+    text_message,
 )
-from pytake.whatsapp._templates import TemplateCatalogue
 from pytake.whatsapp.sim import CloudApiStandIn, run_standin
 
 TOKEN = "tok"

@@ -12,12 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytake.whatsapp._events import (
+from pytake.whatsapp import (
+    DEFAULT_ERROR_POLICY,
+    ERROR_POLICY,
+    STATUS_RANK,
     ApiError,
     ButtonReply,
     Edit,
     FlowReply,
     InboundMessage,
+    InvalidNotification,
     ListReply,
     Location,
     Media,
@@ -31,16 +35,12 @@ from pytake.whatsapp._events import (
     TemplateButton,
     Text,
     Unsupported,
-)
-from pytake.whatsapp._parse import InvalidNotification, parse_notification, sanitize_filename
-from pytake.whatsapp._signature import signature_problem
-from pytake.whatsapp._status import (
-    DEFAULT_ERROR_POLICY,
-    ERROR_POLICY,
-    STATUS_RANK,
     advance,
     error_policy,
     implied,
+    parse_notification,
+    sanitize_filename,
+    signature_problem,
 )
 from pytake.whatsapp.sim import Business, Customer, encode
 from pytake.whatsapp.sim import _payloads as payloads

@@ -22,7 +22,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 
 from pytake.cli import main
-from pytake.whatsapp._signature import signature_problem
+from pytake.whatsapp import signature_problem
 from pytake.whatsapp.sim import (
     CloudApiStandIn,
     Customer,

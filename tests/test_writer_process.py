@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from pytake.config import Settings
 from pytake.engine import Engine
 from pytake.errors import StorageUnavailable
-from pytake.store import Database, GroupCommitter, WriterProcess
+from pytake.store import APPEND_JOURNAL, Database, GroupCommitter, WriterProcess
 from pytake.store import _writer_process as writer_module
-from pytake.store._journal import APPEND_JOURNAL
 
 
 class _Sleep:
@@ -232,7 +231,7 @@ _ORPHAN_SCRIPT = textwrap.dedent("""
     import os, sys, trio
     from sqlalchemy.engine import make_url
     from pytake.store import WriterProcess
-    from pytake.store._journal import APPEND_JOURNAL
+    from pytake.store import APPEND_JOURNAL
 
     async def main():
         writer = WriterProcess(make_url(sys.argv[1]), channels=["a"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pytake.whatsapp._signature import sign
+from pytake.whatsapp import sign
 
 Json = dict[str, Any]
 

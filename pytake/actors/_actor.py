@@ -36,12 +36,16 @@ class Actor(Generic[S]):
     #: Bump when ``state_type`` changes shape; :meth:`upgrade_snapshot` converts older data.
     state_version: ClassVar[int] = 1
 
-    __slots__ = ("id", "replaying", "router", "state")
+    __slots__ = ("id", "replaying", "router", "services", "state")
 
-    def __init__(self, id: str, state: S, router: Router) -> None:
+    #: The kind's services (`ActorKind.services`); a subclass annotates their type.
+    services: Any
+
+    def __init__(self, id: str, state: S, router: Router, services: Any = None) -> None:
         self.id = id
         self.state = state
         self.router = router
+        self.services = services
         self.replaying = False
 
     @classmethod

@@ -33,6 +33,8 @@ class ActorKind:
       escalate to its parent.
     - ``batch``: messages one actor may handle before yielding its worker to others (fairness).
     - ``max_workers``: bound of the kind's elastic worker pool (concurrently *running* actors).
+    - ``services``: what every actor of the kind gets as ``self.services`` (its collaborators:
+      an outbox, a log, timers, ...), typed by the actor class; given by the composition root.
     """
 
     actor_class: type[Any]
@@ -44,6 +46,7 @@ class ActorKind:
     batch: int = attrs.field(default=64, validator=_positive)
     max_workers: int = attrs.field(default=1024, validator=_positive)
     snapshot_interval: float = attrs.field(default=1.0, validator=_positive)
+    services: Any = attrs.field(default=None, eq=False)
 
     @property
     def name(self) -> str:

@@ -63,8 +63,6 @@ class Router:
         )
         self._kinds: dict[str, KindRuntime] = {}
         self.journal: Journal | None = None
-        #: shared services actors may use (``"outbox"``, ...), set by the composition root
-        self.services: dict[str, Any] = {}
         self._supervisor: Supervisor | None = None
         self.accepting = True
         self.actor_limit = 100  # actors per kind rendered by describe(); see supervision_tree

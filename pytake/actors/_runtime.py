@@ -270,7 +270,7 @@ class KindRuntime:
             # Activation failures are retried indefinitely: the messages stay queued.
             cell.head_attempts = min(cell.head_attempts, 16)
             return False
-        cell.actor = cls(cell.id, state, self.router)
+        cell.actor = cls(cell.id, state, self.router, self.spec.services)
         cell.head_attempts = 0
         return True
 
@@ -282,7 +282,7 @@ class KindRuntime:
             state = self.cls.initial_state(cell.id)
         else:
             state = converter.structure(cell.committed, self.cls.state_type)
-        cell.actor = self.cls(cell.id, state, self.router)
+        cell.actor = self.cls(cell.id, state, self.router, self.spec.services)
 
     async def _crash(self, cell: ActorCell, item: Any, message: Any, exc: Exception) -> bool:
         """Handle a handler's exception.  True: the message was dead-lettered, carry on."""

@@ -1,11 +1,7 @@
 """Agents: the AgentActor (presence, capacity, teams, the event feed with per-agent seq),
 the live connection registry behind ``/ws/agent``, and the stored event log."""
 
-from ._actor import AWAY, OFFLINE, ONLINE, AgentActor, AgentServices, AgentState
-from ._desk import AgentDesk, BadCommand
-from ._directory import AgentDirectory, AgentProfile
-from ._events import AgentEventLog, StoredEvent
-from ._messages import (
+from ..contracts import (
     AgentView,
     ConnectionsChanged,
     GetAgent,
@@ -14,6 +10,9 @@ from ._messages import (
     ReloadAgent,
     SetPresence,
 )
+from ._actor import AWAY, OFFLINE, ONLINE, AgentActor, AgentServices, AgentState
+from ._directory import AgentDirectory, AgentProfile
+from ._events import AgentEventLog, StoredEvent
 from ._sockets import GOING_AWAY, SLOW_CONSUMER, AgentSockets, Connection
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "ONLINE",
     "SLOW_CONSUMER",
     "AgentActor",
-    "AgentDesk",
     "AgentDirectory",
     "AgentEventLog",
     "AgentProfile",
@@ -31,7 +29,6 @@ __all__ = [
     "AgentSockets",
     "AgentState",
     "AgentView",
-    "BadCommand",
     "Connection",
     "ConnectionsChanged",
     "GetAgent",

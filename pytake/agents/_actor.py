@@ -19,19 +19,20 @@ from typing import Any
 
 import attrs
 
-from ..actors import Actor
-from ..queues._messages import AgentUpdate, LeaveTeam
-from ._directory import AgentDirectory, AgentProfile
-from ._events import AgentEventLog, StoredEvent
-from ._messages import (
+from ..actors import Actor, Timers
+from ..contracts import (
+    AgentUpdate,
     AgentView,
     ConnectionsChanged,
     GetAgent,
+    LeaveTeam,
     OfflineGraceOver,
     Publish,
     ReloadAgent,
     SetPresence,
 )
+from ._directory import AgentDirectory, AgentProfile
+from ._events import AgentEventLog, StoredEvent
 from ._sockets import AgentSockets
 
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
@@ -53,9 +54,13 @@ class AgentState:
 
 @attrs.define
 class AgentServices:
+    """What an AgentActor works with, given to its kind by the composition root."""
+
     events: AgentEventLog
     sockets: AgentSockets
     directory: AgentDirectory
+    #: the offline grace and the clock
+    timers: Timers
     offline_grace: float = 10.0
     #: agent id → its current status, for listings that cannot wait on every actor
     presence: dict[str, str] = attrs.Factory(dict)
@@ -67,10 +72,11 @@ class AgentActor(Actor[AgentState]):
 
     _profile: AgentProfile | None = None
 
+    services: AgentServices
+
     @property
     def _services(self) -> AgentServices:
-        services: AgentServices = self.router.services["agents"]
-        return services
+        return self.services
 
     async def receive(self, message: Any) -> Any:
         if self._profile is None:
@@ -131,7 +137,7 @@ class AgentActor(Actor[AgentState]):
     ) -> None:
         state = self.state
         connections = self._services.sockets.count(self.id)
-        timers = self.router.services["timers"]
+        timers = self._services.timers
         if connections:
             timers.cancel(self.kind, self.id, "offline")
             status = state.chosen
@@ -182,5 +188,4 @@ class AgentActor(Actor[AgentState]):
         )
 
     def _now(self) -> float:
-        now: float = self.router.services["timers"].now()
-        return now
+        return self._services.timers.now()

@@ -13,8 +13,14 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..store import AgentEvent, Database, GroupCommitter
-from ..store._bulk import driver_connection, execute_returning, insert_rows
+from ..store import (
+    AgentEvent,
+    Database,
+    GroupCommitter,
+    driver_connection,
+    execute_returning,
+    insert_rows,
+)
 
 _table: sa.Table = AgentEvent.__table__  # type: ignore[assignment]
 

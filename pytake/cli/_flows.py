@@ -191,7 +191,7 @@ def _database(args: argparse.Namespace) -> str:
 def run_import(args: argparse.Namespace) -> int:
     import trio
 
-    from pytake.flowrun._library import publish, set_candidate, store_draft
+    from pytake.flowrun import publish, set_candidate, store_draft
     from pytake.flows import validate
     from pytake.store import Database
 
@@ -237,7 +237,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     import trio
 
-    from pytake.flowrun._library import FlowLibrary
+    from pytake.flowrun import FlowLibrary
     from pytake.store import Database
 
     url = _database(args)
@@ -273,7 +273,7 @@ def _flow_from(path: Path) -> Any:
 def run_simulate(args: argparse.Namespace) -> int:
     import trio
 
-    from pytake.flowrun._simulate import BadSimulation, simulate
+    from pytake.flowrun import BadSimulation, simulate
 
     path = Path(args.file)
     flow = _flow_from(path)

@@ -222,7 +222,7 @@ class _Modules:
 
 def _tenant(args: argparse.Namespace) -> str:
     # Imported here: pytake.modules is heavy, and --help does not need it.
-    from pytake.modules._configs import DEFAULT_TENANT, TENANT_KEY
+    from pytake.modules import DEFAULT_TENANT, TENANT_KEY
 
     tenant: str = DEFAULT_TENANT if args.tenant is None else args.tenant
     if not TENANT_KEY.match(tenant):

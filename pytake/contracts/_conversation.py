@@ -138,7 +138,7 @@ class CommandResult:
 
 
 @attrs.frozen
-class HandOff:
+class HandOffConversation:
     """The bot (or an API client) hands the conversation to ``team``'s queue."""
 
     team: str
@@ -197,7 +197,7 @@ class Transfer:
 
 
 @attrs.frozen
-class Reassign:
+class ReassignConversation:
     """A supervisor gives the conversation to ``agent`` (whoever has it now)."""
 
     by: str

@@ -1,16 +1,13 @@
 """Conversations: the ConversationActor, the messages and commands it accepts, and what it
 writes (the conversation row and its event log)."""
 
-from ._actor import BurstDue, ConversationActor, ConversationState
-from ._content import build_body
-from ._log import ConversationLog, ConversationRecord
-from ._messages import (
+from ..contracts import (
     AddNote,
     CommandResult,
     ConversationView,
     DeliveryFailed,
     GetConversation,
-    HandOff,
+    HandOffConversation,
     InboundReceived,
     MarkRead,
     MessageStatus,
@@ -19,7 +16,7 @@ from ._messages import (
     QueueOffered,
     QueueRequeued,
     QueueWithdrew,
-    Reassign,
+    ReassignConversation,
     ResolveConversation,
     SendReply,
     SetLabels,
@@ -27,8 +24,13 @@ from ._messages import (
     TeamClosed,
     Transfer,
 )
+from ._actor import BurstDue, ConversationActor, ConversationState
+from ._content import build_body
+from ._directory import ConversationDirectory
+from ._log import ConversationLog, ConversationRecord
 from ._replies import AutomaticReplies
 from ._routing import RoutingConfig
+from ._services import ConversationServices
 
 JOURNALED = (InboundReceived, DeliveryFailed)
 
@@ -39,13 +41,15 @@ __all__ = [
     "BurstDue",
     "CommandResult",
     "ConversationActor",
+    "ConversationDirectory",
     "ConversationLog",
     "ConversationRecord",
+    "ConversationServices",
     "ConversationState",
     "ConversationView",
     "DeliveryFailed",
     "GetConversation",
-    "HandOff",
+    "HandOffConversation",
     "InboundReceived",
     "MarkRead",
     "MessageStatus",
@@ -54,7 +58,7 @@ __all__ = [
     "QueueOffered",
     "QueueRequeued",
     "QueueWithdrew",
-    "Reassign",
+    "ReassignConversation",
     "ResolveConversation",
     "RoutingConfig",
     "SendReply",

@@ -28,15 +28,48 @@ from typing import Any
 import attrs
 
 from ..actors import Actor
-from ..agents._messages import Publish
+from ..contracts import (
+    AddNote,
+    AssignDirect,
+    CommandResult,
+    ConversationView,
+    DeliveryFailed,
+    Dequeue,
+    Enqueue,
+    GetConversation,
+    HandOffConversation,
+    InboundReceived,
+    MarkRead,
+    MessageStatus,
+    Publish,
+    QueueAccepted,
+    QueueInfo,
+    QueueOffered,
+    QueueRequeued,
+    QueueWithdrew,
+    ReassignConversation,
+    Release,
+    Reprioritize,
+    ResolveConversation,
+    SendReply,
+    SetLabels,
+    SetPriority,
+    TeamClosed,
+    Transfer,
+)
 from ..errors import InvalidMessage, StorageUnavailable, WindowClosed
-from ..flowrun import CustomerInput, Ended, Event, FlowExecutor, FlowRun, TimerFired, Waiting
-from ..flowrun import Handoff as FlowHandoff
+from ..flowrun import (
+    CustomerInput,
+    Ended,
+    Event,
+    FlowExecutor,
+    FlowHandoff,
+    FlowRun,
+    TimerFired,
+    Waiting,
+)
 from ..flowrun import Result as FlowResult
-from ..flowrun._library import FlowLibrary
-from ..flows._validators import fold
-from ..queues._messages import AssignDirect, Dequeue, Enqueue, Release, Reprioritize
-from ..queues._team import TeamNames
+from ..flows import fold
 from ..routing import (
     Accept,
     BurstCoalescer,
@@ -67,39 +100,17 @@ from ..routing import (
 )
 from ..routing import Reassign as ReassignEvent
 from ..store import ConversationStatus
+from ..whatsapp import mark_read_body, text_message
 from ._content import build_body
 from ._flow_ports import ActorFlowPorts, FlowTimer
 from ._log import (
-    ConversationLog,
     ConversationRecord,
     RecordOutcome,
     nothing_to_wait_for,
     utc,
 )
-from ._messages import (
-    AddNote,
-    CommandResult,
-    ConversationView,
-    DeliveryFailed,
-    GetConversation,
-    HandOff,
-    InboundReceived,
-    MarkRead,
-    MessageStatus,
-    QueueAccepted,
-    QueueInfo,
-    QueueOffered,
-    QueueRequeued,
-    QueueWithdrew,
-    Reassign,
-    ResolveConversation,
-    SendReply,
-    SetLabels,
-    SetPriority,
-    TeamClosed,
-    Transfer,
-)
 from ._routing import RoutingConfig
+from ._services import ConversationServices
 
 log = logging.getLogger("pytake.conversations")
 
@@ -141,6 +152,7 @@ class ConversationActor(Actor[ConversationState]):
     kind = "conversation"
     state_type = ConversationState
     state_version = 3
+    services: ConversationServices
 
     #: the row values this activation last wrote (an UPDATE that changes nothing is skipped)
     _written: tuple[int, dict[str, Any]] | None = None
@@ -205,10 +217,9 @@ class ConversationActor(Actor[ConversationState]):
         if conversation_id is None and isinstance(message, InboundReceived):
             conversation_id = message.conversation_id
         self._reconciled = True
-        log_: ConversationLog | None = self.router.services.get("conversation_log")
-        if conversation_id is None or log_ is None:
+        if conversation_id is None:
             return
-        stored = await log_.stored_owner(conversation_id)
+        stored = await self.services.log.stored_owner(conversation_id)
         if stored is None:
             return
         owner = Owner(stored.owner)
@@ -294,11 +305,10 @@ class ConversationActor(Actor[ConversationState]):
         and owns it now is told (the crash may have come between the log and the agent's
         event), and the bot's turn runs again so that its flow is where it was."""
         state = self.state
-        log_: ConversationLog = self.router.services["conversation_log"]
         ownership = state.ownership
         if (ownership.owner is Owner.ASSIGNED and ownership.agent is not None
                 and state.conversation_id is not None
-                and await log_.owner_unchanged_since(state.conversation_id,
+                and await self.services.log.owner_unchanged_since(state.conversation_id,
                                                      f"m{message.message_id}")):
             await self._publish(ownership.agent, "message.new", self._message_data(message),
                                 key=f"message.new:m{message.message_id}")
@@ -314,7 +324,7 @@ class ConversationActor(Actor[ConversationState]):
             gap=config.burst_gap, max_hold=config.burst_max_hold
         )
         self.state.burst, deadline = burst.add(message_id, now)
-        self.router.services["timers"].schedule(self.kind, self.id, "burst", deadline, BurstDue())
+        self.services.timers.schedule(self.kind, self.id, "burst", deadline, BurstDue())
 
     async def _burst_due(self) -> None:
         burst = self.state.burst
@@ -327,7 +337,7 @@ class ConversationActor(Actor[ConversationState]):
     async def _bot_turn(self) -> None:
         """The bot's answer to a customer's turn: the running flow takes it, or the flow its
         words or the default start; without flows, the default team gets the conversation."""
-        if self.router.services.get("flows") is not None and (
+        if self.services.flows is not None and (
             self.state.flow is not None or self._flow_to_start()
         ):
             await self._flow_turn(CustomerInput(self.state.last_text))
@@ -343,7 +353,8 @@ class ConversationActor(Actor[ConversationState]):
         return config.number_flows.get(self.state.phone_number_id, config.default_flow)
 
     async def _flow_turn(self, event: Event) -> None:
-        library: FlowLibrary = self.router.services["flows"]
+        library = self.services.flows
+        assert library is not None  # a turn of a flow is taken only with flows
         ports = ActorFlowPorts(self, library)
         state = self.state
         # The customer's last message names the turn; a timer's turn also its wait's token
@@ -375,8 +386,7 @@ class ConversationActor(Actor[ConversationState]):
         self.state.flow = None
         now = self._now()
         if isinstance(result, FlowHandoff):
-            names: TeamNames = self.router.services["team_names"]
-            team = await names.id_of(result.team)
+            team = await self.services.teams.id_of(result.team)
             if team is None:
                 log.error("conversation %s: the flow hands off to unknown team %r",
                           self.id, result.team)
@@ -431,7 +441,7 @@ class ConversationActor(Actor[ConversationState]):
         await self._transition(Requeue(at=now, reason="agent_offline"), cause="requeue")
 
     async def _tell_position(self, message: QueueInfo) -> None:
-        replies: Any = self.router.services.get("replies")
+        replies = self.services.replies
         template = getattr(replies, "queue_position", "")
         if not template or self.state.ownership.owner is not Owner.QUEUED:
             return
@@ -462,7 +472,7 @@ class ConversationActor(Actor[ConversationState]):
     # --- commands ----------------------------------------------------------------------------
 
     async def _command(self, message: Any) -> CommandResult:
-        if isinstance(message, HandOff):
+        if isinstance(message, HandOffConversation):
             event: OwnershipEvent = Handoff(
                 at=self._now(), team=message.team, priority=message.priority,
                 skills=message.skills,
@@ -473,7 +483,7 @@ class ConversationActor(Actor[ConversationState]):
         if by is None:
             raise TypeError(f"ConversationActor cannot handle {type(message).__name__}")
         supervisor = role in _SUPERVISORS
-        if isinstance(message, Reassign):
+        if isinstance(message, ReassignConversation):
             if not supervisor:
                 return CommandResult(False, "only a supervisor or admin can reassign")
             event = ReassignEvent(at=self._now(), agent=message.agent, by=by, team=message.team)
@@ -513,7 +523,10 @@ class ConversationActor(Actor[ConversationState]):
             return CommandResult(False, "the customer has not written yet: nowhere to send")
         try:
             body = build_body(state.reply_to, message.content)
-            outbox: Any = self.router.services["outbox"]
+            outbox = self.services.outbox
+            if outbox is None:
+                return CommandResult(False, "no outbox is configured: nothing can be sent",
+                                     code="unavailable")
             sent = await outbox.enqueue(
                 state.phone_number_id,
                 body,
@@ -558,10 +571,8 @@ class ConversationActor(Actor[ConversationState]):
     async def _mark_read(self, message: MarkRead) -> CommandResult:
         state = self.state
         state.unread = 0
-        if state.last_inbound_wamid and state.phone_number_id:
-            from ..whatsapp._outbound import mark_read_body
-
-            outbox: Any = self.router.services["outbox"]
+        outbox = self.services.outbox
+        if outbox is not None and state.last_inbound_wamid and state.phone_number_id:
             try:
                 await outbox.enqueue(
                     state.phone_number_id,
@@ -685,8 +696,8 @@ class ConversationActor(Actor[ConversationState]):
         row = self.state.conversation_id
         if (row, updates) == self._written:
             updates = {}  # the row already says so: only the events are new
-        log_: ConversationLog = self.router.services["conversation_log"]
-        committed = await log_.record_soon(ConversationRecord(row, updates, tuple(events)))
+        record = ConversationRecord(row, updates, tuple(events))
+        committed = await self.services.log.record_soon(record)
         if updates:
             self._written = (row, updates)
         return committed
@@ -767,21 +778,15 @@ class ConversationActor(Actor[ConversationState]):
 
     @property
     def _config(self) -> RoutingConfig:
-        config: RoutingConfig = self.router.services.get("routing") or _DEFAULT_CONFIG
+        config: RoutingConfig = self.services.routing
         return config
 
     def _now(self) -> float:
-        timers: Any = self.router.services.get("timers")
-        if timers is None:
-            import time
-
-            return time.time()
-        now: float = timers.now()
-        return now
+        return self.services.timers.now()
 
     def _automatic_reply(self, message: InboundReceived) -> str | None:
         """The edge's own replies — only while the bot owns the conversation."""
-        replies: Any = self.router.services.get("replies")
+        replies = self.services.replies
         if replies is None or self.state.ownership.owner is not Owner.FLOW:
             return None
         if message.type == "request_welcome":
@@ -797,11 +802,9 @@ class ConversationActor(Actor[ConversationState]):
 
     async def _send_text(self, text: str, key: str | None = None) -> None:
         state = self.state
-        outbox: Any = self.router.services.get("outbox")
+        outbox = self.services.outbox
         if outbox is None or not state.reply_to or not state.phone_number_id:
             return
-        from ..whatsapp._outbound import text_message
-
         # The state change above is committed with this message; if the enqueue fails the
         # message is retried as a whole (the reply is at least once, never lost).
         try:
@@ -818,9 +821,6 @@ class ConversationActor(Actor[ConversationState]):
         if enqueued.repeated:
             return  # told before (a replay, a rebuilt queue): nothing new was sent
         await self._record([message_event("bot", self._now())])
-
-
-_DEFAULT_CONFIG = RoutingConfig()
 
 
 def _release_event(cause: str) -> str:

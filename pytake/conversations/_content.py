@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidMessage
-from ..whatsapp._outbound import (
+from ..whatsapp import (
     Button,
     Header,
     ListRow,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..contracts import conversation_address
 from ..store import Conversation, Database
 
 
@@ -15,11 +16,6 @@ def _key(session: Session, conversation_id: int) -> str | None:
         )
     ).one_or_none()
     return None if row is None else conversation_address(row[0], row[1])
-
-
-def conversation_address(phone_number_id: str, customer_row_id: int) -> str:
-    """A ConversationActor's id: the business number and the customer's row id."""
-    return f"{phone_number_id}:{customer_row_id}"
 
 
 class ConversationDirectory:

@@ -16,13 +16,13 @@ from ..errors import InvalidMessage, WindowClosed
 from ..flowrun import ModuleResult
 from ..flows import Flow
 from ..httpclient import pooled_client
-from ..queues._team import TeamDirectory
-from ..whatsapp._window import window_open
+from ..whatsapp import window_open
 from ._content import build_body
 
 if TYPE_CHECKING:
-    from ..flowrun._library import FlowLibrary, StoredFlow
+    from ..flowrun import FlowLibrary, StoredFlow
     from ._actor import ConversationActor
+    from ._services import ConversationServices
 
 log = logging.getLogger("pytake.flows")
 
@@ -48,13 +48,12 @@ class ActorFlowPorts:
         self._sent = 0
 
     @property
-    def _services(self) -> dict[str, Any]:
-        services: dict[str, Any] = self.actor.router.services
-        return services
+    def _services(self) -> ConversationServices:
+        return self.actor.services
 
     async def send(self, body: dict[str, Any]) -> None:
         state = self.actor.state
-        outbox = self._services.get("outbox")
+        outbox = self._services.outbox
         if outbox is None or not state.reply_to or not state.phone_number_id:
             return
         self._sent += 1
@@ -74,7 +73,7 @@ class ActorFlowPorts:
 
     async def call_module(self, module: str, action: str, inputs: dict[str, Any],
                           timeout: float | None) -> ModuleResult:
-        modules = self._services.get("modules")
+        modules = self._services.modules
         if modules is None:
             return ModuleResult("error", error="no module runner is configured")
         state = self.actor.state
@@ -87,7 +86,7 @@ class ActorFlowPorts:
 
     async def http(self, method: str, url: str, headers: dict[str, str], body: Any,
                    timeout: float) -> tuple[bool, Any]:
-        client: httpx.AsyncClient | None = getattr(self._services.get("modules"), "http", None)
+        client: httpx.AsyncClient | None = getattr(self._services.modules, "http", None)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if client is None:  # no module runner: a client for this call only
@@ -106,14 +105,12 @@ class ActorFlowPorts:
         return window_open(self.actor.state.last_customer_message_at, self.actor._now())
 
     async def team_open(self, team: str) -> bool:
-        team_id = await self._services["team_names"].id_of(team)
-        if team_id is None:
-            return False
-        profile = await TeamDirectory(self._services["db"]).profile(int(team_id))
-        return profile.hours is None or profile.hours.is_open(datetime.now(UTC))
+        teams = self._services.teams
+        team_id = await teams.id_of(team)
+        return team_id is not None and await teams.is_open(team_id, datetime.now(UTC))
 
     def wake_at(self, seconds: float, token: int) -> None:
-        self._services["timers"].schedule(self.actor.kind, self.actor.id, "flow",
+        self._services.timers.schedule(self.actor.kind, self.actor.id, "flow",
                                           self.actor._now() + seconds, FlowTimer(token))
 
     async def load(self, flow: str, version: int | None) -> Flow | None:

@@ -26,8 +26,14 @@ from sqlalchemy.orm import Session
 
 from ..routing import MESSAGE_TYPES
 from ..routing import ConversationEvent as RoutingEvent
-from ..store import Conversation, ConversationEvent, Database, GroupCommitter
-from ..store._bulk import driver_connection, execute_returning
+from ..store import (
+    Conversation,
+    ConversationEvent,
+    Database,
+    GroupCommitter,
+    driver_connection,
+    execute_returning,
+)
 
 _events: sa.Table = ConversationEvent.__table__  # type: ignore[assignment]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]

@@ -1,4 +1,4 @@
-"""The routing configuration a ConversationActor reads (``router.services["routing"]``)."""
+"""The routing configuration a ConversationActor reads (its `ConversationServices.routing`)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from ..flows import (
     REPLY,
     TIMEOUT,
     TRUE,
+    Accepted,
     AskNode,
     CallModuleNode,
     ConditionNode,
@@ -54,7 +55,6 @@ from ..flows import (
     render,
     render_value,
 )
-from ..flows._validators import Accepted
 from ._ports import FlowPorts
 from ._state import FlowRun, Frame
 
@@ -68,7 +68,7 @@ MAX_DEPTH = 8
 
 
 @attrs.frozen
-class Handoff:
+class FlowHandoff:
     team: str
     note: str
     priority: int = 0
@@ -88,7 +88,7 @@ class Waiting:
     what: str
 
 
-Result = Handoff | Ended | Waiting
+Result = FlowHandoff | Ended | Waiting
 
 
 @attrs.frozen
@@ -162,9 +162,9 @@ class FlowExecutor:
             node = flow.node(node_id)
             started = time.perf_counter()
             result = await self._enter(run, flow, node)
-            if isinstance(result, (Handoff, Ended)):
+            if isinstance(result, (FlowHandoff, Ended)):
                 await self.ports.record(run.flow, run.version, node.id,
-                                        "handoff" if isinstance(result, Handoff) else "end",
+                                        "handoff" if isinstance(result, FlowHandoff) else "end",
                                         run.variables)
                 if isinstance(result, Ended) and isinstance(node, ReturnNode) and run.stack:
                     caller, target = await self._return(run)
@@ -236,7 +236,7 @@ class FlowExecutor:
                 run.variables[node.output] = answer
             return NEXT if ok else ERROR
         if isinstance(node, HandoffNode):
-            return Handoff(node.team, node.note_for(ctx), node.priority, tuple(node.skills))
+            return FlowHandoff(node.team, node.note_for(ctx), node.priority, tuple(node.skills))
         if isinstance(node, WaitNode):
             return self._wait(run, "timer", node.seconds)
         if isinstance(node, SilenceTimeoutNode):
@@ -372,7 +372,7 @@ __all__ = [
     "Ended",
     "Event",
     "FlowExecutor",
-    "Handoff",
+    "FlowHandoff",
     "Result",
     "Start",
     "TimerFired",

@@ -27,9 +27,11 @@ from ..store import (
     FlowVersion,
     FlowVersionStatus,
     GroupCommitter,
+    driver_connection,
+    execute_each,
+    insert_rows,
 )
 from ..store import Flow as FlowRecord
-from ..store._bulk import driver_connection, execute_each, insert_rows
 
 log = logging.getLogger("pytake.flows")
 

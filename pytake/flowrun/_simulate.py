@@ -33,7 +33,7 @@ from ._executor import (
     Ended,
     Event,
     FlowExecutor,
-    Handoff,
+    FlowHandoff,
     Result,
     TimerFired,
     Waiting,
@@ -44,10 +44,10 @@ from ._state import FlowRun
 __all__ = [
     "MAX_MESSAGES",
     "BadSimulation",
+    "CallModule",
     "HttpCall",
     "Load",
     "ModuleCall",
-    "ModuleCalls",
     "Step",
     "Transcript",
     "Turn",
@@ -63,8 +63,8 @@ HTTP_STUB: Final = "http"
 
 #: ``await load(flow, version)``: a flow (``version`` None: the published one), or None.
 Load = Callable[[str, int | None], Awaitable[Flow | None]]
-#: ``await calls(module, action, inputs, timeout, context)``, as `pytake.flowrun._modules`.
-ModuleCalls = Callable[[str, str, dict[str, Any], float | None, dict[str, Any]],
+#: ``await calls(module, action, inputs, timeout, context)``, as `pytake.flowrun.ModuleCalls`.
+CallModule = Callable[[str, str, dict[str, Any], float | None, dict[str, Any]],
                        Awaitable[ModuleResult]]
 
 
@@ -182,7 +182,7 @@ def result_json(result: Result, run: FlowRun, timer: float | None) -> dict[str, 
     """``{"status": "waiting", "for", "flow", "node", "timer_seconds"}``, ``{"status":
     "handoff", "team", "note", "priority", "skills"}`` or ``{"status": "ended", "resolved",
     "reason"}``."""
-    if isinstance(result, Handoff):
+    if isinstance(result, FlowHandoff):
         return {"status": "handoff", "team": result.team, "note": result.note,
                 "priority": result.priority, "skills": list(result.skills)}
     if isinstance(result, Ended):
@@ -287,7 +287,7 @@ class _Ports:
     """`FlowPorts` that record what the flow does and touch nothing."""
 
     def __init__(self, top: Flow, load: Load, stubs: dict[str, list[Any]],
-                 module_calls: ModuleCalls | None, customer: dict[str, Any],
+                 module_calls: CallModule | None, customer: dict[str, Any],
                  window_open: bool, closed_teams: frozenset[str], tenant: str) -> None:
         self._load = load
         self._flows: dict[tuple[str, int | None], Flow] = {(top.id, top.version): top}
@@ -384,7 +384,7 @@ async def simulate(
     *,
     load: Load,
     stubs: Mapping[str, Any] | None = None,
-    module_calls: ModuleCalls | None = None,
+    module_calls: CallModule | None = None,
     customer: Mapping[str, Any] | None = None,
     window_open: bool = True,
     closed_teams: Sequence[str] = (),

@@ -33,11 +33,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..flows import InvalidFlow, Problem
-from ..flows._validate import ID_PATTERN
-from ..store import AuditLog, FlowVersion, FlowVersionStatus
+from ..flows import ID_PATTERN, InvalidFlow, Problem
+from ..store import AuditLog, FlowVersion, FlowVersionStatus, utcnow
 from ..store import Flow as FlowRecord
-from ..store._base import utcnow
 
 __all__ = [
     "FlowConflict",

@@ -92,6 +92,7 @@ from ._model import (
 from ._problems import Code, Problem
 from ._template import MISSING, NAMESPACES, is_variable_path, lookup, render, render_value
 from ._validate import (
+    ID_PATTERN,
     LOOP_MAX_ITERATIONS,
     MAX_RETRIES,
     MAX_WAIT_SECONDS,
@@ -100,6 +101,7 @@ from ._validate import (
     validate,
 )
 from ._validators import (
+    REGEX_INPUT_MAX,
     VALIDATORS,
     Accepted,
     AnswerValidator,
@@ -131,6 +133,7 @@ __all__ = [
     "EXCEEDED",
     "FALSE",
     "FORMAT",
+    "ID_PATTERN",
     "INVALID",
     "LOOP_MAX_ITERATIONS",
     "MAX_RETRIES",
@@ -141,6 +144,7 @@ __all__ = [
     "NODE_TYPES",
     "OPEN",
     "OPERATORS",
+    "REGEX_INPUT_MAX",
     "REPLY",
     "RESERVED_CHOICES",
     "TIMEOUT",

@@ -38,7 +38,7 @@ from pytake.flows._validators import (
     fold,
     match_option,
 )
-from pytake.whatsapp._outbound import Button, ListRow, ListSection
+from pytake.whatsapp import Button, ListRow, ListSection
 
 __all__ = [
     "BODY",

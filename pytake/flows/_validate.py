@@ -61,13 +61,13 @@ from pytake.flows._model import (
 from pytake.flows._model import _suggest as suggest
 from pytake.flows._problems import Code, Problem, join_path, key_path
 from pytake.flows._template import is_variable_path, template_problems
-from pytake.whatsapp._outbound import (
-    _CAPTIONED,
+from pytake.whatsapp import (
     BUTTON_BODY_MAX,
     BUTTON_ID_MAX,
     BUTTON_TITLE_MAX,
     BUTTONS_MAX,
     CAPTION_MAX,
+    CAPTIONED,
     FOOTER_MAX,
     HEADER_TEXT_MAX,
     LIST_BODY_MAX,
@@ -381,7 +381,7 @@ class _Check:
             self.add(join_path(path, "link"), "an http(s) URL or a {{variable}} holding one",
                      Code.BAD_VALUE)
         if node.caption is not None:
-            if node.media_type not in _CAPTIONED:
+            if node.media_type not in CAPTIONED:
                 self.add(join_path(path, "caption"),
                          f"{node.media_type} messages take no caption", Code.WHATSAPP_LIMIT)
             else:

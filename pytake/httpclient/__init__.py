@@ -15,7 +15,16 @@ from pytake.httpclient._proxy import EnvironmentProxies
 from pytake.httpclient._transport import LeanTransport
 from pytake.httpclient._wire import ProtocolError
 
-__all__ = ["EnvironmentProxies", "LeanTransport", "ProtocolError", "pooled_client"]
+from ._wire import ChunkedDecoder, parse_response_head
+
+__all__ = [
+    "ChunkedDecoder",
+    "EnvironmentProxies",
+    "LeanTransport",
+    "ProtocolError",
+    "parse_response_head",
+    "pooled_client",
+]
 
 
 def pooled_client(

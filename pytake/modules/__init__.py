@@ -74,14 +74,21 @@ from pytake.modules._runner import (
 from pytake.modules._secrets import SecretBox
 from pytake.modules._template import TemplateError, lookup, render
 
+from ._configs import CONFIG_TTL, TENANT_KEY
+from ._feed import EventFeed
+from ._template import MISSING
+
 __all__ = [
+    "CONFIG_TTL",
     "DEFAULT_TENANT",
     "ENTRY_POINT_GROUP",
     "ERROR",
     "KNOWN_PERMISSIONS",
     "MASK",
+    "MISSING",
     "NOT_FOUND",
     "OK",
+    "TENANT_KEY",
     "VALUE_TYPES",
     "Action",
     "BreakerPolicy",
@@ -90,6 +97,7 @@ __all__ = [
     "ConfigField",
     "ConfigView",
     "CountingMetrics",
+    "EventFeed",
     "Manifest",
     "Module",
     "ModuleConfigError",

@@ -1,8 +1,7 @@
 """Queues: the QueueActor (one per team) over :mod:`pytake.routing`'s queue state, and the
 team profile it reads from the database."""
 
-from ._actor import QueueActor, QueueActorState
-from ._messages import (
+from ..contracts import (
     AcceptOffer,
     AgentUpdate,
     AssignDirect,
@@ -20,8 +19,11 @@ from ._messages import (
     ReloadTeam,
     Reprioritize,
 )
+from ._actor import QueueActor, QueueActorState, QueueServices
+from ._rebuild import rebuilt
 from ._team import (
     TeamDirectory,
+    TeamLookup,
     TeamNames,
     TeamProfile,
     TeamResolver,
@@ -45,12 +47,14 @@ __all__ = [
     "Position",
     "QueueActor",
     "QueueActorState",
+    "QueueServices",
     "QueueStats",
     "QueueTick",
     "Release",
     "ReloadTeam",
     "Reprioritize",
     "TeamDirectory",
+    "TeamLookup",
     "TeamNames",
     "TeamProfile",
     "TeamResolver",
@@ -58,4 +62,5 @@ __all__ = [
     "all_team_ids",
     "hours_from",
     "policy_from",
+    "rebuilt",
 ]

@@ -18,14 +18,34 @@ from typing import Any
 
 import attrs
 
-from ..actors import Actor
-from ..agents._messages import ConnectionsChanged, Publish, ReloadAgent
-from ..conversations._messages import (
+from ..actors import Actor, Timers
+from ..contracts import (
+    AcceptOffer,
+    AgentUpdate,
+    AssignDirect,
+    Connections,
+    ConnectionsChanged,
+    DeclineOffer,
+    Dequeue,
+    Enqueue,
+    GetPosition,
+    GetQueueStats,
+    LeaveTeam,
+    OfferAnswer,
+    Position,
+    Publish,
+    PublishStats,
     QueueAccepted,
     QueueInfo,
     QueueOffered,
     QueueRequeued,
+    QueueStats,
+    QueueTick,
     QueueWithdrew,
+    Release,
+    ReloadAgent,
+    ReloadTeam,
+    Reprioritize,
     TeamClosed,
 )
 from ..routing import (
@@ -40,25 +60,7 @@ from ..routing import (
     QueueState,
     Requeued,
 )
-from ._messages import (
-    AcceptOffer,
-    AgentUpdate,
-    AssignDirect,
-    DeclineOffer,
-    Dequeue,
-    Enqueue,
-    GetPosition,
-    GetQueueStats,
-    LeaveTeam,
-    OfferAnswer,
-    Position,
-    PublishStats,
-    QueueStats,
-    QueueTick,
-    Release,
-    ReloadTeam,
-    Reprioritize,
-)
+from ..store import Database
 from ._rebuild import rebuild
 from ._team import TeamDirectory, TeamProfile
 
@@ -78,9 +80,24 @@ class QueueActorState:
     queue: QueueState | None = None
 
 
+@attrs.define
+class QueueServices:
+    """What a QueueActor works with, given to its kind by the composition root."""
+
+    #: the database its queue is rebuilt from after a restart
+    db: Database
+    #: teams' policies, hours and members
+    teams: TeamDirectory
+    #: agents' live connections on this node (presence in a snapshot may be stale)
+    connections: Connections
+    #: offer deadlines and statistics ticks, and the clock
+    timers: Timers
+
+
 class QueueActor(Actor[QueueActorState]):
     kind = "queue"
     state_type = QueueActorState
+    services: QueueServices
 
     _profile: TeamProfile | None = None
     _stats_pending = False
@@ -93,7 +110,7 @@ class QueueActor(Actor[QueueActorState]):
     async def receive(self, message: Any) -> Any:
         if self._profile is None:
             await self._load()
-            self.state.queue = await rebuild(self.router.services["db"], self.queue, int(self.id))
+            self.state.queue = await rebuild(self.services.db, self.queue, int(self.id))
             self._arm_timer()
         now = self._now()
         q = self.queue
@@ -174,7 +191,7 @@ class QueueActor(Actor[QueueActorState]):
         return answer
 
     async def _load(self) -> None:
-        self._profile = profile = await TeamDirectory(self.router.services["db"]).profile(
+        self._profile = profile = await self.services.teams.profile(
             int(self.id)
         )
         if self.state.queue is None:
@@ -188,7 +205,7 @@ class QueueActor(Actor[QueueActorState]):
         """Presence in a snapshot may be from before a restart: an agent it calls present but
         with no connection here is set away (its offers return, it keeps its conversations)
         and its AgentActor is woken, which applies the offline grace and policy properly."""
-        sockets = self.router.services["agents"].sockets
+        sockets = self.services.connections
         now = self._now()
         for slot in list(self.queue.agents.values()):
             if slot.status is not AgentStatus.OFFLINE and not sockets.count(slot.agent):
@@ -245,7 +262,7 @@ class QueueActor(Actor[QueueActorState]):
         """Agents see queue statistics change at most once a second, however busy it is."""
         if not self._stats_pending:
             self._stats_pending = True
-            self.router.services["timers"].schedule(
+            self.services.timers.schedule(
                 self.kind, self.id, "stats", self._now() + STATS_INTERVAL, PublishStats()
             )
 
@@ -257,7 +274,7 @@ class QueueActor(Actor[QueueActorState]):
                 await self.router.tell("agent", slot.agent, Publish("queue.stats", stats))
 
     def _arm_timer(self) -> None:
-        timers = self.router.services["timers"]
+        timers = self.services.timers
         deadline = self.queue.next_deadline()
         if deadline is None:
             timers.cancel(self.kind, self.id, "offers")
@@ -281,5 +298,5 @@ class QueueActor(Actor[QueueActorState]):
         )
 
     def _now(self) -> float:
-        now: float = self.router.services["timers"].now()
+        now: float = self.services.timers.now()
         return now

@@ -16,7 +16,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..conversations._directory import conversation_address
+from ..contracts import conversation_address
 from ..routing import Assignment, QueueState, WaitingEntry
 from ..store import Conversation, Database
 

@@ -10,6 +10,7 @@ validate (written around the API) is logged and replaced by the default, never f
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -114,7 +115,8 @@ def _team_ids(session: Session) -> list[str]:
 class TeamNames:
     """Team names (or ids), as flows and the configuration give them → team ids, each re-read
     every ``ttl`` seconds so a team created (or renamed) at run time is found.  One per engine
-    (``router.services["team_names"]``): a flow's hand-off does not read the database."""
+    (given to conversations as their `pytake.contracts.Teams`, with `TeamLookup`): a flow's
+    hand-off does not read the database."""
 
     def __init__(self, db: Database, ttl: float = 5.0) -> None:
         self._db = db
@@ -150,6 +152,22 @@ class TeamResolver:
                         "conversation", self._name)
         self._warned = team is None
         return team
+
+
+class TeamLookup:
+    """`pytake.contracts.Teams` for conversations: names through `TeamNames`, hours from
+    each team's profile."""
+
+    def __init__(self, names: TeamNames, directory: TeamDirectory) -> None:
+        self._names = names
+        self._directory = directory
+
+    async def id_of(self, name_or_id: str) -> str | None:
+        return await self._names.id_of(name_or_id)
+
+    async def is_open(self, team_id: str, at: datetime) -> bool:
+        profile = await self._directory.profile(int(team_id))
+        return profile.hours is None or profile.hours.is_open(at)
 
 
 async def all_team_ids(db: Database) -> list[str]:

@@ -82,7 +82,19 @@ from pytake.store._redis import RedisConnection
 from pytake.store._snapshots import RedisSnapshotStore, SqlSnapshotStore, TieredSnapshotStore
 from pytake.store._writer_process import WriterProcess
 
+from ._base import JSONType, JSONValueType
+from ._bulk import (
+    driver_connection,
+    execute_each,
+    execute_returning,
+    insert_returning_ids,
+    insert_rows,
+)
+from ._group_commit import Write
+from ._journal import APPEND_JOURNAL, type_name
+
 __all__ = [
+    "APPEND_JOURNAL",
     "MIGRATIONS_DIR",
     "ActorJournalEntry",
     "ActorSnapshotRecord",
@@ -104,6 +116,8 @@ __all__ = [
     "GroupCommitter",
     "InboxEntry",
     "InboxState",
+    "JSONType",
+    "JSONValueType",
     "Message",
     "MessageDirection",
     "ModuleConfiguration",
@@ -127,6 +141,7 @@ __all__ = [
     "UserRole",
     "WebhookDelivery",
     "WebhookSubscription",
+    "Write",
     "WriteKind",
     "WriterProcess",
     "alembic_config",
@@ -135,10 +150,16 @@ __all__ = [
     "current",
     "describe_url",
     "downgrade",
+    "driver_connection",
+    "execute_each",
+    "execute_returning",
     "head",
+    "insert_returning_ids",
+    "insert_rows",
     "normalize_url",
     "revisions",
     "storage_unavailable",
+    "type_name",
     "upgrade",
     "utcnow",
 ]

@@ -56,7 +56,7 @@ class WriteKind(Protocol[P_contra, R_co]):
     def apply_many(self, session: Session, params: Sequence[P_contra]) -> Sequence[R_co]: ...
 
 
-class _Write(Generic[P, R]):
+class Write(Generic[P, R]):
     __slots__ = ("detached", "done", "error", "kind", "params", "result")
 
     def __init__(self, kind: WriteKind[P, R], params: P) -> None:
@@ -76,7 +76,7 @@ class _Write(Generic[P, R]):
         return result
 
 
-AfterCommit = Callable[[Sequence[_Write[Any, Any]]], None]
+AfterCommit = Callable[[Sequence[Write[Any, Any]]], None]
 #: Runs one batch of ``(kind, params)`` pairs in one transaction; one result per pair.
 BatchExecutor = Callable[[Sequence[tuple[WriteKind[Any, Any], Any]]], Awaitable[list[Any]]]
 
@@ -109,7 +109,7 @@ class GroupCommitter:
         self._execute: BatchExecutor = executor or self._in_thread
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self._queue: deque[_Write[Any, Any]] = deque()
+        self._queue: deque[Write[Any, Any]] = deque()
         self.max_pending = max_pending
         self._pending = 0  # writes handed over and not yet finished
         self._room = trio.lowlevel.ParkingLot()
@@ -146,7 +146,7 @@ class GroupCommitter:
 
     async def submit_soon(
         self, kind: WriteKind[P, R], params: P, *, timeout: float = math.inf
-    ) -> _Write[P, R]:
+    ) -> Write[P, R]:
         """Hand one write over and return at once (after waiting for room, as `submit`);
         ``await write.outcome()`` later.  Writes commit in submission order: a later write
         never commits in an earlier transaction than this one.  (When a batch fails for
@@ -173,7 +173,7 @@ class GroupCommitter:
         stopped or full.  A failed detached write is logged, not raised to anyone."""
         if not self.running or self._pending >= self.max_pending:
             return False
-        writes = [_Write(kind, p) for p in params]
+        writes = [Write(kind, p) for p in params]
         for write in writes:
             write.detached = True
         self._pending += len(writes)
@@ -184,7 +184,7 @@ class GroupCommitter:
 
     async def _enqueue(
         self, kind: WriteKind[P, R], params: Sequence[P], timeout: float, linger: float = 0.0
-    ) -> list[_Write[P, R]]:
+    ) -> list[Write[P, R]]:
         if not self.running:
             raise StorageUnavailable("the database writer is not running", retry_after=1.0)
         if self._pending >= self.max_pending:
@@ -199,7 +199,7 @@ class GroupCommitter:
                 )
             if not self.running:
                 raise StorageUnavailable("the database writer stopped", retry_after=1.0)
-        writes = [_Write(kind, p) for p in params]
+        writes = [Write(kind, p) for p in params]
         self._pending += len(writes)
         self._queue.extend(writes)
         if linger > 0:
@@ -246,7 +246,7 @@ class GroupCommitter:
                 self._pending -= 1
             self._room.unpark_all()
 
-    async def _commit(self, batch: list[_Write[Any, Any]]) -> None:
+    async def _commit(self, batch: list[Write[Any, Any]]) -> None:
         try:
             # Shielded: a transaction that has started is finished and its callers told,
             # even if the writer is being cancelled.
@@ -273,13 +273,13 @@ class GroupCommitter:
             self.rows += len(batch)
         self._finish(batch)
 
-    async def _apply(self, batch: list[_Write[Any, Any]]) -> None:
+    async def _apply(self, batch: list[Write[Any, Any]]) -> None:
         results = await self._execute([(write.kind, write.params) for write in batch])
         for write, result in zip(batch, results, strict=True):
             write.result = result
 
-    def _finish(self, batch: list[_Write[Any, Any]]) -> None:
-        committed: dict[str, list[_Write[Any, Any]]] = {}
+    def _finish(self, batch: list[Write[Any, Any]]) -> None:
+        committed: dict[str, list[Write[Any, Any]]] = {}
         for write in batch:
             if write.error is None:
                 committed.setdefault(write.kind.name, []).append(write)

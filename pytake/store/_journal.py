@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pytake.actors import Router, converter
 from pytake.store._bulk import insert_returning_ids
 from pytake.store._database import Database
-from pytake.store._group_commit import GroupCommitter, _Write
+from pytake.store._group_commit import GroupCommitter, Write
 from pytake.store._models_runtime import ActorJournalEntry, ActorSnapshotRecord
 
 log = logging.getLogger("pytake.store")
@@ -109,6 +109,11 @@ class SqlActorJournal:
         for cls in message_types:
             self._types[type_name(cls)] = cls
 
+    def register_former_names(self, names: dict[str, type]) -> None:
+        """Also load rows stored under these names (a class that moved module since): a
+        message journaled by an older version before an upgrade is still applied."""
+        self._types.update(names)
+
     async def append(self, kind: str, id: str, message: Any) -> int:
         name = type_name(type(message))
         if name not in self._types:
@@ -117,7 +122,7 @@ class SqlActorJournal:
         result: int = await self.committer.submit(APPEND_JOURNAL, (kind, id, name, data, message))
         return result
 
-    def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
+    def _deliver(self, writes: Sequence[Write[Any, Any]]) -> None:
         # Runs in commit order, before the writers' callers wake: per actor, journal ids
         # reach the mailbox in increasing order, which the actors' dedupe relies on.
         for write in writes:

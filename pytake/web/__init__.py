@@ -10,4 +10,17 @@ The edge holds no conversation state; it validates, authenticates and tells acto
 from pytake.web._app import create_app, serve
 from pytake.web._ops import OpsEngine
 
-__all__ = ["OpsEngine", "create_app", "serve"]
+from ._auth_routes import create_auth_blueprint, current_principal, require_role
+from ._errors import register_error_handlers
+from ._flows_api import create_flows_blueprint
+
+__all__ = [
+    "OpsEngine",
+    "create_app",
+    "create_auth_blueprint",
+    "create_flows_blueprint",
+    "current_principal",
+    "register_error_handlers",
+    "require_role",
+    "serve",
+]

@@ -29,8 +29,9 @@ from pytake.storable import storable
 from pytake.store import UserRole
 
 if TYPE_CHECKING:
-    from pytake.agents import AgentDesk, AgentEventLog, AgentSockets, Connection
+    from pytake.agents import AgentEventLog, AgentSockets, Connection
     from pytake.identity import IdentityService
+    from pytake.web._desk import AgentDesk
 
 log = logging.getLogger("pytake.web.agent_ws")
 
@@ -83,13 +84,12 @@ def _dumps(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), default=str)
 
 
-def create_agent_ws_blueprint(engine: Any) -> Blueprint:
+def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
     """``/ws/agent`` bound to the engine's identity, sockets, event log, desk and router."""
     bp = Blueprint("agent_ws", __name__)
     identity: IdentityService = engine.identity
     sockets: AgentSockets = engine.sockets
     events: AgentEventLog = engine.agent_events
-    desk: AgentDesk = engine.desk
     router = engine.router
     idle_timeout: float = engine.settings.agent_idle_timeout
 

@@ -15,13 +15,14 @@ from pytake.web._agent_ws import create_agent_ws_blueprint
 from pytake.web._auth_routes import create_auth_blueprint
 from pytake.web._commands_api import create_commands_blueprint
 from pytake.web._conversations_api import create_conversations_blueprint
+from pytake.web._desk import AgentDesk
 from pytake.web._errors import register_error_handlers
 from pytake.web._flows_api import create_flows_blueprint
 from pytake.web._modules_api import create_modules_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
-from pytake.web._webhook import LeanRoutes
+from pytake.web._webhook import LeanRoutes, webhook_for
 
 #: ``app.extensions`` key under which later blueprints find the engine.
 ENGINE_EXTENSION = "pytake.engine"
@@ -41,11 +42,13 @@ def create_app(engine: OpsEngine) -> QuartTrio:
     identity = getattr(engine, "identity", None)
     if identity is not None:
         app.register_blueprint(create_auth_blueprint(identity))
-        if getattr(engine, "desk", None) is not None:
+        if getattr(engine, "agent_services", None) is not None:
             full: Any = engine
-            app.register_blueprint(create_agent_ws_blueprint(full))
+            desk = AgentDesk(full.router, full.conversations, full.teams,
+                             full.agent_services.directory)
+            app.register_blueprint(create_agent_ws_blueprint(full, desk))
             app.register_blueprint(create_conversations_blueprint(full.db))
-            app.register_blueprint(create_commands_blueprint(full.desk, full.router))
+            app.register_blueprint(create_commands_blueprint(desk, full.router))
             app.register_blueprint(create_flows_blueprint(
                 full.db, full.flows, full.modules.node_types, full.modules,
             ))
@@ -55,9 +58,9 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_modules_blueprint(
                 full.modules.registry, full.modules.configs,
             ))
-    webhook = getattr(engine, "webhook", None)
-    if webhook is not None:
+    if getattr(engine, "inbox", None) is not None:
         # The webhook is the hot path: served as raw ASGI in front of the framework.
+        webhook = webhook_for(engine)
         lean = LeanRoutes(app.asgi_app, {WEBHOOK_PATH: webhook})  # type: ignore[arg-type]
         app.asgi_app = lean  # type: ignore[method-assign,assignment]
     return app

@@ -1,5 +1,5 @@
 """REST commands on conversations and queues: the same commands as the agent WebSocket
-(``pytake.agents.AgentDesk``), for the UI and for integrations.
+(``pytake.web._desk.AgentDesk``), for the UI and for integrations.
 
 - ``POST /api/v1/conversations/<id>/messages``  ``{content}`` → 201 ``{message_id, outbox_id}``
 - ``POST /api/v1/conversations/<id>/accept`` / ``decline``  (the caller's offer)
@@ -26,10 +26,10 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from pytake.actors import Router
-from pytake.agents import AgentDesk
-from pytake.conversations import CommandResult, HandOff
-from pytake.conversations._messages import CommandResult as _CommandResult
+from pytake.contracts import CommandResult as _CommandResult
+from pytake.conversations import CommandResult, HandOffConversation
 from pytake.web._auth_routes import current_principal, require_role
+from pytake.web._desk import AgentDesk
 from pytake.web._rest_support import read_json_object
 
 _STATUS = {
@@ -114,7 +114,7 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
             return _answer(_CommandResult(False, f"no conversation {conversation_id}",
                                           code="not_found"))
         principal = current_principal()
-        result = await router.ask("conversation", key, HandOff(
+        result = await router.ask("conversation", key, HandOffConversation(
             str(team), priority, tuple(skills), note, by=str(principal.user_id)))
         return _answer(result)
 

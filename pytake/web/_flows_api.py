@@ -34,27 +34,24 @@ import trio
 from quart import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from pytake.flowrun._library import FlowLibrary
-from pytake.flowrun._metrics import flow_metrics
-from pytake.flowrun._simulate import (
+from pytake.flowrun import (
     BadSimulation,
-    ModuleCalls,
-    parse_messages,
-    parse_stubs,
-    simulate,
-)
-from pytake.flowrun._versions import (
+    CallModule,
     FlowConflict,
+    FlowLibrary,
     FlowNotFound,
     flow_detail,
+    flow_metrics,
     list_flows,
+    parse_messages,
+    parse_stubs,
     publish_version,
     rollback,
     save_draft,
+    simulate,
     version_document,
 )
-from pytake.flows import Flow, InvalidFlow, Problem, load_flow, validate
-from pytake.flows._validate import ID_PATTERN
+from pytake.flows import ID_PATTERN, Flow, InvalidFlow, Problem, load_flow, validate
 from pytake.identity import Forbidden
 from pytake.store import Database, UserRole
 from pytake.web._auth_routes import current_principal, require_role
@@ -124,7 +121,7 @@ def create_flows_blueprint(
 ) -> Blueprint:
     """The ``/api/v1/flows`` routes over ``db``; subflows of simulations come from
     ``library``, ``node_types()`` are the installed modules' node types, and
-    ``module_calls`` (`pytake.flowrun._modules.ModuleCalls`) answers a simulation's module
+    ``module_calls`` (`pytake.flowrun.ModuleCalls`) answers a simulation's module
     calls when it asks for ``live_modules``.  Needs the auth blueprint."""
     bp = Blueprint("flows_api", __name__)
 
@@ -310,7 +307,7 @@ def create_flows_blueprint(
         flow = await flow_to_simulate(body)
         if isinstance(flow, Response):
             return flow
-        calls: ModuleCalls | None = module_calls if live else None
+        calls: CallModule | None = module_calls if live else None
         with trio.move_on_after(SIMULATION_SECONDS):
             transcript = await simulate(
                 flow, messages, load=load, stubs=stubs, module_calls=calls,

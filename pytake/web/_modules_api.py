@@ -23,8 +23,7 @@ from quart import Blueprint, Response, jsonify, request
 from quart.typing import ResponseReturnValue
 
 from pytake.errors import ModuleConfigError, UnknownModule
-from pytake.modules import ModuleConfigs, ModuleRegistry
-from pytake.modules._configs import TENANT_KEY
+from pytake.modules import TENANT_KEY, ModuleConfigs, ModuleRegistry
 from pytake.store import UserRole
 from pytake.web._auth_routes import require_role
 from pytake.web._rest_support import read_json_object

@@ -15,6 +15,7 @@ is not a 200), so it bypasses the framework: raw ASGI, no routing table, no requ
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -23,13 +24,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import trio
-from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ..errors import StorageUnavailable
-from ..store import GroupCommitter
-from ..store._group_commit import WriteKind
-from ..whatsapp._inbox import STORE_INBOX
-from ..whatsapp._signature import signature_problem, verify_token_matches
+from ..store import GroupCommitter, WriteKind
+from ..whatsapp import (
+    STORE_INBOX,
+    WebhookMetrics,
+    signature_problem,
+    verify_token_matches,
+)
 
 log = logging.getLogger("pytake.webhook")
 security = logging.getLogger("pytake.security")
@@ -53,34 +56,6 @@ class _TooLarge(Exception):
 
 class _Disconnected(Exception):
     pass
-
-
-class WebhookMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "pytake_webhook_requests", "WhatsApp webhook requests by answer", ["status"],
-            registry=registry,
-        )
-        self.ack_seconds = Histogram(
-            "pytake_webhook_ack_seconds", "Time from request to answer of webhook POSTs",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-            registry=registry,
-        )
-        self.inbound = Counter(
-            "pytake_inbound_messages", "Inbound WhatsApp messages by outcome", ["outcome"],
-            registry=registry,
-        )
-        for outcome in ("stored", "duplicate", "unsupported", "dead_letter"):
-            self.inbound.labels(outcome)
-        self.held = Counter(
-            "pytake_webhook_held",
-            "Webhook answers held back while the inbox's processing backlog was over its limit",
-            registry=registry,
-        )
-        self.signature_failures = Counter(
-            "pytake_webhook_signature_failures", "Webhook POSTs with a bad or missing signature",
-            registry=registry,
-        )
 
 
 class WhatsAppWebhook:
@@ -227,6 +202,24 @@ async def _drain(receive: Receive, limit: int) -> None:
         size += len(message.get("body", b""))
         if not message.get("more_body", False):
             return
+
+
+def webhook_for(engine: Any) -> WhatsAppWebhook:
+    """The engine's webhook: bodies stored through its webhook writer and processed in the
+    same transaction when the inbox is caught up (one transaction less per message, and the
+    conversation learns of it one commit sooner); answers held while its backlog is full."""
+    settings = engine.settings
+    inbox = engine.inbox
+    return WhatsAppWebhook(
+        verify_token=settings.whatsapp_verify_token,
+        app_secrets=[settings.whatsapp_app_secret, settings.whatsapp_app_secret_previous],
+        max_body=settings.whatsapp_max_body_bytes,
+        committer=engine.inbox_committer,
+        store=inbox.ingest,
+        on_stored=inbox.wake,
+        hold=functools.partial(inbox.wait_for_room, settings.whatsapp_inbox_backlog_wait),
+        metrics=engine.webhook_metrics,
+    )
 
 
 def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:

@@ -14,7 +14,7 @@
   benchmarks).
 """
 
-from ._client import CloudApiClient, MediaInfo, SendResult
+from ._client import CloudApiClient, MediaInfo, SendResult, is_retryable
 from ._events import (
     ApiError,
     ButtonReply,
@@ -44,9 +44,37 @@ from ._events import (
     Unsupported,
     ValueErrors,
 )
-from ._governor import SendGovernor
-from ._media import MediaDownloader, MediaRequest, StoredMedia
+from ._governor import Outcome, SendGovernor
+from ._inbox import STORE_INBOX, InboxOutcome, InboxProcessor
+from ._media import (
+    MEDIA_LIMITS,
+    MediaDownloader,
+    MediaRequest,
+    StoredMedia,
+    extension_for,
+    media_filename,
+    sha256_matches,
+)
+from ._metrics import WebhookMetrics
 from ._outbound import (
+    BUTTON_BODY_MAX,
+    BUTTON_ID_MAX,
+    BUTTON_TITLE_MAX,
+    BUTTONS_MAX,
+    CAPTION_MAX,
+    CAPTIONED,
+    FOOTER_MAX,
+    HEADER_TEXT_MAX,
+    LIST_BODY_MAX,
+    LIST_BUTTON_MAX,
+    LIST_ROWS_MAX,
+    LIST_SECTIONS_MAX,
+    MEDIA_TYPES,
+    ROW_DESCRIPTION_MAX,
+    ROW_ID_MAX,
+    ROW_TITLE_MAX,
+    SECTION_TITLE_MAX,
+    TEXT_MAX,
     Button,
     Header,
     ListRow,
@@ -60,16 +88,53 @@ from ._outbound import (
     template_message,
     text_message,
 )
-from ._outbox import OutboxSender, reconcile_sending
+from ._outbox import (
+    UNKNOWN_AFTER_RESTART,
+    OutboxRow,
+    OutboxSender,
+    SendReport,
+    outbox_id_from_callback,
+    reconcile_sending,
+)
 from ._parse import InvalidNotification, parse_notification, sanitize_filename
 from ._signature import sign, signature_problem, verify_token_matches
-from ._status import ERROR_POLICY, STATUS_RANK, ErrorPolicy, advance, error_policy, implied
+from ._status import (
+    DEFAULT_ERROR_POLICY,
+    ERROR_POLICY,
+    STATUS_RANK,
+    ErrorPolicy,
+    advance,
+    error_policy,
+    implied,
+)
 from ._templates import TemplateCatalogue
 from ._window import WINDOW_SECONDS, check_window, window_open
 
 __all__ = [
+    "BUTTONS_MAX",
+    "BUTTON_BODY_MAX",
+    "BUTTON_ID_MAX",
+    "BUTTON_TITLE_MAX",
+    "CAPTIONED",
+    "CAPTION_MAX",
+    "DEFAULT_ERROR_POLICY",
     "ERROR_POLICY",
+    "FOOTER_MAX",
+    "HEADER_TEXT_MAX",
+    "LIST_BODY_MAX",
+    "LIST_BUTTON_MAX",
+    "LIST_ROWS_MAX",
+    "LIST_SECTIONS_MAX",
+    "MEDIA_LIMITS",
+    "MEDIA_TYPES",
+    "ROW_DESCRIPTION_MAX",
+    "ROW_ID_MAX",
+    "ROW_TITLE_MAX",
+    "SECTION_TITLE_MAX",
     "STATUS_RANK",
+    "STORE_INBOX",
+    "TEXT_MAX",
+    "UNKNOWN_AFTER_RESTART",
     "WINDOW_SECONDS",
     "ApiError",
     "Button",
@@ -82,6 +147,8 @@ __all__ = [
     "FlowReply",
     "Header",
     "InboundMessage",
+    "InboxOutcome",
+    "InboxProcessor",
     "InvalidNotification",
     "ListReply",
     "ListRow",
@@ -95,13 +162,16 @@ __all__ = [
     "Notification",
     "Order",
     "OrderItem",
+    "OutboxRow",
     "OutboxSender",
+    "Outcome",
     "ParseProblem",
     "Reaction",
     "Referral",
     "RequestWelcome",
     "Revoke",
     "SendGovernor",
+    "SendReport",
     "SendResult",
     "SharedContacts",
     "StatusUpdate",
@@ -113,19 +183,25 @@ __all__ = [
     "Text",
     "Unsupported",
     "ValueErrors",
+    "WebhookMetrics",
     "advance",
     "check_window",
     "error_policy",
+    "extension_for",
     "implied",
+    "is_retryable",
     "list_message",
     "mark_read_body",
+    "media_filename",
     "media_message",
     "normalize_recipient",
+    "outbox_id_from_callback",
     "parse_notification",
     "reaction_message",
     "reconcile_sending",
     "reply_buttons_message",
     "sanitize_filename",
+    "sha256_matches",
     "sign",
     "signature_problem",
     "template_message",

@@ -28,17 +28,26 @@ import trio
 from sqlalchemy.orm import Session
 
 from ..actors import Router, converter
-from ..conversations import DeliveryFailed, MessageStatus
-from ..conversations._directory import conversation_address
+from ..contracts import DeliveryFailed, MessageStatus, conversation_address
 from ..errors import ActorStopped, MailboxFull, StorageUnavailable
 from ..storable import storable_text
-from ..store import Database, GroupCommitter
-from ..store._base import JSONType, JSONValueType, UTCDateTime
-from ..store._bulk import driver_connection, insert_returning_ids
-from ..store._group_commit import _Write
-from ..store._journal import type_name
-from ..store._models_conversations import Conversation, Customer, Message
-from ..store._models_runtime import ActorJournalEntry, DeadLetterRecord, InboxEntry
+from ..store import (
+    ActorJournalEntry,
+    Conversation,
+    Customer,
+    Database,
+    DeadLetterRecord,
+    GroupCommitter,
+    InboxEntry,
+    JSONType,
+    JSONValueType,
+    Message,
+    UTCDateTime,
+    Write,
+    driver_connection,
+    insert_returning_ids,
+    type_name,
+)
 from . import _inbox_bulk as _bulk
 from ._events import InboundMessage, Notification, StatusUpdate
 from ._media import MediaRequest
@@ -684,8 +693,8 @@ class InboxProcessor:
         committer.on_commit(STORE_INBOX.name, self._stored)
         committer.on_commit(self.ingest.name, self._ingested)
 
-    def _ingested(self, writes: Sequence[_Write[Any, Any]]) -> None:
-        left: list[_Write[Any, Any]] = []
+    def _ingested(self, writes: Sequence[Write[Any, Any]]) -> None:
+        left: list[Write[Any, Any]] = []
         for write in writes:
             ingested: Ingested = write.result
             if ingested.outcome is None:
@@ -697,7 +706,7 @@ class InboxProcessor:
         if left:
             self._hand_over([(w.result.inbox_id, w.params[0]) for w in left])
 
-    def _stored(self, writes: Sequence[_Write[Any, Any]]) -> None:
+    def _stored(self, writes: Sequence[Write[Any, Any]]) -> None:
         self._hand_over([(int(w.result), w.params[0]) for w in writes])
 
     @property
@@ -776,7 +785,7 @@ class InboxProcessor:
         if self._room and len(self._waiting) <= self.backlog_limit:
             self._room.unpark_all()
 
-    def _deliver(self, writes: Sequence[_Write[Any, Any]]) -> None:
+    def _deliver(self, writes: Sequence[Write[Any, Any]]) -> None:
         # In commit order (see GroupCommitter): journal ids reach each mailbox increasing.
         for write in writes:
             self._deliver_outcome(write.result)

@@ -18,9 +18,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ..actors import converter
-from ..conversations import InboundReceived
-from ..store._bulk import execute_each, execute_returning
-from ..store._journal import type_name
+from ..contracts import InboundReceived
+from ..store import execute_each, execute_returning, type_name
 from ._events import InboundMessage
 
 _RECEIVED = type_name(InboundReceived)

@@ -78,7 +78,7 @@ ROW_TITLE_MAX: Final = 24
 ROW_ID_MAX: Final = 200
 ROW_DESCRIPTION_MAX: Final = 72
 BSUID_MAX: Final = 256
-_CAPTIONED: Final = frozenset({"image", "video", "document"})
+CAPTIONED: Final = frozenset({"image", "video", "document"})
 
 # Characters Meta accepts inside a phone number (and we strip): spaces, hyphens, dots,
 # parentheses, and a leading "+".
@@ -272,7 +272,7 @@ def media_message(
         problems.add(f"type: must be one of {', '.join(MEDIA_TYPES)}, got {type!r}")
     payload = _media_object(type, id, link, problems)
     if caption is not None:
-        if type not in _CAPTIONED:
+        if type not in CAPTIONED:
             problems.add(f"{type}.caption: {type} messages take no caption")
         else:
             problems.length(f"{type}.caption", caption, CAPTION_MAX, required=False)

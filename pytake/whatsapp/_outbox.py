@@ -78,9 +78,10 @@ from pytake.store import (
     MessageDirection,
     OutboxEntry,
     OutboxState,
+    driver_connection,
+    insert_returning_ids,
+    utcnow,
 )
-from pytake.store._base import utcnow
-from pytake.store._bulk import driver_connection, insert_returning_ids
 from pytake.whatsapp._client import CloudApiClient, SendResult
 from pytake.whatsapp._governor import Decision, Outcome, SendGovernor
 from pytake.whatsapp._templates import TemplateCatalogue

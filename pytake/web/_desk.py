@@ -15,31 +15,34 @@ from typing import Any
 import attrs
 
 from ..actors import Router
-from ..conversations._directory import ConversationDirectory
-from ..conversations._messages import (
+from ..agents import AgentDirectory
+from ..contracts import (
+    AcceptOffer,
     AddNote,
     CommandResult,
     ConversationView,
+    DeclineOffer,
     GetConversation,
+    GetQueueStats,
     MarkRead,
-    Reassign,
+    OfferAnswer,
+    ReassignConversation,
     ResolveConversation,
     SendReply,
     SetLabels,
+    SetPresence,
     SetPriority,
     Transfer,
 )
-from ..errors import ActorError, StorageUnavailable
-from ..queues._messages import AcceptOffer, DeclineOffer, GetQueueStats, OfferAnswer
-from ..queues._team import TeamDirectory
-from ._directory import AgentDirectory
-from ._messages import SetPresence
+from ..conversations import ConversationDirectory
+from ..errors import ActorError, PyTakeError, StorageUnavailable
+from ..queues import TeamDirectory
 
 #: How long a command may take before the client is told to retry.
 COMMAND_TIMEOUT = 10.0
 
 
-class BadCommand(ValueError):
+class BadCommand(PyTakeError, ValueError):
     """A command frame that is missing a field or has one of the wrong type."""
 
 
@@ -219,7 +222,8 @@ class AgentDesk:
             raise BadCommand("agent is required")
         team = _optional_id(frame, "team")
         await self._check_agent(to_agent)
-        return await self._ask(await self._key(frame), Reassign(agent, role, to_agent, team))
+        return await self._ask(await self._key(frame),
+                               ReassignConversation(agent, role, to_agent, team))
 
     async def _resolve(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         return await self._ask(await self._key(frame), ResolveConversation(agent, role))
