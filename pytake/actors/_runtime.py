@@ -115,9 +115,12 @@ class KindRuntime:
         self._add_worker()
 
     def _add_worker(self) -> None:
-        if self._parked:
+        # Count a worker as woken only if one was: a worker whose idle timeout fired in this
+        # tick has left the lot but not yet run, and takes itself off ``_parked`` when it
+        # does (counting it twice left ``_parked`` short, so a later message found "an
+        # active worker" while the only one slept, and waited forever).
+        if self._parked and self._lot.unpark():
             self._parked -= 1
-            self._lot.unpark()
         elif self._nursery is not None and self._workers < self.spec.max_workers:
             try:
                 self._nursery.start_soon(self._worker)
