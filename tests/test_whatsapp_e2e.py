@@ -81,8 +81,14 @@ async def test_welcome_is_sent_once(world: World) -> None:
              "type": "request_welcome"},
         )
     await world.standin.wait_for_sent(1, timeout=15)
+    # Both requests handled and every reply they caused sent: a second welcome would be in.
     await world.edge.settle()
-    await trio.sleep(0.5)
+    with trio.fail_after(15):
+        while await world.edge.query(
+            "SELECT id FROM outbox WHERE recipient LIKE :w AND state IN ('pending', 'sending')",
+            w="%" + world.customer.wa_id,
+        ):
+            await trio.sleep(0.01)
     texts = [r.body.get("text", {}).get("body") for r in world.standin.sent]
     assert texts.count(AutomaticReplies().welcome) == 1
 
