@@ -1,5 +1,6 @@
-"""Conversations: the ConversationActor, the messages and commands it accepts, and what it
-writes (the conversation row and its event log)."""
+"""Conversations: the ConversationActor, the messages and commands it accepts, what it
+writes (the conversation row and its event log), and the reads people make of them
+(listings, messages, events, metrics: `conversations_page` and its neighbours)."""
 
 from ..contracts import (
     AddNote,
@@ -29,6 +30,15 @@ from ._content import build_body
 from ._directory import ConversationDirectory
 from ._log import ConversationLog, ConversationRecord
 from ._replies import AutomaticReplies
+from ._repo import (
+    ConversationFilter,
+    PageOrder,
+    conversation_events,
+    conversation_messages,
+    conversations_page,
+    recomputed_metrics,
+    visible_conversation,
+)
 from ._routing import RoutingConfig
 from ._services import ConversationServices
 
@@ -42,6 +52,7 @@ __all__ = [
     "CommandResult",
     "ConversationActor",
     "ConversationDirectory",
+    "ConversationFilter",
     "ConversationLog",
     "ConversationRecord",
     "ConversationServices",
@@ -53,6 +64,7 @@ __all__ = [
     "InboundReceived",
     "MarkRead",
     "MessageStatus",
+    "PageOrder",
     "QueueAccepted",
     "QueueInfo",
     "QueueOffered",
@@ -67,4 +79,9 @@ __all__ = [
     "TeamClosed",
     "Transfer",
     "build_body",
+    "conversation_events",
+    "conversation_messages",
+    "conversations_page",
+    "recomputed_metrics",
+    "visible_conversation",
 ]

@@ -1,5 +1,6 @@
-"""Queues: the QueueActor (one per team) over :mod:`pytake.routing`'s queue state, and the
-team profile it reads from the database."""
+"""Queues: the QueueActor (one per team) over :mod:`pytake.routing`'s queue state, the
+team profile it reads from the database, and the teams' administration: the rules a team and
+its members follow (`team_fields`, `member_fields`) and their storage (`TeamRepository`)."""
 
 from ..contracts import (
     AcceptOffer,
@@ -21,6 +22,16 @@ from ..contracts import (
 )
 from ._actor import QueueActor, QueueActorState, QueueServices
 from ._rebuild import rebuilt
+from ._repo import AgentRecord, MemberRecord, TeamRecord, TeamRepository
+from ._rules import (
+    InvalidTeam,
+    TeamConflict,
+    TeamError,
+    TeamNotFound,
+    effective_settings,
+    member_fields,
+    team_fields,
+)
 from ._team import (
     TeamDirectory,
     TeamLookup,
@@ -35,6 +46,7 @@ from ._team import (
 
 __all__ = [
     "AcceptOffer",
+    "AgentRecord",
     "AgentUpdate",
     "AssignDirect",
     "DeclineOffer",
@@ -42,7 +54,9 @@ __all__ = [
     "Enqueue",
     "GetPosition",
     "GetQueueStats",
+    "InvalidTeam",
     "LeaveTeam",
+    "MemberRecord",
     "OfferAnswer",
     "Position",
     "QueueActor",
@@ -53,14 +67,22 @@ __all__ = [
     "Release",
     "ReloadTeam",
     "Reprioritize",
+    "TeamConflict",
     "TeamDirectory",
+    "TeamError",
     "TeamLookup",
     "TeamNames",
+    "TeamNotFound",
     "TeamProfile",
+    "TeamRecord",
+    "TeamRepository",
     "TeamResolver",
     "after_hours_from",
     "all_team_ids",
+    "effective_settings",
     "hours_from",
+    "member_fields",
     "policy_from",
     "rebuilt",
+    "team_fields",
 ]

@@ -11,24 +11,27 @@ Who sees what: supervisors and admins see every conversation; an agent sees thos
 to them and those waiting (``queued`` or ``offered``) in a team they are a member of. An
 agent asking for another conversation gets 403.
 
-All reads run in read-only transactions on the database's worker threads (`Database.run`).
+All reads run in read-only transactions on the database's worker threads (`Database.run`);
+the queries and who may see what are `pytake.conversations`'; this module reads the request,
+answers a conversation that does not exist with 404, and renders the rows as JSON.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
-import sqlalchemy as sa
 from quart import Blueprint, Response, jsonify
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import InstrumentedAttribute, Session
 from werkzeug.exceptions import NotFound
 
-from pytake.identity import Forbidden, Principal
-from pytake.routing import ConversationEvent as RoutingEvent
-from pytake.routing import compute_metrics
+from pytake.conversations import (
+    ConversationFilter,
+    conversation_events,
+    conversation_messages,
+    conversations_page,
+    recomputed_metrics,
+    visible_conversation,
+)
 from pytake.store import (
     Conversation,
     ConversationEvent,
@@ -37,7 +40,6 @@ from pytake.store import (
     Database,
     Message,
     OwnerState,
-    TeamMember,
     UserRole,
 )
 from pytake.web._auth_routes import current_principal, require_role
@@ -49,92 +51,9 @@ DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
 DEFAULT_EVENTS_LIMIT: Final = 100
 MAX_EVENTS_LIMIT: Final = 500
-#: Owner states in which a conversation waits in its team's queue (agents of that team see it).
-WAITING: Final = (OwnerState.QUEUED, OwnerState.OFFERED)
 
 _STATUSES: Final = frozenset(s.value for s in ConversationStatus)
 _OWNERS: Final = frozenset(o.value for o in OwnerState)
-#: A search that looks like a phone number also matches it with the punctuation removed.
-_PHONE_LIKE: Final = re.compile(r"^[+\d\s().-]+$")
-_PHONE_PUNCTUATION: Final = ("+", " ", "(", ")", ".", "-")
-
-
-# --- queries (run on worker threads) ---------------------------------------------------------
-
-
-@attrs.frozen
-class _Filter:
-    status: str | None = None
-    owner: str | None = None
-    team_id: int | None = None
-    agent_id: int | None = None
-    label: str | None = None
-    q: str | None = None
-    #: Only what this agent may see; ``None`` for supervisors and admins.
-    viewer: int | None = None
-
-
-def _visible_to(agent_id: int) -> sa.ColumnElement[bool]:
-    my_teams = sa.select(TeamMember.team_id).where(TeamMember.user_id == agent_id)
-    return sa.or_(
-        Conversation.assigned_agent_id == agent_id,
-        sa.and_(Conversation.owner_state.in_(WAITING), Conversation.team_id.in_(my_teams)),
-    )
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _search(q: str) -> sa.ColumnElement[bool]:
-    pattern = _like(q)
-    clauses = [
-        Customer.name.ilike(pattern, escape="\\"),
-        Customer.phone.ilike(pattern, escape="\\"),
-        Customer.wa_id.ilike(pattern, escape="\\"),
-    ]
-    digits = re.sub(r"\D", "", q)
-    if _PHONE_LIKE.match(q) and digits:
-        # "+55 (11) 98765-4321", "98765 4321" and "987654321" all find the same phone.
-        clauses.append(_digits_of(Customer.phone).like(f"%{digits}%"))
-    return sa.or_(*clauses)
-
-
-def _digits_of(column: InstrumentedAttribute[str | None]) -> sa.ColumnElement[str | None]:
-    """``column`` without the punctuation of phone numbers (portable: nested REPLACE)."""
-    expression: sa.ColumnElement[str | None] = column.expression
-    for char in _PHONE_PUNCTUATION:
-        expression = sa.func.replace(expression, char, "", type_=sa.String())
-    return expression
-
-
-def _has_label(backend: str, label: str) -> sa.ColumnElement[bool]:
-    if backend == "postgresql":
-        # JSONB containment: labels @> '["vip"]' (a GIN index on labels would serve it).
-        return sa.type_coerce(Conversation.labels, JSONB).contains([label])
-    # SQLite: the labels column is JSON text; look at its elements, not at its text.
-    each = sa.func.json_each(Conversation.labels).table_valued("value").alias("label")
-    return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == label))
-
-
-def _conditions(backend: str, f: _Filter) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    if f.viewer is not None:
-        where.append(_visible_to(f.viewer))
-    if f.status is not None:
-        where.append(Conversation.status == f.status)
-    if f.owner is not None:
-        where.append(Conversation.owner_state == f.owner)
-    if f.team_id is not None:
-        where.append(Conversation.team_id == f.team_id)
-    if f.agent_id is not None:
-        where.append(Conversation.assigned_agent_id == f.agent_id)
-    if f.label is not None:
-        where.append(_has_label(backend, f.label))
-    if f.q is not None:
-        where.append(_search(f.q))
-    return where
 
 
 def _conversation_json(c: Conversation, customer: Customer) -> dict[str, Any]:
@@ -160,55 +79,6 @@ def _conversation_json(c: Conversation, customer: Customer) -> dict[str, Any]:
     }
 
 
-def _list(
-    session: Session, keyset: Keyset, f: _Filter, position: tuple[Any, int] | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    query = (
-        sa.select(Conversation, Customer, keyset.column)
-        .join(Customer, Customer.id == Conversation.customer_id)
-        .where(*_conditions(keyset.backend, f))
-        .order_by(*keyset.order_by(descending=True))
-        .limit(limit + 1)
-    )
-    if position is not None:
-        query = query.where(keyset.after(position, descending=True))
-    rows = session.execute(query).all()
-    page = rows[:limit]
-    items = [_conversation_json(c, customer) for c, customer, _ in page]
-    more = len(rows) > limit
-    next_cursor = keyset.cursor(page[-1][2], page[-1][0].id) if more and page else None
-    return items, next_cursor
-
-
-def _may_see(session: Session, c: Conversation, principal: Principal) -> bool:
-    if principal.role != UserRole.AGENT or c.assigned_agent_id == principal.user_id:
-        return True
-    if c.owner_state not in WAITING or c.team_id is None:
-        return False
-    member = session.get(TeamMember, (c.team_id, principal.user_id))
-    return member is not None
-
-
-def _visible(session: Session, conversation_id: int, principal: Principal) -> Conversation:
-    """The conversation, or 404 if there is none, or `Forbidden` if the agent may not see it."""
-    c = session.get(Conversation, conversation_id)
-    if c is None:
-        raise NotFound(f"conversation {conversation_id} not found")
-    if not _may_see(session, c, principal):
-        raise Forbidden(
-            f"conversation {conversation_id} is neither assigned to you "
-            "nor waiting in one of your teams"
-        )
-    return c
-
-
-def _one(session: Session, conversation_id: int, principal: Principal) -> dict[str, Any]:
-    c = _visible(session, conversation_id, principal)
-    customer = session.get(Customer, c.customer_id)
-    assert customer is not None  # customer_id is a NOT NULL foreign key
-    return _conversation_json(c, customer)
-
-
 def _message_json(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,
@@ -230,64 +100,17 @@ def _message_json(m: Message) -> dict[str, Any]:
     }
 
 
-def _messages(
-    session: Session,
-    keyset: Keyset,
-    conversation_id: int,
-    principal: Principal,
-    position: tuple[Any, int] | None,
-    limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
-    _visible(session, conversation_id, principal)
-    query = (
-        sa.select(Message, keyset.column)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(*keyset.order_by(descending=True))
-        .limit(limit + 1)
-    )
-    if position is not None:
-        query = query.where(keyset.after(position, descending=True))
-    rows = session.execute(query).all()
-    page = rows[:limit]
-    more = len(rows) > limit
-    next_cursor = keyset.cursor(page[-1][1], page[-1][0].id) if more and page else None
-    return [_message_json(m) for m, _ in page], next_cursor
+def _event_json(e: ConversationEvent) -> dict[str, Any]:
+    return {"id": e.id, "seq": e.seq, "type": e.type, "payload": e.payload, "at": iso(e.at)}
 
 
-def _metrics(session: Session, conversation_id: int, principal: Principal) -> dict[str, Any]:
-    _visible(session, conversation_id, principal)
-    e = ConversationEvent.__table__.c
-    rows = session.execute(
-        sa.select(e.type, e.at, e.payload)
-        .where(e.conversation_id == conversation_id)
-        .order_by(e.seq)
-    ).all()
-    log = [RoutingEvent(type=r.type, at=r.at.timestamp(), payload=dict(r.payload or {}))
-           for r in rows]
-    result = attrs.asdict(compute_metrics(log))
-    result["agents"] = list(result["agents"])
-    result["events"] = len(log)
+T = TypeVar("T")
+
+
+def _found(result: T | None, conversation_id: int) -> T:
+    if result is None:
+        raise NotFound(f"conversation {conversation_id} not found")
     return result
-
-
-def _events(
-    session: Session, conversation_id: int, principal: Principal, after_seq: int, limit: int
-) -> tuple[list[dict[str, Any]], bool]:
-    _visible(session, conversation_id, principal)
-    rows = session.scalars(
-        sa.select(ConversationEvent)
-        .where(
-            ConversationEvent.conversation_id == conversation_id,
-            ConversationEvent.seq > after_seq,
-        )
-        .order_by(ConversationEvent.seq)
-        .limit(limit + 1)
-    ).all()
-    events = [
-        {"id": e.id, "seq": e.seq, "type": e.type, "payload": e.payload, "at": iso(e.at)}
-        for e in rows[:limit]
-    ]
-    return events, len(rows) > limit
 
 
 # --- the blueprint -------------------------------------------------------------------------
@@ -304,7 +127,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     async def list_conversations() -> Response:
         """Conversations matching the filters, most recent activity first."""
         principal = current_principal()
-        f = _Filter(
+        f = ConversationFilter(
             status=str_arg("status", _STATUSES),
             owner=str_arg("owner", _OWNERS),
             team_id=optional_id_arg("team"),
@@ -316,17 +139,20 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, minimum=1)
         cursor = str_arg("cursor")
         position = conversations_keyset.parse(cursor) if cursor else None
-        items, next_cursor = await db.run(
-            _list, conversations_keyset, f, position, limit, readonly=True
+        rows, next_cursor = await db.run(
+            conversations_page, conversations_keyset, f, position, limit, readonly=True
         )
+        items = [_conversation_json(c, customer) for c, customer in rows]
         return jsonify({"conversations": items, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>")
     @require_role()
     async def get_conversation(conversation_id: int) -> Response:
         """One conversation."""
-        item = await db.run(_one, conversation_id, current_principal(), readonly=True)
-        return jsonify(item)
+        found = await db.run(
+            visible_conversation, conversation_id, current_principal(), readonly=True
+        )
+        return jsonify(_conversation_json(*_found(found, conversation_id)))
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/messages")
     @require_role()
@@ -336,9 +162,12 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, minimum=1)
         before = str_arg("before")
         position = messages_keyset.parse(before, "before") if before else None
-        items, next_cursor = await db.run(
-            _messages, messages_keyset, conversation_id, principal, position, limit, readonly=True
+        found = await db.run(
+            conversation_messages, messages_keyset, conversation_id, principal, position, limit,
+            readonly=True,
         )
+        messages, next_cursor = _found(found, conversation_id)
+        items = [_message_json(m) for m in messages]
         return jsonify({"messages": items, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/events")
@@ -348,10 +177,11 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         principal = current_principal()
         after_seq = int_arg("after_seq", 0, 2**62)
         limit = int_arg("limit", DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT, minimum=1)
-        events, more = await db.run(
-            _events, conversation_id, principal, after_seq, limit, readonly=True
+        found = await db.run(
+            conversation_events, conversation_id, principal, after_seq, limit, readonly=True
         )
-        return jsonify({"events": events, "has_more": more})
+        events, more = _found(found, conversation_id)
+        return jsonify({"events": [_event_json(e) for e in events], "has_more": more})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/metrics")
     @require_role()
@@ -359,7 +189,11 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         """First response, wait and handle times, transfers and resolution, recomputed from
         the stored event log (nothing else is consulted)."""
         principal = current_principal()
-        metrics = await db.run(_metrics, conversation_id, principal, readonly=True)
-        return jsonify(metrics)
+        found = await db.run(recomputed_metrics, conversation_id, principal, readonly=True)
+        metrics, count = _found(found, conversation_id)
+        result = attrs.asdict(metrics)
+        result["agents"] = list(result["agents"])
+        result["events"] = count
+        return jsonify(result)
 
     return bp
