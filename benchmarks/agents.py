@@ -25,14 +25,14 @@ migrated, dropped at the end) and a Redis key prefix (its keys deleted at the en
 ``benchmarks.webhook``; the agents (sharing one password, hashed once) in one team, least busy
 routing, 5 conversations each, named as the bot's default team; the real server
 (``pytake serve``) in a subprocess, its Cloud API pointed at the stand-in
-(`pytake.whatsapp.sim.CloudApiStandIn`, served in this process) and its send governor opened
+(`pytake.standins.whatsapp.CloudApiStandIn`, served in this process) and its send governor opened
 wide (``whatsapp_send_rate`` 100,000/s, no pair interval) so that it is not what is measured.
 The agents sign in (``POST /api/v1/auth/login``), connect, and accept every offer; then one
 message from each customer opens the conversations, until all are assigned.
 
 Load: open loop (each webhook started on schedule, whatever the earlier ones are doing; at
 most 256 in flight), round-robin over the customers, one text message per POST, built and
-signed as Meta does with the simulator's payload helpers (`pytake.whatsapp.sim`), and posted
+signed as Meta does with the simulator's payload helpers (`pytake.standins.whatsapp`), and posted
 over keep-alive HTTP/1.1 connections (h11 on trio sockets: a third of httpx's CPU per request,
 which counts because this process also plays the agents and the stand-in).  No retries: a
 non-200 counts as a failure; no status webhooks follow the agents' answers.  Customers, agents
@@ -76,9 +76,7 @@ from sqlalchemy.orm import Session
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from pytake.identity import IdentityService, Passwords
-from pytake.store import Database, RoutingStrategy, Team, TeamMember, UserRole
-from pytake.whatsapp import sign
-from pytake.whatsapp.sim import (
+from pytake.standins.whatsapp import (
     Business,
     CloudApiStandIn,
     Customer,
@@ -87,7 +85,9 @@ from pytake.whatsapp.sim import (
     new_wamid,
     run_standin,
 )
-from pytake.whatsapp.sim._payloads import envelope, messages_value, text_message
+from pytake.standins.whatsapp._payloads import envelope, messages_value, text_message
+from pytake.store import Database, RoutingStrategy, Team, TeamMember, UserRole
+from pytake.whatsapp import sign
 
 from ._report import parse_args, progress, report, run_main
 from .store import (

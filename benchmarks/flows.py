@@ -22,7 +22,7 @@ offered rates stepped up (50, 100, 200, 400, 800, 1,600 steps per second, 10 s e
 - ``module_step_p99_ms`` (and p50): the same load at 200 steps/s from another 1,000
   customers whose flow calls a module in every step: the built-in ``rest_api`` module
   (``GET /customers/{wa_id}``, one field of the answer extracted) against the CRM stand-in
-  (`pytake.modules.sim.CrmApiStandIn`, served in this process), its reply carrying the field.
+  (`pytake.standins.apis.CrmApiStandIn`, served in this process), its reply carrying the field.
 
 Steps up to the target rate always run; above it the stepping stops at the first step that
 fails, and the full run then bisects twice between the highest passing and the lowest
@@ -48,7 +48,7 @@ run's database before the server starts):
 Set-up, not measured: a PostgreSQL database made for the run (``pytake_bench_<hex>``,
 migrated, dropped at the end) and a Redis key prefix (its keys deleted at the end), as for
 ``benchmarks.webhook``; the real server (``pytake serve``) in a subprocess, its Cloud API
-pointed at the stand-in (`pytake.whatsapp.sim.CloudApiStandIn`, served in this process) and
+pointed at the stand-in (`pytake.standins.whatsapp.CloudApiStandIn`, served in this process) and
 its send governor opened wide (``whatsapp_send_rate`` 100,000/s, no pair interval) so that it
 is not what is measured.  Each customer's first message starts its flow; the set-up waits
 for every flow's ``hello``.
@@ -94,10 +94,16 @@ from sqlalchemy.orm import Session
 from pytake.flowrun import publish
 from pytake.flows import validate
 from pytake.modules import ModuleConfigs, ModuleRegistry, SecretBox
-from pytake.modules.sim import CrmApiStandIn, run_app
+from pytake.standins.apis import CrmApiStandIn, run_app
+from pytake.standins.whatsapp import (
+    Business,
+    CloudApiStandIn,
+    Customer,
+    make_customers,
+    run_standin,
+)
+from pytake.standins.whatsapp._payloads import text_message
 from pytake.store import Database
-from pytake.whatsapp.sim import Business, CloudApiStandIn, Customer, make_customers, run_standin
-from pytake.whatsapp.sim._payloads import text_message
 
 from ._report import parse_args, progress, report, run_main
 from .agents import (

@@ -25,7 +25,6 @@ from typing import Any
 import trio
 from prometheus_client import CollectorRegistry
 
-from ._supervision_metrics import SupervisionMetrics
 from .actors import ActorKind, DeadLetter, Router, SnapshotStore, Timers
 from .agents import (
     AgentActor,
@@ -48,6 +47,16 @@ from .conversations import (
 from .errors import StorageUnavailable
 from .flowrun import FlowLibrary, ModuleCalls
 from .identity import IdentityService
+from .messaging import (
+    CloudApiClient,
+    InboxOutcome,
+    InboxProcessor,
+    MediaDownloader,
+    OutboxSender,
+    SendGovernor,
+    TemplateCatalogue,
+    WebhookMetrics,
+)
 from .modules import EventFeed
 from .queues import (
     QueueActor,
@@ -75,16 +84,13 @@ from .store import (
     head,
     upgrade,
 )
-from .supervisor import Backoff, ChildSpec, Intensity, Supervisor, TreeNode
-from .whatsapp import (
-    CloudApiClient,
-    InboxOutcome,
-    InboxProcessor,
-    MediaDownloader,
-    OutboxSender,
-    SendGovernor,
-    TemplateCatalogue,
-    WebhookMetrics,
+from .supervisor import (
+    Backoff,
+    ChildSpec,
+    Intensity,
+    SupervisionMetrics,
+    Supervisor,
+    TreeNode,
 )
 
 log = logging.getLogger("pytake.engine")

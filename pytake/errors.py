@@ -1,12 +1,15 @@
 """Every exception PyTake raises on purpose, in one hierarchy.
 
 Catch ``PyTakeError`` to handle anything PyTake reports deliberately; anything else escaping
-PyTake code is a bug.
+PyTake code is a bug.  Each class below is public where its package exports it; those defined
+elsewhere than this module are marked with their module (they carry data of that module).
 
 ```
 PyTakeError
 ├── ConfigError               bad setting in the environment, a TOML file or a CLI option
+├── CommandError              a ``pytake`` CLI command failed; reported in one line    (cli)
 ├── StorageUnavailable        PostgreSQL/SQLite or Redis cannot be reached right now  [retryable]
+├── SchemaError               the database's schema revision is unknown or not reachable
 ├── ActorError                something about one actor address ``(kind, id)``
 │   ├── MailboxFull           the mailbox stayed full past the sender's wait        [retryable]
 │   ├── AskTimeout            ``ref.ask(...)`` got no reply within its timeout
@@ -14,14 +17,44 @@ PyTakeError
 │   ├── MessageDeadLettered   the message crashed the actor repeatedly (poison message)
 │   └── UnknownActorKind      no actor class is registered for that kind
 ├── SupervisorEscalation      a supervisor exceeded its restart intensity
+├── IdentityError             who the caller is and what they may do; ``reason`` is for the client
+│   ├── AuthError             bad credentials, a missing, malformed, tampered or expired token,
+│   │                         a spent refresh token (``code`` says which)              → 401
+│   ├── Forbidden             signed in, but the role may not do this                   → 403
+│   └── InvalidUser           a user's fields were refused (``field`` names which)
+│       └── EmailTaken        a user with that email already exists
+├── RoutingError              conversations' owners, queues, team hours
+│   ├── InvalidTransition     the owner state machine has no rule for (state, event)
+│   ├── QueueError            a queue operation names something the queue does not hold
+│   │   └── OfferNotFound     accept of an offer that is gone (expired, withdrawn, never made)
+│   ├── InvalidBusinessHours  a team's hours are malformed (also a ``ValueError``)
+│   └── TeamError             a change of a team or of its members was refused         (queues)
+│       ├── TeamNotFound      the team, user or membership named does not exist          → 404
+│       ├── TeamConflict      a name taken, open conversations, a row changed meanwhile  → 409
+│       └── InvalidTeam       a team's or member's fields are refused (also ``ValueError``) → 400
+├── CommandRefused            an agent command frame is malformed (also ``ValueError``)  (web)
+│   └── ConversationNotFound  the command names a conversation that does not exist      (web)
 ├── WhatsAppError             about talking to the WhatsApp Cloud API
 │   ├── WindowClosed          free-form message outside the 24-hour window: a template is needed
 │   ├── InvalidMessage        an outbound message breaks WhatsApp's limits (checked before sending)
-│   └── CloudApiError         the Cloud API refused a request (``code``, ``details``, ``retryable``)
-└── ModuleError               about a module (plugin): its manifest, its registration
-    ├── UnknownModule         no module of that name is registered (``known`` lists those that are)
-    └── ModuleConfigError     a module's configuration is invalid, missing, or its secrets cannot
-                              be decrypted (wrong ``PYTAKE_SECRET_KEY``); ``field`` names the field
+│   ├── CloudApiError         the Cloud API refused a request (``code``, ``details``, ``retryable``)
+│   └── InvalidNotification   a webhook body is not a JSON object (also ``ValueError``)
+├── HttpProtocolError         about HTTP under the outbound HTTP client
+│   └── ProtocolError         the server broke HTTP/1.1; the message says how    (httpclient)
+├── FlowError                 about flows: their documents, versions and simulations
+│   ├── InvalidFlow           a flow document has problems (``problems`` lists them)    (flows)
+│   ├── FlowNotFound          no such flow or version (also ``LookupError``)          (flowrun)
+│   ├── FlowConflict          the flow's state does not allow the change              (flowrun)
+│   └── BadSimulation         a simulation's messages or stubs are malformed          (flowrun)
+├── ModuleError               about a module (plugin): its manifest, its registration
+│   ├── UnknownModule         no module of that name is registered (``known`` lists those that are)
+│   ├── ModuleConfigError     a module's configuration is invalid, missing, or its secrets cannot
+│   │                         be decrypted (wrong ``PYTAKE_SECRET_KEY``); ``field`` names the field
+│   ├── TemplateError         a ``{{placeholder}}`` names nothing (also ``ValueError``)   (modules)
+│   └── InvalidDigitableLine  not a valid bank slip line (also ``ValueError``)  (modules.builtin)
+└── StandInError              raised by the local stand-ins of outside services  (whatsapp.sim)
+    ├── DeliveryFailed        a simulated customer's webhook was never acknowledged
+    └── ApiProblem            the Cloud API stand-in refuses a request, as Meta would
 ```
 
 A module's *call* never raises: `pytake.modules.ModuleRunner` turns every failure into an
@@ -34,18 +67,36 @@ as the WhatsApp Cloud API retry instead of losing a message.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ActorError",
     "ActorStopped",
     "AskTimeout",
+    "AuthError",
     "CloudApiError",
+    "CommandError",
+    "CommandRefused",
     "ConfigError",
+    "EmailTaken",
+    "FlowError",
+    "Forbidden",
+    "HttpProtocolError",
+    "IdentityError",
+    "InvalidBusinessHours",
     "InvalidMessage",
+    "InvalidTransition",
+    "InvalidUser",
     "MailboxFull",
     "MessageDeadLettered",
     "ModuleConfigError",
     "ModuleError",
+    "OfferNotFound",
     "PyTakeError",
+    "QueueError",
+    "RoutingError",
+    "SchemaError",
+    "StandInError",
     "StorageUnavailable",
     "SupervisorEscalation",
     "UnknownActorKind",
@@ -190,6 +241,117 @@ class SupervisorEscalation(PyTakeError):
         self.max_restarts = max_restarts
         self.period = period
         self.cause = cause
+
+
+class IdentityError(PyTakeError):
+    """Base of the identity errors; ``reason`` is safe to show to the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AuthError(IdentityError):
+    """Authentication failed (HTTP 401).
+
+    ``code`` is one of: ``missing_token``, ``invalid_token``, ``token_expired``,
+    ``invalid_credentials``, ``account_inactive``, ``invalid_refresh_token``,
+    ``refresh_token_expired``, ``refresh_token_reused``, ``refresh_token_revoked``.
+    The reason never says whether an email is registered.
+    """
+
+    def __init__(self, reason: str, *, code: str = "invalid_token") -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+class Forbidden(IdentityError):
+    """The caller is authenticated but lacks the role the action needs (HTTP 403)."""
+
+
+class InvalidUser(IdentityError):
+    """``create_user`` refused its input; ``field`` names the offending field."""
+
+    def __init__(self, reason: str, *, field: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class EmailTaken(InvalidUser):
+    """A user with this email already exists (emails are compared lower-cased)."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"a user with email {email} already exists", field="email")
+        self.email = email
+
+
+class RoutingError(PyTakeError):
+    """Base class of the routing core's errors."""
+
+
+class InvalidTransition(RoutingError):
+    """``event`` is not allowed while the conversation is in ``state``.
+
+    ``state`` is the :class:`~pytake.routing.Owner`, ``event`` the event object, and ``kind``
+    the event kind the table was consulted with (``"accept_other_agent"`` when an agent
+    other than the one offered tries to accept, for instance).
+    """
+
+    def __init__(self, state: Any, event: Any, kind: str | None = None) -> None:
+        name = getattr(state, "name", str(state))
+        what = kind or type(event).__name__
+        super().__init__(f"no transition from {name} on {what}: {event!r}")
+        self.state = state
+        self.event = event
+        self.kind = kind
+
+
+class QueueError(RoutingError):
+    """A queue operation refers to a conversation or agent in the wrong place."""
+
+
+class OfferNotFound(QueueError):
+    """The agent tried to accept an offer that is no longer outstanding.
+
+    The offer expired (its reservation timed out), was withdrawn (the conversation was
+    transferred or resolved, the agent went away), or went to someone else.  The agent's UI
+    says "too late"; nothing changed.
+    """
+
+    def __init__(self, conversation: str, agent: str, reason: str) -> None:
+        super().__init__(f"no outstanding offer of {conversation!r} to {agent!r}: {reason}")
+        self.conversation = conversation
+        self.agent = agent
+        self.reason = reason
+
+
+class InvalidBusinessHours(RoutingError, ValueError):
+    """A team's business hours cannot be used; the message says which value and why."""
+
+
+class SchemaError(PyTakeError):
+    """The schema cannot be migrated as asked: the database is at a revision this PyTake does
+    not know (a newer PyTake migrated it), or the requested revision does not exist."""
+
+
+class CommandError(PyTakeError):
+    """A failure the CLI reports in one line (exit status 1), without a traceback."""
+
+
+class CommandRefused(PyTakeError, ValueError):
+    """Base of the agent desk's refusals of a command frame (the web edge defines them)."""
+
+
+class HttpProtocolError(PyTakeError):
+    """Base of the outbound HTTP client's protocol errors (see `pytake.httpclient`)."""
+
+
+class FlowError(PyTakeError):
+    """Base of the errors about flows (documents, versions, simulations)."""
+
+
+class StandInError(PyTakeError):
+    """Base of the errors of the local stand-ins of outside services (tests, demos)."""
 
 
 class WhatsAppError(PyTakeError):

@@ -15,8 +15,8 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
+from pytake.standins.whatsapp import CloudApiStandIn, Customer, CustomerSimulator, run_standin
 from pytake.store import Team, TeamMember, UserRole
-from pytake.whatsapp.sim import CloudApiStandIn, Customer, CustomerSimulator, run_standin
 
 from .webhook_support import APP_SECRET, Edge, running_edge, wa_id, webhook_settings
 

@@ -13,7 +13,7 @@ import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from pytake.conversations import AutomaticReplies
-from pytake.whatsapp.sim import Customer, new_wamid
+from pytake.standins.whatsapp import Customer, new_wamid
 
 from .agent_support import AgentClient, CommandRejected, Desk, running_desk
 

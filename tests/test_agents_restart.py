@@ -15,9 +15,9 @@ import trio
 
 from pytake.config import load_settings
 from pytake.identity import IdentityService
+from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
+from pytake.standins.whatsapp._customers import RetryPolicy
 from pytake.store import Database, Team, TeamMember, UserRole
-from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
-from pytake.whatsapp.sim._customers import RetryPolicy
 
 from .agent_support import PASSWORD, agent_client
 from .process_support import free_port, server_env, server_process, until_ready

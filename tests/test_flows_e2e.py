@@ -14,9 +14,9 @@ from typing import Any
 import trio
 
 from pytake.flowrun import publish
-from pytake.modules.sim import BillingApiStandIn, run_app
+from pytake.standins.apis import BillingApiStandIn, run_app
+from pytake.standins.whatsapp import CloudApiStandIn, Customer, CustomerSimulator, run_standin
 from pytake.store import Team
-from pytake.whatsapp.sim import CloudApiStandIn, Customer, CustomerSimulator, run_standin
 
 from .agent_support import running_desk
 from .webhook_support import APP_SECRET, Edge, running_edge, wa_id, webhook_settings

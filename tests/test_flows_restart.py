@@ -13,8 +13,8 @@ from typing import Any
 import trio
 
 from pytake.flowrun import publish
+from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
 from pytake.store import Database
-from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
 
 from .process_support import free_port, server_env, server_process, until_ready
 from .webhook_support import APP_SECRET, wa_id

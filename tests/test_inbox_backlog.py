@@ -10,9 +10,9 @@ import sqlalchemy as sa
 import trio
 import trio.testing
 
+from pytake.messaging import InboxOutcome, InboxProcessor
+from pytake.messaging import _inbox as inbox_module
 from pytake.store import Database, GroupCommitter, upgrade
-from pytake.whatsapp import InboxOutcome, InboxProcessor
-from pytake.whatsapp import _inbox as inbox_module
 
 from .webhook_support import encode, envelope, running_edge, text_message, wa_id, webhook_settings
 

@@ -36,7 +36,7 @@ from pytake.modules.builtin import (
     make_digitable_line,
     verify_signature,
 )
-from pytake.modules.sim import BillingApiStandIn, CrmApiStandIn, WebhookReceiver, run_app
+from pytake.standins.apis import BillingApiStandIn, CrmApiStandIn, WebhookReceiver, run_app
 from pytake.store import Database, WebhookSubscription
 from pytake.supervisor import Backoff
 

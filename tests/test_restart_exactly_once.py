@@ -24,10 +24,10 @@ from pytake.config import load_settings
 from pytake.identity import IdentityService
 from pytake.modules import SecretBox
 from pytake.modules.builtin.webhook import _delete_subscription, _insert_subscription
-from pytake.modules.sim import WebhookReceiver, run_app
+from pytake.standins.apis import WebhookReceiver, run_app
+from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
+from pytake.standins.whatsapp._customers import RetryPolicy
 from pytake.store import Database, Team, TeamMember, UserRole, upgrade
-from pytake.whatsapp.sim import Customer, CustomerSimulator, run_standin
-from pytake.whatsapp.sim._customers import RetryPolicy
 
 from .agent_support import PASSWORD, AgentClient, agent_client
 from .process_support import free_port, server_env, server_process, until_ready

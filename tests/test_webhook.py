@@ -12,7 +12,7 @@ import trio
 from hypothesis import strategies as st
 
 from pytake.conversations import GetConversation
-from pytake.whatsapp import _inbox as inbox_module
+from pytake.messaging import _inbox as inbox_module
 from pytake.whatsapp import sign
 
 from .webhook_support import (

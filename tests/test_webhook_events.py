@@ -7,7 +7,7 @@ from pathlib import Path
 
 import trio
 
-from pytake.modules.sim import WebhookReceiver, run_app
+from pytake.standins.apis import WebhookReceiver, run_app
 
 from .agent_support import running_desk
 

@@ -25,7 +25,7 @@ from pywa import WhatsApp, errors
 from pywa import types as pywa_types
 from pywa.types import templates as pywa_templates
 
-from pytake.whatsapp.sim import (
+from pytake.standins.whatsapp import (
     MESSAGE_TYPES,
     Business,
     CloudApiStandIn,

@@ -13,7 +13,13 @@ import pytest
 import trio
 
 from pytake.conversations import AutomaticReplies
-from pytake.whatsapp.sim import CloudApiStandIn, Customer, CustomerSimulator, new_wamid, run_standin
+from pytake.standins.whatsapp import (
+    CloudApiStandIn,
+    Customer,
+    CustomerSimulator,
+    new_wamid,
+    run_standin,
+)
 
 from .webhook_support import APP_SECRET, Edge, running_edge, wa_id, webhook_settings
 

@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from pytake.errors import CloudApiError
-from pytake.whatsapp import (
+from pytake.messaging import (
     MEDIA_LIMITS,
     CloudApiClient,
     MediaDownloader,
@@ -21,7 +21,7 @@ from pytake.whatsapp import (
     media_filename,
     sha256_matches,
 )
-from pytake.whatsapp.sim import CloudApiStandIn, run_standin
+from pytake.standins.whatsapp import CloudApiStandIn, run_standin
 
 TOKEN = "tok"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40

@@ -11,18 +11,15 @@ import trio
 import trio.testing
 
 from pytake.errors import CloudApiError, InvalidMessage, WindowClosed
+from pytake.messaging import CloudApiClient, Outcome, SendGovernor, TemplateCatalogue, is_retryable
+from pytake.standins.whatsapp import CloudApiStandIn, run_standin
 from pytake.whatsapp import (
     WINDOW_SECONDS,
     Button,
-    CloudApiClient,
     Header,
     ListRow,
     ListSection,
-    Outcome,
-    SendGovernor,
-    TemplateCatalogue,
     check_window,
-    is_retryable,
     list_message,
     mark_read_body,
     media_message,
@@ -33,7 +30,6 @@ from pytake.whatsapp import (
     text_message,
     window_open,
 )
-from pytake.whatsapp.sim import CloudApiStandIn, run_standin
 
 TO = "+34600111222"
 

@@ -30,6 +30,19 @@ from sqlalchemy.orm import Session
 from trio.testing import MockClock
 
 from pytake.errors import InvalidMessage, WindowClosed
+from pytake.messaging import (
+    UNKNOWN_AFTER_RESTART,
+    CloudApiClient,
+    OutboxRow,
+    OutboxSender,
+    Outcome,
+    SendGovernor,
+    SendReport,
+    TemplateCatalogue,
+    outbox_id_from_callback,
+    reconcile_sending,
+)
+from pytake.standins.whatsapp import CloudApiStandIn, run_standin
 from pytake.store import (
     Conversation,
     Customer,
@@ -39,22 +52,7 @@ from pytake.store import (
     OutboxEntry,
     OutboxState,
 )
-from pytake.whatsapp import (
-    UNKNOWN_AFTER_RESTART,
-    CloudApiClient,
-    OutboxRow,
-    OutboxSender,
-    Outcome,
-    SendGovernor,
-    SendReport,
-    TemplateCatalogue,
-    mark_read_body,
-    outbox_id_from_callback,
-    reconcile_sending,
-    template_message,
-    text_message,
-)
-from pytake.whatsapp.sim import CloudApiStandIn, run_standin
+from pytake.whatsapp import mark_read_body, template_message, text_message
 
 TOKEN = "tok"
 

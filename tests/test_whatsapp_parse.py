@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytake.standins.whatsapp import Business, Customer, encode
+from pytake.standins.whatsapp import _payloads as payloads
 from pytake.whatsapp import (
     DEFAULT_ERROR_POLICY,
     ERROR_POLICY,
@@ -42,8 +44,6 @@ from pytake.whatsapp import (
     sanitize_filename,
     signature_problem,
 )
-from pytake.whatsapp.sim import Business, Customer, encode
-from pytake.whatsapp.sim import _payloads as payloads
 
 from . import whatsapp_corpus as corpus
 

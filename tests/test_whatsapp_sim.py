@@ -22,8 +22,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 
 from pytake.cli import main
-from pytake.whatsapp import signature_problem
-from pytake.whatsapp.sim import (
+from pytake.standins.whatsapp import (
     CloudApiStandIn,
     Customer,
     CustomerSimulator,
@@ -34,6 +33,7 @@ from pytake.whatsapp.sim import (
     make_customers,
     run_standin,
 )
+from pytake.whatsapp import signature_problem
 
 from ._support import clean_environ
 
@@ -571,7 +571,7 @@ async def test_retries_non_200_like_meta() -> None:
         receiving(receiver) as url,
         CustomerSimulator(url, SECRET, retry=fast_retry()) as sim,
     ):
-        from pytake.whatsapp.sim import DeliveryFailed
+        from pytake.standins.whatsapp import DeliveryFailed
 
         with pytest.raises(DeliveryFailed) as failure:
             await sim.send_text(sim.customers[0], "oi")

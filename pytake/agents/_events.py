@@ -9,16 +9,13 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from psycopg.types.json import Jsonb
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..store import (
     AgentEvent,
     Database,
     GroupCommitter,
-    driver_connection,
-    execute_returning,
+    insert_once,
     insert_rows,
 )
 
@@ -47,21 +44,12 @@ class _Append:
 
     def apply_many(self, session: Session, params: Sequence[StoredEvent]) -> list[bool]:
         if all(e.key is None for e in params):
-            insert_rows(session, _table, [_row(e) for e in params],
-                        json_columns=frozenset({"payload"}))
+            insert_rows(session, _table, [_row(e) for e in params], json_columns=_JSON)
             return [True] * len(params)
         # A keyed event whose key is stored was published before: nothing is inserted, so
         # its seq is not spent (its actor gives the next event that number).
-        if session.get_bind().dialect.name == "postgresql":
-            with driver_connection(session).cursor() as cursor:
-                ids = execute_returning(cursor, _PG_INSERT, [
-                    (e.agent_id, e.seq, e.type, Jsonb(e.data),
-                     datetime.fromtimestamp(e.at, UTC), e.key)
-                    for e in params
-                ])
-            return [i is not None for i in ids]
-        return [bool(getattr(session.execute(_SQLITE_INSERT, _row(e)), "rowcount", 1))
-                for e in params]
+        return insert_once(session, _table, [_row(e) for e in params],
+                           unique=("agent_id", "effect_key"), json_columns=_JSON)
 
 
 def _row(e: StoredEvent) -> dict[str, Any]:
@@ -75,13 +63,7 @@ def _row(e: StoredEvent) -> dict[str, Any]:
     }
 
 
-_PG_INSERT = (
-    "INSERT INTO agent_events (agent_id, seq, type, payload, at, effect_key) "
-    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (agent_id, effect_key) DO NOTHING RETURNING id"
-)
-_SQLITE_INSERT = sqlite_insert(_table).on_conflict_do_nothing(
-    index_elements=["agent_id", "effect_key"]
-)
+_JSON = frozenset({"payload"})
 
 
 _APPEND = _Append()

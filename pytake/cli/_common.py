@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 from pytake.config import CONFIG_ENV, Settings, load_settings
+from pytake.errors import CommandError
 
 if TYPE_CHECKING:
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 
-class CommandError(Exception):
-    """A failure the CLI reports in one line (exit status 1), without a traceback."""
 
 
 def report(exc: BaseException) -> None:

@@ -19,7 +19,7 @@ from pytake.cli._common import CommandError
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
-    from pytake.whatsapp.sim import CustomerSimulator
+    from pytake.standins.whatsapp import CustomerSimulator
 
 _SERVE_EPILOG = """\
 example:
@@ -131,7 +131,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CommandError("--webhook-url needs --app-secret to sign the status webhooks")
     faults = None
     if args.faults:
-        from pytake.whatsapp.sim import Faults
+        from pytake.standins.whatsapp import Faults
 
         faults = Faults()
         try:
@@ -143,7 +143,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, faults: object) -> None:
-    from pytake.whatsapp.sim import (
+    from pytake.standins.whatsapp import (
         Business,
         CloudApiStandIn,
         CustomerSimulator,
@@ -215,7 +215,7 @@ async def _watch_signals(stop: trio.Event, force: trio.CancelScope) -> None:
 
 
 def run_customers(args: argparse.Namespace) -> int:
-    from pytake.whatsapp.sim import MESSAGE_TYPES
+    from pytake.standins.whatsapp import MESSAGE_TYPES
 
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     unknown = [t for t in types if t not in MESSAGE_TYPES]
@@ -238,7 +238,7 @@ def run_customers(args: argparse.Namespace) -> int:
 
 
 async def _customers(args: argparse.Namespace, types: list[str]) -> dict[str, object]:
-    from pytake.whatsapp.sim import Business, CustomerSimulator
+    from pytake.standins.whatsapp import Business, CustomerSimulator
 
     simulator = CustomerSimulator(
         args.target,

@@ -401,7 +401,15 @@ class ConversationActor(Actor[ConversationState]):
 
     async def _to_default_team(self) -> None:
         team = await self._config.default_team()
-        if team is not None and self.state.ownership.owner is Owner.FLOW:
+        if team is None:
+            self.services.warn_once(
+                "idle bot",
+                "conversation %s: the bot owns it and has nothing to do: no published flow "
+                "answers it (flows_default, flows_keywords) and no routing_default_team takes "
+                "it, so the customer gets no answer (said once per process)", self.id,
+            )
+            return
+        if self.state.ownership.owner is Owner.FLOW:
             await self._transition(Handoff(at=self._now(), team=team), cause="handoff")
 
     # --- the queue's decisions ---------------------------------------------------------------

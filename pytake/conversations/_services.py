@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import attrs
@@ -14,6 +15,8 @@ from ._routing import RoutingConfig
 
 if TYPE_CHECKING:
     from ..flowrun import FlowLibrary, ModuleCalls
+
+log = logging.getLogger("pytake.conversations")
 
 
 @attrs.define
@@ -33,3 +36,12 @@ class ConversationServices:
     flows: FlowLibrary | None = None
     #: module calls for flows' module nodes (``None``: every module call is an ``error``)
     modules: ModuleCalls | None = None
+    #: what `warn_once` has said
+    warned: set[str] = attrs.Factory(set)
+
+    def warn_once(self, what: str, message: str, *args: object) -> None:
+        """Log a warning about a configuration problem once per process, not per
+        conversation (every conversation would say it again)."""
+        if what not in self.warned:
+            self.warned.add(what)
+            log.warning(message, *args)

@@ -15,8 +15,6 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from psycopg.types.json import Jsonb
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..flows import Flow, InvalidFlow, load_flow
@@ -27,8 +25,7 @@ from ..store import (
     FlowVersion,
     FlowVersionStatus,
     GroupCommitter,
-    driver_connection,
-    execute_each,
+    insert_once,
     insert_rows,
 )
 from ..store import Flow as FlowRecord
@@ -142,26 +139,9 @@ class _RecordSteps:
             insert_rows(session, _executions, unkeyed, json_columns=frozenset({"variables"}))
         # A turn run again after a crash (its message replayed over an older snapshot)
         # records its steps once.
-        if keyed and session.get_bind().dialect.name == "postgresql":
-            with driver_connection(session).cursor() as cursor:
-                execute_each(cursor, _PG_INSERT_KEYED, [
-                    tuple(Jsonb(row[c]) if c == "variables" else row[c] for c in _COLUMNS)
-                    for row in keyed
-                ])
-        elif keyed:
-            session.execute(_SQLITE_INSERT_KEYED, keyed)
+        insert_once(session, _executions, keyed, unique=("conversation_id", "effect_key"),
+                    json_columns=frozenset({"variables"}))
         return [None] * len(params)
-
-
-_COLUMNS = ("conversation_id", "flow_version_id", "node_key", "step_type", "variables", "at",
-            "effect_key")
-_PG_INSERT_KEYED = (
-    f"INSERT INTO flow_executions ({', '.join(_COLUMNS)}) VALUES "
-    f"({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT (conversation_id, effect_key) DO NOTHING"
-)
-_SQLITE_INSERT_KEYED = sqlite_insert(_executions).on_conflict_do_nothing(
-    index_elements=["conversation_id", "effect_key"]
-)
 
 
 _RECORD = _RecordSteps()

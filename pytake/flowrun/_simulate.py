@@ -27,6 +27,8 @@ from typing import Any, Final
 
 import attrs
 
+from pytake.errors import FlowError
+
 from ..flows import Flow
 from ._executor import (
     CustomerInput,
@@ -68,7 +70,7 @@ CallModule = Callable[[str, str, dict[str, Any], float | None, dict[str, Any]],
                        Awaitable[ModuleResult]]
 
 
-class BadSimulation(ValueError):
+class BadSimulation(FlowError, ValueError):
     """The messages or stubs of a simulation are malformed (the message says where)."""
 
 

@@ -33,6 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from pytake.errors import FlowError
+
 from ..flows import ID_PATTERN, InvalidFlow, Problem
 from ..store import AuditLog, FlowVersion, FlowVersionStatus, utcnow
 from ..store import Flow as FlowRecord
@@ -56,11 +58,11 @@ ARCHIVED = FlowVersionStatus.ARCHIVED
 Check = Callable[[dict[str, Any]], list[Problem]]
 
 
-class FlowNotFound(LookupError):
+class FlowNotFound(FlowError, LookupError):
     """No such flow, or no such version of it."""
 
 
-class FlowConflict(Exception):
+class FlowConflict(FlowError):
     """The flow is not in a state that allows the change (nothing to publish, to roll back to,
     already published)."""
 

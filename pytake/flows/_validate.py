@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from pytake.errors import InvalidMessage, PyTakeError
+from pytake.errors import FlowError, InvalidMessage
 from pytake.flows._model import (
     BODY,
     ERROR,
@@ -125,7 +125,7 @@ _TYPE_NAMES: Final = {
 }
 
 
-class InvalidFlow(PyTakeError, ValueError):
+class InvalidFlow(FlowError, ValueError):
     """A flow document has problems; ``problems`` lists every one (`Problem`)."""
 
     def __init__(self, problems: list[Problem]) -> None:

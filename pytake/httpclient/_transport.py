@@ -44,7 +44,6 @@ from typing import Final
 import httpx
 import trio
 
-from pytake._sockets import has_input
 from pytake.httpclient._proxy import EnvironmentProxies, Proxy
 from pytake.httpclient._wire import (
     MAX_HEAD_BYTES,
@@ -55,6 +54,7 @@ from pytake.httpclient._wire import (
     encode_request_head,
     parse_response_head,
 )
+from pytake.sockets import has_input
 
 __all__ = ["LeanTransport"]
 

@@ -12,6 +12,8 @@ from typing import Final
 
 import attrs
 
+from pytake.errors import HttpProtocolError
+
 __all__ = [
     "MAX_HEAD_BYTES",
     "ChunkedDecoder",
@@ -29,7 +31,7 @@ _LAST_CHUNK: Final = b"0\r\n\r\n"
 _MAX_CHUNK_LINE: Final = 4096
 
 
-class ProtocolError(Exception):
+class ProtocolError(HttpProtocolError):
     """The other side broke HTTP/1.1; the message says how."""
 
 

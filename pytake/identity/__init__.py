@@ -13,7 +13,7 @@ The HTTP routes (``/api/v1/auth/...``) and the ``require_role`` decorator live i
 describes the whole scheme. Users import from here, never from the underscore modules.
 """
 
-from pytake.identity._errors import AuthError, EmailTaken, Forbidden, IdentityError, InvalidUser
+from pytake.errors import AuthError, EmailTaken, Forbidden, IdentityError, InvalidUser
 from pytake.identity._passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
-from pytake.identity._errors import AuthError, EmailTaken, InvalidUser
+from pytake.errors import AuthError, EmailTaken, InvalidUser
 from pytake.identity._passwords import Passwords, password_problem
 from pytake.identity._ratelimit import LoginLimiter
 from pytake.store import AuditLog, Database, RefreshToken, User, UserRole

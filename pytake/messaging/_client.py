@@ -2,7 +2,7 @@
 
 Every call goes to ``{base_url}/{version}/...`` with ``Authorization: Bearer <token>``;
 ``base_url`` is Meta's (``https://graph.facebook.com``) in production and the stand-in's in
-tests and demos (``pytake.whatsapp.sim``), so both are driven by the same code.
+tests and demos (``pytake.standins.whatsapp``), so both are driven by the same code.
 
 Errors. Anything but success raises `pytake.errors.CloudApiError`:
 

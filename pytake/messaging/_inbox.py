@@ -27,12 +27,11 @@ import sqlalchemy as sa
 import trio
 from sqlalchemy.orm import Session
 
-from ..actors import Router, converter
+from ..actors import Router
 from ..contracts import DeliveryFailed, MessageStatus, conversation_address
 from ..errors import ActorStopped, MailboxFull, StorageUnavailable
 from ..storable import storable_text
 from ..store import (
-    ActorJournalEntry,
     Conversation,
     Customer,
     Database,
@@ -40,20 +39,24 @@ from ..store import (
     GroupCommitter,
     InboxEntry,
     JSONType,
-    JSONValueType,
     Message,
     UTCDateTime,
     Write,
     driver_connection,
     insert_returning_ids,
-    type_name,
+    journal_in,
+)
+from ..whatsapp import (
+    InboundMessage,
+    InvalidNotification,
+    Notification,
+    StatusUpdate,
+    advance,
+    parse_notification,
 )
 from . import _inbox_bulk as _bulk
-from ._events import InboundMessage, Notification, StatusUpdate
 from ._media import MediaRequest
 from ._outbox import outbox_id_from_callback, reconcile_sending_in
-from ._parse import InvalidNotification, parse_notification
-from ._status import advance
 
 log = logging.getLogger("pytake.whatsapp")
 
@@ -61,7 +64,6 @@ _inbox: sa.Table = InboxEntry.__table__  # type: ignore[assignment]
 _customers: sa.Table = Customer.__table__  # type: ignore[assignment]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
 _messages: sa.Table = Message.__table__  # type: ignore[assignment]
-_journal: sa.Table = ActorJournalEntry.__table__  # type: ignore[assignment]
 _dead: sa.Table = DeadLetterRecord.__table__  # type: ignore[assignment]
 
 #: message types that are not chat messages of their own: they change another message
@@ -94,11 +96,6 @@ _FIND_CUSTOMER = sa.text(
 _FIND_OPEN_CONVERSATION = sa.text(
     "SELECT id FROM conversations WHERE customer_id = :c AND status = 'open' LIMIT 1"
 )
-_INSERT_JOURNAL = sa.text(
-    "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
-    "VALUES ('conversation', :actor_id, :message_type, :message, CURRENT_TIMESTAMP) RETURNING id"
-).bindparams(sa.bindparam("message", type_=JSONValueType))
-
 
 class _StoreInbox:
     name = "inbox.store"
@@ -564,14 +561,8 @@ class _ProcessInbox:
         outcome.statuses_applied += 1
 
     def _journal(self, session: Session, outcome: InboxOutcome, actor_id: str, msg: Any) -> None:
-        journal_id = session.execute(
-            _INSERT_JOURNAL.bindparams(
-                actor_id=actor_id,
-                message_type=type_name(type(msg)),
-                message=converter.unstructure(msg),
-            )
-        ).scalar_one()
-        outcome.deliveries.append((int(journal_id), actor_id, msg))
+        journal_id = journal_in(session, "conversation", actor_id, msg)
+        outcome.deliveries.append((journal_id, actor_id, msg))
 
 
 def _printable(data: bytes | str, limit: int = 2000) -> str:

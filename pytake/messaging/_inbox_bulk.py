@@ -17,12 +17,10 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from ..actors import converter
 from ..contracts import InboundReceived
-from ..store import execute_each, execute_returning, type_name
-from ._events import InboundMessage
+from ..store import execute_each, execute_returning, journal_many_in
+from ..whatsapp import InboundMessage
 
-_RECEIVED = type_name(InboundReceived)
 #: types that do not restart the customer-service window (not sent by the user)
 NOT_FROM_USER = frozenset({"system"})
 
@@ -146,17 +144,8 @@ def process(
                 continue
             msg = inbound_received(m, mid, conversation_of[c], c)
             received.append(msg)
-            journal_rows.append(
-                (address(m.phone_number_id, c), _RECEIVED, Jsonb(converter.unstructure(msg)))
-            )
-        journal_ids: list[int | None] = []
-        if journal_rows:
-            journal_ids = execute_returning(
-                cur,
-                "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
-                "VALUES ('conversation', %s, %s, %s, now()) RETURNING id",
-                journal_rows,
-            )
+            journal_rows.append(("conversation", address(m.phone_number_id, c), msg))
+        journal_ids: list[int] = journal_many_in(cur, journal_rows) if journal_rows else []
     out: list[tuple[int | None, int, int, int | None, InboundReceived | None]] = []
     it = iter(journal_ids)
     for c, mid, journaled in zip(customers, message_ids, received, strict=True):

@@ -38,7 +38,7 @@ import attrs
 import trio
 
 from pytake.errors import CloudApiError
-from pytake.whatsapp._client import CloudApiClient, MediaInfo
+from pytake.messaging._client import CloudApiClient, MediaInfo
 
 __all__ = [
     "MEDIA_LIMITS",

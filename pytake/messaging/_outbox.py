@@ -70,6 +70,9 @@ import trio
 from sqlalchemy.orm import Session
 
 from pytake.errors import CloudApiError, InvalidMessage
+from pytake.messaging._client import CloudApiClient, SendResult
+from pytake.messaging._governor import Decision, Outcome, SendGovernor
+from pytake.messaging._templates import TemplateCatalogue
 from pytake.store import (
     Database,
     DeliveryStatus,
@@ -82,10 +85,7 @@ from pytake.store import (
     insert_returning_ids,
     utcnow,
 )
-from pytake.whatsapp._client import CloudApiClient, SendResult
-from pytake.whatsapp._governor import Decision, Outcome, SendGovernor
-from pytake.whatsapp._templates import TemplateCatalogue
-from pytake.whatsapp._window import check_window
+from pytake.whatsapp import check_window
 
 __all__ = [
     "CALLBACK_PREFIX",

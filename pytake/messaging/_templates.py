@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from pytake.errors import InvalidMessage
-from pytake.whatsapp._client import CloudApiClient
+from pytake.messaging._client import CloudApiClient
 
 __all__ = ["TemplateCatalogue", "TemplateInfo"]
 

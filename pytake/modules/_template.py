@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from pytake.errors import ModuleError
+
 __all__ = ["MISSING", "TemplateError", "lookup", "render"]
 
 _PLACEHOLDER: Final = re.compile(r"\{\{\s*([A-Za-z_][\w.\-]*)\s*\}\}")
@@ -38,7 +40,7 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-class TemplateError(ValueError):
+class TemplateError(ModuleError, ValueError):
     """A placeholder names nothing in the scope; ``path`` is the placeholder's path."""
 
     def __init__(self, path: str) -> None:

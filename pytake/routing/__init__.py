@@ -19,14 +19,14 @@ snapshots to JSON.  Layers, each in one module that states its rules up front:
 Users import from here, never from the underscore modules.  See ``docs/routing.md``.
 """
 
-from ._bursts import BurstCoalescer, Turn
-from ._errors import (
+from ..errors import (
     InvalidBusinessHours,
     InvalidTransition,
     OfferNotFound,
     QueueError,
     RoutingError,
 )
+from ._bursts import BurstCoalescer, Turn
 from ._hours import WEEKDAYS, AfterHours, BusinessHours, Closed, HandoffDecision, Open
 from ._metrics import (
     MESSAGE_TYPES,

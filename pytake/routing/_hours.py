@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from ._errors import InvalidBusinessHours
+from ..errors import InvalidBusinessHours
 
 __all__ = ["WEEKDAYS", "AfterHours", "BusinessHours", "Closed", "HandoffDecision", "Open"]
 

@@ -48,7 +48,7 @@ from typing import ClassVar, Literal
 
 import attrs
 
-from ._errors import InvalidTransition
+from ..errors import InvalidTransition
 
 __all__ = [
     "DEFAULT_REOPEN_WINDOW",

@@ -73,7 +73,7 @@ from typing import Literal
 
 import attrs
 
-from ._errors import OfferNotFound, QueueError
+from ..errors import OfferNotFound, QueueError
 
 __all__ = [
     "AgentSlot",

@@ -87,11 +87,12 @@ from ._bulk import (
     driver_connection,
     execute_each,
     execute_returning,
+    insert_once,
     insert_returning_ids,
     insert_rows,
 )
 from ._group_commit import Write
-from ._journal import APPEND_JOURNAL, type_name
+from ._journal import APPEND_JOURNAL, journal_in, journal_many_in, type_name
 
 __all__ = [
     "APPEND_JOURNAL",
@@ -154,8 +155,11 @@ __all__ = [
     "execute_each",
     "execute_returning",
     "head",
+    "insert_once",
     "insert_returning_ids",
     "insert_rows",
+    "journal_in",
+    "journal_many_in",
     "normalize_url",
     "revisions",
     "storage_unavailable",

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from psycopg.types.json import Jsonb
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 
@@ -56,6 +57,27 @@ def insert_rows(
     sql, params = _pg_insert(table, rows, json_columns)
     with driver_connection(session).cursor() as cursor:
         execute_each(cursor, sql, params)
+
+
+def insert_once(
+    session: Session,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    unique: tuple[str, ...],
+    json_columns: frozenset[str] = frozenset(),
+) -> list[bool]:
+    """Insert ``rows`` (all with the same keys) except those whose ``unique`` columns (a
+    unique index) are taken already; per row, whether it was inserted.  Rows inserted earlier
+    in the same call count as taken, so a key repeated in ``rows`` is inserted once."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(unique))
+        return [bool(getattr(session.execute(stmt, dict(row)), "rowcount", 1)) for row in rows]
+    sql, params = _pg_insert(table, rows, json_columns)
+    conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING id"
+    with driver_connection(session).cursor() as cursor:
+        return [i is not None for i in execute_returning(cursor, sql + conflict, params)]
 
 
 def _pg_insert(

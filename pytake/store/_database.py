@@ -44,8 +44,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from pytake._sockets import has_input
 from pytake.errors import ConfigError, StorageUnavailable
+from pytake.sockets import has_input
 from pytake.storable import dumps as storable_dumps
 
 log = logging.getLogger("pytake.store")

@@ -1,5 +1,9 @@
 """The actor journal in the database: accepted messages, replayed after a crash.
 
+This module is the one writer of ``actor_journal``: `SqlActorJournal.append` for a message
+journaled on its own, `journal_in` / `journal_many_in` for one that must commit in the same
+transaction as the caller's other writes.
+
 See :mod:`pytake.actors._journal` for the contract.  Messages are attrs classes, stored as
 their cattrs-unstructured form plus their importable type name (``module:QualName``); the
 types a journal may load are those registered with :meth:`SqlActorJournal.register` (so a
@@ -14,10 +18,12 @@ from typing import Any
 
 import sqlalchemy as sa
 import trio
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from pytake.actors import Router, converter
-from pytake.store._bulk import insert_returning_ids
+from pytake.store._base import JSONValueType
+from pytake.store._bulk import execute_returning, insert_returning_ids
 from pytake.store._database import Database
 from pytake.store._group_commit import GroupCommitter, Write
 from pytake.store._models_runtime import ActorJournalEntry, ActorSnapshotRecord
@@ -54,6 +60,35 @@ class _AppendJournal:
 
 
 APPEND_JOURNAL = _AppendJournal()
+
+_INSERT_ONE = sa.text(
+    "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
+    "VALUES (:kind, :actor_id, :message_type, :message, CURRENT_TIMESTAMP) RETURNING id"
+).bindparams(sa.bindparam("message", type_=JSONValueType))
+_PG_INSERT = (
+    "INSERT INTO actor_journal (kind, actor_id, message_type, message, created_at) "
+    "VALUES (%s, %s, %s, %s, now()) RETURNING id"
+)
+
+
+def journal_in(session: Session, kind: str, actor_id: str, message: Any) -> int:
+    """Journal ``message`` for ``(kind, actor_id)`` in the caller's transaction (a write that
+    must commit with it, such as the inbox storing a customer message); return its id.  The
+    caller delivers it after the commit (`Router.deliver_journaled`)."""
+    return int(session.execute(_INSERT_ONE, {
+        "kind": kind, "actor_id": actor_id, "message_type": type_name(type(message)),
+        "message": converter.unstructure(message),
+    }).scalar_one())
+
+
+def journal_many_in(cursor: Any, rows: Sequence[tuple[str, str, Any]]) -> list[int]:
+    """`journal_in` for many ``(kind, actor id, message)`` on a psycopg cursor of the
+    caller's transaction (the inbox's set-based path), in one pipelined statement."""
+    ids = execute_returning(cursor, _PG_INSERT, [
+        (kind, actor_id, type_name(type(message)), Jsonb(converter.unstructure(message)))
+        for kind, actor_id, message in rows
+    ])
+    return [int(i) for i in ids if i is not None]
 
 
 def _pending_rows(session: Session, after: int, limit: int) -> list[Any]:

@@ -40,7 +40,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
-from pytake.errors import PyTakeError
+from pytake.errors import SchemaError
 from pytake.store._database import (
     _parse,
     create_engine,
@@ -71,9 +71,6 @@ _PG_LOCK_KEY: Final = int.from_bytes(b"PyTakeMg", "big") & 0x7FFF_FFFF_FFFF_FFFF
 Progress = Callable[[str], None]
 
 
-class SchemaError(PyTakeError):
-    """The schema cannot be migrated as asked: the database is at a revision this PyTake does
-    not know (a newer PyTake migrated it), or the requested revision does not exist."""
 
 
 def alembic_config(url: str | URL | None = None) -> Config:

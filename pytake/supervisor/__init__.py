@@ -15,6 +15,7 @@ The package is layered bottom-up; import everything from here, never from its mo
 
 from ._backoff import Backoff
 from ._intensity import Intensity, RestartWindow
+from ._metrics import SupervisionMetrics
 from ._spec import ChildSpec, Restart, Strategy
 from ._supervisor import ChildState, Supervisor, SupervisorObserver
 from ._tree import TreeNode
@@ -27,6 +28,7 @@ __all__ = [
     "Restart",
     "RestartWindow",
     "Strategy",
+    "SupervisionMetrics",
     "Supervisor",
     "SupervisorObserver",
     "TreeNode",

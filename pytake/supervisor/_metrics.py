@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-from .supervisor import Supervisor
+from ._supervisor import Supervisor
 
 
 class SupervisionMetrics:

@@ -35,28 +35,26 @@ from ..contracts import (
     Transfer,
 )
 from ..conversations import ConversationDirectory
-from ..errors import ActorError, PyTakeError, StorageUnavailable
+from ..errors import ActorError, CommandRefused, StorageUnavailable
 from ..queues import TeamDirectory
 
 #: How long a command may take before the client is told to retry.
 COMMAND_TIMEOUT = 10.0
 
 
-class BadCommand(PyTakeError, ValueError):
-    """A command frame that is missing a field or has one of the wrong type."""
 
 
-class NotFound(BadCommand):
+class ConversationNotFound(CommandRefused):
     """The command names a conversation that does not exist."""
 
 
 def _field(frame: dict[str, Any], name: str, kind: type, default: Any = ...) -> Any:
     value = frame.get(name, default)
     if value is ...:
-        raise BadCommand(f"{name} is required")
+        raise CommandRefused(f"{name} is required")
     # bool is an int to Python, never to a client.
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise BadCommand(f"{name} must be {_TYPE_NAMES.get(kind, kind.__name__)}")
+        raise CommandRefused(f"{name} must be {_TYPE_NAMES.get(kind, kind.__name__)}")
     return value
 
 
@@ -66,7 +64,7 @@ _TYPE_NAMES = {int: "an integer", str: "a string", dict: "an object"}
 def _strings(frame: dict[str, Any], name: str) -> tuple[str, ...]:
     value = frame.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadCommand(f"{name} must be a list of strings")
+        raise CommandRefused(f"{name} must be a list of strings")
     return tuple(v.strip() for v in value if v.strip())
 
 
@@ -75,7 +73,7 @@ def _optional_id(frame: dict[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
-        raise BadCommand(f"{name} must be an id")
+        raise CommandRefused(f"{name} must be an id")
     return str(value)
 
 
@@ -121,9 +119,9 @@ class AgentDesk:
             )
         try:
             return await handler(agent, role, frame)
-        except NotFound as exc:
+        except ConversationNotFound as exc:
             return CommandResult(False, str(exc), code="not_found")
-        except BadCommand as exc:
+        except CommandRefused as exc:
             return CommandResult(False, str(exc), code="invalid")
         except StorageUnavailable as exc:
             return CommandResult(False, f"storage unavailable ({exc}); try again",
@@ -141,13 +139,13 @@ class AgentDesk:
 
     async def _check_agent(self, agent: str) -> None:
         if not (await self._agents.profile(int(agent))).exists:
-            raise NotFound(f"no active user {agent}")
+            raise ConversationNotFound(f"no active user {agent}")
 
     async def _key(self, frame: dict[str, Any]) -> str:
         conversation_id = _field(frame, "conversation_id", int)
         key = await self._conversations.key_for(conversation_id)
         if key is None:
-            raise NotFound(f"no conversation {conversation_id}")
+            raise ConversationNotFound(f"no conversation {conversation_id}")
         return key
 
     async def _ask(self, key: str, message: Any) -> CommandResult:
@@ -188,7 +186,7 @@ class AgentDesk:
         content = _field(frame, "content", dict)
         key = frame.get("idempotency_key")
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 100):
-            raise BadCommand("idempotency_key must be a string of 1 to 100 characters")
+            raise CommandRefused("idempotency_key must be a string of 1 to 100 characters")
         return await self._ask(await self._key(frame), SendReply(agent, role, content, key))
 
     async def _note(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
@@ -202,16 +200,16 @@ class AgentDesk:
     async def _priority(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         priority = _field(frame, "priority", int)
         if not -100 <= priority <= 100:
-            raise BadCommand("priority must be between -100 and 100")
+            raise CommandRefused("priority must be between -100 and 100")
         return await self._ask(await self._key(frame), SetPriority(agent, role, priority))
 
     async def _transfer(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         team, to_agent = _optional_id(frame, "team"), _optional_id(frame, "agent")
         note = _field(frame, "note", str, "")
         if team is None and to_agent is None:
-            raise BadCommand("transfer needs team or agent")
+            raise CommandRefused("transfer needs team or agent")
         if team is not None and not await self.team_exists(team):
-            raise NotFound(f"no team {team}")
+            raise ConversationNotFound(f"no team {team}")
         if to_agent is not None:
             await self._check_agent(to_agent)
         return await self._ask(await self._key(frame), Transfer(agent, role, team, to_agent, note))
@@ -219,7 +217,7 @@ class AgentDesk:
     async def _assign(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         to_agent = _optional_id(frame, "agent")
         if to_agent is None:
-            raise BadCommand("agent is required")
+            raise CommandRefused("agent is required")
         team = _optional_id(frame, "team")
         await self._check_agent(to_agent)
         return await self._ask(await self._key(frame),
@@ -237,16 +235,16 @@ class AgentDesk:
     async def _presence(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         status = _field(frame, "status", str)
         if status not in ("online", "away"):
-            raise BadCommand("status must be online or away")
+            raise CommandRefused("status must be online or away")
         await self._router.tell("agent", agent, SetPresence(status))
         return CommandResult(True, data={"status": status})
 
     async def _queue_stats(self, agent: str, role: str, frame: dict[str, Any]) -> CommandResult:
         team = _optional_id(frame, "team")
         if team is None:
-            raise BadCommand("team is required")
+            raise CommandRefused("team is required")
         if not await self.team_exists(team):
-            raise NotFound(f"no team {team}")
+            raise ConversationNotFound(f"no team {team}")
         if role not in ("admin", "supervisor") and team not in (
             await self._agents.profile(int(agent))
         ).teams:

@@ -26,13 +26,9 @@ from urllib.parse import parse_qs
 import trio
 
 from ..errors import StorageUnavailable
+from ..messaging import STORE_INBOX, WebhookMetrics
 from ..store import GroupCommitter, WriteKind
-from ..whatsapp import (
-    STORE_INBOX,
-    WebhookMetrics,
-    signature_problem,
-    verify_token_matches,
-)
+from ..whatsapp import signature_problem, verify_token_matches
 
 log = logging.getLogger("pytake.webhook")
 security = logging.getLogger("pytake.security")

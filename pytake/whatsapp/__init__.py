@@ -1,20 +1,16 @@
-"""The WhatsApp Cloud API boundary: signed webhooks in, Cloud API calls out.
+"""The WhatsApp Cloud API protocol, as pure code: no I/O, no storage.
 
 - ``_signature``: ``X-Hub-Signature-256`` and the handshake token, constant-time.
-- ``_events``, ``_parse``, ``_status``: the pure parser (bytes in, typed events out), the
-  delivery-status order and the error-code policy table; no I/O, so the protocol corpus runs
-  in milliseconds.
-- ``_inbox``: webhook bodies stored before the 200, processed in order into customers,
-  conversations, messages and statuses, and journaled to ConversationActors.
-- ``_outbound``, ``_window``, ``_client``, ``_governor``, ``_outbox``: building and validating
-  messages, the 24-hour window, the HTTP client, pacing and error reactions, and the
-  transactional outbox that sends each message at most once.
-- ``_media``, ``_templates``: inbound media downloads, the template catalogue.
-- ``sim``: a local stand-in for the Cloud API and a customer simulator (tests, demo,
-  benchmarks).
+- ``_events``, ``_parse``, ``_status``: the parser (bytes in, typed events out), the
+  delivery-status order and the error-code policy table, so the protocol corpus runs in
+  milliseconds.
+- ``_outbound``, ``_window``: building and validating messages (WhatsApp's limits), the
+  24-hour customer-service window.
+
+What moves messages between the Cloud API and the actors (the inbox, the outbox, media,
+the HTTP client) is `pytake.messaging`; the local stand-in is `pytake.standins.whatsapp`.
 """
 
-from ._client import CloudApiClient, MediaInfo, SendResult, is_retryable
 from ._events import (
     ApiError,
     ButtonReply,
@@ -44,18 +40,6 @@ from ._events import (
     Unsupported,
     ValueErrors,
 )
-from ._governor import Outcome, SendGovernor
-from ._inbox import STORE_INBOX, InboxOutcome, InboxProcessor
-from ._media import (
-    MEDIA_LIMITS,
-    MediaDownloader,
-    MediaRequest,
-    StoredMedia,
-    extension_for,
-    media_filename,
-    sha256_matches,
-)
-from ._metrics import WebhookMetrics
 from ._outbound import (
     BUTTON_BODY_MAX,
     BUTTON_ID_MAX,
@@ -88,14 +72,6 @@ from ._outbound import (
     template_message,
     text_message,
 )
-from ._outbox import (
-    UNKNOWN_AFTER_RESTART,
-    OutboxRow,
-    OutboxSender,
-    SendReport,
-    outbox_id_from_callback,
-    reconcile_sending,
-)
 from ._parse import InvalidNotification, parse_notification, sanitize_filename
 from ._signature import sign, signature_problem, verify_token_matches
 from ._status import (
@@ -107,7 +83,6 @@ from ._status import (
     error_policy,
     implied,
 )
-from ._templates import TemplateCatalogue
 from ._window import WINDOW_SECONDS, check_window, window_open
 
 __all__ = [
@@ -125,21 +100,17 @@ __all__ = [
     "LIST_BUTTON_MAX",
     "LIST_ROWS_MAX",
     "LIST_SECTIONS_MAX",
-    "MEDIA_LIMITS",
     "MEDIA_TYPES",
     "ROW_DESCRIPTION_MAX",
     "ROW_ID_MAX",
     "ROW_TITLE_MAX",
     "SECTION_TITLE_MAX",
     "STATUS_RANK",
-    "STORE_INBOX",
     "TEXT_MAX",
-    "UNKNOWN_AFTER_RESTART",
     "WINDOW_SECONDS",
     "ApiError",
     "Button",
     "ButtonReply",
-    "CloudApiClient",
     "Contact",
     "Edit",
     "ErrorPolicy",
@@ -147,61 +118,41 @@ __all__ = [
     "FlowReply",
     "Header",
     "InboundMessage",
-    "InboxOutcome",
-    "InboxProcessor",
     "InvalidNotification",
     "ListReply",
     "ListRow",
     "ListSection",
     "Location",
     "Media",
-    "MediaDownloader",
-    "MediaInfo",
-    "MediaRequest",
     "MessageContext",
     "Notification",
     "Order",
     "OrderItem",
-    "OutboxRow",
-    "OutboxSender",
-    "Outcome",
     "ParseProblem",
     "Reaction",
     "Referral",
     "RequestWelcome",
     "Revoke",
-    "SendGovernor",
-    "SendReport",
-    "SendResult",
     "SharedContacts",
     "StatusUpdate",
-    "StoredMedia",
     "System",
     "TemplateButton",
-    "TemplateCatalogue",
     "TemplateStatusUpdate",
     "Text",
     "Unsupported",
     "ValueErrors",
-    "WebhookMetrics",
     "advance",
     "check_window",
     "error_policy",
-    "extension_for",
     "implied",
-    "is_retryable",
     "list_message",
     "mark_read_body",
-    "media_filename",
     "media_message",
     "normalize_recipient",
-    "outbox_id_from_callback",
     "parse_notification",
     "reaction_message",
-    "reconcile_sending",
     "reply_buttons_message",
     "sanitize_filename",
-    "sha256_matches",
     "sign",
     "signature_problem",
     "template_message",

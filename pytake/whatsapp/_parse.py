@@ -40,6 +40,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
+from ..errors import WhatsAppError
 from ..storable import storable
 from ._events import (
     ApiError,
@@ -94,7 +95,7 @@ _MAX_FILENAME_BYTES = 255  # common filesystem limit, for names in multi-byte sc
 _MAX_PRICE_EXPONENT = 18
 
 
-class InvalidNotification(ValueError):
+class InvalidNotification(WhatsAppError, ValueError):
     """The body is not a JSON object, so it cannot be a notification at all.
 
     ``reason`` is a short, log-safe explanation (it never quotes the body)."""

@@ -37,6 +37,8 @@ from typing import Final
 
 import attrs
 
+from pytake.errors import ModuleError
+
 __all__ = [
     "DigitableLine",
     "InvalidDigitableLine",
@@ -54,7 +56,7 @@ _OLD_BASE: Final = dt.date(1997, 10, 7)
 _NEW_CYCLE_START: Final = dt.date(2025, 2, 22)  # factor 1000 again
 
 
-class InvalidDigitableLine(ValueError):
+class InvalidDigitableLine(ModuleError, ValueError):
     """The text is not a valid 47-digit bank slip line; the message says which part fails."""
 
 

@@ -15,12 +15,12 @@ Layering: `_faults` is the pure fault decision, `_asgi` the shared plumbing (`St
 one module per stand-in, `_server` the Hypercorn glue. See docs/modules.md.
 """
 
-from pytake.modules.sim._asgi import Reply, Request, StandIn
-from pytake.modules.sim._billing import BillingApiStandIn, pdf_document
-from pytake.modules.sim._crm import CrmApiStandIn
-from pytake.modules.sim._faults import ApiFaults, Decision, Fault
-from pytake.modules.sim._receiver import ReceivedDelivery, WebhookReceiver
-from pytake.modules.sim._server import run_app, serve_app
+from pytake.standins.apis._asgi import Reply, Request, StandIn
+from pytake.standins.apis._billing import BillingApiStandIn, pdf_document
+from pytake.standins.apis._crm import CrmApiStandIn
+from pytake.standins.apis._faults import ApiFaults, Decision, Fault
+from pytake.standins.apis._receiver import ReceivedDelivery, WebhookReceiver
+from pytake.standins.apis._server import run_app, serve_app
 
 __all__ = [
     "ApiFaults",

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs
 import attrs
 import trio
 
-from pytake.modules.sim._faults import ApiFaults, Fault
-from pytake.whatsapp.sim._cloud_api import drop_connection, serve_lifespan
+from pytake.standins.apis._faults import ApiFaults, Fault
+from pytake.standins.whatsapp import drop_connection, serve_lifespan
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -70,7 +70,7 @@ class StandIn:
     """Base of the stand-ins: an ASGI app with faults, a request log and control routes.
 
     ``token``: the Bearer token required on API routes (``None``: no authentication).
-    ``base_url`` is set by `pytake.modules.sim.run_app` once the server is bound.
+    ``base_url`` is set by `pytake.standins.apis.run_app` once the server is bound.
 
     Control routes (no token): ``GET|POST /_sim/faults`` reads or changes the faults (JSON),
     ``POST /_sim/reset`` forgets requests and turns the faults off.

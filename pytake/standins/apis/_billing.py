@@ -22,13 +22,13 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from pytake.modules.builtin._febraban import (
+from pytake.modules.builtin import (
     due_factor_for,
     make_digitable_line,
     normalize_document,
 )
-from pytake.modules.sim._asgi import Reply, Request, StandIn
-from pytake.modules.sim._faults import ApiFaults
+from pytake.standins.apis._asgi import Reply, Request, StandIn
+from pytake.standins.apis._faults import ApiFaults
 
 
 class BillingApiStandIn(StandIn):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytake.modules.sim._asgi import Reply, Request, StandIn
-from pytake.modules.sim._faults import ApiFaults
+from pytake.standins.apis._asgi import Reply, Request, StandIn
+from pytake.standins.apis._faults import ApiFaults
 
 
 def _digits(phone: str) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 
 from pytake.modules.builtin.webhook import SIGNATURE_HEADER, verify_signature
-from pytake.modules.sim._asgi import Reply, Request, StandIn
-from pytake.modules.sim._faults import ApiFaults
+from pytake.standins.apis._asgi import Reply, Request, StandIn
+from pytake.standins.apis._faults import ApiFaults
 
 
 @attrs.frozen

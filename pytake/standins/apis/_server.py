@@ -9,8 +9,8 @@ from typing import TypeVar
 
 import trio
 
-from pytake.modules.sim._asgi import StandIn
-from pytake.whatsapp.sim._server import serve_standin
+from pytake.standins.apis._asgi import StandIn
+from pytake.standins.whatsapp import serve_standin
 
 S = TypeVar("S", bound=StandIn)
 
@@ -26,7 +26,7 @@ async def serve_app(
     """Serve ``app`` until ``shutdown_trigger`` returns; ``task_status.started`` gets the
     URLs bound (useful with port 0). The WhatsApp stand-in's server serves it."""
     await serve_standin(app, host, port, shutdown_trigger=shutdown_trigger,
-                        log_name="pytake.modules.sim.server", task_status=task_status)
+                        log_name="pytake.standins.apis.server", task_status=task_status)
 
 
 @asynccontextmanager

@@ -15,8 +15,13 @@ Layering: `_errors` and `_payloads` are pure protocol data (error bodies, webhoo
 glue, `_customers` the webhook client. See docs/whatsapp-sim.md.
 """
 
-from pytake.whatsapp.sim._cloud_api import CloudApiStandIn, SentRequest
-from pytake.whatsapp.sim._customers import (
+from pytake.standins.whatsapp._cloud_api import (
+    CloudApiStandIn,
+    SentRequest,
+    drop_connection,
+    serve_lifespan,
+)
+from pytake.standins.whatsapp._customers import (
     MESSAGE_TYPES,
     CustomerSimulator,
     DeliveryFailed,
@@ -24,11 +29,11 @@ from pytake.whatsapp.sim._customers import (
     SimStats,
     make_customers,
 )
-from pytake.whatsapp.sim._errors import error_body, webhook_error
-from pytake.whatsapp.sim._faults import Decision, Faults, Outcome
-from pytake.whatsapp.sim._payloads import Business, Customer, bsuid_for, encode, new_wamid
-from pytake.whatsapp.sim._server import run_standin, serve_standin
-from pytake.whatsapp.sim._templates import DEFAULT_TEMPLATES, Template
+from pytake.standins.whatsapp._errors import error_body, webhook_error
+from pytake.standins.whatsapp._faults import Decision, Faults, Outcome
+from pytake.standins.whatsapp._payloads import Business, Customer, bsuid_for, encode, new_wamid
+from pytake.standins.whatsapp._server import run_standin, serve_standin
+from pytake.standins.whatsapp._templates import DEFAULT_TEMPLATES, Template
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -46,11 +51,13 @@ __all__ = [
     "SimStats",
     "Template",
     "bsuid_for",
+    "drop_connection",
     "encode",
     "error_body",
     "make_customers",
     "new_wamid",
     "run_standin",
+    "serve_lifespan",
     "serve_standin",
     "webhook_error",
 ]

@@ -34,11 +34,11 @@ from urllib.parse import parse_qs
 import attrs
 import trio
 
-from pytake.whatsapp.sim._errors import ApiProblem, error_body, http_status
-from pytake.whatsapp.sim._faults import Decision, Faults, Outcome
-from pytake.whatsapp.sim._payloads import new_wamid
-from pytake.whatsapp.sim._templates import DEFAULT_TEMPLATES, Template, listing
-from pytake.whatsapp.sim._validation import recipient, recipient_ids, validate_send
+from pytake.standins.whatsapp._errors import ApiProblem, error_body, http_status
+from pytake.standins.whatsapp._faults import Decision, Faults, Outcome
+from pytake.standins.whatsapp._payloads import new_wamid
+from pytake.standins.whatsapp._templates import DEFAULT_TEMPLATES, Template, listing
+from pytake.standins.whatsapp._validation import recipient, recipient_ids, validate_send
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -38,11 +38,12 @@ import attrs
 import httpx
 import trio
 
-from pytake.whatsapp._signature import sign
-from pytake.whatsapp.sim import _payloads as payloads
-from pytake.whatsapp.sim._cloud_api import CloudApiStandIn, SentRequest
-from pytake.whatsapp.sim._errors import webhook_error
-from pytake.whatsapp.sim._payloads import Business, Customer
+from pytake.errors import StandInError
+from pytake.standins.whatsapp import _payloads as payloads
+from pytake.standins.whatsapp._cloud_api import CloudApiStandIn, SentRequest
+from pytake.standins.whatsapp._errors import webhook_error
+from pytake.standins.whatsapp._payloads import Business, Customer
+from pytake.whatsapp import sign
 
 #: Message types `CustomerSimulator.run` can generate.
 MESSAGE_TYPES = ("text", "image", "location", "button_reply", "reaction")
@@ -57,7 +58,7 @@ _TEXTS = (
 _EMOJIS = ("👍", "❤️", "😂", "🙏")
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(StandInError):
     """A webhook body was never answered with 200 within the retry policy."""
 
     def __init__(self, status: int | None, attempts: int) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from pytake.errors import StandInError
+
 #: Titles of the codes the stand-in produces (and a few a test may force per recipient).
 TITLES: dict[int, str] = {
     0: "AuthException",
@@ -77,7 +79,7 @@ _HTTP_STATUS: dict[int, int] = {
 }
 
 
-class ApiProblem(Exception):
+class ApiProblem(StandInError):
     """A Meta-shaped error answer, raised while handling a request and turned into
     `error_body` by the stand-in (``status`` defaults to `http_status` of the code)."""
 

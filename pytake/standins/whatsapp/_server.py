@@ -12,7 +12,7 @@ import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 
-from pytake.whatsapp.sim._cloud_api import CloudApiStandIn
+from pytake.standins.whatsapp._cloud_api import CloudApiStandIn
 
 
 async def serve_standin(
@@ -21,7 +21,7 @@ async def serve_standin(
     port: int,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
-    log_name: str = "pytake.whatsapp.sim.server",
+    log_name: str = "pytake.standins.whatsapp.server",
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``standin`` (any raw ASGI stand-in: this one, or the modules' API stand-ins)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from pytake.whatsapp.sim._errors import ApiProblem
+from pytake.standins.whatsapp._errors import ApiProblem
 
 _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 

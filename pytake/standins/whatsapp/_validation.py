@@ -25,10 +25,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from pytake.whatsapp.sim._errors import ApiProblem
-from pytake.whatsapp.sim._faults import digits
-from pytake.whatsapp.sim._payloads import is_bsuid
-from pytake.whatsapp.sim._templates import Template, find
+from pytake.standins.whatsapp._errors import ApiProblem
+from pytake.standins.whatsapp._faults import digits
+from pytake.standins.whatsapp._payloads import is_bsuid
+from pytake.standins.whatsapp._templates import Template, find
 
 #: Message types the send endpoint takes.
 MESSAGE_TYPES = (

@@ -1,0 +1,61 @@
+"""Messages between the WhatsApp Cloud API and the actors: the pipelines around the protocol.
+
+- ``_inbox``, ``_inbox_bulk``: webhook bodies stored before the 200, processed in order into
+  customers, conversations, messages and statuses, and journaled to ConversationActors.
+- ``_client``, ``_governor``, ``_outbox``: the Cloud API's HTTP client, pacing and error
+  reactions, and the transactional outbox that sends each message at most once.
+- ``_media``, ``_templates``: inbound media downloads, the template catalogue.
+- ``_metrics``: the inbound side's Prometheus metrics.
+
+The protocol itself (parsing, building, limits, signatures) is `pytake.whatsapp`.
+"""
+
+from ._client import CloudApiClient, MediaInfo, SendResult, is_retryable
+from ._governor import Outcome, SendGovernor
+from ._inbox import STORE_INBOX, InboxOutcome, InboxProcessor
+from ._media import (
+    MEDIA_LIMITS,
+    MediaDownloader,
+    MediaRequest,
+    StoredMedia,
+    extension_for,
+    media_filename,
+    sha256_matches,
+)
+from ._metrics import WebhookMetrics
+from ._outbox import (
+    UNKNOWN_AFTER_RESTART,
+    OutboxRow,
+    OutboxSender,
+    SendReport,
+    outbox_id_from_callback,
+    reconcile_sending,
+)
+from ._templates import TemplateCatalogue
+
+__all__ = [
+    "MEDIA_LIMITS",
+    "STORE_INBOX",
+    "UNKNOWN_AFTER_RESTART",
+    "CloudApiClient",
+    "InboxOutcome",
+    "InboxProcessor",
+    "MediaDownloader",
+    "MediaInfo",
+    "MediaRequest",
+    "OutboxRow",
+    "OutboxSender",
+    "Outcome",
+    "SendGovernor",
+    "SendReport",
+    "SendResult",
+    "StoredMedia",
+    "TemplateCatalogue",
+    "WebhookMetrics",
+    "extension_for",
+    "is_retryable",
+    "media_filename",
+    "outbox_id_from_callback",
+    "reconcile_sending",
+    "sha256_matches",
+]
