@@ -284,6 +284,12 @@ class Settings:
     #: Key that signs access tokens (HS256), at least 32 bytes, the same on every node;
     #: empty means a random key per process (with a warning): restarts sign everyone out.
     secret_key: str = attrs.field(default="", repr=_redact_secret, validator=_secret_key)
+    #: Origins (``https://desk.example.com``, comma-separated) whose browser pages may call
+    #: the API (CORS); empty: none, only pages served by PyTake itself.
+    cors_origins: str = ""
+    #: Bearer token a Prometheus scraper sends to ``/metrics``; empty: ``/metrics`` answers
+    #: without one only while the server listens on a loopback address.
+    metrics_token: str = attrs.field(default="", repr=_redact_secret)
     #: Seconds an access token (JWT) stays valid.
     access_token_ttl: float = attrs.field(default=900.0, validator=_positive)
     #: Seconds a refresh token stays valid; each refresh issues a new one.

@@ -32,10 +32,9 @@ from .agents import (
     AgentEventLog,
     AgentServices,
     AgentSockets,
-    ReloadAgent,
 )
 from .config import Settings, default_flows, keyword_pairs
-from .contracts import FORMER_TYPE_NAMES, JOURNALED
+from .contracts import FORMER_TYPE_NAMES, JOURNALED, QueueTick, ReloadAgent, ReloadTeam
 from .conversations import (
     AutomaticReplies,
     ConversationActor,
@@ -61,8 +60,6 @@ from .modules import EventFeed
 from .queues import (
     QueueActor,
     QueueServices,
-    QueueTick,
-    ReloadTeam,
     TeamDirectory,
     TeamLookup,
     TeamNames,

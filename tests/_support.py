@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
@@ -38,3 +39,32 @@ async def serving(app: QuartTrio) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(base_url=urls[0], trust_env=False) as client:
             yield client
         stop.set()
+
+
+def brief(response: httpx.Response) -> dict[str, object]:
+    """An error answer as tests compare it: its ``error`` (RFC 9457's ``detail``), and its
+    ``code`` where that says more than the status (``invalid_token``, not ``bad_request``),
+    after checking it is a well-formed problem document."""
+    body = response.json()
+    assert response.headers["content-type"] == "application/problem+json", body
+    assert body["status"] == response.status_code and body["detail"] == body["error"], body
+    assert body["title"] and body["type"] == "about:blank", body
+    out: dict[str, object] = {"error": body["error"]}
+    # Authentication answers always said their code; others only when it says more.
+    if response.status_code in (401, 403) or (
+            body["code"] != body["title"].lower().replace(" ", "_").replace("-", "_")):
+        out["code"] = body["code"]
+    return out
+
+
+async def admin_headers(engine: Any) -> dict[str, str]:
+    """``Authorization`` headers of a new admin of ``engine`` (for the routes that need one)."""
+    import secrets as _secrets
+
+    from pytake.store import UserRole
+
+    email = f"admin-{_secrets.token_hex(4)}@example.com"
+    password = "correct horse battery staple"
+    await engine.identity.create_user(email, "Admin", UserRole.ADMIN, password)
+    pair = await engine.identity.authenticate(email, password)
+    return {"Authorization": f"Bearer {pair.access_token}"}

@@ -38,6 +38,14 @@ async def engine(settings: Settings) -> AsyncIterator[Engine]:
 
 
 @pytest.fixture
+async def admin(engine: Engine) -> dict[str, str]:
+    """``Authorization`` headers of an admin of ``engine``."""
+    from ._support import admin_headers
+
+    return await admin_headers(engine)
+
+
+@pytest.fixture
 async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """A client for the real app around the running ``engine``."""
     async with serving(create_app(engine)) as client:
@@ -45,4 +53,10 @@ async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
 
 
 from .service_instances import private_postgres, private_redis  # noqa: E402, F401
-from .storage_fixtures import empty_pg_url, pg_url, redis_target, sqlite_url  # noqa: E402, F401
+from .storage_fixtures import (  # noqa: E402, F401
+    db_url,
+    empty_pg_url,
+    pg_url,
+    redis_target,
+    sqlite_url,
+)

@@ -103,6 +103,14 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database on each backend (the test runs once for each)."""
+    fixture = "pg_url" if request.param == "postgresql" else "sqlite_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
 @attrs.frozen
 class RedisTarget:
     """Where tests may use Redis: ``url``, and ``prefix`` to put in front of every key."""

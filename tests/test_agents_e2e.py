@@ -259,8 +259,7 @@ async def test_a_place_in_line_told_again_is_not_sent_twice(
 ) -> None:
     """A queue rebuilt after a crash tells every waiting conversation its place again: the
     customer hears each place once (the notices are keyed by stint and place)."""
-    from pytake.contracts import conversation_address
-    from pytake.conversations import QueueInfo
+    from pytake.contracts import QueueInfo, conversation_address
 
     async with running_desk(pg_url, tmp_path, agents=1) as desk:  # nobody connected
         customer = desk.customer()

@@ -10,7 +10,7 @@ from typing import Any
 
 import trio
 
-from pytake.queues import GetPosition
+from pytake.contracts import GetPosition
 from pytake.store import UserRole
 
 from .agent_support import PASSWORD, AgentClient, Desk, running_desk

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
-import pytest
 import sqlalchemy as sa
 import trio
 from hypothesis import HealthCheck, given, settings
@@ -89,13 +88,6 @@ async def test_a_batch_with_nul_and_lone_surrogates_stores_and_delivers_every_me
             # (The run's database is shared: other tests' dead letters may be there.)
             assert [d for d in letters if any(w in d.message for w in sent)] == []
 
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("pg_url")
-        return url
-    return f"sqlite:///{tmp_path / 'pytake.db'}"
 
 
 async def test_unstorable_names_and_ids_are_stored_on_either_database(db_url: str) -> None:

@@ -36,7 +36,7 @@ from pytake.store import (
 )
 from pytake.web import create_app
 
-from ._support import serving
+from ._support import brief, serving
 from .test_auth_http import PASSWORD, FakeClock, bearer, make_identity
 
 PHONE_NUMBER_ID = "420000000000099"
@@ -280,10 +280,10 @@ async def test_list_arguments_are_checked(api: Api) -> None:
         response = await api.client.get(
             "/api/v1/conversations", headers=admin, params=dict(params)
         )
-        assert (response.status_code, response.json()) == (400, {"error": reason}), params
+        assert (response.status_code, brief(response)) == (400, {"error": reason}), params
 
     unknown = await api.get("/api/v1/conversations/999999999", admin)
-    assert (unknown.status_code, unknown.json()) == (
+    assert (unknown.status_code, brief(unknown)) == (
         404,
         {"error": "conversation 999999999 not found"},
     )
@@ -401,7 +401,7 @@ async def test_message_history_pages_back_in_time(api: Api) -> None:
     assert seen == list(reversed(made))
 
     bad = await api.get(path, agent, before="xyz")
-    assert bad.json() == {"error": "before is not a cursor this API handed out"}
+    assert brief(bad) == {"error": "before is not a cursor this API handed out"}
 
 
 async def test_events_in_seq_order_with_notes(api: Api) -> None:
@@ -438,7 +438,7 @@ async def test_events_in_seq_order_with_notes(api: Api) -> None:
     rest = await api.get(path, admin, after_seq=3)
     assert [e["seq"] for e in rest.json()["events"]] == [4, 5]
     bad = await api.get(path, admin, after_seq=-1)
-    assert bad.json() == {"error": "after_seq must be between 0 and 4611686018427387904, got -1"}
+    assert brief(bad) == {"error": "after_seq must be between 0 and 4611686018427387904, got -1"}
 
 
 # --- conversations: who sees what ------------------------------------------------------------
@@ -504,7 +504,7 @@ async def test_agents_see_only_their_own_and_their_teams_waiting(pg_api: Api) ->
         for suffix in ("", "/messages", "/events"):
             response = await api.get(f"/api/v1/conversations/{conversation_id}{suffix}", agent)
             assert response.status_code == 403
-            assert response.json() == {
+            assert brief(response) == {
                 "error": f"conversation {conversation_id} is neither assigned to you "
                 "nor waiting in one of your teams",
                 "code": "forbidden",
@@ -592,7 +592,7 @@ async def test_team_lifecycle_and_audit(api: Api) -> None:
     QueuePolicy(**{k: v for k, v in row.settings.items() if k in policy_keys})
 
     duplicate = await api.client.post("/api/v1/teams", headers=admin, json={"name": name.upper()})
-    assert (duplicate.status_code, duplicate.json()) == (
+    assert (duplicate.status_code, brief(duplicate)) == (
         409,
         {"error": f"a team named {name.upper()!r} already exists"},
     )
@@ -647,7 +647,7 @@ async def test_team_lifecycle_and_audit(api: Api) -> None:
 
     conversation_id = await api.run(lambda s: make_conversation(s, owner="queued", team_id=team_id))
     busy = await api.client.delete(f"/api/v1/teams/{team_id}", headers=admin)
-    assert (busy.status_code, busy.json()) == (
+    assert (busy.status_code, brief(busy)) == (
         409,
         {
             "error": f"team {team_id} has 1 open conversation(s); "
@@ -665,7 +665,7 @@ async def test_team_lifecycle_and_audit(api: Api) -> None:
     assert deleted.status_code == 204
     assert api.team_changes[-1] == team_id
     gone = await api.get(f"/api/v1/teams/{team_id}", admin)
-    assert (gone.status_code, gone.json()) == (404, {"error": f"team {team_id} not found"})
+    assert (gone.status_code, brief(gone)) == (404, {"error": f"team {team_id} not found"})
     assert (await api.client.delete(f"/api/v1/teams/{team_id}", headers=admin)).status_code == 404
 
     rows = await api.run(audit_rows(team_id))
@@ -769,7 +769,7 @@ async def test_team_validation(pg_api: Api, body: dict[str, Any], reason: str) -
     )
     update = await api.client.patch(f"/api/v1/teams/{team_id}", headers=admin, json=body)
     for response in (create, update):
-        assert (response.status_code, response.json()) == (400, {"error": reason})
+        assert (response.status_code, brief(response)) == (400, {"error": reason})
     assert api.team_changes == []
     assert [r[0] for r in await api.run(audit_rows(team_id))] == ["team.create"]
 
@@ -791,7 +791,7 @@ async def test_team_routes_check_roles_and_bodies(pg_api: Api) -> None:
         delete = await api.client.delete(f"/api/v1/teams/{team_id}", headers=headers)
         assert delete.status_code == 403
     assert (await api.client.get("/api/v1/teams")).status_code == 401
-    assert (await api.get("/api/v1/agents", agent)).json() == {
+    assert brief(await api.get("/api/v1/agents", agent)) == {
         "error": "this action needs role admin or supervisor; you are agent",
         "code": "forbidden",
     }
@@ -801,13 +801,13 @@ async def test_team_routes_check_roles_and_bodies(pg_api: Api) -> None:
     not_json = await api.client.post(
         "/api/v1/teams", headers={**admin, "Content-Type": "application/json"}, content=b"{"
     )
-    assert (not_json.status_code, not_json.json()) == (400, {"error": "request body must be JSON"})
+    assert (not_json.status_code, brief(not_json)) == (400, {"error": "request body must be JSON"})
     a_list = await api.client.post("/api/v1/teams", headers=admin, json=["x"])
-    assert a_list.json() == {"error": "request body must be a JSON object"}
+    assert brief(a_list) == {"error": "request body must be a JSON object"}
     missing = await api.client.post("/api/v1/teams", headers=admin, json={})
-    assert missing.json() == {"error": "name must be a non-empty string"}
+    assert brief(missing) == {"error": "name must be a non-empty string"}
     unknown = await api.client.patch("/api/v1/teams/999999999", headers=admin, json={})
-    assert (unknown.status_code, unknown.json()) == (404, {"error": "team 999999999 not found"})
+    assert (unknown.status_code, brief(unknown)) == (404, {"error": "team 999999999 not found"})
 
 
 # --- members and agents ----------------------------------------------------------------------
@@ -839,24 +839,24 @@ async def test_members_and_agents(api: Api) -> None:
 
     for value, shown in ((0, "0"), (101, "101"), (2.5, "2.5"), ("3", "'3'"), (True, "True")):
         bad = await api.client.put(path, headers=admin, json={"max_concurrent": value})
-        assert (bad.status_code, bad.json()) == (
+        assert (bad.status_code, brief(bad)) == (
             400,
             {"error": f"max_concurrent must be an integer from 1 to 100; got {shown}"},
         )
     bad_skills = await api.client.put(path, headers=admin, json={"skills": "billing"})
-    assert bad_skills.json() == {
+    assert brief(bad_skills) == {
         "error": "skills must be a list of non-empty strings of at most 64 characters"
     }
     extra = await api.client.put(path, headers=admin, json={"role": "admin"})
-    assert extra.json() == {"error": "unknown field 'role' (known: max_concurrent, skills)"}
+    assert brief(extra) == {"error": "unknown field 'role' (known: max_concurrent, skills)"}
     no_user = await api.client.put(
         f"/api/v1/teams/{team_id}/members/999999999", headers=admin, json={}
     )
-    assert (no_user.status_code, no_user.json()) == (404, {"error": "user 999999999 not found"})
+    assert (no_user.status_code, brief(no_user)) == (404, {"error": "user 999999999 not found"})
     no_team = await api.client.put(
         f"/api/v1/teams/999999999/members/{agent_id}", headers=admin, json={}
     )
-    assert (no_team.status_code, no_team.json()) == (404, {"error": "team 999999999 not found"})
+    assert (no_team.status_code, brief(no_team)) == (404, {"error": "team 999999999 not found"})
     assert api.team_changes == [team_id, team_id]
 
     members = await api.get(f"/api/v1/teams/{team_id}/members", agent)
@@ -882,7 +882,7 @@ async def test_members_and_agents(api: Api) -> None:
     removed = await api.client.delete(path, headers=supervisor)
     assert removed.status_code == 204
     again = await api.client.delete(path, headers=supervisor)
-    assert (again.status_code, again.json()) == (
+    assert (again.status_code, brief(again)) == (
         404,
         {"error": f"user {agent_id} is not a member of team {team_id}"},
     )
@@ -929,7 +929,7 @@ async def test_a_failing_change_hook_does_not_undo_the_change(
         refused = await api.client.put(
             f"/api/v1/teams/{other.json()['id']}/members/{agent_id}", headers=admin, json={}
         )
-        assert (refused.status_code, refused.json()) == (
+        assert (refused.status_code, brief(refused)) == (
             400,
             {"error": f"user {agent_id} is deactivated and cannot join a team"},
         )

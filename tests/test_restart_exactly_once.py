@@ -247,13 +247,6 @@ async def _wait_until_all_sent(writers: trio.Nursery) -> None:
             await trio.sleep(0.05)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("pg_url")
-        return url
-    return f"sqlite:///{tmp_path / 'pytake.db'}"
-
 
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "clean"])
 async def test_after_a_restart_a_reconnected_agent_is_online_and_offered_work(

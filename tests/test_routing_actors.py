@@ -19,11 +19,16 @@ import trio
 import trio.testing
 
 from pytake.actors import Actor, ActorKind, Timers
-from pytake.agents import Connection, ConnectionsChanged, GetAgent
+from pytake.agents import Connection
 from pytake.config import load_settings
-from pytake.conversations import GetConversation, InboundReceived
+from pytake.contracts import (
+    ConnectionsChanged,
+    GetAgent,
+    GetConversation,
+    GetQueueStats,
+    InboundReceived,
+)
 from pytake.engine import Engine
-from pytake.queues import GetQueueStats
 from pytake.store import Conversation, Customer, Team, TeamMember, UserRole
 
 PHONE = "420000000000777"

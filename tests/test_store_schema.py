@@ -105,13 +105,6 @@ INDEXES = [
 ]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A migrated database on each backend."""
-    fixture = "pg_url" if request.param == "postgresql" else "sqlite_url"
-    url: str = request.getfixturevalue(fixture)
-    return url
-
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -16,7 +16,7 @@ from pytake.config import Settings
 from pytake.errors import MailboxFull, StorageUnavailable
 from pytake.web import create_app
 
-from ._support import serving
+from ._support import brief, serving
 
 if TYPE_CHECKING:
     from pytake.engine import Engine
@@ -42,7 +42,7 @@ async def test_readyz_before_engine_runs(settings: Settings) -> None:
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
-    assert response.json() == {"error": "not ready"}
+    assert brief(response) == {"error": "not ready"}
 
 
 async def test_metrics_prometheus_text(client: httpx.AsyncClient) -> None:
@@ -52,8 +52,9 @@ async def test_metrics_prometheus_text(client: httpx.AsyncClient) -> None:
     list(text_string_to_metric_families(response.text))  # parses
 
 
-async def test_supervision_tree(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/v1/ops/supervision", params={"actor_limit": "5"})
+async def test_supervision_tree(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    response = await client.get("/api/v1/ops/supervision", params={"actor_limit": "5"},
+                                headers=admin)
     assert response.status_code == 200
     root = response.json()
     assert {"kind", "id", "state", "restarts", "mailbox_depth", "children", "truncated"} <= set(
@@ -62,9 +63,12 @@ async def test_supervision_tree(client: httpx.AsyncClient) -> None:
     assert isinstance(root["children"], list)
 
 
-async def test_supervision_tree_default_and_zero_limit(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/v1/ops/supervision")).status_code == 200
-    assert (await client.get("/api/v1/ops/supervision?actor_limit=0")).status_code == 200
+async def test_supervision_tree_default_and_zero_limit(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    assert (await client.get("/api/v1/ops/supervision", headers=admin)).status_code == 200
+    assert (await client.get("/api/v1/ops/supervision?actor_limit=0",
+                             headers=admin)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -76,24 +80,25 @@ async def test_supervision_tree_default_and_zero_limit(client: httpx.AsyncClient
     ],
 )
 async def test_supervision_tree_bad_limit(
-    client: httpx.AsyncClient, value: str, reason: str
+    client: httpx.AsyncClient, admin: dict[str, str], value: str, reason: str
 ) -> None:
-    response = await client.get("/api/v1/ops/supervision", params={"actor_limit": value})
+    response = await client.get("/api/v1/ops/supervision", params={"actor_limit": value},
+                                headers=admin)
     assert response.status_code == 400
-    assert response.json() == {"error": reason}
+    assert brief(response) == {"error": reason}
 
 
 async def test_not_found_is_json(client: httpx.AsyncClient) -> None:
     response = await client.get("/no/such/route")
     assert response.status_code == 404
-    assert response.headers["Content-Type"] == "application/json"
-    assert response.json() == {"error": "not found"}
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert brief(response) == {"error": "not found"}
 
 
 async def test_method_not_allowed_is_json(client: httpx.AsyncClient) -> None:
     response = await client.post("/healthz")
     assert response.status_code == 405
-    assert response.json() == {"error": "method not allowed"}
+    assert brief(response) == {"error": "method not allowed"}
     assert "GET" in response.headers["Allow"]
 
 
@@ -143,7 +148,7 @@ async def test_unexpected_error_is_opaque_500(
     with caplog.at_level(logging.ERROR):
         response = await failing_client.get("/boom")
     assert response.status_code == 500
-    assert response.json() == {"error": "internal server error"}
+    assert brief(response) == {"error": "internal server error"}
     assert "secret" not in response.text
     assert "Traceback" not in response.text
     # ... but the operator sees it in the log, with the traceback.
@@ -157,7 +162,7 @@ async def test_mailbox_full_is_503_retry_after(
     response = await failing_client.get(path)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
-    assert response.json() == {"error": "mailbox full, retry later"}
+    assert brief(response) == {"error": "mailbox full, retry later"}
     assert "5511999990000" not in response.text  # no customer ids in public errors
 
 
@@ -165,4 +170,4 @@ async def test_storage_unavailable_is_503_retry_after(failing_client: httpx.Asyn
     response = await failing_client.get("/storage-down")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "3"  # 2.5 s rounded up to whole seconds
-    assert response.json() == {"error": "storage unavailable, retry later"}
+    assert brief(response) == {"error": "storage unavailable, retry later"}

@@ -9,7 +9,7 @@ from pytake.engine import Engine, actor_kind
 from pytake.store import Database, GroupCommitter, SqlSnapshotStore
 from pytake.web import create_app
 
-from ._support import serving
+from ._support import admin_headers, serving
 from .actor_fixtures import Apply, CrashOn, LogActor
 
 
@@ -18,6 +18,7 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
         async with serving(create_app(engine)) as client:
+            admin = await admin_headers(engine)
             ref = engine.router.ref("log", "5511999990000")
             await ref.tell(Apply(1))
             await ref.tell(CrashOn(2, times=99))
@@ -26,7 +27,7 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
                 while engine.router.runtime("log").stats.handled < 2:
                     await trio.sleep(0.01)
 
-            tree = (await client.get("/api/v1/ops/supervision")).json()
+            tree = (await client.get("/api/v1/ops/supervision", headers=admin)).json()
             assert tree["kind"] == "supervisor" and tree["id"] == "pytake"
             names = [c["id"] for c in tree["children"]]
             assert names == [
@@ -47,14 +48,14 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
             assert 'pytake_actor_dead_letters_total{kind="log"} 1.0' in metrics
             assert 'pytake_actor_crashes_total{kind="log"} 2.0' in metrics
 
-            body = (await client.get("/api/v1/ops/dead-letters", params={"kind": "log"})).json()
+            body = (await client.get("/api/v1/ops/dead-letters", params={"kind": "log"},
+                                      headers=admin)).json()
             (letter,) = body["dead_letters"]
             assert letter["message_type"] == "CrashOn" and letter["attempts"] == 2
             assert "RuntimeError: boom on 2" in letter["traceback"]
-            assert (await client.get("/api/v1/ops/dead-letters?kind=other")).json() == {
-                "dead_letters": []
-            }
-            bad = await client.get("/api/v1/ops/dead-letters?limit=-1")
+            other = await client.get("/api/v1/ops/dead-letters?kind=other", headers=admin)
+            assert other.json() == {"dead_letters": []}
+            bad = await client.get("/api/v1/ops/dead-letters?limit=-1", headers=admin)
             assert bad.status_code == 400 and "limit must be between" in bad.json()["error"]
         await engine.aclose()
         nursery.cancel_scope.cancel()

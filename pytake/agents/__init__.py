@@ -1,15 +1,6 @@
 """Agents: the AgentActor (presence, capacity, teams, the event feed with per-agent seq),
 the live connection registry behind ``/ws/agent``, and the stored event log."""
 
-from ..contracts import (
-    AgentView,
-    ConnectionsChanged,
-    GetAgent,
-    OfflineGraceOver,
-    Publish,
-    ReloadAgent,
-    SetPresence,
-)
 from ._actor import AWAY, OFFLINE, ONLINE, AgentActor, AgentServices, AgentState
 from ._directory import AgentDirectory, AgentProfile
 from ._events import AgentEventLog, StoredEvent
@@ -28,13 +19,6 @@ __all__ = [
     "AgentServices",
     "AgentSockets",
     "AgentState",
-    "AgentView",
     "Connection",
-    "ConnectionsChanged",
-    "GetAgent",
-    "OfflineGraceOver",
-    "Publish",
-    "ReloadAgent",
-    "SetPresence",
     "StoredEvent",
 ]

@@ -2,29 +2,6 @@
 writes (the conversation row and its event log), and the reads people make of them
 (listings, messages, events, metrics: `conversations_page` and its neighbours)."""
 
-from ..contracts import (
-    AddNote,
-    CommandResult,
-    ConversationView,
-    DeliveryFailed,
-    GetConversation,
-    HandOffConversation,
-    InboundReceived,
-    MarkRead,
-    MessageStatus,
-    QueueAccepted,
-    QueueInfo,
-    QueueOffered,
-    QueueRequeued,
-    QueueWithdrew,
-    ReassignConversation,
-    ResolveConversation,
-    SendReply,
-    SetLabels,
-    SetPriority,
-    TeamClosed,
-    Transfer,
-)
 from ._actor import BurstDue, ConversationActor, ConversationState
 from ._content import build_body
 from ._directory import ConversationDirectory
@@ -42,14 +19,9 @@ from ._repo import (
 from ._routing import RoutingConfig
 from ._services import ConversationServices
 
-JOURNALED = (InboundReceived, DeliveryFailed)
-
 __all__ = [
-    "JOURNALED",
-    "AddNote",
     "AutomaticReplies",
     "BurstDue",
-    "CommandResult",
     "ConversationActor",
     "ConversationDirectory",
     "ConversationFilter",
@@ -57,27 +29,8 @@ __all__ = [
     "ConversationRecord",
     "ConversationServices",
     "ConversationState",
-    "ConversationView",
-    "DeliveryFailed",
-    "GetConversation",
-    "HandOffConversation",
-    "InboundReceived",
-    "MarkRead",
-    "MessageStatus",
     "PageOrder",
-    "QueueAccepted",
-    "QueueInfo",
-    "QueueOffered",
-    "QueueRequeued",
-    "QueueWithdrew",
-    "ReassignConversation",
-    "ResolveConversation",
     "RoutingConfig",
-    "SendReply",
-    "SetLabels",
-    "SetPriority",
-    "TeamClosed",
-    "Transfer",
     "build_body",
     "conversation_events",
     "conversation_messages",

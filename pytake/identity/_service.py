@@ -395,6 +395,10 @@ _ROTATION_ERRORS: Final = {
 }
 
 
+#: Seconds a user's active flag is trusted before it is read again (see `ensure_active`).
+ACTIVE_CHECK_TTL: Final = 1.0
+
+
 class IdentityService:
     """Users and their tokens, over the database of record.
 
@@ -427,6 +431,8 @@ class IdentityService:
         self.access_ttl = max(1, round(access_ttl))
         self.refresh_ttl = max(1, round(refresh_ttl))
         self._clock = clock
+        #: user id → (until when it holds, whether the account is active)
+        self._active: dict[int, tuple[float, bool]] = {}
         self.passwords = passwords or Passwords()
         self.login_limiter = login_limiter or LoginLimiter()
 
@@ -609,6 +615,26 @@ class IdentityService:
         """Revoke every refresh token of a family (one sign-in session); return how many
         were still live."""
         return await self._db.run(_revoke_family, family_id, actor_user_id, ip, self._now())
+
+    async def ensure_active(self, principal: Principal) -> None:
+        """Raise `AuthError` (``account_inactive``) if ``principal``'s account has been
+        deactivated, or no longer exists: a signed token outlives neither.  The answer is
+        kept `ACTIVE_CHECK_TTL` seconds per user, so a deactivation takes effect within that
+        on every node, for one read a second per user at most."""
+        now = time.monotonic()
+        cached = self._active.get(principal.user_id)
+        if cached is None or cached[0] <= now:
+            user = await self._db.run(_get_user, principal.user_id, readonly=True)
+            cached = (now + ACTIVE_CHECK_TTL, user is not None and user.active)
+            if len(self._active) > 100_000:
+                self._active.clear()
+            self._active[principal.user_id] = cached
+        if not cached[1]:
+            raise AuthError("this account is deactivated", code="account_inactive")
+
+    def forget_active(self, user_id: int) -> None:
+        """Drop what `ensure_active` knows of ``user_id`` (it changed on this node)."""
+        self._active.pop(user_id, None)
 
     def verify_access(self, token: str) -> Principal:
         """The `Principal` an access token stands for. Pure: no database, no I/O.

@@ -2,24 +2,6 @@
 team profile it reads from the database, and the teams' administration: the rules a team and
 its members follow (`team_fields`, `member_fields`) and their storage (`TeamRepository`)."""
 
-from ..contracts import (
-    AcceptOffer,
-    AgentUpdate,
-    AssignDirect,
-    DeclineOffer,
-    Dequeue,
-    Enqueue,
-    GetPosition,
-    GetQueueStats,
-    LeaveTeam,
-    OfferAnswer,
-    Position,
-    QueueStats,
-    QueueTick,
-    Release,
-    ReloadTeam,
-    Reprioritize,
-)
 from ._actor import QueueActor, QueueActorState, QueueServices
 from ._rebuild import rebuilt
 from ._repo import AgentRecord, MemberRecord, TeamRecord, TeamRepository
@@ -45,28 +27,12 @@ from ._team import (
 )
 
 __all__ = [
-    "AcceptOffer",
     "AgentRecord",
-    "AgentUpdate",
-    "AssignDirect",
-    "DeclineOffer",
-    "Dequeue",
-    "Enqueue",
-    "GetPosition",
-    "GetQueueStats",
     "InvalidTeam",
-    "LeaveTeam",
     "MemberRecord",
-    "OfferAnswer",
-    "Position",
     "QueueActor",
     "QueueActorState",
     "QueueServices",
-    "QueueStats",
-    "QueueTick",
-    "Release",
-    "ReloadTeam",
-    "Reprioritize",
     "TeamConflict",
     "TeamDirectory",
     "TeamError",

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Blueprint, websocket
 
-from pytake.agents import GOING_AWAY, SLOW_CONSUMER, ConnectionsChanged
+from pytake.agents import GOING_AWAY, SLOW_CONSUMER
+from pytake.contracts import ConnectionsChanged
 from pytake.identity import AuthError, Principal
 from pytake.storable import storable
-from pytake.store import UserRole
+from pytake.web._permissions import Permission, checked_inside, may
 
 if TYPE_CHECKING:
     from pytake.agents import AgentEventLog, AgentSockets, Connection
@@ -57,7 +58,7 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _authenticate(identity: IdentityService) -> Principal:
+async def _authenticate(identity: IdentityService) -> Principal:
     token = websocket.args.get("token", "")
     if not token:
         scheme, _, value = websocket.headers.get("Authorization", "").partition(" ")
@@ -68,8 +69,12 @@ def _authenticate(identity: IdentityService) -> Principal:
         principal = identity.verify_access(token.strip())
     except AuthError as exc:
         raise _Refused(CLOSE_UNAUTHORIZED, f"{exc.code}: {exc}") from None
-    if not principal.has_role(UserRole.AGENT, UserRole.SUPERVISOR, UserRole.ADMIN):
+    if not may(principal, Permission.DESK_CONNECT):
         raise _Refused(CLOSE_FORBIDDEN, f"role {principal.role} cannot use the agent desk")
+    try:
+        await identity.ensure_active(principal)
+    except AuthError as exc:
+        raise _Refused(CLOSE_UNAUTHORIZED, f"{exc.code}: {exc}") from None
     return principal
 
 
@@ -94,10 +99,11 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
     idle_timeout: float = engine.settings.agent_idle_timeout
 
     @bp.websocket(PATH)
+    @checked_inside(Permission.DESK_CONNECT)
     async def agent_socket() -> None:
         await websocket.accept()
         try:
-            principal = _authenticate(identity)
+            principal = await _authenticate(identity)
             last_seq = _last_seq()
         except _Refused as refused:
             log.info("agent socket refused: %s", refused.reason)

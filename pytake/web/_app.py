@@ -18,6 +18,7 @@ from pytake.web._conversations_api import create_conversations_blueprint
 from pytake.web._desk import AgentDesk
 from pytake.web._errors import register_error_handlers
 from pytake.web._flows_api import create_flows_blueprint
+from pytake.web._headers import install_headers
 from pytake.web._modules_api import create_modules_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._teams_api import create_teams_blueprint
@@ -39,6 +40,8 @@ def create_app(engine: OpsEngine) -> QuartTrio:
     app.extensions[ENGINE_EXTENSION] = engine
     app.register_blueprint(create_ops_blueprint(engine))
     register_error_handlers(app)
+    settings = getattr(engine, "settings", None)
+    install_headers(app, str(getattr(settings, "cors_origins", "")).split(","))
     identity = getattr(engine, "identity", None)
     if identity is not None:
         app.register_blueprint(create_auth_blueprint(identity))

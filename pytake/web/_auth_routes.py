@@ -50,11 +50,13 @@ from pytake.identity import (
     TokenPair,
 )
 from pytake.store import UserRole
-from pytake.web._errors import json_error
+from pytake.web._errors import json_error, problem
+from pytake.web._permissions import Open, Permission, public, requires
 from pytake.web._rest_support import read_json_object
 
 __all__ = [
     "IDENTITY_EXTENSION",
+    "authenticate",
     "authorize",
     "create_auth_blueprint",
     "current_principal",
@@ -112,6 +114,13 @@ def authorize(*roles: UserRole | str) -> Principal:
     return principal
 
 
+async def authenticate(*roles: UserRole | str) -> Principal:
+    """`authorize`, and the account must still be active (`IdentityService.ensure_active`)."""
+    principal = authorize(*roles)
+    await _identity().ensure_active(principal)
+    return principal
+
+
 def require_role(
     *roles: UserRole | str,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
@@ -125,7 +134,7 @@ def require_role(
     def decorate(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(view)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            authorize(*allowed)
+            await authenticate(*allowed)
             return await view(*args, **kwargs)
 
         return guarded
@@ -146,16 +155,11 @@ async def _unauthorized(exc: AuthError) -> Response:
     if exc.code in _TOKEN_CODES:
         description = exc.reason.replace('"', "'")
         challenge += f', error="invalid_token", error_description="{description}"'
-    response = jsonify({"error": exc.reason, "code": exc.code})
-    response.status_code = 401
-    response.headers["WWW-Authenticate"] = challenge
-    return response
+    return problem(401, exc.reason, code=exc.code, headers={"WWW-Authenticate": challenge})
 
 
 async def _forbidden(exc: Forbidden) -> Response:
-    response = jsonify({"error": exc.reason, "code": "forbidden"})
-    response.status_code = 403
-    return response
+    return problem(403, exc.reason, code="forbidden")
 
 
 # --- request bodies ------------------------------------------------------------------------
@@ -202,6 +206,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
     auth.app_errorhandler(Forbidden)(_forbidden)
 
     @auth.post("/api/v1/auth/login")
+    @public(Open.SIGN_IN)
     async def login() -> ResponseReturnValue:
         """Sign in with email and password."""
         body = await _json_object()
@@ -215,6 +220,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
         return _tokens(await identity.authenticate(email, password, ip=ip))
 
     @auth.post("/api/v1/auth/refresh")
+    @public(Open.SIGN_IN)
     async def refresh() -> ResponseReturnValue:
         """Trade a refresh token for a new access token and refresh token."""
         body = await _json_object()
@@ -222,6 +228,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
         return _tokens(await identity.refresh(token, ip=request.remote_addr))
 
     @auth.post("/api/v1/auth/logout")
+    @public(Open.SIGN_IN)
     async def logout() -> ResponseReturnValue:
         """Revoke the refresh token's session. 204 even for an unknown token."""
         body = await _json_object()
@@ -229,7 +236,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
         return "", 204
 
     @auth.get("/api/v1/auth/me")
-    @require_role()
+    @requires(Permission.SELF_READ)
     async def me() -> ResponseReturnValue:
         """The signed-in user."""
         principal = current_principal()

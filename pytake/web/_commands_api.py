@@ -26,18 +26,18 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from pytake.actors import Router
+from pytake.contracts import CommandResult, HandOffConversation
 from pytake.contracts import CommandResult as _CommandResult
-from pytake.conversations import CommandResult, HandOffConversation
-from pytake.web._auth_routes import current_principal, require_role
+from pytake.web._auth_routes import current_principal
 from pytake.web._desk import AgentDesk
+from pytake.web._errors import problem
+from pytake.web._permissions import COMMAND_PERMISSIONS, Permission, requires
 from pytake.web._rest_support import read_json_object
 
 _STATUS = {
     "invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unavailable": 503,
 }
 _MAX_BODY = 256 * 1024
-_ALL = ("admin", "supervisor", "agent")
-_SUPERVISORS = ("admin", "supervisor")
 
 
 def _answer(result: CommandResult, created: bool = False) -> Response:
@@ -45,11 +45,9 @@ def _answer(result: CommandResult, created: bool = False) -> Response:
         response = jsonify(result.data)
         response.status_code = 201 if created else 200
         return response
-    response = jsonify({"error": result.reason, "code": result.code})
-    response.status_code = _STATUS.get(result.code, 409)
-    if response.status_code == 503:
-        response.headers["Retry-After"] = "1"
-    return response
+    status = _STATUS.get(result.code, 409)
+    return problem(status, result.reason, code=result.code,
+                   headers={"Retry-After": "1"} if status == 503 else None)
 
 
 def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
@@ -63,7 +61,7 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
         return _answer(result, created)
 
     @bp.post("/api/v1/conversations/<int:conversation_id>/messages")
-    @require_role(*_ALL)
+    @requires(Permission.CONVERSATIONS_REPLY)
     async def send(conversation_id: int) -> Response:
         body = await read_json_object(_MAX_BODY)
         fields = {"content": body.get("content")}
@@ -72,27 +70,28 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
             fields["idempotency_key"] = key
         return await run("send", conversation_id, fields, True)
 
-    def simple(name: str, command: str, *roles: str, body: bool = True) -> None:
+    def simple(name: str, command: str, *, body: bool = True) -> None:
+        # The same permission as the socket command it carries out.
         async def view(conversation_id: int) -> Response:
             payload = await read_json_object(_MAX_BODY) if body else {}
             return await run(command, conversation_id, payload)
 
         view.__name__ = f"command_{name}"
-        guarded = require_role(*roles)(view)
+        guarded = requires(COMMAND_PERMISSIONS[command])(view)
         bp.post(f"/api/v1/conversations/<int:conversation_id>/{name}")(guarded)
 
-    simple("accept", "accept", *_ALL, body=False)
-    simple("decline", "decline", *_ALL, body=False)
-    simple("assign", "assign", *_SUPERVISORS)
-    simple("transfer", "transfer", *_ALL)
-    simple("resolve", "resolve", *_ALL, body=False)
-    simple("notes", "note", *_ALL)
-    simple("labels", "label", *_ALL)
-    simple("priority", "priority", *_ALL)
-    simple("read", "mark_read", *_ALL, body=False)
+    simple("accept", "accept", body=False)
+    simple("decline", "decline", body=False)
+    simple("assign", "assign")
+    simple("transfer", "transfer")
+    simple("resolve", "resolve", body=False)
+    simple("notes", "note")
+    simple("labels", "label")
+    simple("priority", "priority")
+    simple("read", "mark_read", body=False)
 
     @bp.post("/api/v1/conversations/<int:conversation_id>/handoff")
-    @require_role(*_SUPERVISORS)
+    @requires(Permission.CONVERSATIONS_SUPERVISE)
     async def handoff(conversation_id: int) -> Response:
         body = await read_json_object(_MAX_BODY)
         team = body.get("team")
@@ -119,7 +118,7 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
         return _answer(result)
 
     @bp.get("/api/v1/teams/<int:team_id>/queue")
-    @require_role(*_ALL)
+    @requires(Permission.QUEUES_READ)
     async def queue_stats(team_id: int) -> Response:
         principal = current_principal()
         result = await desk.execute(str(principal.user_id), str(principal.role),

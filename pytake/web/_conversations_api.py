@@ -42,7 +42,8 @@ from pytake.store import (
     OwnerState,
     UserRole,
 )
-from pytake.web._auth_routes import current_principal, require_role
+from pytake.web._auth_routes import current_principal
+from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import Keyset, int_arg, iso, optional_id_arg, str_arg
 
 __all__ = ["create_conversations_blueprint"]
@@ -123,7 +124,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     messages_keyset = Keyset(db.backend, Message.created_at, Message.id)
 
     @bp.get("/api/v1/conversations")
-    @require_role()
+    @requires(Permission.CONVERSATIONS_READ)
     async def list_conversations() -> Response:
         """Conversations matching the filters, most recent activity first."""
         principal = current_principal()
@@ -146,7 +147,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify({"conversations": items, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>")
-    @require_role()
+    @requires(Permission.CONVERSATIONS_READ)
     async def get_conversation(conversation_id: int) -> Response:
         """One conversation."""
         found = await db.run(
@@ -155,7 +156,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify(_conversation_json(*_found(found, conversation_id)))
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/messages")
-    @require_role()
+    @requires(Permission.CONVERSATIONS_READ)
     async def list_messages(conversation_id: int) -> Response:
         """A conversation's messages, newest first; ``before`` continues with older ones."""
         principal = current_principal()
@@ -171,7 +172,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify({"messages": items, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/events")
-    @require_role()
+    @requires(Permission.CONVERSATIONS_READ)
     async def list_events(conversation_id: int) -> Response:
         """A conversation's event log in ``seq`` order, after ``after_seq``."""
         principal = current_principal()
@@ -184,7 +185,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify({"events": [_event_json(e) for e in events], "has_more": more})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/metrics")
-    @require_role()
+    @requires(Permission.CONVERSATIONS_READ)
     async def conversation_metrics(conversation_id: int) -> Response:
         """First response, wait and handle times, transfers and resolution, recomputed from
         the stored event log (nothing else is consulted)."""

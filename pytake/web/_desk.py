@@ -37,6 +37,7 @@ from ..contracts import (
 from ..conversations import ConversationDirectory
 from ..errors import ActorError, CommandRefused, StorageUnavailable
 from ..queues import TeamDirectory
+from ._permissions import COMMAND_PERMISSIONS, allowed
 
 #: How long a command may take before the client is told to retry.
 COMMAND_TIMEOUT = 10.0
@@ -117,6 +118,10 @@ class AgentDesk:
                 False, f"unknown command {frame.get('type')!r}; one of {', '.join(self.commands)}",
                 code="invalid",
             )
+        needed = COMMAND_PERMISSIONS[str(frame.get("type"))]
+        if not allowed(role, needed):
+            return CommandResult(False, f"{frame.get('type')} needs permission {needed}, "
+                                        f"which role {role} does not have", code="forbidden")
         try:
             return await handler(agent, role, frame)
         except ConversationNotFound as exc:

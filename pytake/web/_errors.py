@@ -1,4 +1,8 @@
-"""Error responses: every error leaves the edge as JSON ``{"error": "<reason>"}``.
+"""Error responses: every error leaves the edge as an RFC 9457 problem document
+(``application/problem+json``): ``type`` (``about:blank``: the status says it all), ``title``
+(the status's name), ``status``, ``detail`` (what went wrong, for a person), ``code`` (what went
+wrong, for a program) and, for clients written against earlier versions, ``error`` (the same
+as ``detail``).
 
 - HTTP errors (404, 405, 400 raised by routes, ...) keep their status; the reason is the
   route's own description when it gave one, else the status name ("not found").
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+from http import HTTPStatus
 from typing import Any
 
 from quart import Response, jsonify
@@ -23,12 +28,38 @@ from pytake.errors import MailboxFull, StorageUnavailable
 log = logging.getLogger("pytake.web")
 
 
-def json_error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
-    """A JSON error response ``{"error": reason}``."""
-    response = jsonify({"error": reason})
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """An RFC 9457 problem document; ``extra`` adds members (``field``, ``problems``, ...)."""
+    title = HTTPStatus(status).phrase
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code or title.lower().replace(" ", "_").replace("-", "_"),
+        "error": detail,
+        **extra,
+    }
+    response = jsonify(body)
     response.status_code = status
+    response.content_type = PROBLEM_JSON
     response.headers.update(headers or {})
     return response
+
+
+def json_error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+    """`problem` with the status's own code."""
+    return problem(status, reason, headers=headers)
 
 
 async def _http_error(exc: HTTPException) -> Response | HTTPException:

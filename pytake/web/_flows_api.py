@@ -54,7 +54,8 @@ from pytake.flowrun import (
 from pytake.flows import ID_PATTERN, Flow, InvalidFlow, Problem, load_flow, validate
 from pytake.identity import Forbidden
 from pytake.store import Database, UserRole
-from pytake.web._auth_routes import current_principal, require_role
+from pytake.web._auth_routes import current_principal
+from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import read_json_object, str_arg
 
 __all__ = ["create_flows_blueprint"]
@@ -67,8 +68,6 @@ MAX_BODY: Final = 1024 * 1024
 SIMULATION_SECONDS: Final = 60.0
 #: The metrics' window when ``since`` is not given.
 DEFAULT_METRICS_DAYS: Final = 30
-_READ: Final = ("admin", "supervisor")
-_WRITE: Final = ("admin",)
 _SIMULATE_FIELDS: Final = frozenset({
     "document", "flow", "version", "messages", "stubs", "live_modules", "customer",
     "window_open", "closed_teams",
@@ -138,13 +137,13 @@ def create_flows_blueprint(
     # --- reading -----------------------------------------------------------------------------
 
     @bp.get("/api/v1/flows")
-    @require_role(*_READ)
+    @requires(Permission.FLOWS_READ)
     async def get_flows() -> Response:
         """Every flow with its published and latest draft version."""
         return jsonify({"flows": await db.run(list_flows, readonly=True)})
 
     @bp.get("/api/v1/flows/<name>")
-    @require_role(*_READ)
+    @requires(Permission.FLOWS_READ)
     async def get_flow(name: str) -> Response:
         """One flow and its versions (without documents)."""
         try:
@@ -153,7 +152,7 @@ def create_flows_blueprint(
             return _refuse(404, "not_found", str(exc))
 
     @bp.get("/api/v1/flows/<name>/versions/<int:version>")
-    @require_role(*_READ)
+    @requires(Permission.FLOWS_READ)
     async def get_version(name: str, version: int) -> Response:
         """One version with its document."""
         try:
@@ -182,13 +181,13 @@ def create_flows_blueprint(
         return response
 
     @bp.post("/api/v1/flows")
-    @require_role(*_WRITE)
+    @requires(Permission.FLOWS_WRITE)
     async def create_draft() -> Response:
         """Store the body, a flow document, as a new draft version (201), invalid or not."""
         return await store(await read_json_object(MAX_BODY), replace=False)
 
     @bp.put("/api/v1/flows/<name>/draft")
-    @require_role(*_WRITE)
+    @requires(Permission.FLOWS_WRITE)
     async def replace_draft(name: str) -> Response:
         """Replace the latest draft of ``name`` (201 when a draft had to be created)."""
         document = await read_json_object(MAX_BODY)
@@ -199,7 +198,7 @@ def create_flows_blueprint(
         return await store(document, replace=True)
 
     @bp.post("/api/v1/flows/validate")
-    @require_role(*_READ)
+    @requires(Permission.FLOWS_READ)
     async def validate_document() -> Response:
         """Every problem of the body, a flow document, as publishing would find them."""
         problems = await problems_of(await read_json_object(MAX_BODY))
@@ -226,7 +225,7 @@ def create_flows_blueprint(
         return jsonify(result)
 
     @bp.post("/api/v1/flows/<name>/publish")
-    @require_role(*_WRITE)
+    @requires(Permission.FLOWS_WRITE)
     async def publish(name: str) -> Response:
         """Validate and publish a version (default: the latest draft); 422 with every
         problem when it is not valid."""
@@ -234,7 +233,7 @@ def create_flows_blueprint(
         return await switch(publish_version, name, _version_arg(body))
 
     @bp.post("/api/v1/flows/<name>/rollback")
-    @require_role(*_WRITE)
+    @requires(Permission.FLOWS_WRITE)
     async def roll_back(name: str) -> Response:
         """Publish again the version published before the current one."""
         return await switch(rollback, name)
@@ -277,7 +276,7 @@ def create_flows_blueprint(
             return _invalid(exc.problems)
 
     @bp.post("/api/v1/flows/simulate")
-    @require_role(*_READ)
+    @requires(Permission.FLOWS_READ)
     async def simulate_flow() -> Response:
         """Play customer messages to a flow with recording ports; answer the transcript."""
         body = await read_json_object(MAX_BODY)
@@ -320,7 +319,7 @@ def create_flows_blueprint(
     # --- metrics -----------------------------------------------------------------------------
 
     @bp.get("/api/v1/flows/<name>/metrics")
-    @require_role(*_READ)
+    @requires(Permission.FLOWS_READ)
     async def metrics(name: str) -> Response:
         """Runs, resolution, hand-off and drop-off rates, and per node steps, drop-offs and
         time, from ``flow_executions``; ``since``/``until`` (ISO 8601), ``version``."""

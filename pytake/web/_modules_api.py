@@ -24,8 +24,7 @@ from quart.typing import ResponseReturnValue
 
 from pytake.errors import ModuleConfigError, UnknownModule
 from pytake.modules import TENANT_KEY, ModuleConfigs, ModuleRegistry
-from pytake.store import UserRole
-from pytake.web._auth_routes import require_role
+from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import read_json_object
 
 __all__ = ["create_modules_blueprint"]
@@ -59,7 +58,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return _refuse(422, "invalid", str(exc), field=exc.field)
 
     @bp.get("/api/v1/modules")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def list_modules() -> Response:
         return jsonify({"modules": [
             {
@@ -78,24 +77,24 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return jsonify({"name": name, "enabled": on})
 
     @bp.post("/api/v1/modules/<name>/enable")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def enable(name: str) -> Response:
         return await switch(name, True)
 
     @bp.post("/api/v1/modules/<name>/disable")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def disable(name: str) -> Response:
         return await switch(name, False)
 
     @bp.get("/api/v1/modules/<name>/configs")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def list_configs(name: str) -> Response:
         if (refused := known(name)) is not None:
             return refused
         return jsonify({"configs": [v.to_json() for v in await configs.list(name)]})
 
     @bp.get("/api/v1/modules/<name>/configs/<tenant>")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def get_config(name: str, tenant: str) -> Response:
         if (refused := known(name) or bad_tenant(tenant)) is not None:
             return refused
@@ -105,7 +104,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return jsonify(view.to_json())
 
     @bp.route("/api/v1/modules/<name>/configs/<tenant>", methods=["PUT", "PATCH"])
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def store_config(name: str, tenant: str) -> Response:
         """PUT stores the whole configuration, PATCH changes the fields given."""
         if (refused := known(name) or bad_tenant(tenant)) is not None:
@@ -119,7 +118,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return jsonify(view.to_json())
 
     @bp.delete("/api/v1/modules/<name>/configs/<tenant>")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.MODULES_MANAGE)
     async def delete_config(name: str, tenant: str) -> ResponseReturnValue:
         if (refused := known(name) or bad_tenant(tenant)) is not None:
             return refused

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import TYPE_CHECKING, Protocol
 
 import cattrs
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from quart import Blueprint, Response, jsonify, request
 
+from pytake.web._auth_routes import current_principal
 from pytake.web._errors import json_error
+from pytake.web._permissions import Open, Permission, may, public, requires
 from pytake.web._rest_support import int_arg
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pytake.actors import DeadLetter
+    from pytake.config import Settings
     from pytake.supervisor import TreeNode
 
 #: Default and ceiling of ``?actor_limit=``: a node holds many thousands of actors, and a
@@ -29,6 +34,9 @@ class OpsEngine(Protocol):
     """What the operator routes need from `pytake.engine.Engine`."""
 
     @property
+    def settings(self) -> Settings: ...
+
+    @property
     def ready(self) -> bool: ...
 
     @property
@@ -37,6 +45,19 @@ class OpsEngine(Protocol):
     def supervision_tree(self, actor_limit: int = DEFAULT_ACTOR_LIMIT) -> TreeNode: ...
 
     async def dead_letters(self, limit: int, kind: str | None) -> Sequence[DeadLetter]: ...
+
+
+#: What a dead letter's payload reads as for those who may not see it.
+REDACTED = "[redacted: only admins see dead letters' payloads]"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _actor_limit() -> int:
@@ -48,11 +69,13 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
     ops = Blueprint("ops", __name__)
 
     @ops.get("/healthz")
+    @public(Open.HEALTH)
     async def healthz() -> Response:
         """Liveness: the process serves HTTP. Says nothing about the engine."""
         return jsonify({"status": "ok"})
 
     @ops.get("/readyz")
+    @public(Open.HEALTH)
     async def readyz() -> Response:
         """Readiness: 200 once the engine runs, 503 while it starts or shuts down."""
         if engine.ready:
@@ -60,23 +83,42 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         return json_error(503, "not ready", {"Retry-After": "1"})
 
     @ops.get("/metrics")
+    @public(Open.SCRAPE)
     async def metrics() -> Response:
-        """Every PyTake metric, in the Prometheus text format."""
+        """Every PyTake metric, in the Prometheus text format, for the scrape token (or, with
+        none configured, for anyone while the server listens on loopback only)."""
+        token = engine.settings.metrics_token
+        if token:
+            presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(presented.encode(), token.encode()):
+                return json_error(401, "/metrics needs the scrape token "
+                                       "(Authorization: Bearer <PYTAKE_METRICS_TOKEN>)",
+                                  {"WWW-Authenticate": 'Bearer realm="metrics"'})
+        elif not _loopback(engine.settings.host):
+            return json_error(403, "/metrics is open only on a loopback address; set "
+                                   "PYTAKE_METRICS_TOKEN to scrape it from elsewhere")
         return Response(generate_latest(engine.registry), content_type=CONTENT_TYPE_LATEST)
 
     @ops.get("/api/v1/ops/supervision")
+    @requires(Permission.OPS_READ)
     async def supervision() -> Response:
         """The live supervision tree; ``?actor_limit=N`` caps how many actors are listed."""
         tree = engine.supervision_tree(_actor_limit())
         return jsonify(_converter.unstructure(tree))
 
     @ops.get("/api/v1/ops/dead-letters")
+    @requires(Permission.OPS_READ)
     async def dead_letters() -> Response:
-        """Poison messages, newest first, with error and traceback.
+        """Poison messages, newest first, with error and traceback; their payloads (raw
+        webhook bodies: customers' numbers and words) only for admins.
 
         ``?limit=N`` (default 100, at most 1000) and ``?kind=`` filter them."""
         limit = int_arg("limit", 100, 1000)
         letters = await engine.dead_letters(limit, request.args.get("kind") or None)
-        return jsonify({"dead_letters": [_converter.unstructure(d) for d in letters]})
+        shown = [_converter.unstructure(d) for d in letters]
+        if not may(current_principal(), Permission.DEAD_LETTER_PAYLOADS):
+            for letter in shown:
+                letter["message"] = REDACTED
+        return jsonify({"dead_letters": shown})
 
     return ops

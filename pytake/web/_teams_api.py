@@ -50,9 +50,10 @@ from pytake.queues import (
     member_fields,
     team_fields,
 )
-from pytake.store import Database, UserRole
-from pytake.web._auth_routes import current_principal, require_role
+from pytake.store import Database
+from pytake.web._auth_routes import current_principal
 from pytake.web._errors import json_error
+from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import iso, read_json_object, str_arg
 
 __all__ = ["create_teams_blueprint"]
@@ -152,12 +153,12 @@ def create_teams_blueprint(
         return current_principal().user_id
 
     @bp.get("/api/v1/teams")
-    @require_role()
+    @requires(Permission.TEAMS_READ)
     async def list_teams() -> Response:
         return jsonify({"teams": [_team_json(t) for t in await teams.list_teams()]})
 
     @bp.post("/api/v1/teams")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.TEAMS_MANAGE)
     async def create_team() -> ResponseReturnValue:
         fields = team_fields(await read_json_object(MAX_BODY_BYTES), creating=True)
         team = _team_json(await teams.create_team(fields, actor(), request.remote_addr))
@@ -165,12 +166,12 @@ def create_teams_blueprint(
         return jsonify(team), 201, {"Location": f"/api/v1/teams/{team['id']}"}
 
     @bp.get("/api/v1/teams/<int:team_id>")
-    @require_role()
+    @requires(Permission.TEAMS_READ)
     async def get_team(team_id: int) -> Response:
         return jsonify(_team_json(await teams.get_team(team_id)))
 
     @bp.patch("/api/v1/teams/<int:team_id>")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.TEAMS_MANAGE)
     async def update_team(team_id: int) -> Response:
         fields = team_fields(await read_json_object(MAX_BODY_BYTES), creating=False)
         team, was_changed = await teams.update_team(team_id, fields, actor(), request.remote_addr)
@@ -179,20 +180,20 @@ def create_teams_blueprint(
         return jsonify(_team_json(team))
 
     @bp.delete("/api/v1/teams/<int:team_id>")
-    @require_role(UserRole.ADMIN)
+    @requires(Permission.TEAMS_MANAGE)
     async def delete_team(team_id: int) -> ResponseReturnValue:
         await teams.delete_team(team_id, actor(), request.remote_addr)
         await changed(team_id)
         return "", 204
 
     @bp.get("/api/v1/teams/<int:team_id>/members")
-    @require_role()
+    @requires(Permission.TEAMS_READ)
     async def list_members(team_id: int) -> Response:
         members = await teams.list_members(team_id)
         return jsonify({"members": [_member_json(m) for m in members]})
 
     @bp.put("/api/v1/teams/<int:team_id>/members/<int:user_id>")
-    @require_role(UserRole.ADMIN, UserRole.SUPERVISOR)
+    @requires(Permission.MEMBERS_MANAGE)
     async def put_member(team_id: int, user_id: int) -> ResponseReturnValue:
         fields = member_fields(await read_json_object(MAX_BODY_BYTES))
         member, created, was_changed = await teams.put_member(
@@ -203,14 +204,14 @@ def create_teams_blueprint(
         return jsonify(_member_json(member)), 201 if created else 200
 
     @bp.delete("/api/v1/teams/<int:team_id>/members/<int:user_id>")
-    @require_role(UserRole.ADMIN, UserRole.SUPERVISOR)
+    @requires(Permission.MEMBERS_MANAGE)
     async def delete_member(team_id: int, user_id: int) -> ResponseReturnValue:
         await teams.remove_member(team_id, user_id, actor(), request.remote_addr)
         await changed(team_id)
         return "", 204
 
     @bp.get("/api/v1/agents")
-    @require_role(UserRole.ADMIN, UserRole.SUPERVISOR)
+    @requires(Permission.AGENTS_READ)
     async def list_agents() -> Response:
         include_inactive = str_arg("include_inactive", frozenset({"true", "false"})) == "true"
         agents = await teams.list_agents(include_inactive)

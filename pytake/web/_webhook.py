@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -219,7 +220,12 @@ def webhook_for(engine: Any) -> WhatsAppWebhook:
 
 
 def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
-    return status, json.dumps(doc).encode(), b"application/json", []
+    """An error as the rest of the app answers it: an RFC 9457 problem document."""
+    title = HTTPStatus(status).phrase
+    detail = doc["error"]
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+               "code": title.lower().replace(" ", "_").replace("-", "_"), "error": detail}
+    return status, json.dumps(problem).encode(), b"application/problem+json", []
 
 
 class LeanRoutes:
