@@ -81,6 +81,7 @@ TABLES = {
     "actor_snapshots",
     "dead_letters",
     "refresh_tokens",
+    "password_tokens",
 }
 
 #: (table, columns, unique) the product's queries rely on; unique ones may be constraints.
@@ -101,6 +102,7 @@ INDEXES = [
     ("conversation_events", ("conversation_id", "seq"), True),
     ("users", ("email",), True),
     ("refresh_tokens", ("token_hash",), True),
+    ("password_tokens", ("token_hash",), True),
     ("flow_versions", ("flow_id", "version"), True),
 ]
 

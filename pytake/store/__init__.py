@@ -56,7 +56,14 @@ from pytake.store._migrations import (
     revisions,
     upgrade,
 )
-from pytake.store._models_accounts import AuditLog, RefreshToken, Team, TeamMember, User
+from pytake.store._models_accounts import (
+    AuditLog,
+    PasswordToken,
+    RefreshToken,
+    Team,
+    TeamMember,
+    User,
+)
 from pytake.store._models_conversations import (
     AgentEvent,
     Conversation,
@@ -126,6 +133,7 @@ __all__ = [
     "OutboxEntry",
     "OutboxState",
     "OwnerState",
+    "PasswordToken",
     "RedisConnection",
     "RedisSnapshotStore",
     "RefreshToken",

@@ -20,7 +20,7 @@ from pytake.store._base import (
 )
 from pytake.store._enums import RoutingStrategy, UserRole
 
-__all__ = ["AuditLog", "RefreshToken", "Team", "TeamMember", "User"]
+__all__ = ["AuditLog", "PasswordToken", "RefreshToken", "Team", "TeamMember", "User"]
 
 
 class User(Base):
@@ -116,6 +116,30 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordToken(Base):
+    """A one-time token that sets a user's password: an invitation (``purpose`` ``invite``)
+    or a reset by an administrator (``reset``).  Stored as its SHA-256 only; it works once
+    (``used_at``) and until ``expires_at``."""
+
+    __tablename__ = "password_tokens"
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('invite', 'reset')", name="purpose"),
+        sa.Index("ix_password_tokens_user_id", "user_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    created_by: Mapped[int | None] = mapped_column(
+        BigID, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditLog(Base):
