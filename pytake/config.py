@@ -114,6 +114,17 @@ def _secret_key(instance: object, attribute: attrs.Attribute[Any], value: str) -
         _fail(instance, attribute, "must be empty or at least 32 bytes long")
 
 
+def _cidrs(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    # Checked here so that a typo stops start-up instead of trusting nobody (or everybody).
+    import ipaddress
+
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            _fail(instance, attribute, f"must be IP addresses or CIDRs, got {part!r}")
+
+
 def _lower(value: str) -> str:
     return value.lower()
 
@@ -298,6 +309,30 @@ class Settings:
     login_attempts_per_ip: int = attrs.field(default=30, validator=_at_least(1))
     #: Sign-in attempts allowed per email per minute.
     login_attempts_per_email: int = attrs.field(default=10, validator=_at_least(1))
+    #: Proxies (IP addresses or CIDRs, comma-separated) whose ``X-Forwarded-For`` names the
+    #: client; empty: the direct peer is the client (the header is ignored).
+    trusted_proxies: str = attrs.field(default="", validator=_cidrs)
+    #: Seconds of one rate-limit window; every ``rate_limit_*`` budget below is per window
+    #: (docs/auth.md, "Rate limits").  A budget of 0 turns that limit off.
+    rate_limit_window: float = attrs.field(default=60.0, validator=_between(0.1, 86400.0))
+    #: Sign-in, refresh and sign-out calls per client address per window.
+    rate_limit_sign_in_per_ip: int = attrs.field(default=600, validator=_at_least(0))
+    #: REST reads (GET, HEAD, OPTIONS) per client address per window.
+    rate_limit_reads_per_ip: int = attrs.field(default=12000, validator=_at_least(0))
+    #: REST reads per signed-in user per window.
+    rate_limit_reads_per_user: int = attrs.field(default=3000, validator=_at_least(0))
+    #: REST writes (POST, PUT, PATCH, DELETE) per client address per window.
+    rate_limit_writes_per_ip: int = attrs.field(default=6000, validator=_at_least(0))
+    #: REST writes per signed-in user per window.
+    rate_limit_writes_per_user: int = attrs.field(default=1200, validator=_at_least(0))
+    #: Agent socket connections opened per client address per window.
+    rate_limit_socket_connects_per_ip: int = attrs.field(default=1200, validator=_at_least(0))
+    #: Agent socket connections opened per user per window.
+    rate_limit_socket_connects_per_user: int = attrs.field(default=60, validator=_at_least(0))
+    #: Agent socket commands (not pings) per user per window.
+    rate_limit_socket_commands_per_user: int = attrs.field(
+        default=3000, validator=_at_least(0)
+    )
     #: Team (name or id) a conversation goes to when the bot hands off; empty: the bot keeps
     #: it (flows decide hand-offs themselves).
     routing_default_team: str = ""

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import trio
 from prometheus_client import CollectorRegistry
 
@@ -51,6 +52,8 @@ from .messaging import (
     InboxOutcome,
     InboxProcessor,
     MediaDownloader,
+    NumberBook,
+    NumberRepository,
     OutboxSender,
     SendGovernor,
     TemplateCatalogue,
@@ -71,6 +74,7 @@ from .store import (
     GroupCommitter,
     RedisConnection,
     RedisSnapshotStore,
+    RuntimeSettings,
     SchemaError,
     SqlActorJournal,
     SqlDeadLetters,
@@ -221,9 +225,14 @@ class Engine:
             ),
             templates=self.templates,
         )
+        # Business numbers added over the API: their tokens for the client, which ones the
+        # inbox accepts (the environment's number stays the default; see messaging._numbers).
+        self.numbers = NumberBook(NumberRepository(self.db, self.modules.box),
+                                  default_numbers=numbers, inbox=self.inbox, outbox=self.outbox)
+        self.cloud_api.tokens = self.numbers.token_for
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
         default_flow, number_flows = default_flows(settings.flows_default)
-        team_names = TeamNames(self.db)
+        team_names = self._team_names = TeamNames(self.db)
         self.teams = TeamDirectory(self.db)
         conversation_services = ConversationServices(
             log=ConversationLog(self.events_committer, self.db, on_event=self.event_feed.publish),
@@ -242,6 +251,10 @@ class Engine:
             flows=self.flows,
             modules=self.modules,
         )
+        self.conversation_services = conversation_services
+        # Settings changed over the API (/api/v1/settings) apply without a restart.
+        self.runtime = RuntimeSettings(self.db, settings)
+        self.runtime.on_change(self._apply_runtime)
         queue_services = QueueServices(
             db=self.db, teams=self.teams, connections=self.sockets, timers=self.timers
         )
@@ -261,6 +274,8 @@ class Engine:
             ChildSpec(id="database-writer", start=self.committer.run),
             ChildSpec(id="webhook-writer", start=self.inbox_committer.run),
             ChildSpec(id="events-writer", start=self.events_committer.run),
+            ChildSpec(id="runtime-settings", start=self.runtime.run),
+            ChildSpec(id="whatsapp-numbers", start=self.numbers.run),
             self.router.as_child(),
             ChildSpec(id="timers", start=self.timers.run),
             ChildSpec(id="queues", start=self._wake_queues),
@@ -300,6 +315,22 @@ class Engine:
         await self.router.tell("queue", str(team_id), ReloadTeam())
         for agent in self.sockets.connected_agents():
             await self.router.tell("agent", agent, ReloadAgent())
+
+    def _apply_runtime(self, settings: Settings) -> None:
+        """Put the live settings (`pytake.store.LIVE_SETTINGS`) where they are read at use
+        time: the next conversation turn, disconnection or webhook sees them."""
+        self.inbox.backlog_limit = settings.whatsapp_inbox_backlog_limit
+        self.agent_services.offline_grace = settings.agent_offline_grace
+        default_flow, number_flows = default_flows(settings.flows_default)
+        self.conversation_services.routing = attrs.evolve(
+            self.conversation_services.routing,
+            default_team=TeamResolver(self._team_names, settings.routing_default_team),
+            reopen_window=settings.routing_reopen_window,
+            burst_gap=settings.routing_burst_gap,
+            default_flow=default_flow,
+            number_flows=number_flows,
+            keywords=keyword_pairs(settings.flows_keywords),
+        )
 
     def presence(self, user_id: int) -> str:
         return self.agent_services.presence.get(str(user_id), "offline")

@@ -21,8 +21,10 @@ PyTakeError
 │   ├── AuthError             bad credentials, a missing, malformed, tampered or expired token,
 │   │                         a spent refresh token (``code`` says which)              → 401
 │   ├── Forbidden             signed in, but the role may not do this                   → 403
-│   └── InvalidUser           a user's fields were refused (``field`` names which)
-│       └── EmailTaken        a user with that email already exists
+│   ├── InvalidUser           a user's fields were refused (``field`` names which)     → 422
+│   │   └── EmailTaken        a user with that email already exists                    → 409
+│   ├── UserNotFound          no user with that id                                      → 404
+│   └── UserConflict          the change would leave no active admin                    → 409
 ├── RoutingError              conversations' owners, queues, team hours
 │   ├── InvalidTransition     the owner state machine has no rule for (state, event)
 │   ├── QueueError            a queue operation names something the queue does not hold
@@ -31,14 +33,22 @@ PyTakeError
 │   └── TeamError             a change of a team or of its members was refused         (queues)
 │       ├── TeamNotFound      the team, user or membership named does not exist          → 404
 │       ├── TeamConflict      a name taken, open conversations, a row changed meanwhile  → 409
-│       └── InvalidTeam       a team's or member's fields are refused (also ``ValueError``) → 400
+│       ├── InvalidTeam       a team's or member's fields are refused (also ``ValueError``) → 400
+│       └── CannedResponseError  a change of a team's canned responses was refused    (queues)
+│           ├── CannedResponseNotFound  no such canned response (also ``LookupError``)  → 404
+│           ├── CannedResponseConflict  the team has a response with that shortcut      → 409
+│           └── InvalidCannedResponse   a field is refused (``field``; also ``ValueError``) → 422
 ├── CommandRefused            an agent command frame is malformed (also ``ValueError``)  (web)
 │   └── ConversationNotFound  the command names a conversation that does not exist      (web)
 ├── WhatsAppError             about talking to the WhatsApp Cloud API
 │   ├── WindowClosed          free-form message outside the 24-hour window: a template is needed
 │   ├── InvalidMessage        an outbound message breaks WhatsApp's limits (checked before sending)
 │   ├── CloudApiError         the Cloud API refused a request (``code``, ``details``, ``retryable``)
-│   └── InvalidNotification   a webhook body is not a JSON object (also ``ValueError``)
+│   ├── InvalidNotification   a webhook body is not a JSON object (also ``ValueError``)
+│   └── NumberError           a business number change was refused              (messaging)
+│       ├── NumberNotFound    no such business number (also ``LookupError``)            → 404
+│       ├── NumberConflict    the number is configured already                          → 409
+│       └── InvalidNumber     a field is refused (``field``; also ``ValueError``)       → 422
 ├── HttpProtocolError         about HTTP under the outbound HTTP client
 │   └── ProtocolError         the server broke HTTP/1.1; the message says how    (httpclient)
 ├── FlowError                 about flows: their documents, versions and simulations
@@ -51,6 +61,9 @@ PyTakeError
 │   ├── ModuleConfigError     a module's configuration is invalid, missing, or its secrets cannot
 │   │                         be decrypted (wrong ``PYTAKE_SECRET_KEY``); ``field`` names the field
 │   ├── TemplateError         a ``{{placeholder}}`` names nothing (also ``ValueError``)   (modules)
+│   ├── WebhookError          an outbound webhook subscription change was refused (modules.builtin)
+│   │   ├── WebhookNotFound   no such subscription or logged delivery (also ``LookupError``) → 404
+│   │   └── InvalidWebhook    a field is refused (``field``; also ``ValueError``)        → 422
 │   └── InvalidDigitableLine  not a valid bank slip line (also ``ValueError``)  (modules.builtin)
 └── StandInError              raised by the local stand-ins of outside services  (whatsapp.sim)
     ├── DeliveryFailed        a simulated customer's webhook was never acknowledged
@@ -101,6 +114,8 @@ __all__ = [
     "SupervisorEscalation",
     "UnknownActorKind",
     "UnknownModule",
+    "UserConflict",
+    "UserNotFound",
     "WhatsAppError",
     "WindowClosed",
 ]
@@ -256,7 +271,8 @@ class AuthError(IdentityError):
 
     ``code`` is one of: ``missing_token``, ``invalid_token``, ``token_expired``,
     ``invalid_credentials``, ``account_inactive``, ``invalid_refresh_token``,
-    ``refresh_token_expired``, ``refresh_token_reused``, ``refresh_token_revoked``.
+    ``refresh_token_expired``, ``refresh_token_reused``, ``refresh_token_revoked``,
+    ``role_changed`` (the token's role is no longer the user's: sign in again).
     The reason never says whether an email is registered.
     """
 
@@ -283,6 +299,18 @@ class EmailTaken(InvalidUser):
     def __init__(self, email: str) -> None:
         super().__init__(f"a user with email {email} already exists", field="email")
         self.email = email
+
+
+class UserNotFound(IdentityError):
+    """No user has the id named."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"no user with id {user_id}")
+        self.user_id = user_id
+
+
+class UserConflict(IdentityError):
+    """The change is refused in the users' current state (it would leave no active admin)."""
 
 
 class RoutingError(PyTakeError):

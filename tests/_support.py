@@ -50,9 +50,10 @@ def brief(response: httpx.Response) -> dict[str, object]:
     assert body["status"] == response.status_code and body["detail"] == body["error"], body
     assert body["title"] and body["type"] == "about:blank", body
     out: dict[str, object] = {"error": body["error"]}
-    # Authentication answers always said their code; others only when it says more.
-    if response.status_code in (401, 403) or (
-            body["code"] != body["title"].lower().replace(" ", "_").replace("-", "_")):
+    # Authentication answers always said their code; others only when it says more than
+    # the status ("invalid" is what every 422 is).
+    plain = {body["title"].lower().replace(" ", "_").replace("-", "_"), "invalid"}
+    if response.status_code in (401, 403) or body["code"] not in plain:
         out["code"] = body["code"]
     return out
 

@@ -64,7 +64,7 @@ async def test_commands_over_rest_with_roles_and_specific_errors(
             bad = await client.post(f"{url}/messages", headers=owner_headers,
                                     json={"content": {"type": "buttons", "body": "x",
                                                       "buttons": []}})
-            assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+            assert bad.status_code == 422 and bad.json()["code"] == "invalid"
 
             not_yours = await client.post(f"{url}/notes", headers=other_headers,
                                           json={"text": "hmm"})

@@ -769,7 +769,8 @@ async def test_team_validation(pg_api: Api, body: dict[str, Any], reason: str) -
     )
     update = await api.client.patch(f"/api/v1/teams/{team_id}", headers=admin, json=body)
     for response in (create, update):
-        assert (response.status_code, brief(response)) == (400, {"error": reason})
+        assert (response.status_code, brief(response)) == (422, {"error": reason})
+        assert reason.startswith(response.json()["field"]) and response.json()["field"]
     assert api.team_changes == []
     assert [r[0] for r in await api.run(audit_rows(team_id))] == ["team.create"]
 
@@ -840,7 +841,7 @@ async def test_members_and_agents(api: Api) -> None:
     for value, shown in ((0, "0"), (101, "101"), (2.5, "2.5"), ("3", "'3'"), (True, "True")):
         bad = await api.client.put(path, headers=admin, json={"max_concurrent": value})
         assert (bad.status_code, brief(bad)) == (
-            400,
+            422,
             {"error": f"max_concurrent must be an integer from 1 to 100; got {shown}"},
         )
     bad_skills = await api.client.put(path, headers=admin, json={"skills": "billing"})
@@ -930,7 +931,7 @@ async def test_a_failing_change_hook_does_not_undo_the_change(
             f"/api/v1/teams/{other.json()['id']}/members/{agent_id}", headers=admin, json={}
         )
         assert (refused.status_code, brief(refused)) == (
-            400,
+            422,
             {"error": f"user {agent_id} is deactivated and cannot join a team"},
         )
         agents = await api.get("/api/v1/agents", admin)

@@ -74,6 +74,7 @@ TABLES = {
     "module_configurations",
     "webhooks",
     "webhook_deliveries",
+    "canned_responses",
     "audit_logs",
     "outbox",
     "inbox",
@@ -81,6 +82,8 @@ TABLES = {
     "actor_snapshots",
     "dead_letters",
     "refresh_tokens",
+    "business_numbers",
+    "runtime_settings",
     "password_tokens",
 }
 
@@ -102,6 +105,7 @@ INDEXES = [
     ("conversation_events", ("conversation_id", "seq"), True),
     ("users", ("email",), True),
     ("refresh_tokens", ("token_hash",), True),
+    ("business_numbers", ("phone_number_id",), True),
     ("password_tokens", ("token_hash",), True),
     ("flow_versions", ("flow_id", "version"), True),
 ]

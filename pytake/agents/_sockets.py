@@ -29,6 +29,8 @@ class Connection:
         self._send, self.outgoing = trio.open_memory_channel[dict[str, Any]](queue_size)
         self._buffer: list[dict[str, Any]] | None = []
         self.cut_reason: str | None = None
+        #: the WebSocket close code to send when cut by `AgentSockets.disconnect`
+        self.cut_code: int | None = None
         #: events up to this seq were sent by the replay; a late push of one is dropped
         self._floor = 0
 
@@ -64,9 +66,10 @@ class Connection:
         else:
             self.offer(frame)
 
-    def cut(self, reason: str) -> None:
+    def cut(self, reason: str, code: int | None = None) -> None:
         if self.cut_reason is None:
             self.cut_reason = reason
+            self.cut_code = code
             self._send.close()
 
 
@@ -93,6 +96,14 @@ class AgentSockets:
         for conns in list(self._by_agent.values()):
             for conn in list(conns):
                 conn.cut(reason)
+
+    def disconnect(self, agent: str, code: int, reason: str) -> int:
+        """Cut every connection of ``agent`` on this node (its account was deactivated or its
+        role changed): each is closed with ``code`` and ``reason``.  Returns how many."""
+        conns = list(self._by_agent.get(agent, ()))
+        for conn in conns:
+            conn.cut(reason, code)
+        return len(conns)
 
     def count(self, agent: str) -> int:
         return len(self._by_agent.get(agent, ()))

@@ -7,13 +7,31 @@ Layers, bottom up:
 - ``_ratelimit``  in-memory token buckets for sign-in attempts, per address and per email
 - ``_service``    `IdentityService`: create users, sign in, rotate refresh tokens (reuse of a
                   spent one revokes its family), verify access tokens (HS256 JWT)
+- ``_admin``      `UserAdmin`: invitations, roles, deactivation, password resets and one-time
+                  set-password tokens, a user's own password; never without an active admin
 
 The HTTP routes (``/api/v1/auth/...``) and the ``require_role`` decorator live in
 ``pytake.web._auth_routes``; ``pytake users`` in ``pytake.cli._users``. ``docs/auth.md``
 describes the whole scheme. Users import from here, never from the underscore modules.
 """
 
-from pytake.errors import AuthError, EmailTaken, Forbidden, IdentityError, InvalidUser
+from pytake.errors import (
+    AuthError,
+    EmailTaken,
+    Forbidden,
+    IdentityError,
+    InvalidUser,
+    UserConflict,
+    UserNotFound,
+)
+from pytake.identity._admin import (
+    INVITE_TTL,
+    RESET_TTL,
+    Credential,
+    Delivery,
+    UserAdmin,
+    UserPage,
+)
 from pytake.identity._passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -33,11 +51,15 @@ from pytake.identity._service import (
 )
 
 __all__ = [
+    "INVITE_TTL",
     "ISSUER",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "MIN_SECRET_KEY_BYTES",
+    "RESET_TTL",
     "AuthError",
+    "Credential",
+    "Delivery",
     "EmailTaken",
     "Forbidden",
     "IdentityError",
@@ -48,7 +70,11 @@ __all__ = [
     "Principal",
     "RateLimiter",
     "TokenPair",
+    "UserAdmin",
+    "UserConflict",
     "UserInfo",
+    "UserNotFound",
+    "UserPage",
     "hash_refresh_token",
     "normalize_email",
     "password_problem",

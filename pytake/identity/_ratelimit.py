@@ -1,5 +1,5 @@
 """In-memory rate limits for sign-in attempts: one token bucket per client address and one
-per email.
+per email, and a back-off per account that grows with its consecutive failed sign-ins.
 
 Each key may make ``limit`` attempts at once, and regains one every ``period / limit`` seconds
 (so ``limit`` per ``period`` in the long run). The state lives in this process: with several
@@ -8,6 +8,12 @@ nodes each enforces its own limit, which still bounds guessing to ``nodes * limi
 Memory is bounded: a bucket that has refilled completely is forgotten (it holds nothing a new
 bucket wouldn't), and past ``max_keys`` keys the oldest are dropped, so a flood of made-up
 emails cannot grow the table without end.
+
+The back-off: after ``backoff_after`` failed sign-ins in a row on one account, each further
+attempt waits ``2 ** (failures - backoff_after)`` seconds after the last failure, at most
+``backoff_max``; a successful sign-in clears it.  So a guesser gets a few dozen tries, then a
+handful per hour, while the owner (who knows the password) waits at most ``backoff_max``.
+The web edge reports the outcomes (`failed`, `succeeded`; see pytake/web/_ratelimit.py).
 """
 
 from __future__ import annotations
@@ -87,7 +93,8 @@ class RateLimiter:
 
 
 class LoginLimiter:
-    """The sign-in limits: per client address and per email (lower-cased)."""
+    """The sign-in limits: per client address and per email (lower-cased), and the back-off
+    per account after failed sign-ins."""
 
     def __init__(
         self,
@@ -96,9 +103,49 @@ class LoginLimiter:
         period: float = 60.0,
         *,
         clock: Callable[[], float] = time.monotonic,
+        backoff_after: int = 10,
+        backoff_max: float = 900.0,
+        max_keys: int = 100_000,
     ) -> None:
+        if backoff_after < 1 or backoff_max <= 0:
+            raise ValueError("backoff_after must be at least 1 and backoff_max positive")
         self.by_ip = RateLimiter(per_ip, period, clock=clock)
         self.by_email = RateLimiter(per_email, period, clock=clock)
+        self.backoff_after = backoff_after
+        self.backoff_max = backoff_max
+        self._clock = clock
+        self._max_keys = max_keys
+        #: email → (consecutive failures, when the last one was)
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    @staticmethod
+    def _email_key(email: str | None) -> str:
+        return (email or "").strip().lower()
+
+    def backoff(self, email: str | None) -> float:
+        """Seconds ``email``'s account must still wait after its failed sign-ins; 0: none."""
+        failures, at = self._failures.get(self._email_key(email), (0, 0.0))
+        if failures < self.backoff_after:
+            return 0.0
+        delay = min(self.backoff_max, 2.0 ** min(64, failures - self.backoff_after))
+        return max(0.0, at + delay - self._clock())
+
+    def failed(self, email: str | None) -> None:
+        """A sign-in on ``email`` failed (wrong password or unknown account)."""
+        key = self._email_key(email)
+        if not key:
+            return
+        failures, _ = self._failures.pop(key, (0, 0.0))
+        if len(self._failures) >= self._max_keys:
+            # Drop the oldest half (dicts keep insertion order; a key is re-inserted on
+            # every failure, so the front holds the accounts quiet the longest).
+            for old in list(self._failures)[: self._max_keys // 2]:
+                del self._failures[old]
+        self._failures[key] = (failures + 1, self._clock())
+
+    def succeeded(self, email: str | None) -> None:
+        """A sign-in on ``email`` succeeded: its back-off starts over."""
+        self._failures.pop(self._email_key(email), None)
 
     def attempt(self, ip: str | None, email: str | None) -> int:
         """Count a sign-in attempt; return 0 if it may proceed, else whole seconds to wait.
@@ -107,10 +154,10 @@ class LoginLimiter:
         as soon as it is told it may.
         """
         ip_key = ip or "unknown"
-        email_key = (email or "").strip().lower()
+        email_key = self._email_key(email)
         wait = self.by_ip.retry_after(ip_key)
         if email_key:
-            wait = max(wait, self.by_email.retry_after(email_key))
+            wait = max(wait, self.by_email.retry_after(email_key), self.backoff(email_key))
         if wait > 0:
             return max(1, math.ceil(wait))
         self.by_ip.hit(ip_key)

@@ -53,6 +53,9 @@ __all__ = [
     "Principal",
     "TokenPair",
     "UserInfo",
+    "checked_email",
+    "checked_name",
+    "checked_role",
     "hash_refresh_token",
     "normalize_email",
 ]
@@ -127,6 +130,33 @@ def normalize_email(email: str) -> str:
 def hash_refresh_token(token: str) -> str:
     """The SHA-256 hex digest stored for a refresh token (the token itself never is)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def checked_email(email: str) -> str:
+    """``email`` normalized (`normalize_email`), or `InvalidUser` naming ``email``."""
+    email = normalize_email(email)
+    if len(email) > 320 or len(email.partition("@")[0]) > 64 or not _EMAIL.fullmatch(email):
+        raise InvalidUser(f"not a valid email address: {email!r}", field="email")
+    return email
+
+
+def checked_name(name: str) -> str:
+    """``name`` with its whitespace collapsed, or `InvalidUser` naming ``name``."""
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidUser("name must not be empty", field="name")
+    if len(name) > 200 or any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidUser("name must be at most 200 printable characters", field="name")
+    return name
+
+
+def checked_role(role: UserRole | str) -> UserRole:
+    """``role`` as a `UserRole`, or `InvalidUser` naming ``role``."""
+    try:
+        return UserRole(role)
+    except ValueError:
+        roles = ", ".join(r.value for r in UserRole)
+        raise InvalidUser(f"role must be one of {roles}, got {role!r}", field="role") from None
 
 
 # --- database work (runs on worker threads, inside `Database.run`) ---------------------------
@@ -431,8 +461,8 @@ class IdentityService:
         self.access_ttl = max(1, round(access_ttl))
         self.refresh_ttl = max(1, round(refresh_ttl))
         self._clock = clock
-        #: user id → (until when it holds, whether the account is active)
-        self._active: dict[int, tuple[float, bool]] = {}
+        #: user id → (until when it holds, whether the account is active, its role)
+        self._active: dict[int, tuple[float, bool, UserRole | None]] = {}
         self.passwords = passwords or Passwords()
         self.login_limiter = login_limiter or LoginLimiter()
 
@@ -467,6 +497,15 @@ class IdentityService:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
+    def now(self) -> datetime:
+        """The service's clock, as an aware UTC datetime."""
+        return self._now()
+
+    @property
+    def db(self) -> Database:
+        """The database of record (for `pytake.identity.UserAdmin`)."""
+        return self._db
+
     # --- users ---------------------------------------------------------------------------
 
     async def create_user(
@@ -486,19 +525,7 @@ class IdentityService:
         the audit log (``None``: the system, e.g. ``pytake users create``).
         Raises `InvalidUser` (with ``field``) or `EmailTaken`.
         """
-        email = normalize_email(email)
-        if len(email) > 320 or len(email.partition("@")[0]) > 64 or not _EMAIL.fullmatch(email):
-            raise InvalidUser(f"not a valid email address: {email!r}", field="email")
-        name = " ".join(name.split())
-        if not name:
-            raise InvalidUser("name must not be empty", field="name")
-        if len(name) > 200 or any(unicodedata.category(c) == "Cc" for c in name):
-            raise InvalidUser("name must be at most 200 printable characters", field="name")
-        try:
-            user_role = UserRole(role)
-        except ValueError:
-            roles = ", ".join(r.value for r in UserRole)
-            raise InvalidUser(f"role must be one of {roles}, got {role!r}", field="role") from None
+        email, name, user_role = checked_email(email), checked_name(name), checked_role(role)
         problem = password_problem(password, email=email)
         if problem:
             raise InvalidUser(problem, field="password")
@@ -618,19 +645,24 @@ class IdentityService:
 
     async def ensure_active(self, principal: Principal) -> None:
         """Raise `AuthError` (``account_inactive``) if ``principal``'s account has been
-        deactivated, or no longer exists: a signed token outlives neither.  The answer is
+        deactivated, or no longer exists, and (``role_changed``) if its role is no longer the
+        token's: a signed token outlives none of these.  The answer is
         kept `ACTIVE_CHECK_TTL` seconds per user, so a deactivation takes effect within that
         on every node, for one read a second per user at most."""
         now = time.monotonic()
         cached = self._active.get(principal.user_id)
         if cached is None or cached[0] <= now:
             user = await self._db.run(_get_user, principal.user_id, readonly=True)
-            cached = (now + ACTIVE_CHECK_TTL, user is not None and user.active)
+            cached = (now + ACTIVE_CHECK_TTL, user is not None and user.active,
+                      user.role if user is not None else None)
             if len(self._active) > 100_000:
                 self._active.clear()
             self._active[principal.user_id] = cached
         if not cached[1]:
             raise AuthError("this account is deactivated", code="account_inactive")
+        if cached[2] != principal.role:
+            # A demoted admin must not keep the old role's powers until the token expires.
+            raise AuthError("your role changed; sign in again", code="role_changed")
 
     def forget_active(self, user_id: int) -> None:
         """Drop what `ensure_active` knows of ``user_id`` (it changed on this node)."""

@@ -5,6 +5,7 @@
 - ``_client``, ``_governor``, ``_outbox``: the Cloud API's HTTP client, pacing and error
   reactions, and the transactional outbox that sends each message at most once.
 - ``_media``, ``_templates``: inbound media downloads, the template catalogue.
+- ``_numbers``: business numbers added, paused and removed at run time, with their tokens.
 - ``_metrics``: the inbound side's Prometheus metrics.
 
 The protocol itself (parsing, building, limits, signatures) is `pytake.whatsapp`.
@@ -23,6 +24,17 @@ from ._media import (
     sha256_matches,
 )
 from ._metrics import WebhookMetrics
+from ._numbers import (
+    InvalidNumber,
+    NumberBook,
+    NumberConflict,
+    NumberError,
+    NumberNotFound,
+    NumberRecord,
+    NumberRepository,
+    Sealer,
+    number_fields,
+)
 from ._outbox import (
     UNKNOWN_AFTER_RESTART,
     OutboxRow,
@@ -40,12 +52,20 @@ __all__ = [
     "CloudApiClient",
     "InboxOutcome",
     "InboxProcessor",
+    "InvalidNumber",
     "MediaDownloader",
     "MediaInfo",
     "MediaRequest",
+    "NumberBook",
+    "NumberConflict",
+    "NumberError",
+    "NumberNotFound",
+    "NumberRecord",
+    "NumberRepository",
     "OutboxRow",
     "OutboxSender",
     "Outcome",
+    "Sealer",
     "SendGovernor",
     "SendReport",
     "SendResult",
@@ -55,6 +75,7 @@ __all__ = [
     "extension_for",
     "is_retryable",
     "media_filename",
+    "number_fields",
     "outbox_id_from_callback",
     "reconcile_sending",
     "sha256_matches",

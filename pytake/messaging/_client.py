@@ -1,6 +1,8 @@
 """`CloudApiClient`: the Graph API calls PyTake makes, and nothing else.
 
-Every call goes to ``{base_url}/{version}/...`` with ``Authorization: Bearer <token>``;
+Every call goes to ``{base_url}/{version}/...`` with ``Authorization: Bearer <token>``: the
+token of the business number it is made for (``tokens``, see `pytake.messaging.NumberBook`),
+else the default one;
 ``base_url`` is Meta's (``https://graph.facebook.com``) in production and the stand-in's in
 tests and demos (``pytake.standins.whatsapp``), so both are driven by the same code.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -141,6 +144,8 @@ class CloudApiClient:
     connection pool); otherwise the client owns one, closed by `aclose` / ``async with``.
 
     ``token`` may be replaced at run time (``client.token = new``), e.g. after a 190.
+    ``tokens(phone_number_id)``, when given, names the token of that number's calls
+    (``""``: use ``token``); it is called for every request, so it must be a cheap lookup.
     """
 
     def __init__(
@@ -151,10 +156,12 @@ class CloudApiClient:
         *,
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
+        tokens: Callable[[str], str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.version = version.strip("/")
         self.token = token
+        self.tokens = tokens
         self.timeout = timeout
         self._owns_http = http is None
         self.http = http if http is not None else pooled_client(timeout=timeout)
@@ -172,17 +179,19 @@ class CloudApiClient:
     def url(self, *parts: str) -> str:
         return "/".join((self.base_url, self.version, *parts))
 
-    @property
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def _headers(self, phone_number_id: str | None = None) -> dict[str, str]:
+        token = self.token
+        if phone_number_id and self.tokens is not None:
+            token = self.tokens(phone_number_id) or token
+        return {"Authorization": f"Bearer {token}"}
 
     async def _request(
         self, method: str, url: str, what: str, *, json: Any = None,
-        params: dict[str, str] | None = None,
+        params: dict[str, str] | None = None, number: str | None = None,
     ) -> Any:
         try:
             response = await self.http.request(
-                method, url, json=json, params=params, headers=self._headers,
+                method, url, json=json, params=params, headers=self._headers(number),
                 timeout=self.timeout,
             )
         except httpx.HTTPError as exc:
@@ -202,7 +211,8 @@ class CloudApiClient:
     async def post_messages(self, phone_number_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``/{phone_number_id}/messages``; the raw JSON answer."""
         data = await self._request(
-            "POST", self.url(phone_number_id, "messages"), "send", json=body
+            "POST", self.url(phone_number_id, "messages"), "send", json=body,
+            number=phone_number_id,
         )
         if not isinstance(data, dict):
             raise CloudApiError(0, "send: answer is not a JSON object", http_status=200)
@@ -244,7 +254,8 @@ class CloudApiClient:
     async def get_media(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
         """``GET /{media_id}``: a fresh download URL (valid 5 minutes) and the checksum."""
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
-        data = await self._request("GET", self.url(media_id), "get media", params=params)
+        data = await self._request("GET", self.url(media_id), "get media", params=params,
+                                   number=phone_number_id)
         if not isinstance(data, dict) or not isinstance(data.get("url"), str):
             raise CloudApiError(0, "get media: answer has no url", http_status=200)
         size = data.get("file_size")
@@ -261,9 +272,11 @@ class CloudApiClient:
         )
 
     async def download(
-        self, url: str, dest_file: Path | str, max_bytes: float = math.inf
+        self, url: str, dest_file: Path | str, max_bytes: float = math.inf,
+        phone_number_id: str | None = None,
     ) -> tuple[int, str | None]:
-        """Stream ``url`` (with the Bearer token: media URLs need it) into ``dest_file``.
+        """Stream ``url`` (with the Bearer token of ``phone_number_id``'s calls: media URLs
+        need it) into ``dest_file``.
 
         Returns ``(bytes written, Content-Type)``. Raises `CloudApiError`: the answer's error
         (404 when the URL has expired), ``code`` 0 on network failures (retryable), or
@@ -273,7 +286,7 @@ class CloudApiClient:
         written = 0
         try:
             async with self.http.stream(
-                "GET", url, headers=self._headers, timeout=self.timeout
+                "GET", url, headers=self._headers(phone_number_id), timeout=self.timeout
             ) as response:
                 if response.status_code >= 400:
                     await response.aread()

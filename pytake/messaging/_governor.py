@@ -10,8 +10,8 @@ clock (so tests run on `trio.testing.MockClock`):
 - **pauses** that errors impose: on the whole number (130429 throughput, 4/80007 API rate,
   131057 maintenance, 190 token expired) or on one recipient (131056 pair rate).
 
-`SendGovernor.on_error` is the pure reaction table (WHATSAPP.md §6.4) that turns a
-`CloudApiError` into a `Decision`:
+`SendGovernor.on_error` is the pure reaction table (docs/whatsapp.md, "Cloud API facts PyTake
+relies on") that turns a `CloudApiError` into a `Decision`:
 
 ==========================  ===============================================================
 130429 throughput           retry; pause the **number**, exponential backoff with jitter

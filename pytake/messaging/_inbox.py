@@ -19,7 +19,7 @@ import json
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -193,8 +193,23 @@ class _ProcessInbox:
     name = "inbox.process"
 
     def __init__(self, accepted_numbers: frozenset[str]) -> None:
+        # Both sets are replaced whole (never mutated) when numbers change at run time: the
+        # batches running on worker threads, or pickled to a writer process, see one or the
+        # other, never a half-changed set.
         self.accepted_numbers = accepted_numbers
+        #: Numbers known and refused (paused or removed), even when nothing is accepted.
+        self.refused_numbers: frozenset[str] = frozenset()
         self._safe = True
+
+    def accepts(self, number: str) -> bool:
+        """Are messages to the business number ``number`` processed?  Those of the
+        ``accepted_numbers``; when there are none, every number if none is refused either
+        (nothing configured), else none (every configured number is paused or removed)."""
+        if number in self.refused_numbers:
+            return False
+        if self.accepted_numbers:
+            return number in self.accepted_numbers
+        return not self.refused_numbers
 
     def apply_many(
         self, session: Session, params: Sequence[tuple[int, bytes]]
@@ -258,7 +273,7 @@ class _ProcessInbox:
             m.type not in _MODIFIERS
             and m.type not in _bulk.NOT_FROM_USER
             and m.customer_id
-            and (not self.accepted_numbers or m.phone_number_id in self.accepted_numbers)
+            and self.accepts(m.phone_number_id)
             for m in n.messages
         )
 
@@ -363,7 +378,7 @@ class _ProcessInbox:
     # -- messages ---------------------------------------------------------------------------
 
     def _message(self, session: Session, m: InboundMessage, outcome: InboxOutcome) -> None:
-        if self.accepted_numbers and m.phone_number_id not in self.accepted_numbers:
+        if not self.accepts(m.phone_number_id):
             outcome.ignored = f"phone_number_id {m.phone_number_id} is not configured"
             log.warning("message for unconfigured phone_number_id %s ignored", m.phone_number_id)
             return
@@ -677,6 +692,12 @@ class InboxProcessor:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def accept_numbers(self, accepted: Iterable[str], refused: Iterable[str] = ()) -> None:
+        """From now on, process messages to ``accepted`` numbers only, never to ``refused``
+        ones (see `_ProcessInbox.accepts`); others are acknowledged and ignored."""
+        self.kind.accepted_numbers = frozenset(accepted)
+        self.kind.refused_numbers = frozenset(refused)
 
     def watch(self, committer: GroupCommitter) -> None:
         """Take rows `STORE_INBOX` commits through ``committer`` straight from the commit,

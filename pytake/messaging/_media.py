@@ -231,7 +231,9 @@ class MediaDownloader:
         final = self.media_dir / name
         part = self.media_dir / f".{name}.part"
         try:
-            size, content_type = await self.client.download(info.url, part, limit)
+            size, content_type = await self.client.download(
+                info.url, part, limit, request.phone_number_id
+            )
         except CloudApiError as exc:
             if exc.http_status not in _EXPIRED_STATUSES:
                 raise
@@ -239,7 +241,9 @@ class MediaDownloader:
             log.info("media %s: URL refused (%s); fetching a new one", request.media_id,
                      exc.http_status)
             info = await self._resolve(request, limit)
-            size, content_type = await self.client.download(info.url, part, limit)
+            size, content_type = await self.client.download(
+                info.url, part, limit, request.phone_number_id
+            )
         digest = await trio.to_thread.run_sync(_sha256_file, part)
         expected = info.sha256 or request.sha256
         if expected and not sha256_matches(digest, expected):

@@ -15,7 +15,8 @@ nodes share the work), paces them through the number's `SendGovernor`, sends the
 - a final rejection → ``failed`` with ``last_error``; the message row gets ``failed``,
   ``error_code`` and ``error_details`` (``{"outcome": "needs_template" | "unreachable" |
   "wait_24h" | "opted_out" | "token_expired" | "failed", "message", "details",
-  "fbtrace_id"}``) so agents see *why* (WHATSAPP.md §10 item 14);
+  "fbtrace_id"}``) so agents see *why* (docs/whatsapp.md, "Cloud API facts PyTake relies
+  on");
 - a retryable error → back to ``pending`` with a later ``next_attempt_at``.
 
 The happy path costs no claim transaction: while the sender runs, `OutboxSender.enqueue`
@@ -60,7 +61,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -658,11 +659,16 @@ class OutboxSender:
         """Use a new access token: lift the token pauses and make the rows they held back
         due now."""
         self.client.token = token
-        numbers = [n for n, gov in self.governors.items() if gov.token_expired]
-        for gov in self.governors.values():
-            gov.token_changed()
-        if numbers:
-            await self.db.run(_due_now, numbers, self.clock())
+        await self.tokens_changed(list(self.governors))
+
+    async def tokens_changed(self, numbers: Iterable[str]) -> None:
+        """The access tokens of ``numbers`` changed (the client's ``tokens`` names them): lift
+        their token pauses and make the rows those held back due now."""
+        expired = [n for n in numbers if (gov := self.governors.get(n)) and gov.token_expired]
+        for number in expired:
+            self.governors[number].token_changed()
+        if expired:
+            await self.db.run(_due_now, expired, self.clock())
         self.wake()
 
     async def enqueue(

@@ -1,8 +1,18 @@
 """Queues: the QueueActor (one per team) over :mod:`pytake.routing`'s queue state, the
 team profile it reads from the database, and the teams' administration: the rules a team and
-its members follow (`team_fields`, `member_fields`) and their storage (`TeamRepository`)."""
+its members follow (`team_fields`, `member_fields`) and their storage (`TeamRepository`); each
+team's canned responses (`canned_fields`, `CannedResponseRepository`)."""
 
 from ._actor import QueueActor, QueueActorState, QueueServices
+from ._canned import (
+    CannedFilter,
+    CannedResponseConflict,
+    CannedResponseError,
+    CannedResponseNotFound,
+    CannedResponseRepository,
+    InvalidCannedResponse,
+    canned_fields,
+)
 from ._rebuild import rebuilt
 from ._repo import AgentRecord, MemberRecord, TeamRecord, TeamRepository
 from ._rules import (
@@ -28,6 +38,12 @@ from ._team import (
 
 __all__ = [
     "AgentRecord",
+    "CannedFilter",
+    "CannedResponseConflict",
+    "CannedResponseError",
+    "CannedResponseNotFound",
+    "CannedResponseRepository",
+    "InvalidCannedResponse",
     "InvalidTeam",
     "MemberRecord",
     "QueueActor",
@@ -45,6 +61,7 @@ __all__ = [
     "TeamResolver",
     "after_hours_from",
     "all_team_ids",
+    "canned_fields",
     "effective_settings",
     "hours_from",
     "member_fields",

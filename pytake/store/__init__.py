@@ -16,6 +16,7 @@ How the package is layered, bottom up:
                           its own outcome
 - ``_writer_process``     `WriterProcess`: a group committer's transactions in a child process
 - ``_redis``              `RedisConnection`: a coredis client kept open by a service task
+- ``_rate_counters``      `RateCounters`: rate-limit windows in process or shared in Redis
 - ``_snapshots``, ``_journal``, ``_dead_letters``
                           the actor runtime's stores: snapshots (database, Redis, both),
                           the durable-delivery journal, dead letters
@@ -64,6 +65,7 @@ from pytake.store._models_accounts import (
     TeamMember,
     User,
 )
+from pytake.store._models_canned import CannedResponse
 from pytake.store._models_conversations import (
     AgentEvent,
     Conversation,
@@ -78,6 +80,7 @@ from pytake.store._models_integrations import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from pytake.store._models_numbers import BusinessNumber, RuntimeSetting
 from pytake.store._models_runtime import (
     ActorJournalEntry,
     ActorSnapshotRecord,
@@ -85,7 +88,14 @@ from pytake.store._models_runtime import (
     InboxEntry,
     OutboxEntry,
 )
+from pytake.store._rate_counters import (
+    MemoryRateCounters,
+    RateCounters,
+    RedisRateCounters,
+    WindowCount,
+)
 from pytake.store._redis import RedisConnection
+from pytake.store._runtime_settings import LIVE_SETTINGS, RuntimeSettings
 from pytake.store._snapshots import RedisSnapshotStore, SqlSnapshotStore, TieredSnapshotStore
 from pytake.store._writer_process import WriterProcess
 
@@ -103,12 +113,15 @@ from ._journal import APPEND_JOURNAL, journal_in, journal_many_in, type_name
 
 __all__ = [
     "APPEND_JOURNAL",
+    "LIVE_SETTINGS",
     "MIGRATIONS_DIR",
     "ActorJournalEntry",
     "ActorSnapshotRecord",
     "AgentEvent",
     "AuditLog",
     "Base",
+    "BusinessNumber",
+    "CannedResponse",
     "Conversation",
     "ConversationEvent",
     "ConversationStatus",
@@ -126,6 +139,7 @@ __all__ = [
     "InboxState",
     "JSONType",
     "JSONValueType",
+    "MemoryRateCounters",
     "Message",
     "MessageDirection",
     "ModuleConfiguration",
@@ -134,10 +148,14 @@ __all__ = [
     "OutboxState",
     "OwnerState",
     "PasswordToken",
+    "RateCounters",
     "RedisConnection",
+    "RedisRateCounters",
     "RedisSnapshotStore",
     "RefreshToken",
     "RoutingStrategy",
+    "RuntimeSetting",
+    "RuntimeSettings",
     "SchemaError",
     "SqlActorJournal",
     "SqlDeadLetters",
@@ -150,6 +168,7 @@ __all__ = [
     "UserRole",
     "WebhookDelivery",
     "WebhookSubscription",
+    "WindowCount",
     "Write",
     "WriteKind",
     "WriterProcess",

@@ -110,6 +110,8 @@ class WebhookDelivery(Base):
     response_status: Mapped[int | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(sa.Text())
     duration_ms: Mapped[int | None] = mapped_column()
+    #: The logged attempt an administrator asked to deliver again (its event and payload).
+    redelivery_of: Mapped[int | None] = mapped_column(BigID)
     at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )

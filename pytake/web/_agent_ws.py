@@ -9,7 +9,8 @@ event after ``last_seq``, then streams live events; commands are answered ``ack`
 A connection is registered before the replay starts and buffers live events meanwhile, so
 nothing falls between the replay and the live stream; a client whose send queue overflows is
 closed with 4429 and resumes from its last seq.  No frame for ``agent_idle_timeout`` seconds
-closes the connection with 4408.
+closes the connection with 4408.  A user deactivated or given another role is closed with
+4401 (``account_inactive`` / ``role_changed``) within about a second, on every node.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from quart import Blueprint, websocket
 
 from pytake.agents import GOING_AWAY, SLOW_CONSUMER
 from pytake.contracts import ConnectionsChanged
+from pytake.errors import StorageUnavailable
 from pytake.identity import AuthError, Principal
 from pytake.storable import storable
 from pytake.web._permissions import Permission, checked_inside, may
+from pytake.web._ratelimit import command_refusal
 
 if TYPE_CHECKING:
     from pytake.agents import AgentEventLog, AgentSockets, Connection
@@ -45,6 +48,9 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_SLOW = 4429
 CLOSE_GOING_AWAY = 1001
 
+#: Seconds between checks that a connected user is still active with the same role (the
+#: check reads the database at most once a second per user, see `ensure_active`).
+ACCOUNT_CHECK_INTERVAL = 0.5
 #: Events replayed per database read while a client catches up.
 REPLAY_PAGE = 500
 #: Largest command frame accepted, in characters.
@@ -115,6 +121,7 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
             await router.tell("agent", agent, ConnectionsChanged())
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_send_live, conn, nursery.cancel_scope)
+                nursery.start_soon(_watch_account, conn, principal)
                 await _replay(conn, principal, last_seq)
                 await _receive(conn, principal)
                 nursery.cancel_scope.cancel()
@@ -159,7 +166,22 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
             await websocket.close(CLOSE_SLOW, SLOW_CONSUMER[:120])
         elif conn.cut_reason == GOING_AWAY:
             await websocket.close(CLOSE_GOING_AWAY, GOING_AWAY[:120])
+        elif conn.cut_code is not None and conn.cut_reason is not None:
+            await websocket.close(conn.cut_code, conn.cut_reason[:120])
         scope.cancel()
+
+    async def _watch_account(conn: Connection, principal: Principal) -> None:
+        # The users API cuts this node's sockets at once; this catches a deactivation or a
+        # role change made on another node (or by the CLI) within a second and a half.
+        while True:
+            await trio.sleep(ACCOUNT_CHECK_INTERVAL)
+            try:
+                await identity.ensure_active(principal)
+            except AuthError as exc:
+                conn.cut(f"{exc.code}: {exc.reason}", CLOSE_UNAUTHORIZED)
+                return
+            except StorageUnavailable as exc:  # keep serving; the next check decides
+                log.debug("account check of agent %s postponed: %s", conn.agent, exc)
 
     async def _receive(conn: Connection, principal: Principal) -> None:
         agent, role = str(principal.user_id), str(principal.role)
@@ -186,6 +208,10 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
             command_id = frame.get("id")
             if frame.get("type") == "ping":
                 conn.reply({"type": "pong", "id": command_id})
+                continue
+            refusal = await command_refusal(principal.user_id)
+            if refusal is not None:  # over budget: this command only, the socket stays open
+                conn.reply({"type": "rejected", "id": command_id, **refusal})
                 continue
             result = await desk.execute(agent, role, frame)
             if result.ok:

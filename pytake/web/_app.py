@@ -13,6 +13,7 @@ from quart_trio import QuartTrio
 
 from pytake.web._agent_ws import create_agent_ws_blueprint
 from pytake.web._auth_routes import create_auth_blueprint
+from pytake.web._canned_api import create_canned_blueprint
 from pytake.web._commands_api import create_commands_blueprint
 from pytake.web._conversations_api import create_conversations_blueprint
 from pytake.web._desk import AgentDesk
@@ -20,10 +21,16 @@ from pytake.web._errors import register_error_handlers
 from pytake.web._flows_api import create_flows_blueprint
 from pytake.web._headers import install_headers
 from pytake.web._modules_api import create_modules_blueprint
+from pytake.web._numbers_api import create_numbers_blueprint
+from pytake.web._openapi import create_openapi_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
+from pytake.web._ratelimit import install_rate_limits
+from pytake.web._settings_api import create_settings_blueprint
 from pytake.web._teams_api import create_teams_blueprint
+from pytake.web._users_api import create_users_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
 from pytake.web._webhook import LeanRoutes, webhook_for
+from pytake.web._webhooks_api import create_webhooks_blueprint
 
 #: ``app.extensions`` key under which later blueprints find the engine.
 ENGINE_EXTENSION = "pytake.engine"
@@ -39,12 +46,17 @@ def create_app(engine: OpsEngine) -> QuartTrio:
     app = QuartTrio("pytake.web", static_folder=None)
     app.extensions[ENGINE_EXTENSION] = engine
     app.register_blueprint(create_ops_blueprint(engine))
+    # The document walks the URL map when asked, so it lists blueprints registered later.
+    app.register_blueprint(create_openapi_blueprint())
     register_error_handlers(app)
     settings = getattr(engine, "settings", None)
     install_headers(app, str(getattr(settings, "cors_origins", "")).split(","))
+    install_rate_limits(app, engine)  # per address and user, by route class (docs/auth.md)
     identity = getattr(engine, "identity", None)
     if identity is not None:
         app.register_blueprint(create_auth_blueprint(identity))
+        app.register_blueprint(
+            create_users_blueprint(identity, getattr(engine, "sockets", None)))
         if getattr(engine, "agent_services", None) is not None:
             full: Any = engine
             desk = AgentDesk(full.router, full.conversations, full.teams,
@@ -61,6 +73,10 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_modules_blueprint(
                 full.modules.registry, full.modules.configs,
             ))
+            app.register_blueprint(create_numbers_blueprint(full.numbers))
+            app.register_blueprint(create_settings_blueprint(full.runtime))
+            app.register_blueprint(create_webhooks_blueprint(full.modules.registry))
+            app.register_blueprint(create_canned_blueprint(full.db))
     if getattr(engine, "inbox", None) is not None:
         # The webhook is the hot path: served as raw ASGI in front of the framework.
         webhook = webhook_for(engine)
@@ -92,9 +108,26 @@ async def serve(
     config.errorlog = logging.getLogger("hypercorn.error")
     # Don't advertise the server software to the internet.
     config.include_server_header = False
-    await hypercorn.trio.serve(
-        app,
-        config,
-        shutdown_trigger=shutdown_trigger,
-        task_status=task_status,
-    )
+    # Hypercorn never closes the listening sockets it creates; keep them to close them, so
+    # that a server stopped inside a long-lived process leaves no socket to the collector.
+    created: list[Any] = []
+    create_sockets = config.create_sockets
+
+    def keep_sockets() -> Any:
+        sockets = create_sockets()
+        created.append(sockets)
+        return sockets
+
+    config.create_sockets = keep_sockets  # type: ignore[method-assign]
+    try:
+        await hypercorn.trio.serve(
+            app,
+            config,
+            shutdown_trigger=shutdown_trigger,
+            task_status=task_status,
+        )
+    finally:
+        for sockets in created:
+            for sock in (*sockets.secure_sockets, *sockets.insecure_sockets,
+                         *sockets.quic_sockets):
+                sock.close()

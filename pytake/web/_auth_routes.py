@@ -50,7 +50,9 @@ from pytake.identity import (
     TokenPair,
 )
 from pytake.store import UserRole
+from pytake.web import _schemas as schemas
 from pytake.web._errors import json_error, problem
+from pytake.web._openapi import documented
 from pytake.web._permissions import Open, Permission, public, requires
 from pytake.web._rest_support import read_json_object
 
@@ -61,6 +63,7 @@ __all__ = [
     "create_auth_blueprint",
     "current_principal",
     "require_role",
+    "token_response",
 ]
 
 #: ``app.extensions`` key of the `IdentityService` (set when the blueprint is registered).
@@ -176,7 +179,8 @@ def _string(body: dict[str, Any], name: str) -> str:
     return value
 
 
-def _tokens(pair: TokenPair) -> Response:
+def token_response(pair: TokenPair) -> Response:
+    """A token pair as the sign-in routes answer it (never cached)."""
     response = jsonify(
         {
             "access_token": pair.access_token,
@@ -206,6 +210,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
     auth.app_errorhandler(Forbidden)(_forbidden)
 
     @auth.post("/api/v1/auth/login")
+    @documented(request=schemas.CREDENTIALS, response=schemas.TOKENS, errors=(401, 429))
     @public(Open.SIGN_IN)
     async def login() -> ResponseReturnValue:
         """Sign in with email and password."""
@@ -217,17 +222,19 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
             return json_error(
                 429, "too many sign-in attempts, retry later", {"Retry-After": str(wait)}
             )
-        return _tokens(await identity.authenticate(email, password, ip=ip))
+        return token_response(await identity.authenticate(email, password, ip=ip))
 
     @auth.post("/api/v1/auth/refresh")
+    @documented(request=schemas.REFRESH, response=schemas.TOKENS, errors=(401,))
     @public(Open.SIGN_IN)
     async def refresh() -> ResponseReturnValue:
         """Trade a refresh token for a new access token and refresh token."""
         body = await _json_object()
         token = _string(body, "refresh_token")
-        return _tokens(await identity.refresh(token, ip=request.remote_addr))
+        return token_response(await identity.refresh(token, ip=request.remote_addr))
 
     @auth.post("/api/v1/auth/logout")
+    @documented(request=schemas.REFRESH, status=204)
     @public(Open.SIGN_IN)
     async def logout() -> ResponseReturnValue:
         """Revoke the refresh token's session. 204 even for an unknown token."""
@@ -236,6 +243,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
         return "", 204
 
     @auth.get("/api/v1/auth/me")
+    @documented(response=schemas.ME)
     @requires(Permission.SELF_READ)
     async def me() -> ResponseReturnValue:
         """The signed-in user."""

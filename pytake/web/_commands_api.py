@@ -14,7 +14,7 @@
   (supervisor, admin: take a conversation from the bot)
 - ``GET  /api/v1/teams/<id>/queue``              live queue statistics
 
-A refused command answers ``{"error": reason, "code": code}`` with 400 (``invalid``), 403
+A refused command answers a problem document with ``code`` and 422 (``invalid``), 403
 (``forbidden``), 404 (``not_found``), 409 (``conflict``: not yours, or not allowed in its
 current state) or 503 with ``Retry-After`` (``unavailable``).
 """
@@ -28,14 +28,16 @@ from quart import Blueprint, Response, jsonify, request
 from pytake.actors import Router
 from pytake.contracts import CommandResult, HandOffConversation
 from pytake.contracts import CommandResult as _CommandResult
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._desk import AgentDesk
 from pytake.web._errors import problem
+from pytake.web._openapi import documented
 from pytake.web._permissions import COMMAND_PERMISSIONS, Permission, requires
 from pytake.web._rest_support import read_json_object
 
 _STATUS = {
-    "invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unavailable": 503,
+    "invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "unavailable": 503,
 }
 _MAX_BODY = 256 * 1024
 
@@ -61,6 +63,7 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
         return _answer(result, created)
 
     @bp.post("/api/v1/conversations/<int:conversation_id>/messages")
+    @documented(request=schemas.SEND, response=schemas.COMMAND_RESULT, status=201)
     @requires(Permission.CONVERSATIONS_REPLY)
     async def send(conversation_id: int) -> Response:
         body = await read_json_object(_MAX_BODY)
@@ -70,27 +73,30 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
             fields["idempotency_key"] = key
         return await run("send", conversation_id, fields, True)
 
-    def simple(name: str, command: str, *, body: bool = True) -> None:
+    def simple(name: str, command: str, *, body: dict[str, Any] | None = None) -> None:
         # The same permission as the socket command it carries out.
         async def view(conversation_id: int) -> Response:
-            payload = await read_json_object(_MAX_BODY) if body else {}
+            payload = await read_json_object(_MAX_BODY) if body is not None else {}
             return await run(command, conversation_id, payload)
 
         view.__name__ = f"command_{name}"
+        view.__doc__ = f"The {command.replace('_', ' ')} command, as on the agent socket."
+        documented(request=body, response=schemas.COMMAND_RESULT)(view)
         guarded = requires(COMMAND_PERMISSIONS[command])(view)
         bp.post(f"/api/v1/conversations/<int:conversation_id>/{name}")(guarded)
 
-    simple("accept", "accept", body=False)
-    simple("decline", "decline", body=False)
-    simple("assign", "assign")
-    simple("transfer", "transfer")
-    simple("resolve", "resolve", body=False)
-    simple("notes", "note")
-    simple("labels", "label")
-    simple("priority", "priority")
-    simple("read", "mark_read", body=False)
+    simple("accept", "accept")
+    simple("decline", "decline")
+    simple("assign", "assign", body=schemas.ASSIGN)
+    simple("transfer", "transfer", body=schemas.TRANSFER)
+    simple("resolve", "resolve")
+    simple("notes", "note", body=schemas.NOTE)
+    simple("labels", "label", body=schemas.LABELS)
+    simple("priority", "priority", body=schemas.PRIORITY)
+    simple("read", "mark_read")
 
     @bp.post("/api/v1/conversations/<int:conversation_id>/handoff")
+    @documented(request=schemas.HANDOFF, response=schemas.COMMAND_RESULT)
     @requires(Permission.CONVERSATIONS_SUPERVISE)
     async def handoff(conversation_id: int) -> Response:
         body = await read_json_object(_MAX_BODY)
@@ -118,6 +124,7 @@ def create_commands_blueprint(desk: AgentDesk, router: Router) -> Blueprint:
         return _answer(result)
 
     @bp.get("/api/v1/teams/<int:team_id>/queue")
+    @documented(response=schemas.COMMAND_RESULT)
     @requires(Permission.QUEUES_READ)
     async def queue_stats(team_id: int) -> Response:
         principal = current_principal()

@@ -42,7 +42,9 @@ from pytake.store import (
     OwnerState,
     UserRole,
 )
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
+from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import Keyset, int_arg, iso, optional_id_arg, str_arg
 
@@ -124,6 +126,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     messages_keyset = Keyset(db.backend, Message.created_at, Message.id)
 
     @bp.get("/api/v1/conversations")
+    @documented(query=schemas.CONVERSATIONS_QUERY, response=schemas.CONVERSATIONS)
     @requires(Permission.CONVERSATIONS_READ)
     async def list_conversations() -> Response:
         """Conversations matching the filters, most recent activity first."""
@@ -147,6 +150,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify({"conversations": items, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>")
+    @documented(response=schemas.CONVERSATION)
     @requires(Permission.CONVERSATIONS_READ)
     async def get_conversation(conversation_id: int) -> Response:
         """One conversation."""
@@ -156,6 +160,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify(_conversation_json(*_found(found, conversation_id)))
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/messages")
+    @documented(query=schemas.MESSAGES_QUERY, response=schemas.MESSAGES)
     @requires(Permission.CONVERSATIONS_READ)
     async def list_messages(conversation_id: int) -> Response:
         """A conversation's messages, newest first; ``before`` continues with older ones."""
@@ -172,6 +177,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify({"messages": items, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/events")
+    @documented(query=schemas.EVENTS_QUERY, response=schemas.EVENTS)
     @requires(Permission.CONVERSATIONS_READ)
     async def list_events(conversation_id: int) -> Response:
         """A conversation's event log in ``seq`` order, after ``after_seq``."""
@@ -185,6 +191,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         return jsonify({"events": [_event_json(e) for e in events], "has_more": more})
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/metrics")
+    @documented(response=schemas.CONVERSATION_METRICS)
     @requires(Permission.CONVERSATIONS_READ)
     async def conversation_metrics(conversation_id: int) -> Response:
         """First response, wait and handle times, transfers and resolution, recomputed from

@@ -14,6 +14,7 @@ as ``detail``).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from http import HTTPStatus
@@ -88,5 +89,27 @@ def register_error_handlers(app: QuartTrio) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StorageUnavailable, _retry_later)
     app.register_error_handler(MailboxFull, _retry_later)
+    app.after_request(_as_problem)
     # Unexpected exceptions: Quart logs the traceback, then looks up the handler of
     # InternalServerError, which is the HTTPException handler above ("internal server error").
+
+
+async def _as_problem(response: Response) -> Response:
+    """An error a route answered as plain JSON (``{"code", "error", ...}``) leaves as a
+    problem document too, so that clients read one shape whatever blueprint answered."""
+    if response.status_code < 400 or response.mimetype != "application/json":
+        return response
+    body = await response.get_json()
+    if not isinstance(body, dict) or "title" in body:
+        return response
+    status = response.status_code
+    title = HTTPStatus(status).phrase
+    detail = str(body.get("error") or body.get("detail") or title.lower())
+    problem_body = {
+        "type": "about:blank", "title": title, "status": status, "detail": detail,
+        "code": body.get("code") or title.lower().replace(" ", "_").replace("-", "_"),
+        **body, "error": detail,
+    }
+    response.set_data(json.dumps(problem_body, ensure_ascii=False))
+    response.content_type = PROBLEM_JSON
+    return response

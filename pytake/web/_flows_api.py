@@ -54,9 +54,11 @@ from pytake.flowrun import (
 from pytake.flows import ID_PATTERN, Flow, InvalidFlow, Problem, load_flow, validate
 from pytake.identity import Forbidden
 from pytake.store import Database, UserRole
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
+from pytake.web._openapi import PAGE_QUERY, documented
 from pytake.web._permissions import Permission, requires
-from pytake.web._rest_support import read_json_object, str_arg
+from pytake.web._rest_support import keyed_page, read_json_object, str_arg
 
 __all__ = ["create_flows_blueprint"]
 
@@ -137,12 +139,16 @@ def create_flows_blueprint(
     # --- reading -----------------------------------------------------------------------------
 
     @bp.get("/api/v1/flows")
+    @documented(query=PAGE_QUERY, response=schemas.FLOWS)
     @requires(Permission.FLOWS_READ)
     async def get_flows() -> Response:
-        """Every flow with its published and latest draft version."""
-        return jsonify({"flows": await db.run(list_flows, readonly=True)})
+        """Every flow with its published and latest draft version, by name."""
+        flows, next_cursor = keyed_page(await db.run(list_flows, readonly=True),
+                                        lambda f: (f["name"],))
+        return jsonify({"flows": flows, "next_cursor": next_cursor})
 
     @bp.get("/api/v1/flows/<name>")
+    @documented(response=schemas.FLOW_DETAIL, path={"name": schemas.FLOW_NAME})
     @requires(Permission.FLOWS_READ)
     async def get_flow(name: str) -> Response:
         """One flow and its versions (without documents)."""
@@ -152,6 +158,7 @@ def create_flows_blueprint(
             return _refuse(404, "not_found", str(exc))
 
     @bp.get("/api/v1/flows/<name>/versions/<int:version>")
+    @documented(response=schemas.FLOW_VERSION_DOCUMENT, path={"name": schemas.FLOW_NAME})
     @requires(Permission.FLOWS_READ)
     async def get_version(name: str, version: int) -> Response:
         """One version with its document."""
@@ -181,12 +188,15 @@ def create_flows_blueprint(
         return response
 
     @bp.post("/api/v1/flows")
+    @documented(request=schemas.FLOW_DOCUMENT, response=schemas.DRAFT, status=201, also=(200,))
     @requires(Permission.FLOWS_WRITE)
     async def create_draft() -> Response:
         """Store the body, a flow document, as a new draft version (201), invalid or not."""
         return await store(await read_json_object(MAX_BODY), replace=False)
 
     @bp.put("/api/v1/flows/<name>/draft")
+    @documented(request=schemas.FLOW_DOCUMENT, response=schemas.DRAFT, also=(201,),
+                path={"name": schemas.FLOW_NAME})
     @requires(Permission.FLOWS_WRITE)
     async def replace_draft(name: str) -> Response:
         """Replace the latest draft of ``name`` (201 when a draft had to be created)."""
@@ -198,6 +208,7 @@ def create_flows_blueprint(
         return await store(document, replace=True)
 
     @bp.post("/api/v1/flows/validate")
+    @documented(request=schemas.FLOW_DOCUMENT, response=schemas.VALIDATION)
     @requires(Permission.FLOWS_READ)
     async def validate_document() -> Response:
         """Every problem of the body, a flow document, as publishing would find them."""
@@ -225,6 +236,8 @@ def create_flows_blueprint(
         return jsonify(result)
 
     @bp.post("/api/v1/flows/<name>/publish")
+    @documented(request=schemas.PUBLISH, request_required=False, response=schemas.PUBLISHED,
+                path={"name": schemas.FLOW_NAME})
     @requires(Permission.FLOWS_WRITE)
     async def publish(name: str) -> Response:
         """Validate and publish a version (default: the latest draft); 422 with every
@@ -233,6 +246,7 @@ def create_flows_blueprint(
         return await switch(publish_version, name, _version_arg(body))
 
     @bp.post("/api/v1/flows/<name>/rollback")
+    @documented(response=schemas.PUBLISHED, path={"name": schemas.FLOW_NAME})
     @requires(Permission.FLOWS_WRITE)
     async def roll_back(name: str) -> Response:
         """Publish again the version published before the current one."""
@@ -276,6 +290,7 @@ def create_flows_blueprint(
             return _invalid(exc.problems)
 
     @bp.post("/api/v1/flows/simulate")
+    @documented(request=schemas.SIMULATION, response=schemas.TRANSCRIPT, errors=(504,))
     @requires(Permission.FLOWS_READ)
     async def simulate_flow() -> Response:
         """Play customer messages to a flow with recording ports; answer the transcript."""
@@ -319,6 +334,7 @@ def create_flows_blueprint(
     # --- metrics -----------------------------------------------------------------------------
 
     @bp.get("/api/v1/flows/<name>/metrics")
+    @documented(query=schemas.FLOW_METRICS_QUERY, path={"name": schemas.FLOW_NAME})
     @requires(Permission.FLOWS_READ)
     async def metrics(name: str) -> Response:
         """Runs, resolution, hand-off and drop-off rates, and per node steps, drop-offs and

@@ -24,8 +24,10 @@ from quart.typing import ResponseReturnValue
 
 from pytake.errors import ModuleConfigError, UnknownModule
 from pytake.modules import TENANT_KEY, ModuleConfigs, ModuleRegistry
+from pytake.web import _schemas as schemas
+from pytake.web._openapi import PAGE_QUERY, documented
 from pytake.web._permissions import Permission, requires
-from pytake.web._rest_support import read_json_object
+from pytake.web._rest_support import keyed_page, read_json_object
 
 __all__ = ["create_modules_blueprint"]
 
@@ -58,16 +60,19 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return _refuse(422, "invalid", str(exc), field=exc.field)
 
     @bp.get("/api/v1/modules")
+    @documented(query=PAGE_QUERY, response=schemas.MODULES)
     @requires(Permission.MODULES_MANAGE)
     async def list_modules() -> Response:
-        return jsonify({"modules": [
+        """Installed modules by name, with their manifests and switches, a page at a time."""
+        page, next_cursor = keyed_page(registry, lambda m: (m.name,))
+        return jsonify({"next_cursor": next_cursor, "modules": [
             {
                 "name": module.name,
                 "version": module.version,
                 "enabled": await configs.is_enabled(module.name),
                 "manifest": module.manifest.to_json(),
             }
-            for module in registry
+            for module in page
         ]})
 
     async def switch(name: str, on: bool) -> Response:
@@ -77,23 +82,29 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return jsonify({"name": name, "enabled": on})
 
     @bp.post("/api/v1/modules/<name>/enable")
+    @documented(response=schemas.SWITCH, path=schemas.MODULE_PATH)
     @requires(Permission.MODULES_MANAGE)
     async def enable(name: str) -> Response:
         return await switch(name, True)
 
     @bp.post("/api/v1/modules/<name>/disable")
+    @documented(response=schemas.SWITCH, path=schemas.MODULE_PATH)
     @requires(Permission.MODULES_MANAGE)
     async def disable(name: str) -> Response:
         return await switch(name, False)
 
     @bp.get("/api/v1/modules/<name>/configs")
+    @documented(query=PAGE_QUERY, response=schemas.CONFIGS, path=schemas.MODULE_PATH)
     @requires(Permission.MODULES_MANAGE)
     async def list_configs(name: str) -> Response:
+        """A module's configuration for every tenant, by tenant, a page at a time."""
         if (refused := known(name)) is not None:
             return refused
-        return jsonify({"configs": [v.to_json() for v in await configs.list(name)]})
+        views, next_cursor = keyed_page(await configs.list(name), lambda v: (v.tenant_key,))
+        return jsonify({"configs": [v.to_json() for v in views], "next_cursor": next_cursor})
 
     @bp.get("/api/v1/modules/<name>/configs/<tenant>")
+    @documented(response=schemas.CONFIG, path=schemas.MODULE_PATH)
     @requires(Permission.MODULES_MANAGE)
     async def get_config(name: str, tenant: str) -> Response:
         if (refused := known(name) or bad_tenant(tenant)) is not None:
@@ -104,6 +115,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return jsonify(view.to_json())
 
     @bp.route("/api/v1/modules/<name>/configs/<tenant>", methods=["PUT", "PATCH"])
+    @documented(request=schemas.OBJECT, response=schemas.CONFIG, path=schemas.MODULE_PATH)
     @requires(Permission.MODULES_MANAGE)
     async def store_config(name: str, tenant: str) -> Response:
         """PUT stores the whole configuration, PATCH changes the fields given."""
@@ -118,6 +130,7 @@ def create_modules_blueprint(registry: ModuleRegistry, configs: ModuleConfigs) -
         return jsonify(view.to_json())
 
     @bp.delete("/api/v1/modules/<name>/configs/<tenant>")
+    @documented(status=204, path=schemas.MODULE_PATH)
     @requires(Permission.MODULES_MANAGE)
     async def delete_config(name: str, tenant: str) -> ResponseReturnValue:
         if (refused := known(name) or bad_tenant(tenant)) is not None:

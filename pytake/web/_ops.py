@@ -10,10 +10,12 @@ import cattrs
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from quart import Blueprint, Response, jsonify, request
 
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._errors import json_error
+from pytake.web._openapi import documented
 from pytake.web._permissions import Open, Permission, may, public, requires
-from pytake.web._rest_support import int_arg
+from pytake.web._rest_support import int_arg, keyed_page
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 #: tree listing them all would be a slow, huge response.
 DEFAULT_ACTOR_LIMIT = 100
 MAX_ACTOR_LIMIT = 10_000
+#: How many of the newest dead letters the listing pages through.
+MAX_DEAD_LETTERS = 1000
 
 _converter = cattrs.Converter()
 
@@ -69,12 +73,14 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
     ops = Blueprint("ops", __name__)
 
     @ops.get("/healthz")
+    @documented(response=schemas.STATUS)
     @public(Open.HEALTH)
     async def healthz() -> Response:
         """Liveness: the process serves HTTP. Says nothing about the engine."""
         return jsonify({"status": "ok"})
 
     @ops.get("/readyz")
+    @documented(response=schemas.STATUS)
     @public(Open.HEALTH)
     async def readyz() -> Response:
         """Readiness: 200 once the engine runs, 503 while it starts or shuts down."""
@@ -83,6 +89,7 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         return json_error(503, "not ready", {"Retry-After": "1"})
 
     @ops.get("/metrics")
+    @documented(response={"type": "string"}, media_type=CONTENT_TYPE_LATEST, errors=(401, 403))
     @public(Open.SCRAPE)
     async def metrics() -> Response:
         """Every PyTake metric, in the Prometheus text format, for the scrape token (or, with
@@ -100,6 +107,7 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         return Response(generate_latest(engine.registry), content_type=CONTENT_TYPE_LATEST)
 
     @ops.get("/api/v1/ops/supervision")
+    @documented(query=schemas.SUPERVISION_QUERY)
     @requires(Permission.OPS_READ)
     async def supervision() -> Response:
         """The live supervision tree; ``?actor_limit=N`` caps how many actors are listed."""
@@ -107,18 +115,20 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         return jsonify(_converter.unstructure(tree))
 
     @ops.get("/api/v1/ops/dead-letters")
+    @documented(query=schemas.DEAD_LETTERS_QUERY, response=schemas.DEAD_LETTERS)
     @requires(Permission.OPS_READ)
     async def dead_letters() -> Response:
         """Poison messages, newest first, with error and traceback; their payloads (raw
         webhook bodies: customers' numbers and words) only for admins.
 
-        ``?limit=N`` (default 100, at most 1000) and ``?kind=`` filter them."""
-        limit = int_arg("limit", 100, 1000)
-        letters = await engine.dead_letters(limit, request.args.get("kind") or None)
-        shown = [_converter.unstructure(d) for d in letters]
+        ``?kind=`` filters them; ``?limit=N`` (default 100) and ``?cursor=`` page them."""
+        # Paged over the newest MAX_DEAD_LETTERS: the store lists newest first, no keyset yet.
+        letters = await engine.dead_letters(MAX_DEAD_LETTERS, request.args.get("kind") or None)
+        page, next_cursor = keyed_page(letters, lambda d: (d.at, d.kind, d.id), descending=True)
+        shown = [_converter.unstructure(d) for d in page]
         if not may(current_principal(), Permission.DEAD_LETTER_PAYLOADS):
             for letter in shown:
                 letter["message"] = REDACTED
-        return jsonify({"dead_letters": shown})
+        return jsonify({"dead_letters": shown, "next_cursor": next_cursor})
 
     return ops

@@ -3,6 +3,7 @@
 - `int_arg`, `optional_id_arg`, `str_arg` read a query argument or answer 400 naming it.
 - `read_json_object` reads a bounded JSON object body (400 / 413 otherwise).
 - `iso` formats an aware datetime as ISO 8601 in UTC.
+- `keyed_page` is cursor pagination of a short listing read whole.
 - `Keyset` is cursor pagination over ``(time column, id)``: rows come newest (or oldest)
   first, and the opaque cursor names the last row a page held, so the next page starts right
   after it without duplicates or gaps, however many rows share a time.
@@ -18,8 +19,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from quart import request
@@ -32,10 +34,13 @@ __all__ = [
     "Keyset",
     "int_arg",
     "iso",
+    "keyed_page",
     "optional_id_arg",
     "read_json_object",
     "str_arg",
 ]
+
+T = TypeVar("T")
 
 #: Longest query string argument the REST routes accept (search text, labels).
 MAX_STR_ARG: Final = 200
@@ -188,3 +193,45 @@ class Keyset:
         if key.tzinfo is None:
             raise problem
         return key, row_id
+
+
+#: Default and ceiling of ``?limit=`` on the listings paginated by `keyed_page`.
+DEFAULT_PAGE: Final = 100
+MAX_PAGE: Final = 500
+Key = tuple[str | int | float, ...]
+
+
+def keyed_page(items: Iterable[T], key: Callable[[T], Key], *,
+               descending: bool = False) -> tuple[list[T], str | None]:
+    """One page of ``items`` in ``key`` order, after the ``cursor`` query argument, at most
+    ``limit`` (default `DEFAULT_PAGE`); and the cursor of the next page (``None`` on the last).
+
+    For the listings whose rows are few (teams, members, flows, modules): they are read whole
+    and paged here, so their clients already page and a keyset in SQL can come later without
+    changing the API. The cursor is the last item's key, so a row added or removed between
+    two pages moves nothing else."""
+    limit = int_arg("limit", DEFAULT_PAGE, MAX_PAGE, minimum=1)
+    raw = str_arg("cursor")
+    ordered = sorted(items, key=key, reverse=descending)
+    if raw is not None:
+        after = _decode_key(raw)
+        try:
+            ordered = [i for i in ordered if (key(i) < after if descending else key(i) > after)]
+        except TypeError:  # a key of other types than this listing's
+            raise BadRequest("cursor is not a cursor this API handed out") from None
+    page = ordered[:limit]
+    if len(ordered) <= limit:
+        return page, None
+    raw_key = json.dumps(list(key(page[-1])), separators=(",", ":")).encode()
+    return page, base64.urlsafe_b64encode(raw_key).rstrip(b"=").decode()
+
+
+def _decode_key(cursor: str) -> Key:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        value = None
+    if not isinstance(value, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        raise BadRequest("cursor is not a cursor this API handed out")
+    return tuple(value)

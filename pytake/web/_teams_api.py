@@ -26,12 +26,13 @@ What is stored, so that the engine can build a team's queue from the row as it i
 Every change writes an ``audit_logs`` row in its transaction, then calls ``on_team_changed``
 with the team's id (the engine reloads that team's queue). The rules and the storage are
 `pytake.queues`' (`team_fields`, `member_fields`, `TeamRepository`); this module reads the
-request, answers their refusals (`TeamError`) as 400, 404 or 409, and renders the records as JSON.
+request, answers their refusals (`TeamError`) as 422, 404 or 409, and renders the records as JSON.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -51,10 +52,12 @@ from pytake.queues import (
     team_fields,
 )
 from pytake.store import Database
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
-from pytake.web._errors import json_error
+from pytake.web._errors import json_error, problem
+from pytake.web._openapi import PAGE_QUERY, documented
 from pytake.web._permissions import Permission, requires
-from pytake.web._rest_support import iso, read_json_object, str_arg
+from pytake.web._rest_support import iso, keyed_page, read_json_object, str_arg
 
 __all__ = ["create_teams_blueprint"]
 
@@ -130,7 +133,11 @@ def create_teams_blueprint(
 
     @bp.errorhandler(InvalidTeam)
     async def invalid(exc: InvalidTeam) -> Response:
-        return json_error(400, str(exc))
+        # A body the route could read but whose fields are refused (RFC 9110's 422); the
+        # reason starts with the field ("max_concurrent must be ...", "settings.x: ...").
+        reason = str(exc)
+        field = re.match(r"[\w.]*", reason)
+        return problem(422, reason, code="invalid", field=field.group(0) if field else "")
 
     @bp.errorhandler(TeamNotFound)
     async def not_found(exc: TeamNotFound) -> Response:
@@ -153,11 +160,16 @@ def create_teams_blueprint(
         return current_principal().user_id
 
     @bp.get("/api/v1/teams")
+    @documented(query=PAGE_QUERY, response=schemas.TEAMS)
     @requires(Permission.TEAMS_READ)
     async def list_teams() -> Response:
-        return jsonify({"teams": [_team_json(t) for t in await teams.list_teams()]})
+        """Teams by name, a page at a time."""
+        page, next_cursor = keyed_page(await teams.list_teams(),
+                                       lambda t: (t.team.name, t.team.id))
+        return jsonify({"teams": [_team_json(t) for t in page], "next_cursor": next_cursor})
 
     @bp.post("/api/v1/teams")
+    @documented(request=schemas.TEAM_CREATE, response=schemas.TEAM, status=201)
     @requires(Permission.TEAMS_MANAGE)
     async def create_team() -> ResponseReturnValue:
         fields = team_fields(await read_json_object(MAX_BODY_BYTES), creating=True)
@@ -166,11 +178,13 @@ def create_teams_blueprint(
         return jsonify(team), 201, {"Location": f"/api/v1/teams/{team['id']}"}
 
     @bp.get("/api/v1/teams/<int:team_id>")
+    @documented(response=schemas.TEAM)
     @requires(Permission.TEAMS_READ)
     async def get_team(team_id: int) -> Response:
         return jsonify(_team_json(await teams.get_team(team_id)))
 
     @bp.patch("/api/v1/teams/<int:team_id>")
+    @documented(request=schemas.TEAM_UPDATE, response=schemas.TEAM)
     @requires(Permission.TEAMS_MANAGE)
     async def update_team(team_id: int) -> Response:
         fields = team_fields(await read_json_object(MAX_BODY_BYTES), creating=False)
@@ -180,6 +194,7 @@ def create_teams_blueprint(
         return jsonify(_team_json(team))
 
     @bp.delete("/api/v1/teams/<int:team_id>")
+    @documented(status=204)
     @requires(Permission.TEAMS_MANAGE)
     async def delete_team(team_id: int) -> ResponseReturnValue:
         await teams.delete_team(team_id, actor(), request.remote_addr)
@@ -187,12 +202,17 @@ def create_teams_blueprint(
         return "", 204
 
     @bp.get("/api/v1/teams/<int:team_id>/members")
+    @documented(query=PAGE_QUERY, response=schemas.MEMBERS)
     @requires(Permission.TEAMS_READ)
     async def list_members(team_id: int) -> Response:
-        members = await teams.list_members(team_id)
-        return jsonify({"members": [_member_json(m) for m in members]})
+        """A team's members by name, a page at a time."""
+        members, next_cursor = keyed_page(await teams.list_members(team_id),
+                                          lambda m: (m.user.name, m.user.id))
+        return jsonify({"members": [_member_json(m) for m in members],
+                        "next_cursor": next_cursor})
 
     @bp.put("/api/v1/teams/<int:team_id>/members/<int:user_id>")
+    @documented(request=schemas.MEMBER_FIELDS, response=schemas.MEMBER, also=(201,))
     @requires(Permission.MEMBERS_MANAGE)
     async def put_member(team_id: int, user_id: int) -> ResponseReturnValue:
         fields = member_fields(await read_json_object(MAX_BODY_BYTES))
@@ -204,6 +224,7 @@ def create_teams_blueprint(
         return jsonify(_member_json(member)), 201 if created else 200
 
     @bp.delete("/api/v1/teams/<int:team_id>/members/<int:user_id>")
+    @documented(status=204)
     @requires(Permission.MEMBERS_MANAGE)
     async def delete_member(team_id: int, user_id: int) -> ResponseReturnValue:
         await teams.remove_member(team_id, user_id, actor(), request.remote_addr)
@@ -211,13 +232,16 @@ def create_teams_blueprint(
         return "", 204
 
     @bp.get("/api/v1/agents")
+    @documented(query=schemas.AGENTS_QUERY, response=schemas.AGENTS)
     @requires(Permission.AGENTS_READ)
     async def list_agents() -> Response:
+        """Agents and supervisors by name with their teams and presence, a page at a time."""
         include_inactive = str_arg("include_inactive", frozenset({"true", "false"})) == "true"
-        agents = await teams.list_agents(include_inactive)
+        agents, next_cursor = keyed_page(await teams.list_agents(include_inactive),
+                                         lambda a: (a.user.name, a.user.id))
         return jsonify({"agents": [
             _agent_json(a, presence(a.user.id) if presence is not None else "offline")
             for a in agents
-        ]})
+        ], "next_cursor": next_cursor})
 
     return bp

@@ -3,18 +3,30 @@ logged.
 
 Subscriptions live in the ``webhooks`` table: a URL, the event types it wants (exact names,
 ``message.*`` for a family, ``*`` for all) and a secret, stored encrypted (`SecretBox`, text
-form) and shown once, when the subscription is made. Every attempt at a delivery is a row
-of ``webhook_deliveries`` (status, error, duration).
+form) and shown once, when the subscription is made or its secret rotated. A secret is
+``whsec_`` and the base64 of 24 to 64 random bytes, as the Standard Webhooks specification
+writes it. Every attempt at a delivery is a row of ``webhook_deliveries`` (status, error,
+duration); an administrator may deliver a logged event again (`WebhookModule.redeliver`).
 
 A delivery is ``POST <url>`` with the event as JSON::
 
     {"id": "<32 hex>", "type": "message.received", "occurred_at": "2026-11-26T12:00:00+00:00",
      "data": {...}}
 
-and the headers ``X-PyTake-Event`` (the type), ``X-PyTake-Delivery`` (the event id, the same
-on every retry: receivers drop duplicates by it), ``X-PyTake-Attempt`` (1, 2, ...) and
-``X-PyTake-Signature: sha256=<hex>``, the HMAC-SHA256 of the raw body under the subscription's
-secret (check it with `verify_signature`, in constant time, before trusting the body).
+signed as the Standard Webhooks specification (https://www.standardwebhooks.com) says:
+
+- ``webhook-id``: the event id, the same on every retry and redelivery (receivers drop
+  duplicates by it);
+- ``webhook-timestamp``: when this attempt was signed, in Unix seconds (receivers refuse one
+  too far from their clock, so a captured delivery cannot be replayed later);
+- ``webhook-signature``: ``v1,`` and the base64 HMAC-SHA256 of ``{id}.{timestamp}.{body}``
+  under the secret's bytes (the base64 after ``whsec_``). `verify_delivery` checks all three.
+
+The headers of earlier versions stay for receivers written against them: ``X-PyTake-Event``
+(the type), ``X-PyTake-Delivery`` (the event id), ``X-PyTake-Attempt`` (1, 2, ...) and
+``X-PyTake-Signature: sha256=<hex>``, the HMAC-SHA256 of the body alone under the secret's
+text as shown (`verify_signature`). It has no timestamp, so it does not protect against
+replays: new receivers check ``webhook-signature``.
 
 Any 2xx is success. A timeout, a connection failure, 5xx, 408, 425 or 429 is retried with
 capped exponential backoff and jitter (a ``Retry-After`` up to the backoff's maximum is
@@ -30,17 +42,21 @@ is none), ``error`` when a delivery failed after its retries; outputs ``delivere
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import logging
 import re
 import secrets as secrets_module
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from random import Random
 from typing import Any, ClassVar, Final
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -69,10 +85,16 @@ __all__ = [
     "DeliveryPolicy",
     "DeliveryRecord",
     "DeliveryResult",
+    "InvalidWebhook",
     "Subscription",
+    "WebhookError",
     "WebhookEvent",
     "WebhookModule",
+    "WebhookNotFound",
+    "new_secret",
     "sign",
+    "sign_delivery",
+    "verify_delivery",
     "verify_signature",
 ]
 
@@ -90,15 +112,91 @@ EVENT_TYPES: Final = (
     "message.status",
 )
 SIGNATURE_HEADER: Final = "X-PyTake-Signature"
-MAX_SECRET_LENGTH: Final = 128
+SECRET_PREFIX: Final = "whsec_"
+#: Seconds a delivery's ``webhook-timestamp`` may be from the receiver's clock (the spec's 5 min).
+TOLERANCE: Final = 300
+MAX_URL_LENGTH: Final = 2048
+MAX_DESCRIPTION: Final = 255
+MAX_PATTERNS: Final = 50
 _PATTERN: Final = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))*)$")
 _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 #: Seconds a node trusts its copy of the subscriptions (others' changes show up after it).
 SUBSCRIPTIONS_TTL: Final = 10.0
 
 
+class WebhookError(ModuleError):
+    """A change of an outbound webhook subscription was refused; the message says why."""
+
+
+class WebhookNotFound(WebhookError, LookupError):
+    """No subscription (or no logged delivery of it) with that id."""
+
+
+class InvalidWebhook(WebhookError, ValueError):
+    """A field of a subscription is refused; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, module="webhook")
+        self.field = field
+
+
+def new_secret() -> str:
+    """A fresh signing secret: ``whsec_`` and the base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets_module.token_bytes(32)).decode()
+
+
+def _secret_bytes(secret: str) -> bytes | None:
+    """The key bytes of a ``whsec_`` secret, ``None`` if it is not one (24 to 64 bytes)."""
+    if not secret.startswith(SECRET_PREFIX):
+        return None
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if 24 <= len(key) <= 64 else None
+
+
+def _signing_key(secret: str) -> bytes:
+    # A subscription made before secrets were whsec_ keeps its text as the key; rotating its
+    # secret gives it one every Standard Webhooks library reads.
+    key = _secret_bytes(secret)
+    return key if key is not None else secret.encode()
+
+
+def sign_delivery(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,`` and the base64 HMAC-SHA256 of
+    ``{message_id}.{timestamp}.{body}`` under the secret's key bytes."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify_delivery(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    tolerance: float = TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """Whether a delivery's Standard Webhooks headers (names in lower case) are right for
+    ``body``: a signature of ours among ``webhook-signature``'s (space-separated) ones, and a
+    ``webhook-timestamp`` within ``tolerance`` seconds of ``now`` (a replay is older)."""
+    message_id = headers.get("webhook-id")
+    timestamp = headers.get("webhook-timestamp", "")
+    given = headers.get("webhook-signature", "").split()
+    if not message_id or not timestamp.isdigit() or not given:
+        return False
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > tolerance:
+        return False
+    expected = sign_delivery(secret, message_id, int(timestamp), body)
+    return any(hmac.compare_digest(expected, signature) for signature in given)
+
+
 def sign(secret: str, body: bytes) -> str:
-    """The ``X-PyTake-Signature`` value of ``body``: ``sha256=`` and the hex HMAC-SHA256."""
+    """The ``X-PyTake-Signature`` value of ``body`` (kept for earlier receivers): ``sha256=``
+    and the hex HMAC-SHA256 of the body under the secret's text."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
@@ -166,6 +264,7 @@ class Subscription:
     active: bool
     description: str | None
     created_at: datetime
+    updated_at: datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -194,6 +293,8 @@ class DeliveryRecord:
     error: str | None
     duration_ms: int | None
     at: datetime
+    #: The logged attempt this one delivered again, at an administrator's request.
+    redelivery_of: int | None = None
 
 
 @attrs.frozen
@@ -204,8 +305,86 @@ class _Target:
     secret: str
 
 
+@attrs.frozen(kw_only=True)
+class _LoggedEvent:
+    """An event as a delivery sends it: its id, its type and the JSON body."""
+
+    id: str
+    type: str
+    payload: dict[str, Any]
+
+
+@attrs.frozen
+class _Outcome:
+    """How one attempt ended."""
+
+    status: int | None
+    succeeded: bool
+    transient: bool
+    error: str | None
+    retry_after: float | None
+    duration_ms: int
+
+
 def _secret_context(webhook_id: int) -> str:
     return f"webhooks/{webhook_id}"
+
+
+_FIELDS: Final = ("url", "events", "active", "description")
+
+
+def _checked(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a subscription in ``changes``, as stored; `InvalidWebhook` names the
+    first one refused (or unknown)."""
+    fields: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in _FIELDS:
+            raise InvalidWebhook(
+                f"unknown field {name!r}; a subscription has {', '.join(_FIELDS)}", field=name
+            )
+        if name == "url":
+            parts = urlsplit(value) if isinstance(value, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+                    or len(value) > MAX_URL_LENGTH:
+                shown = describe_url(value) if isinstance(value, str) else value
+                raise InvalidWebhook(f"url must be an http(s) URL of at most {MAX_URL_LENGTH} "
+                                     f"characters; got {shown!r}", field="url")
+        elif name == "events":
+            patterns = list(value) if isinstance(value, list | tuple) else None
+            if not patterns or len(patterns) > MAX_PATTERNS or not all(
+                isinstance(p, str) and _PATTERN.match(p) for p in patterns
+            ):
+                raise InvalidWebhook(
+                    f"events must be 1 to {MAX_PATTERNS} event types, 'family.*' or '*'; "
+                    f"got {value!r}",
+                    field="events",
+                )
+            value = patterns
+        elif name == "active" and not isinstance(value, bool):
+            raise InvalidWebhook("active must be true or false", field="active")
+        elif name == "description" and value is not None and (
+            not isinstance(value, str) or len(value) > MAX_DESCRIPTION
+        ):
+            raise InvalidWebhook(f"description must be a string of at most {MAX_DESCRIPTION} "
+                                 "characters, or null", field="description")
+        fields[name] = value
+    return fields
+
+
+def _log_row(
+    target: _Target, event: _LoggedEvent, attempt: int, outcome: _Outcome
+) -> dict[str, Any]:
+    return {
+        "webhook_id": target.id,
+        "event_type": event.type,
+        "event_id": event.id,
+        "payload": event.payload,
+        "attempt": attempt,
+        "succeeded": outcome.succeeded,
+        "response_status": outcome.status,
+        "error": outcome.error,
+        "duration_ms": outcome.duration_ms,
+    }
 
 
 class WebhookModule(HttpModule):
@@ -239,8 +418,12 @@ class WebhookModule(HttpModule):
         permissions=("network:outbound", "events:read", "database:webhooks"),
     )
 
-    def __init__(self, *, random: Random | None = None) -> None:
+    def __init__(
+        self, *, random: Random | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self._random = random if random is not None else Random()
+        #: The wall clock deliveries are timestamped by (Unix seconds).
+        self.clock = clock
         self._cache: tuple[float, list[_Target]] | None = None
 
     # -- services -----------------------------------------------------------------------------
@@ -271,26 +454,46 @@ class WebhookModule(HttpModule):
     ) -> tuple[Subscription, str]:
         """Add a subscription; return it and its secret (shown this once, stored encrypted).
 
-        Raises `ModuleError` for a URL that is not http(s), no or malformed event patterns,
-        or a secret longer than 128 characters. Without ``secret`` one is generated.
+        Raises `InvalidWebhook` naming the field for a URL that is not http(s), no or
+        malformed event patterns, a description over 255 characters, or a secret that is not
+        ``whsec_`` and the base64 of 24 to 64 bytes. Without ``secret`` one is generated.
         """
-        if not url.startswith(("http://", "https://")) or len(url) > 2048:
-            raise ModuleError(f"webhook URL {describe_url(url)!r} is not an http(s) URL")
-        patterns = tuple(events)
-        bad = [p for p in patterns if not isinstance(p, str) or not _PATTERN.match(p)]
-        if not patterns or bad:
-            raise ModuleError(
-                f"webhook events must be event types, 'family.*' or '*'; got {list(patterns)!r}"
-            )
-        secret = secret if secret is not None else secrets_module.token_urlsafe(32)
-        if not 16 <= len(secret) <= MAX_SECRET_LENGTH:
-            raise ModuleError(f"a webhook secret has 16 to {MAX_SECRET_LENGTH} characters")
+        return await self.create({"url": url, "events": events, "description": description},
+                                 secret=secret)
+
+    async def create(
+        self, fields: Mapping[str, Any], *, secret: str | None = None
+    ) -> tuple[Subscription, str]:
+        """`subscribe` with the fields of a request body: ``url`` and ``events`` required,
+        ``description`` and ``active`` optional; `InvalidWebhook` names a refused field."""
+        for required in ("url", "events"):
+            if required not in fields:
+                raise InvalidWebhook(f"{required} is required", field=required)
+        fields = _checked(fields)
+        secret = secret if secret is not None else new_secret()
+        if _secret_bytes(secret) is None:
+            raise InvalidWebhook("a webhook secret is whsec_ and the base64 of 24 to 64 bytes",
+                                 field="secret")
         box = self._box()
-        subscription = await self._database().run(
-            _insert_subscription, url, list(patterns), secret, description, box
-        )
+        subscription = await self._database().run(_insert_subscription, fields, secret, box)
         self._cache = None
         return subscription, secret
+
+    async def update(self, webhook_id: int, changes: Mapping[str, Any]) -> Subscription:
+        """Change some of ``url``, ``events``, ``active``, ``description``; `InvalidWebhook`
+        names a refused field (or an unknown one), `WebhookNotFound` if there is none."""
+        fields = _checked(changes)
+        subscription = await self._database().run(_update_subscription, webhook_id, fields)
+        self._cache = None
+        return subscription
+
+    async def rotate_secret(self, webhook_id: int) -> str:
+        """Give the subscription a new secret and return it (shown this once); deliveries
+        from now on are signed with it. `WebhookNotFound` if there is no such subscription."""
+        secret = new_secret()
+        await self._database().run(_replace_secret, webhook_id, secret, self._box())
+        self._cache = None
+        return secret
 
     async def unsubscribe(self, webhook_id: int) -> bool:
         """Remove a subscription (and its delivery log); ``False`` if there was none."""
@@ -305,33 +508,58 @@ class WebhookModule(HttpModule):
 
     async def subscriptions(self) -> list[Subscription]:
         """Every subscription, by id, without secrets."""
-        return await self._database().run(_list_subscriptions, readonly=True)
+        return await self._database().run(_list_subscriptions, None, None, readonly=True)
+
+    async def subscriptions_page(
+        self, after_id: int | None, limit: int
+    ) -> tuple[list[Subscription], int | None]:
+        """Up to ``limit`` subscriptions with ids above ``after_id``, by id; and the id the
+        next page starts after (``None``: this was the last)."""
+        rows = await self._database().run(_list_subscriptions, after_id, limit + 1,
+                                          readonly=True)  # fmt: skip
+        # One row more than asked for says whether another page follows, without a COUNT.
+        return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
+
+    async def subscription(self, webhook_id: int) -> Subscription:
+        """One subscription, without its secret; `WebhookNotFound` if there is none."""
+        return await self._database().run(_get_subscription, webhook_id, readonly=True)
 
     async def deliveries(
         self, *, webhook_id: int | None = None, event_id: str | None = None, limit: int = 100
     ) -> list[DeliveryRecord]:
         """The delivery log, newest first."""
         return await self._database().run(
-            _list_deliveries, webhook_id, event_id, limit, readonly=True
+            _list_deliveries, webhook_id, event_id, None, limit, readonly=True
         )
+
+    async def deliveries_page(
+        self, webhook_id: int, before_id: int | None, limit: int
+    ) -> tuple[list[DeliveryRecord], int | None]:
+        """Up to ``limit`` logged attempts of a subscription, newest first, older than
+        ``before_id``; and the id the next page starts before. `WebhookNotFound` if there is
+        no such subscription."""
+        rows = await self._database().run(_deliveries_of, webhook_id, before_id, limit + 1,
+                                          readonly=True)  # fmt: skip
+        return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
 
     async def _targets(self) -> list[_Target]:
         now = trio.current_time()
         if self._cache is not None and now - self._cache[0] < SUBSCRIPTIONS_TTL:
             return self._cache[1]
         rows = await self._database().run(_active_subscriptions, readonly=True)
-        targets = []
         box = self._box() if rows else None
-        for webhook_id, url, events, stored_secret in rows:
-            assert box is not None
-            secret = box.decrypt_text(
-                stored_secret,
-                context=_secret_context(webhook_id),
-                what=f"the secret of webhook {webhook_id}",
-            )
-            targets.append(_Target(webhook_id, url, tuple(events), secret))
+        targets = [self._target(box, *row) for row in rows]
         self._cache = (now, targets)
         return targets
+
+    def _target(
+        self, box: SecretBox | None, webhook_id: int, url: str, events: list[str], stored: str
+    ) -> _Target:
+        assert box is not None
+        secret = box.decrypt_text(
+            stored, context=_secret_context(webhook_id), what=f"the secret of webhook {webhook_id}"
+        )
+        return _Target(webhook_id, url, tuple(events), secret)
 
     # -- delivery -----------------------------------------------------------------------------
 
@@ -352,6 +580,70 @@ class WebhookModule(HttpModule):
                 nursery.start_soon(self._deliver_one, client, target, event, body, policy, results)
         return sorted(results, key=lambda r: r.webhook_id)
 
+    async def redeliver(
+        self, webhook_id: int, delivery_id: int, *, policy: DeliveryPolicy | None = None
+    ) -> DeliveryRecord:
+        """Deliver a logged attempt's event again to its subscription (paused or not: an
+        administrator asked), once, with the same ``webhook-id`` and a new timestamp and
+        signature; log it and return its row. `WebhookNotFound` if either id is unknown."""
+        policy = policy if policy is not None else DeliveryPolicy()
+        database = self._database()
+        box = self._box()
+        row, attempt = await database.run(_redelivery_source, webhook_id, delivery_id,
+                                          readonly=True)  # fmt: skip
+        target = self._target(box, webhook_id, row.url, [], row.secret)
+        event = _LoggedEvent(id=row.event_id, type=row.event_type, payload=row.payload)
+        async with self.client() as client:
+            outcome = await self._attempt(client, target, event, attempt, policy)
+        if outcome.status == 410:
+            await database.run(_set_active, webhook_id, False)
+            self._cache = None
+        return await database.run(_insert_delivery, {
+            **_log_row(target, event, attempt, outcome), "redelivery_of": delivery_id,
+        })
+
+    async def _attempt(
+        self,
+        client: httpx.AsyncClient,
+        target: _Target,
+        event: _LoggedEvent,
+        attempt: int,
+        policy: DeliveryPolicy,
+    ) -> _Outcome:
+        """One POST of ``event`` to ``target``, signed now."""
+        body = _encode(event.payload)
+        timestamp = int(self.clock())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"PyTake-Webhooks/{pytake.__version__}",
+            "webhook-id": event.id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign_delivery(target.secret, event.id, timestamp, body),
+            "X-PyTake-Event": event.type,
+            "X-PyTake-Delivery": event.id,
+            "X-PyTake-Attempt": str(attempt),
+            SIGNATURE_HEADER: sign(target.secret, body),
+        }
+        what = f"webhook {target.id} POST {describe_url(target.url)}"
+        started = trio.current_time()
+        answer = await request(
+            client, "POST", target.url, what=what, timeout=policy.timeout,
+            headers=headers, content=body,
+        )  # fmt: skip
+        duration_ms = int((trio.current_time() - started) * 1000)
+        if not isinstance(answer, HttpAnswer):
+            return _Outcome(None, False, True, answer.error, None, duration_ms)
+        status = answer.status
+        succeeded = 200 <= status < 300
+        return _Outcome(
+            status=status,
+            succeeded=succeeded,
+            transient=status >= 500 or status in _TRANSIENT_STATUS,
+            error=None if succeeded else _status_error(answer),
+            retry_after=_retry_after(answer),
+            duration_ms=duration_ms,
+        )
+
     async def _deliver_one(
         self,
         client: httpx.AsyncClient,
@@ -362,85 +654,44 @@ class WebhookModule(HttpModule):
         results: list[DeliveryResult],
     ) -> None:
         what = f"webhook {target.id} POST {describe_url(target.url)}"
+        logged = _LoggedEvent(id=event.id, type=event.type, payload=event.to_json())
         attempt = 0
-        status: int | None = None
-        error: str | None = None
         while True:
             attempt += 1
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": f"PyTake-Webhooks/{pytake.__version__}",
-                "X-PyTake-Event": event.type,
-                "X-PyTake-Delivery": event.id,
-                "X-PyTake-Attempt": str(attempt),
-                SIGNATURE_HEADER: sign(target.secret, body),
-            }
-            started = trio.current_time()
-            answer = await request(
-                client, "POST", target.url, what=what, timeout=policy.timeout,
-                headers=headers, content=body,
-            )  # fmt: skip
-            duration_ms = int((trio.current_time() - started) * 1000)
-            retry_after: float | None = None
-            if isinstance(answer, HttpAnswer):
-                status = answer.status
-                succeeded = 200 <= status < 300
-                transient = status >= 500 or status in _TRANSIENT_STATUS
-                error = None if succeeded else _status_error(answer)
-                retry_after = _retry_after(answer)
-            else:
-                status, succeeded, transient, error = None, False, True, answer.error
-            await self._log(target, event, attempt, succeeded, status, error, duration_ms)
-            if succeeded or not transient or attempt >= policy.max_attempts:
+            outcome = await self._attempt(client, target, logged, attempt, policy)
+            await self._log(target, logged, attempt, outcome)
+            if outcome.succeeded or not outcome.transient or attempt >= policy.max_attempts:
                 break
             delay = policy.backoff.delay(attempt - 1, self._random)
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, policy.backoff.maximum))
+            if outcome.retry_after is not None:
+                delay = max(delay, min(outcome.retry_after, policy.backoff.maximum))
             await trio.sleep(delay)
-        if status == 410:
+        if outcome.status == 410:
             log.warning("%s answered 410 Gone: subscription deactivated", what)
             try:
                 await self._database().run(_set_active, target.id, False)
             except StorageUnavailable as exc:
                 log.warning("webhook %d not deactivated: %s", target.id, exc)
             self._cache = None
-        if not succeeded:
+        if not outcome.succeeded:
             log.warning("%s: event %s not delivered after %d attempt(s): %s",
-                        what, event.id, attempt, error)  # fmt: skip
+                        what, event.id, attempt, outcome.error)  # fmt: skip
         results.append(
             DeliveryResult(
                 webhook_id=target.id,
                 url=target.url,
-                succeeded=succeeded,
+                succeeded=outcome.succeeded,
                 attempts=attempt,
-                status=status,
-                error=error,
+                status=outcome.status,
+                error=outcome.error,
             )
         )
 
     async def _log(
-        self,
-        target: _Target,
-        event: WebhookEvent,
-        attempt: int,
-        succeeded: bool,
-        status: int | None,
-        error: str | None,
-        duration_ms: int,
+        self, target: _Target, event: _LoggedEvent, attempt: int, outcome: _Outcome
     ) -> None:
-        row = {
-            "webhook_id": target.id,
-            "event_type": event.type,
-            "event_id": event.id,
-            "payload": event.to_json(),
-            "attempt": attempt,
-            "succeeded": succeeded,
-            "response_status": status,
-            "error": error,
-            "duration_ms": duration_ms,
-        }
         try:
-            await self._database().run(_insert_delivery, row)
+            await self._database().run(_insert_delivery, _log_row(target, event, attempt, outcome))
         except StorageUnavailable as exc:
             # The log must not stop deliveries: the receiver still gets the event.
             log.warning("webhook delivery log not written: %s", exc)
@@ -509,23 +760,48 @@ def _subscription(row: WebhookSubscription) -> Subscription:
         active=row.active,
         description=row.description,
         created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
+def _row(session: Session, webhook_id: int) -> WebhookSubscription:
+    row = session.get(WebhookSubscription, webhook_id)
+    if row is None:
+        raise WebhookNotFound(f"webhook {webhook_id} not found", module="webhook")
+    return row
+
+
 def _insert_subscription(
-    session: Session,
-    url: str,
-    events: list[str],
-    secret: str,
-    description: str | None,
-    box: SecretBox,
+    session: Session, fields: dict[str, Any], secret: str, box: SecretBox
 ) -> Subscription:
-    row = WebhookSubscription(url=url, events=events, secret="", description=description)
+    row = WebhookSubscription(**fields, secret="")
     session.add(row)
     session.flush()  # the id binds the encrypted secret to this row
     row.secret = box.encrypt_text(secret, context=_secret_context(row.id))
     session.flush()
+    session.refresh(row)
     return _subscription(row)
+
+
+def _update_subscription(session: Session, webhook_id: int, fields: dict[str, Any]) -> Subscription:
+    row = _row(session, webhook_id)
+    changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+    if changed:
+        for name, value in changed.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        session.flush()
+    return _subscription(row)
+
+
+def _replace_secret(session: Session, webhook_id: int, secret: str, box: SecretBox) -> None:
+    row = _row(session, webhook_id)
+    row.secret = box.encrypt_text(secret, context=_secret_context(webhook_id))
+    row.updated_at = utcnow()
+
+
+def _get_subscription(session: Session, webhook_id: int) -> Subscription:
+    return _subscription(_row(session, webhook_id))
 
 
 def _delete_subscription(session: Session, webhook_id: int) -> bool:
@@ -539,13 +815,17 @@ def _set_active(session: Session, webhook_id: int, active: bool) -> None:
     session.execute(
         sa.update(WebhookSubscription)
         .where(WebhookSubscription.id == webhook_id)
-        .values(active=active)
+        .values(active=active, updated_at=utcnow())
     )
 
 
-def _list_subscriptions(session: Session) -> list[Subscription]:
-    rows = session.scalars(sa.select(WebhookSubscription).order_by(WebhookSubscription.id))
-    return [_subscription(row) for row in rows]
+def _list_subscriptions(
+    session: Session, after_id: int | None, limit: int | None
+) -> list[Subscription]:
+    query = sa.select(WebhookSubscription).order_by(WebhookSubscription.id).limit(limit)
+    if after_id is not None:
+        query = query.where(WebhookSubscription.id > after_id)
+    return [_subscription(row) for row in session.scalars(query)]
 
 
 def _active_subscriptions(session: Session) -> list[tuple[int, str, list[str], str]]:
@@ -562,30 +842,79 @@ def _active_subscriptions(session: Session) -> list[tuple[int, str, list[str], s
     return [(r.id, r.url, list(r.events or []), r.secret) for r in rows]
 
 
-def _insert_delivery(session: Session, row: dict[str, Any]) -> None:
-    session.add(WebhookDelivery(**row))
+def _record(r: WebhookDelivery) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=r.id,
+        webhook_id=r.webhook_id,
+        event_type=r.event_type,
+        event_id=r.event_id,
+        attempt=r.attempt,
+        succeeded=r.succeeded,
+        response_status=r.response_status,
+        error=r.error,
+        duration_ms=r.duration_ms,
+        at=r.at,
+        redelivery_of=r.redelivery_of,
+    )
+
+
+def _insert_delivery(session: Session, row: dict[str, Any]) -> DeliveryRecord:
+    delivery = WebhookDelivery(**row, at=utcnow())
+    session.add(delivery)
+    session.flush()
+    return _record(delivery)
 
 
 def _list_deliveries(
-    session: Session, webhook_id: int | None, event_id: str | None, limit: int
+    session: Session,
+    webhook_id: int | None,
+    event_id: str | None,
+    before_id: int | None,
+    limit: int,
 ) -> list[DeliveryRecord]:
+    # Ids grow with every row written, so id order is the order attempts were logged in.
     query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
     if webhook_id is not None:
         query = query.where(WebhookDelivery.webhook_id == webhook_id)
     if event_id is not None:
         query = query.where(WebhookDelivery.event_id == event_id)
-    return [
-        DeliveryRecord(
-            id=r.id,
-            webhook_id=r.webhook_id,
-            event_type=r.event_type,
-            event_id=r.event_id,
-            attempt=r.attempt,
-            succeeded=r.succeeded,
-            response_status=r.response_status,
-            error=r.error,
-            duration_ms=r.duration_ms,
-            at=r.at,
+    if before_id is not None:
+        query = query.where(WebhookDelivery.id < before_id)
+    return [_record(r) for r in session.scalars(query)]
+
+
+def _deliveries_of(
+    session: Session, webhook_id: int, before_id: int | None, limit: int
+) -> list[DeliveryRecord]:
+    _row(session, webhook_id)
+    return _list_deliveries(session, webhook_id, None, before_id, limit)
+
+
+@attrs.frozen
+class _Source:
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+def _redelivery_source(
+    session: Session, webhook_id: int, delivery_id: int
+) -> tuple[_Source, int]:
+    """What a redelivery sends (the logged event, the subscription's URL and secret) and its
+    attempt number (one more than any logged for that event and subscription)."""
+    subscription = _row(session, webhook_id)
+    logged = session.get(WebhookDelivery, delivery_id)
+    if logged is None or logged.webhook_id != webhook_id:
+        raise WebhookNotFound(f"webhook {webhook_id} has no delivery {delivery_id}",
+                              module="webhook")
+    last = session.scalar(
+        sa.select(sa.func.max(WebhookDelivery.attempt)).where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.event_id == logged.event_id,
         )
-        for r in session.scalars(query)
-    ]
+    )
+    source = _Source(subscription.url, subscription.secret, logged.event_id,
+                     logged.event_type, dict(logged.payload or {}))
+    return source, int(last or 0) + 1

@@ -1,9 +1,12 @@
 """`WebhookReceiver`: an endpoint that takes PyTake's webhook deliveries and checks them.
 
-Any ``POST`` is a delivery. Its signature (``X-PyTake-Signature``) is checked against
-``secret``; a bad or missing one is answered 401 (set ``reject_bad_signatures=False`` to take
-it anyway). Each delivery is recorded as a `ReceivedDelivery`, whatever was answered, so
-tests see retries and their attempt numbers. Faults apply as in the other stand-ins (5xx,
+Any ``POST`` is a delivery. Its Standard Webhooks headers (``webhook-id``,
+``webhook-timestamp``, ``webhook-signature``) and its earlier-version signature
+(``X-PyTake-Signature``) are both checked against ``secret``; a delivery that fails either is
+answered 401 (set ``reject_bad_signatures=False`` to take it anyway). A timestamp more than
+five minutes from this machine's clock fails, as a replay would. Each delivery is recorded
+as a `ReceivedDelivery`, whatever was answered, so tests see retries and their attempt
+numbers. Faults apply as in the other stand-ins (5xx,
 slow answers, dropped connections); ``status`` answers every good delivery with another
 status (410 to unsubscribe, 400 for a permanent failure...).
 """
@@ -14,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from pytake.modules.builtin.webhook import SIGNATURE_HEADER, verify_signature
+from pytake.modules.builtin.webhook import SIGNATURE_HEADER, verify_delivery, verify_signature
 from pytake.standins.apis._asgi import Reply, Request, StandIn
 from pytake.standins.apis._faults import ApiFaults
 
@@ -28,11 +31,16 @@ class ReceivedDelivery:
     body: bytes
     #: The body as JSON (``None`` if it is not).
     event: Any
+    #: Both signatures right: the Standard Webhooks one (in time) and ``X-PyTake-Signature``.
     signature_valid: bool
 
     @property
     def event_id(self) -> str | None:
         return self.headers.get("x-pytake-delivery")
+
+    @property
+    def webhook_id(self) -> str | None:
+        return self.headers.get("webhook-id")
 
     @property
     def attempt(self) -> int:
@@ -75,7 +83,9 @@ class WebhookReceiver(StandIn):
 
     def _valid(self, request: Request) -> bool:
         header = request.headers.get(SIGNATURE_HEADER.lower())
-        return verify_signature(self.secret, request.body, header)
+        return verify_signature(self.secret, request.body, header) and verify_delivery(
+            self.secret, request.headers, request.body
+        )
 
     async def handle(self, request: Request) -> Reply:
         if request.method != "POST":

@@ -1,0 +1,185 @@
+"""JSON Schemas of the REST API's bodies and answers, for the OpenAPI document.
+
+The routes name these in their `pytake.web._openapi.documented` declarations; the document
+and ``tests/test_openapi.py`` (schemathesis against the live server) keep them true: an answer
+that breaks its schema fails the test.  Answers list the members they always carry as
+``required`` and allow more (a member added later is not a breaking change).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pytake.web._openapi import PAGE_QUERY, page_of
+
+Schema = dict[str, Any]
+
+STRING: Final[Schema] = {"type": "string"}
+INT: Final[Schema] = {"type": "integer"}
+BOOL: Final[Schema] = {"type": "boolean"}
+OBJECT: Final[Schema] = {"type": "object"}
+TIME: Final[Schema] = {"type": "string", "format": "date-time"}
+MAYBE_TIME: Final[Schema] = {"type": ["string", "null"], "format": "date-time"}
+MAYBE_INT: Final[Schema] = {"type": ["integer", "null"]}
+MAYBE_STRING: Final[Schema] = {"type": ["string", "null"]}
+STRINGS: Final[Schema] = {"type": "array", "items": STRING}
+ROLE: Final[Schema] = {"type": "string", "enum": ["admin", "supervisor", "agent"]}
+
+
+def obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    """An object that always carries ``required`` and may carry ``optional``."""
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **(optional or {})}}
+
+
+def body(fields: dict[str, Schema], required: tuple[str, ...] = ()) -> Schema:
+    """A request body: an object of ``fields``."""
+    return {"type": "object", "required": list(required), "properties": fields}
+
+
+# --- auth ------------------------------------------------------------------------------------
+
+CREDENTIALS: Final = body({"email": {"type": "string", "minLength": 1},
+                           "password": {"type": "string", "minLength": 1}},
+                          ("email", "password"))
+REFRESH: Final = body({"refresh_token": {"type": "string", "minLength": 1}}, ("refresh_token",))
+TOKENS: Final = obj({"access_token": STRING, "token_type": STRING, "expires_in": INT,
+                     "refresh_token": STRING, "refresh_expires_in": INT})
+ME: Final = obj({"id": INT, "email": STRING, "name": STRING, "role": ROLE, "active": BOOL,
+                 "created_at": TIME})
+
+# --- ops -------------------------------------------------------------------------------------
+
+STATUS: Final = obj({"status": STRING})
+SUPERVISION_QUERY: Final = {"actor_limit": {"type": "integer", "minimum": 0,
+                                            "maximum": 10_000}}
+DEAD_LETTER: Final = obj({"kind": STRING, "id": STRING, "message_type": STRING,
+                          "message": STRING, "error": STRING, "traceback": STRING,
+                          "attempts": INT, "at": {"type": "number"}})
+DEAD_LETTERS_QUERY: Final = {**PAGE_QUERY, "kind": {"type": "string", "maxLength": 100}}
+DEAD_LETTERS: Final = page_of("dead_letters", DEAD_LETTER)
+
+# --- teams -----------------------------------------------------------------------------------
+
+TEAM: Final = obj({
+    "id": INT, "name": STRING, "timezone": STRING, "routing_strategy": STRING,
+    "business_hours": OBJECT, "settings": OBJECT, "member_count": INT,
+    "created_at": MAYBE_TIME, "updated_at": MAYBE_TIME,
+})
+TEAM_FIELDS: Final[dict[str, Schema]] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "timezone": {"type": "string", "description": "an IANA zone, e.g. America/Sao_Paulo"},
+    "routing_strategy": STRING,
+    "business_hours": OBJECT,
+    "settings": OBJECT,
+}
+TEAM_CREATE: Final = body(TEAM_FIELDS, ("name",))
+TEAM_UPDATE: Final = body(TEAM_FIELDS)
+TEAMS: Final = page_of("teams", TEAM)
+MEMBER: Final = obj({"user_id": INT, "name": STRING, "email": STRING, "role": ROLE,
+                     "active": BOOL, "skills": STRINGS, "max_concurrent": INT,
+                     "joined_at": MAYBE_TIME})
+MEMBER_FIELDS: Final = body({"skills": STRINGS,
+                             "max_concurrent": {"type": "integer", "minimum": 1}})
+MEMBERS: Final = page_of("members", MEMBER)
+AGENT: Final = obj({
+    "id": INT, "name": STRING, "email": STRING, "role": ROLE, "active": BOOL,
+    "teams": {"type": "array", "items": obj({"team_id": INT, "team_name": STRING,
+                                             "skills": STRINGS, "max_concurrent": INT})},
+    "presence": STRING,
+})
+AGENTS_QUERY: Final = {**PAGE_QUERY,
+                       "include_inactive": {"type": "string", "enum": ["true", "false"]}}
+AGENTS: Final = page_of("agents", AGENT)
+
+# --- conversations ---------------------------------------------------------------------------
+
+CONVERSATION: Final = obj({
+    "id": INT,
+    "customer": obj({"id": INT, "name": MAYBE_STRING, "phone": MAYBE_STRING,
+                     "wa_id": MAYBE_STRING}),
+    "business_phone_number_id": MAYBE_STRING, "status": STRING, "owner": STRING,
+    "team_id": MAYBE_INT, "assigned_agent_id": MAYBE_INT, "priority": INT,
+    "labels": STRINGS, "last_customer_message_at": MAYBE_TIME, "opened_at": MAYBE_TIME,
+    "resolved_at": MAYBE_TIME, "last_activity_at": MAYBE_TIME,
+})
+CONVERSATIONS_QUERY: Final = {
+    "cursor": PAGE_QUERY["cursor"],
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+    "status": STRING, "owner": STRING,
+    "team": {"type": "integer", "minimum": 1}, "agent": {"type": "integer", "minimum": 1},
+    "label": {"type": "string", "maxLength": 200}, "q": {"type": "string", "maxLength": 200},
+}
+CONVERSATIONS: Final = page_of("conversations", CONVERSATION)
+MESSAGE: Final = obj({
+    "id": INT, "whatsapp_message_id": MAYBE_STRING, "direction": STRING, "type": STRING,
+    "payload": {}, "status": STRING, "sent_by_user_id": MAYBE_INT, "created_at": MAYBE_TIME,
+})
+MESSAGES_QUERY: Final = {
+    "before": {"type": "string", "maxLength": 200,
+               "description": "next_cursor of the previous page (older messages)"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+}
+MESSAGES: Final = page_of("messages", MESSAGE)
+EVENTS_QUERY: Final = {"after_seq": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                       "limit": {"type": "integer", "minimum": 1, "maximum": 500}}
+EVENTS: Final = obj({"events": {"type": "array", "items": obj({
+    "id": INT, "seq": INT, "type": STRING, "payload": {}, "at": MAYBE_TIME})},
+    "has_more": BOOL})
+CONVERSATION_METRICS: Final = obj({"agents": {"type": "array"}, "events": INT})
+
+# --- commands --------------------------------------------------------------------------------
+
+COMMAND_RESULT: Final = OBJECT
+SEND: Final = body({"content": {"description": "text, or a WhatsApp message object"},
+                    "idempotency_key": {"type": "string", "maxLength": 200}}, ("content",))
+ASSIGN: Final = body({"agent": {"type": ["integer", "string"]},
+                      "team": {"type": ["integer", "string"]}}, ("agent",))
+TRANSFER: Final = body({"team": {"type": ["integer", "string"]},
+                        "agent": {"type": ["integer", "string"]}, "note": STRING})
+NOTE: Final = body({"text": {"type": "string", "minLength": 1}}, ("text",))
+LABELS: Final = body({"add": STRINGS, "remove": STRINGS})
+PRIORITY: Final = body({"priority": INT}, ("priority",))
+HANDOFF: Final = body({"team": {"type": ["integer", "string"]}, "priority": INT,
+                       "skills": STRINGS, "note": STRING}, ("team",))
+
+# --- flows -----------------------------------------------------------------------------------
+
+FLOW_NAME: Final = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}
+FLOW_DOCUMENT: Final = {"type": "object",
+                        "description": "a flow document (docs/flows.md; its JSON Schema is "
+                                       "pytake/flows/schema/)"}
+FLOW: Final = obj({"name": STRING, "published_version": MAYBE_INT, "draft_version": MAYBE_INT,
+                   "versions": INT})
+FLOWS: Final = page_of("flows", FLOW)
+FLOW_VERSION: Final = obj({"version": INT, "status": STRING})
+FLOW_DETAIL: Final = obj({"name": STRING, "versions": {"type": "array",
+                                                       "items": FLOW_VERSION}})
+FLOW_VERSION_DOCUMENT: Final = obj({"name": STRING, "version": INT, "status": STRING,
+                                    "document": OBJECT})
+PROBLEMS: Final = {"type": "array", "items": obj({"path": STRING, "message": STRING,
+                                                  "code": STRING})}
+VALIDATION: Final = obj({"valid": BOOL, "problems": PROBLEMS})
+DRAFT: Final = obj({"valid": BOOL, "problems": PROBLEMS})
+PUBLISH: Final = body({"version": {"type": "integer", "minimum": 1}})
+PUBLISHED: Final = obj({"version": INT})
+SIMULATION: Final = body({
+    "document": FLOW_DOCUMENT, "flow": STRING, "version": {"type": "integer", "minimum": 1},
+    "messages": {"type": "array"}, "stubs": OBJECT, "live_modules": BOOL,
+    "customer": OBJECT, "window_open": BOOL, "closed_teams": STRINGS,
+})
+TRANSCRIPT: Final = OBJECT
+FLOW_METRICS_QUERY: Final = {"since": TIME, "until": TIME,
+                             "version": {"type": "integer", "minimum": 1}}
+
+# --- modules ---------------------------------------------------------------------------------
+
+MODULE_NAME: Final = {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}
+TENANT: Final = {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,100}$"}
+MODULE: Final = obj({"name": STRING, "version": STRING, "enabled": BOOL, "manifest": OBJECT})
+MODULES: Final = page_of("modules", MODULE)
+SWITCH: Final = obj({"name": STRING, "enabled": BOOL})
+CONFIG: Final = obj({"module": STRING, "tenant": STRING, "config": OBJECT,
+                     "secrets_set": STRINGS, "updated_at": TIME})
+CONFIGS: Final = page_of("configs", CONFIG)
+MODULE_PATH: Final = {"name": MODULE_NAME, "tenant": TENANT}
