@@ -603,3 +603,46 @@ def test_cli_list_on_an_unmigrated_database(tmp_path: Path) -> None:
     result = pytake(tmp_path, "users", "list")
     assert result.returncode == 1
     assert "pytake db upgrade" in result.stderr
+
+
+async def test_cli_invites_changes_roles_deactivates_and_resets(tmp_path: Path) -> None:
+    admin = pytake(tmp_path, "users", "create", "--email", "boss@example.com", "--name", "Boss",
+                   "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+    assert admin.returncode == 0, admin.stderr
+    invited = pytake(tmp_path, "users", "invite", "--email", "Zoë@Example.com", "--name",
+                     "Zoë 🌵", "--role", "agent", "--delivery", "password")
+    assert invited.returncode == 0, invited.stderr
+    temporary = invited.stdout.strip()
+    assert len(temporary) >= 12 and "shown once" in invited.stderr
+
+    async with Database(f"sqlite:///{tmp_path / 'pytake.db'}") as db:
+        identity = IdentityService(db, KEY)
+        pair = await identity.authenticate("zoë@example.com", temporary)
+        assert identity.verify_access(pair.access_token).role == UserRole.AGENT
+
+    role = pytake(tmp_path, "users", "role", "zoë@example.com", "supervisor")
+    assert role.returncode == 0 and "is now supervisor, active" in role.stderr, role.stderr
+    off = pytake(tmp_path, "users", "deactivate", "zoë@example.com")
+    assert off.returncode == 0 and "deactivated" in off.stderr, off.stderr
+    async with Database(f"sqlite:///{tmp_path / 'pytake.db'}") as db:
+        identity = IdentityService(db, KEY)
+        with pytest.raises(AuthError):
+            await identity.authenticate("zoë@example.com", temporary)
+        # The role change revoked the session signed in above.
+        with pytest.raises(AuthError):
+            await identity.refresh(pair.refresh_token)
+
+    on = pytake(tmp_path, "users", "reactivate", "zoë@example.com")
+    assert on.returncode == 0, on.stderr
+    reset = pytake(tmp_path, "users", "reset-password", "2")
+    assert reset.returncode == 0, reset.stderr
+    assert "one-time set-password token" in reset.stderr and len(reset.stdout.strip()) > 20
+    async with Database(f"sqlite:///{tmp_path / 'pytake.db'}") as db:
+        with pytest.raises(AuthError):  # the temporary password is gone
+            await IdentityService(db, KEY).authenticate("zoë@example.com", temporary)
+
+    last_admin = pytake(tmp_path, "users", "deactivate", "boss@example.com")
+    assert last_admin.returncode == 1 and "admin" in last_admin.stderr, last_admin.stderr
+    unknown = pytake(tmp_path, "users", "role", "nobody@example.com", "agent")
+    assert unknown.returncode == 1
+    assert unknown.stderr == "pytake: error: no user with email 'nobody@example.com'\n"

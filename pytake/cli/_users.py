@@ -1,9 +1,12 @@
-"""``pytake users``: create users (the first admin, above all) and list them.
+"""``pytake users``: create, invite and list users, change roles, deactivate, reset passwords.
 
 ``pytake users create --email E --name N --role admin`` asks for the password twice on the
 terminal (or reads one line from stdin with ``--password-stdin``), migrates the database if it
 is behind (as ``pytake db upgrade`` would), creates the user and prints its id on stdout.
-``pytake users list`` prints every user.
+``pytake users list`` prints every user.  ``invite``, ``role``, ``deactivate``,
+``reactivate`` and ``reset-password`` do what ``/api/v1/users`` does (docs/rest-api.md,
+"Users"): the same checks (the last active admin stays), the same revoked sessions; a
+one-time set-password token or a temporary password is printed once, on stdout.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import argparse
 import getpass
 import secrets
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import trio
 
@@ -26,16 +30,17 @@ from pytake.cli._common import (
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
-    from pytake.identity import IdentityService, UserInfo
+    from pytake.identity import Credential, IdentityService, UserAdmin, UserInfo
     from pytake.store import Database
 
 _ROLES = ("admin", "supervisor", "agent")
+T = TypeVar("T")
 
 
 def register(subcommands: Subcommands) -> None:
     parser = subcommands.add_parser(
         "users",
-        help="create and list users (create the first admin)",
+        help="create, invite, list, deactivate users; roles, password resets",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     actions = parser.add_subparsers(
@@ -61,10 +66,51 @@ def register(subcommands: Subcommands) -> None:
         help="list every user",
         description="List every user: id, email, role, active, name.",
     )
-    for action in (create, listing):
+    invite = actions.add_parser(
+        "invite",
+        help="create a user who sets their own password; print the one-time token",
+        description="Create an active user and print, once, a one-time set-password token "
+        "(--delivery link, valid for days; the user redeems it at POST "
+        "/api/v1/auth/set-password) or a temporary password (--delivery password).",
+    )
+    invite.add_argument("--email", required=True, help="sign-in email (stored lower-cased)")
+    invite.add_argument("--name", required=True, help="name shown to other users")
+    invite.add_argument("--role", required=True, choices=_ROLES, help="what the user may do")
+    role = actions.add_parser(
+        "role", help="change a user's role (signs them out)",
+        description="Change a user's role. Their sessions end: refresh tokens are revoked "
+        "and access tokens stop working within a second.",
+    )
+    role.add_argument("user", help="the user's id or email")
+    role.add_argument("role", choices=_ROLES, help="the new role")
+    deactivate = actions.add_parser(
+        "deactivate", help="stop a user from signing in (signs them out)",
+        description="Deactivate a user: sign-in is refused, refresh tokens are revoked and "
+        "access tokens stop working within a second. The last active admin stays.",
+    )
+    reactivate = actions.add_parser(
+        "reactivate", help="let a deactivated user sign in again",
+        description="Reactivate a user; they sign in again with their password.",
+    )
+    reset = actions.add_parser(
+        "reset-password", help="replace a user's password; print the one-time token",
+        description="Replace a user's password by a one-time set-password token or a "
+        "temporary password, printed once; every session of the user ends.",
+    )
+    for action in (deactivate, reactivate, reset):
+        action.add_argument("user", help="the user's id or email")
+    for action in (invite, reset):
+        action.add_argument("--delivery", choices=("link", "password"), default="link",
+                            help="a one-time token (default) or a temporary password")
+    for action in (create, listing, invite, role, deactivate, reactivate, reset):
         add_database_options(action)
     create.set_defaults(handler=run_create)
     listing.set_defaults(handler=run_list)
+    invite.set_defaults(handler=run_invite)
+    role.set_defaults(handler=run_change)
+    deactivate.set_defaults(handler=run_change, active=False)
+    reactivate.set_defaults(handler=run_change, active=True)
+    reset.set_defaults(handler=run_reset)
 
 
 def _service(db: Database) -> IdentityService:
@@ -136,4 +182,75 @@ def run_list(args: argparse.Namespace) -> int:
     for row in [header, *rows]:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]))
+    return 0
+
+
+def _admin_call(args: argparse.Namespace, call: Callable[[UserAdmin], Awaitable[T]]) -> T:
+    """Run ``call`` with a `UserAdmin` on the database; its refusals become CLI errors."""
+    from pytake.errors import IdentityError
+    from pytake.identity import UserAdmin
+    from pytake.store import Database
+
+    url = command_settings(args).database_url
+    migrate_before_writing(url)
+
+    async def run() -> T:
+        async with Database(url, max_threads=2) as db:
+            return await call(UserAdmin(_service(db)))
+
+    try:
+        return trio.run(run)
+    except IdentityError as exc:
+        raise CommandError(str(exc)) from None
+
+
+async def _user_id(admin: UserAdmin, user: str) -> int:
+    """The id of ``user``, given as an id or an email."""
+    if user.isdigit():
+        return (await admin.get(int(user))).id
+    wanted = user.strip().lower()
+    for info in await admin.identity.list_users():
+        if info.email == wanted:
+            return info.id
+    raise CommandError(f"no user with email {user!r}")
+
+
+def _print_credential(verb: str, credential: Credential) -> None:
+    user = credential.user
+    print(f"pytake: {verb} {user.role} {user.email} (id {user.id})", file=sys.stderr)
+    if credential.temporary_password is not None:
+        print("pytake: temporary password (shown once; the user signs in with it):",
+              file=sys.stderr)
+        print(credential.temporary_password, flush=True)
+    else:
+        print(f"pytake: one-time set-password token, valid until {credential.expires_at} "
+              "(shown once; redeemed at POST /api/v1/auth/set-password):", file=sys.stderr)
+        print(credential.token, flush=True)
+
+
+def run_invite(args: argparse.Namespace) -> int:
+    credential = _admin_call(args, lambda admin: admin.invite(
+        args.email, args.name, args.role, args.delivery))
+    _print_credential("invited", credential)
+    return 0
+
+
+def run_change(args: argparse.Namespace) -> int:
+    async def change(admin: UserAdmin) -> UserInfo:
+        user_id = await _user_id(admin, args.user)
+        if getattr(args, "active", None) is not None:
+            return await admin.update(user_id, active=args.active)
+        return await admin.update(user_id, role=args.role)
+
+    user = _admin_call(args, change)
+    state = "active" if user.active else "deactivated"
+    print(f"pytake: {user.email} (id {user.id}) is now {user.role}, {state}", file=sys.stderr)
+    return 0
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    async def reset(admin: UserAdmin) -> Credential:
+        return await admin.reset_password(await _user_id(admin, args.user), args.delivery)
+
+    _print_credential("reset the password of", _admin_call(args, reset))
     return 0
