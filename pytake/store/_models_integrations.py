@@ -66,7 +66,7 @@ class ModuleConfiguration(Base):
 
 
 class WebhookSubscription(Base):
-    """An outbound webhook: PyTake POSTs the ``events`` it names (``["message.received", ...]``)
+    """An outbound webhook: PyTake POSTs the ``events`` it names (``["conversation.*", ...]``)
     to ``url``, signed with ``secret``. Not to be confused with the inbound WhatsApp webhook."""
 
     __tablename__ = "webhooks"

@@ -2,7 +2,7 @@
 logged.
 
 Subscriptions live in the ``webhooks`` table: a URL, the event types it wants (exact names,
-``message.*`` for a family, ``*`` for all) and a secret, stored encrypted (`SecretBox`, text
+``conversation.*`` for a family, ``*`` for all) and a secret, stored encrypted (`SecretBox`, text
 form) and shown once, when the subscription is made or its secret rotated. A secret is
 ``whsec_`` and the base64 of 24 to 64 random bytes, as the Standard Webhooks specification
 writes it. Every attempt at a delivery is a row of ``webhook_deliveries`` (status, error,
@@ -10,8 +10,8 @@ duration); an administrator may deliver a logged event again (`WebhookModule.red
 
 A delivery is ``POST <url>`` with the event as JSON::
 
-    {"id": "<32 hex>", "type": "message.received", "occurred_at": "2026-11-26T12:00:00+00:00",
-     "data": {...}}
+    {"id": "<32 hex>", "type": "conversation.customer_message",
+     "occurred_at": "2026-11-26T12:00:00+00:00", "data": {...}}
 
 signed as the Standard Webhooks specification (https://www.standardwebhooks.com) says:
 
@@ -100,17 +100,10 @@ __all__ = [
 
 log = logging.getLogger("pytake.modules.webhook")
 
-#: The events PyTake itself emits (a flow's ``notify`` may send others).
-EVENT_TYPES: Final = (
-    "conversation.created",
-    "conversation.queued",
-    "conversation.assigned",
-    "conversation.transferred",
-    "conversation.resolved",
-    "message.received",
-    "message.sent",
-    "message.status",
-)
+#: Families of the events PyTake itself emits: ``conversation.<type>`` for every entry of a
+#: conversation's event log (``conversation.customer_message``, ``conversation.resolve``, ...);
+#: a flow's ``notify`` may send others.
+EVENT_TYPES: Final = ("conversation.*",)
 SIGNATURE_HEADER: Final = "X-PyTake-Signature"
 SECRET_PREFIX: Final = "whsec_"
 #: Seconds a delivery's ``webhook-timestamp`` may be from the receiver's clock (the spec's 5 min).
