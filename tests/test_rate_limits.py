@@ -170,6 +170,20 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path: Pat
         assert statuses == [401, 401, 429]
 
 
+async def test_sign_in_attempts_count_per_client_behind_a_trusted_proxy(tmp_path: Path) -> None:
+    async with edge(tmp_path / "db", PYTAKE_LOGIN_ATTEMPTS_PER_IP="2",
+                    PYTAKE_TRUSTED_PROXIES="127.0.0.1") as (_, client):
+        body = {"email": "nobody@example.com", "password": "wrong password here"}
+
+        async def login(address: str) -> int:
+            return (await client.post("/api/v1/auth/login", json=body,
+                                      headers={"X-Forwarded-For": address})).status_code
+
+        assert [await login("203.0.113.5") for _ in range(3)] == [401, 401, 429]
+        # Another client behind the same proxy is not throttled by the first one's attempts.
+        assert await login("203.0.113.6") == 401
+
+
 def test_client_address_from_the_forwarded_chain() -> None:
     limits = RateLimits(MemoryRateCounters(), {},
                         trusted_proxies=[ipaddress.ip_network("10.0.0.0/8")])

@@ -54,6 +54,7 @@ from pytake.web import _schemas as schemas
 from pytake.web._errors import json_error, problem
 from pytake.web._openapi import documented
 from pytake.web._permissions import Open, Permission, public, requires
+from pytake.web._ratelimit import client_address
 from pytake.web._rest_support import read_json_object
 
 __all__ = [
@@ -216,7 +217,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
         """Sign in with email and password."""
         body = await _json_object()
         email, password = _string(body, "email"), _string(body, "password")
-        ip = request.remote_addr
+        ip = client_address()
         wait = identity.login_limiter.attempt(ip, email)
         if wait:
             return json_error(
@@ -231,7 +232,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
         """Trade a refresh token for a new access token and refresh token."""
         body = await _json_object()
         token = _string(body, "refresh_token")
-        return token_response(await identity.refresh(token, ip=request.remote_addr))
+        return token_response(await identity.refresh(token, ip=client_address()))
 
     @auth.post("/api/v1/auth/logout")
     @documented(request=schemas.REFRESH, status=204)
@@ -239,7 +240,7 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
     async def logout() -> ResponseReturnValue:
         """Revoke the refresh token's session. 204 even for an unknown token."""
         body = await _json_object()
-        await identity.logout(_string(body, "refresh_token"), ip=request.remote_addr)
+        await identity.logout(_string(body, "refresh_token"), ip=client_address())
         return "", 204
 
     @auth.get("/api/v1/auth/me")

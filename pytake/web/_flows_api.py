@@ -58,6 +58,7 @@ from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._openapi import PAGE_QUERY, documented
 from pytake.web._permissions import Permission, requires
+from pytake.web._ratelimit import client_address
 from pytake.web._rest_support import keyed_page, read_json_object, str_arg
 
 __all__ = ["create_flows_blueprint"]
@@ -134,7 +135,7 @@ def create_flows_blueprint(
         return await trio.to_thread.run_sync(check, document, node_types())
 
     def who() -> tuple[int, str | None]:
-        return current_principal().user_id, request.remote_addr
+        return current_principal().user_id, client_address()
 
     # --- reading -----------------------------------------------------------------------------
 

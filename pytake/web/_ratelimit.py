@@ -336,3 +336,12 @@ async def _sign_in_outcome(identity: IdentityService | None, succeeded: bool) ->
         identity.login_limiter.succeeded(email)
     else:
         identity.login_limiter.failed(email)
+
+
+def client_address() -> str | None:
+    """The current request's client address as the rate limits see it: the peer, or the
+    client a trusted proxy names in ``X-Forwarded-For`` (``trusted_proxies``)."""
+    limits: RateLimits | None = current_app.extensions.get(RATE_LIMITS_EXTENSION)
+    if limits is None:
+        return request.remote_addr
+    return limits.client_ip(request.remote_addr, request.headers.getlist("X-Forwarded-For"))

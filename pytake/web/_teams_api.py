@@ -36,7 +36,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, jsonify
 from quart.typing import ResponseReturnValue
 
 from pytake.queues import (
@@ -57,6 +57,7 @@ from pytake.web._auth_routes import current_principal
 from pytake.web._errors import json_error, problem
 from pytake.web._openapi import PAGE_QUERY, documented
 from pytake.web._permissions import Permission, requires
+from pytake.web._ratelimit import client_address
 from pytake.web._rest_support import iso, keyed_page, read_json_object, str_arg
 
 __all__ = ["create_teams_blueprint"]
@@ -173,7 +174,7 @@ def create_teams_blueprint(
     @requires(Permission.TEAMS_MANAGE)
     async def create_team() -> ResponseReturnValue:
         fields = team_fields(await read_json_object(MAX_BODY_BYTES), creating=True)
-        team = _team_json(await teams.create_team(fields, actor(), request.remote_addr))
+        team = _team_json(await teams.create_team(fields, actor(), client_address()))
         await changed(team["id"])
         return jsonify(team), 201, {"Location": f"/api/v1/teams/{team['id']}"}
 
@@ -188,7 +189,7 @@ def create_teams_blueprint(
     @requires(Permission.TEAMS_MANAGE)
     async def update_team(team_id: int) -> Response:
         fields = team_fields(await read_json_object(MAX_BODY_BYTES), creating=False)
-        team, was_changed = await teams.update_team(team_id, fields, actor(), request.remote_addr)
+        team, was_changed = await teams.update_team(team_id, fields, actor(), client_address())
         if was_changed:
             await changed(team_id)
         return jsonify(_team_json(team))
@@ -197,7 +198,7 @@ def create_teams_blueprint(
     @documented(status=204)
     @requires(Permission.TEAMS_MANAGE)
     async def delete_team(team_id: int) -> ResponseReturnValue:
-        await teams.delete_team(team_id, actor(), request.remote_addr)
+        await teams.delete_team(team_id, actor(), client_address())
         await changed(team_id)
         return "", 204
 
@@ -217,7 +218,7 @@ def create_teams_blueprint(
     async def put_member(team_id: int, user_id: int) -> ResponseReturnValue:
         fields = member_fields(await read_json_object(MAX_BODY_BYTES))
         member, created, was_changed = await teams.put_member(
-            team_id, user_id, fields, actor(), request.remote_addr
+            team_id, user_id, fields, actor(), client_address()
         )
         if was_changed:
             await changed(team_id)
@@ -227,7 +228,7 @@ def create_teams_blueprint(
     @documented(status=204)
     @requires(Permission.MEMBERS_MANAGE)
     async def delete_member(team_id: int, user_id: int) -> ResponseReturnValue:
-        await teams.remove_member(team_id, user_id, actor(), request.remote_addr)
+        await teams.remove_member(team_id, user_id, actor(), client_address())
         await changed(team_id)
         return "", 204
 

@@ -44,6 +44,7 @@ from pytake.web._agent_ws import CLOSE_UNAUTHORIZED
 from pytake.web._auth_routes import current_principal, token_response
 from pytake.web._errors import json_error, problem
 from pytake.web._permissions import Open, Permission, public, requires
+from pytake.web._ratelimit import client_address
 from pytake.web._rest_support import int_arg, iso, read_json_object, str_arg
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def create_users_blueprint(identity: IdentityService,
     async def _update(user_id: int, **changes: Any) -> Response:
         before = await admin.get(user_id)
         after = await admin.update(user_id, actor=current_principal().user_id,
-                                   ip=request.remote_addr, **changes)
+                                   ip=client_address(), **changes)
         _cut(before, after)
         return jsonify(user_json(after))
 
@@ -188,7 +189,7 @@ def create_users_blueprint(identity: IdentityService,
                            required=("email", "name", "role"))
         credential = await admin.invite(
             body["email"], body["name"], body["role"], body.get("delivery", "link"),
-            actor=current_principal().user_id, ip=request.remote_addr,
+            actor=current_principal().user_id, ip=client_address(),
         )
         response = jsonify(_credential_json(credential))
         response.status_code = 201
@@ -228,7 +229,7 @@ def create_users_blueprint(identity: IdentityService,
         body = await _body({"delivery": str}, optional_body=True)
         credential = await admin.reset_password(
             user_id, body.get("delivery", "link"), actor=current_principal().user_id,
-            ip=request.remote_addr,
+            ip=client_address(),
         )
         response = jsonify(_credential_json(credential))
         response.headers.update(_NO_STORE)
@@ -241,7 +242,7 @@ def create_users_blueprint(identity: IdentityService,
         body = await _body({"name": str}, required=("name",))
         principal = current_principal()
         user = await admin.update(principal.user_id, name=body["name"],
-                                  actor=principal.user_id, ip=request.remote_addr)
+                                  actor=principal.user_id, ip=client_address())
         return jsonify(user_json(user))
 
     @bp.post("/api/v1/users/me/password")
@@ -252,14 +253,14 @@ def create_users_blueprint(identity: IdentityService,
                            required=("current_password", "new_password"))
         principal = current_principal()
         # Guessing the current password with a stolen access token is a sign-in attempt.
-        wait = identity.login_limiter.attempt(request.remote_addr, principal.email)
+        wait = identity.login_limiter.attempt(client_address(), principal.email)
         if wait:
             return json_error(429, "too many password attempts, retry later",
                               {"Retry-After": str(wait)})
         await admin.change_password(principal.user_id, body["current_password"],
-                                    body["new_password"], ip=request.remote_addr)
+                                    body["new_password"], ip=client_address())
         pair = await identity.authenticate(principal.email, body["new_password"],
-                                           ip=request.remote_addr)
+                                           ip=client_address())
         return token_response(pair)
 
     @bp.post("/api/v1/auth/set-password")
@@ -267,9 +268,9 @@ def create_users_blueprint(identity: IdentityService,
     async def set_password() -> ResponseReturnValue:
         """Redeem a one-time set-password token; answers a token pair (signed in)."""
         body = await _body({"token": str, "password": str}, required=("token", "password"))
-        user = await admin.redeem(body["token"], body["password"], ip=request.remote_addr)
+        user = await admin.redeem(body["token"], body["password"], ip=client_address())
         pair = await identity.authenticate(user.email, body["password"],
-                                           ip=request.remote_addr)
+                                           ip=client_address())
         return token_response(pair)
 
     return bp
