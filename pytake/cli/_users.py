@@ -53,9 +53,6 @@ def register(subcommands: Subcommands) -> None:
         "terminal, or read from the first line of stdin with --password-stdin. It must have "
         "at least 8 characters and not be a common password or the email address.",
     )
-    create.add_argument("--email", required=True, help="sign-in email (stored lower-cased)")
-    create.add_argument("--name", required=True, help="name shown to other users")
-    create.add_argument("--role", required=True, choices=_ROLES, help="what the user may do")
     create.add_argument(
         "--password-stdin",
         action="store_true",
@@ -73,9 +70,11 @@ def register(subcommands: Subcommands) -> None:
         "(--delivery link, valid for days; the user redeems it at POST "
         "/api/v1/auth/set-password) or a temporary password (--delivery password).",
     )
-    invite.add_argument("--email", required=True, help="sign-in email (stored lower-cased)")
-    invite.add_argument("--name", required=True, help="name shown to other users")
-    invite.add_argument("--role", required=True, choices=_ROLES, help="what the user may do")
+    for action in (create, invite):
+        action.add_argument("--email", required=True, help="sign-in email (stored lower-cased)")
+        action.add_argument("--name", required=True, help="name shown to other users")
+        action.add_argument("--role", required=True, choices=_ROLES,
+                            help="what the user may do")
     role = actions.add_parser(
         "role", help="change a user's role (signs them out)",
         description="Change a user's role. Their sessions end: refresh tokens are revoked "
