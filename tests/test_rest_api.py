@@ -270,7 +270,8 @@ async def test_list_arguments_are_checked(api: Api) -> None:
             "owner must be one of assigned, flow, offered, queued, resolved; got 'bot'"
         ),
         (("team", "sales"),): "team must be an integer id, got 'sales'",
-        (("agent", "0"),): "agent must be a positive id, got 0",
+        (("agent", "0"),): f"agent must be an id from 1 to {2**63 - 1}, got '0'",
+        (("team", str(2**63)),): f"team must be an id from 1 to {2**63 - 1}, got '{2**63}'",
         (("limit", "0"),): "limit must be between 1 and 200, got 0",
         (("limit", "201"),): "limit must be between 1 and 200, got 201",
         (("cursor", "bm9wZQ"),): "cursor is not a cursor this API handed out",

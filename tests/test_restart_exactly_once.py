@@ -23,7 +23,11 @@ import trio
 from pytake.config import load_settings
 from pytake.identity import IdentityService
 from pytake.modules import SecretBox
-from pytake.modules.builtin.webhook import _delete_subscription, _insert_subscription
+from pytake.modules.builtin.webhook import (
+    _delete_subscription,
+    _insert_subscription,
+    new_secret,
+)
 from pytake.standins.apis import WebhookReceiver, run_app
 from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
 from pytake.standins.whatsapp._customers import RetryPolicy
@@ -230,11 +234,12 @@ async def test_kill_9_of_the_whole_group_under_load_applies_every_message_once(
 async def _subscribed(url: str, receiver: WebhookReceiver, *events: str) -> AsyncIterator[None]:
     """``receiver`` subscribed to ``events`` (as an admin would, before the server starts),
     and unsubscribed at the end: later tests share the database."""
-    receiver.secret = "s" * 32
+    receiver.secret = new_secret()
     db = Database(url)
     try:
-        subscription = await db.run(_insert_subscription, receiver.base_url + "/hook",
-                                    list(events), receiver.secret, None, SecretBox(SECRET_KEY))
+        subscription = await db.run(
+            _insert_subscription, {"url": receiver.base_url + "/hook", "events": list(events)},
+            receiver.secret, SecretBox(SECRET_KEY))
         yield
         await db.run(_delete_subscription, subscription.id)
     finally:

@@ -4,6 +4,7 @@ agent socket of a deactivated user closing within a second."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -364,3 +365,61 @@ async def test_users_change_their_own_name_and_password(site: Site) -> None:
     login = await c.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 401
     await site.sign_in(email, "a new passphrase")
+
+
+async def test_ids_beyond_64_bits_are_refused_not_crashed_on(site: Site) -> None:
+    c = site.client
+    huge = 2**63
+    cursor = base64.urlsafe_b64encode(f"u{huge}".encode()).rstrip(b"=").decode()
+    listing = await c.get("/api/v1/users", headers=site.admin, params={"cursor": cursor})
+    assert listing.status_code == 400, listing.text
+    canned = await c.get("/api/v1/canned-responses", headers=site.admin,
+                         params={"team": str(huge)})
+    assert canned.status_code == 400 and "team" in brief(canned)["error"], canned.text
+    created = await c.post("/api/v1/canned-responses", headers=site.admin, json={
+        "team_id": huge, "shortcut": "oi", "title": "Oi", "text": "Olá!"})
+    assert created.status_code == 422 and created.json()["field"] == "team_id", created.text
+
+
+async def test_canned_responses_by_team_for_agents_managed_by_admins(site: Site) -> None:
+    c = site.client
+    agent_id, _, agent, _ = await site.user("agent")
+    teams = []
+    for name in (f"vendas-{secrets.token_hex(3)}", f"suporte-{secrets.token_hex(3)}"):
+        created = await c.post("/api/v1/teams", headers=site.admin, json={"name": name})
+        assert created.status_code == 201, created.text
+        teams.append(created.json()["id"])
+    joined = await c.put(f"/api/v1/teams/{teams[0]}/members/{agent_id}", headers=site.admin,
+                         json={})
+    assert joined.status_code in (200, 201), joined.text
+
+    body = {"team_id": teams[0], "shortcut": "/Saudação", "title": "Saudação 👋",
+            "text": "Olá! Em que posso ajudar?\u200d"}
+    made = await c.post("/api/v1/canned-responses", headers=site.admin, json=body)
+    assert made.status_code == 201, made.text
+    row = made.json()
+    assert row["shortcut"] == "saudação" and row["text"] == body["text"]
+    again = await c.post("/api/v1/canned-responses", headers=site.admin,
+                         json={**body, "shortcut": "SAUDAÇÃO"})
+    assert again.status_code == 409 and again.json()["field"] == "shortcut", again.text
+    other = await c.post("/api/v1/canned-responses", headers=site.admin,
+                         json={**body, "team_id": teams[1]})
+    assert other.status_code == 201, other.text
+
+    # The agent reads their team's responses only, and may not change them.
+    seen = await c.get("/api/v1/canned-responses", headers=agent, params={"shortcut": "/sau"})
+    assert seen.status_code == 200, seen.text
+    assert [r["id"] for r in seen.json()["canned_responses"]] == [row["id"]]
+    hidden = await c.get(f"/api/v1/canned-responses/{other.json()['id']}", headers=agent)
+    assert hidden.status_code == 404
+    refused = await c.patch(f"/api/v1/canned-responses/{row['id']}", headers=agent,
+                            json={"title": "x"})
+    assert refused.status_code == 403
+
+    changed = await c.patch(f"/api/v1/canned-responses/{row['id']}", headers=site.admin,
+                            json={"title": "Bom dia"})
+    assert changed.status_code == 200 and changed.json()["title"] == "Bom dia", changed.text
+    gone = await c.delete(f"/api/v1/canned-responses/{row['id']}", headers=site.admin)
+    assert gone.status_code == 204
+    after = await c.get(f"/api/v1/canned-responses/{row['id']}", headers=site.admin)
+    assert after.status_code == 404

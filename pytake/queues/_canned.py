@@ -13,6 +13,7 @@ last row of the previous page.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Final
 
 import attrs
@@ -37,7 +38,8 @@ MAX_SHORTCUT: Final = 32
 MAX_TITLE: Final = 120
 #: WhatsApp's limit on a text message body: a longer response could never be sent.
 MAX_TEXT: Final = 4096
-_SHORTCUT: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+# Any script's letters and digits (agents here type "/saudação"), then also _ . -
+_SHORTCUT: Final = re.compile(r"^[^\W_][\w.-]*$")
 _FIELDS: Final = ("team_id", "shortcut", "title", "text")
 
 
@@ -92,14 +94,15 @@ def canned_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "team_id" in body:
         team_id = body["team_id"]
-        if type(team_id) is not int or team_id < 1:
+        if type(team_id) is not int or not 1 <= team_id <= 2**63 - 1:
             raise InvalidCannedResponse("team_id must be a positive integer", field="team_id")
         fields["team_id"] = team_id
     if "shortcut" in body:
         # Agents type it after "/": a given "/greeting" means the shortcut "greeting".
         shortcut = body["shortcut"]
         if isinstance(shortcut, str):
-            shortcut = shortcut.strip().removeprefix("/").lower()
+            # One spelling per shortcut: "ção" typed precomposed or combined is the same.
+            shortcut = unicodedata.normalize("NFC", shortcut.strip().removeprefix("/").lower())
         if not isinstance(shortcut, str) or not _SHORTCUT.match(shortcut) \
                 or len(shortcut) > MAX_SHORTCUT:
             raise InvalidCannedResponse(

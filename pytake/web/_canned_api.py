@@ -29,8 +29,10 @@ from pytake.queues import (
     canned_fields,
 )
 from pytake.store import CannedResponse, Database
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._errors import problem
+from pytake.web._openapi import documented
 from pytake.web._page_cursor import decode_cursor, encode_cursor
 from pytake.web._permissions import Permission, may, requires
 from pytake.web._rest_support import int_arg, iso, optional_id_arg, read_json_object, str_arg
@@ -78,6 +80,7 @@ def create_canned_blueprint(db: Database) -> Blueprint:
         return None if may(principal, Permission.CANNED_MANAGE) else principal.user_id
 
     @bp.get("/api/v1/canned-responses")
+    @documented(query=schemas.CANNED_QUERY, response=schemas.CANNED_RESPONSES)
     @requires(Permission.CANNED_READ)
     async def list_canned() -> Response:
         prefix = str_arg("shortcut")
@@ -96,6 +99,7 @@ def create_canned_blueprint(db: Database) -> Blueprint:
         })
 
     @bp.post("/api/v1/canned-responses")
+    @documented(request=schemas.CANNED_CREATE, response=schemas.CANNED, status=201)
     @requires(Permission.CANNED_MANAGE)
     async def create_canned() -> ResponseReturnValue:
         fields = canned_fields(await read_json_object(MAX_BODY_BYTES), creating=True)
@@ -103,17 +107,20 @@ def create_canned_blueprint(db: Database) -> Blueprint:
         return jsonify(_canned_json(row)), 201, {"Location": f"/api/v1/canned-responses/{row.id}"}
 
     @bp.get("/api/v1/canned-responses/<int:response_id>")
+    @documented(response=schemas.CANNED)
     @requires(Permission.CANNED_READ)
     async def get_canned(response_id: int) -> Response:
         return jsonify(_canned_json(await canned.get(response_id, viewer())))
 
     @bp.patch("/api/v1/canned-responses/<int:response_id>")
+    @documented(request=schemas.CANNED_UPDATE, response=schemas.CANNED)
     @requires(Permission.CANNED_MANAGE)
     async def update_canned(response_id: int) -> Response:
         fields = canned_fields(await read_json_object(MAX_BODY_BYTES), creating=False)
         return jsonify(_canned_json(await canned.update(response_id, fields)))
 
     @bp.delete("/api/v1/canned-responses/<int:response_id>")
+    @documented(status=204)
     @requires(Permission.CANNED_MANAGE)
     async def delete_canned(response_id: int) -> ResponseReturnValue:
         await canned.delete(response_id)

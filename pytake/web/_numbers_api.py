@@ -32,7 +32,9 @@ from pytake.messaging import (
     NumberRecord,
     number_fields,
 )
+from pytake.web import _schemas as schemas
 from pytake.web._errors import problem
+from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import int_arg, iso, read_json_object
 
@@ -86,6 +88,7 @@ def create_numbers_blueprint(book: NumberBook) -> Blueprint:
         return jsonify(_number_json(record))
 
     @bp.get("/api/v1/numbers")
+    @documented(query=schemas.NUMBERS_QUERY, response=schemas.NUMBERS)
     @requires(Permission.NUMBERS_MANAGE)
     async def list_numbers() -> Response:
         """Numbers in the order they were added; ``next_cursor`` names the next page."""
@@ -100,6 +103,7 @@ def create_numbers_blueprint(book: NumberBook) -> Blueprint:
                         "next_cursor": str(page[-1].id) if more else None})
 
     @bp.post("/api/v1/numbers")
+    @documented(request=schemas.NUMBER_CREATE, response=schemas.NUMBER, status=201)
     @requires(Permission.NUMBERS_MANAGE)
     async def add_number() -> ResponseReturnValue:
         fields = number_fields(await read_json_object(MAX_BODY_BYTES), partial=False)
@@ -108,27 +112,33 @@ def create_numbers_blueprint(book: NumberBook) -> Blueprint:
         return response, 201, {"Location": f"/api/v1/numbers/{number}"}
 
     @bp.get("/api/v1/numbers/<phone_number_id>")
+    @documented(path=schemas.NUMBER_PATH, response=schemas.NUMBER)
     @requires(Permission.NUMBERS_MANAGE)
     async def get_number(phone_number_id: str) -> Response:
         return jsonify(_number_json(await numbers.get(phone_number_id)))
 
     @bp.patch("/api/v1/numbers/<phone_number_id>")
+    @documented(path=schemas.NUMBER_PATH, request=schemas.NUMBER_UPDATE,
+                response=schemas.NUMBER)
     @requires(Permission.NUMBERS_MANAGE)
     async def update_number(phone_number_id: str) -> Response:
         fields = number_fields(await read_json_object(MAX_BODY_BYTES), partial=True)
         return await applied(await numbers.update(phone_number_id, fields))
 
     @bp.post("/api/v1/numbers/<phone_number_id>/pause")
+    @documented(path=schemas.NUMBER_PATH, response=schemas.NUMBER)
     @requires(Permission.NUMBERS_MANAGE)
     async def pause_number(phone_number_id: str) -> Response:
         return await applied(await numbers.update(phone_number_id, {"paused": True}))
 
     @bp.post("/api/v1/numbers/<phone_number_id>/resume")
+    @documented(path=schemas.NUMBER_PATH, response=schemas.NUMBER)
     @requires(Permission.NUMBERS_MANAGE)
     async def resume_number(phone_number_id: str) -> Response:
         return await applied(await numbers.update(phone_number_id, {"paused": False}))
 
     @bp.delete("/api/v1/numbers/<phone_number_id>")
+    @documented(path=schemas.NUMBER_PATH, status=204)
     @requires(Permission.NUMBERS_MANAGE)
     async def remove_number(phone_number_id: str) -> ResponseReturnValue:
         await numbers.remove(phone_number_id)

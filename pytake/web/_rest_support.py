@@ -61,6 +61,11 @@ def int_arg(name: str, default: int, maximum: int, *, minimum: int = 0) -> int:
     return value
 
 
+#: The largest id a row can have (a signed 64-bit column): larger ones name nothing, and
+#: the database would refuse to compare them.
+MAX_ID: Final = 2**63 - 1
+
+
 def optional_id_arg(name: str) -> int | None:
     """The query argument ``name`` as a positive id, or ``None`` when absent or empty."""
     raw = request.args.get(name)
@@ -70,8 +75,8 @@ def optional_id_arg(name: str) -> int | None:
         value = int(raw)
     except ValueError:
         raise BadRequest(f"{name} must be an integer id, got {raw!r}") from None
-    if value < 1:
-        raise BadRequest(f"{name} must be a positive id, got {value}")
+    if not 1 <= value <= MAX_ID:
+        raise BadRequest(f"{name} must be an id from 1 to {MAX_ID}, got {raw!r}")
     return value
 
 

@@ -183,3 +183,155 @@ CONFIG: Final = obj({"module": STRING, "tenant": STRING, "config": OBJECT,
                      "secrets_set": STRINGS, "updated_at": TIME})
 CONFIGS: Final = page_of("configs", CONFIG)
 MODULE_PATH: Final = {"name": MODULE_NAME, "tenant": TENANT}
+
+# --- users -----------------------------------------------------------------------------------
+
+ID: Final[Schema] = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+USER: Final = ME
+USERS_QUERY: Final = {
+    "cursor": PAGE_QUERY["cursor"],
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200,
+              "description": "how many users a page holds at most (default 50)"},
+    "role": ROLE,
+    "active": {"type": "string", "enum": ["true", "false"]},
+}
+USERS: Final = page_of("users", USER)
+DELIVERY: Final[Schema] = {
+    "type": "string", "enum": ["link", "password"],
+    "description": "link (default): a one-time set-password token; password: a temporary "
+                   "password",
+}
+INVITE: Final = body({"email": STRING, "name": STRING, "role": ROLE, "delivery": DELIVERY},
+                     ("email", "name", "role"))
+CREDENTIAL: Final = obj(
+    {"user": USER, "delivery": STRING},
+    {"set_password_token": {"type": "string", "description": "delivery link: shown only here"},
+     "expires_at": MAYBE_TIME,
+     "temporary_password": {"type": "string",
+                            "description": "delivery password: shown only here"}},
+)
+USER_UPDATE: Final = body({"name": STRING, "role": ROLE, "active": BOOL})
+RESET_PASSWORD: Final = body({"delivery": DELIVERY})
+ME_UPDATE: Final = body({"name": STRING}, ("name",))
+PASSWORD_CHANGE: Final = body({"current_password": STRING, "new_password": STRING},
+                              ("current_password", "new_password"))
+SET_PASSWORD: Final = body({"token": STRING, "password": STRING}, ("token", "password"))
+
+# --- webhooks --------------------------------------------------------------------------------
+
+WEBHOOK_MEMBERS: Final[dict[str, Schema]] = {
+    "id": INT, "url": STRING, "events": STRINGS, "active": BOOL,
+    "description": MAYBE_STRING, "created_at": TIME, "updated_at": TIME,
+}
+WEBHOOK: Final = obj(WEBHOOK_MEMBERS)
+WEBHOOK_SECRET: Final[Schema] = {
+    "type": "string", "description": "the signing secret (whsec_...): shown only here"}
+WEBHOOK_CREATED: Final = obj({**WEBHOOK_MEMBERS, "secret": WEBHOOK_SECRET})
+WEBHOOK_FIELDS: Final[dict[str, Schema]] = {
+    "url": {"type": "string", "maxLength": 2048, "description": "an http(s) URL"},
+    "events": {"type": "array", "minItems": 1, "maxItems": 50,
+               "items": {"type": "string",
+                         "pattern": r"^(\*|[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))*)$"},
+               "description": "event types, 'family.*' or '*'"},
+    "active": BOOL,
+    "description": {"type": ["string", "null"], "maxLength": 255},
+}
+WEBHOOK_CREATE: Final = body(WEBHOOK_FIELDS, ("url", "events"))
+WEBHOOK_UPDATE: Final = {**body(WEBHOOK_FIELDS), "minProperties": 1}
+WEBHOOKS_QUERY: Final = {
+    "cursor": PAGE_QUERY["cursor"],
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200,
+              "description": "how many items a page holds at most (default 50)"},
+}
+WEBHOOKS: Final = page_of("webhooks", WEBHOOK)
+ROTATED_SECRET: Final = obj({"id": INT, "secret": WEBHOOK_SECRET})
+WEBHOOK_DELIVERY: Final = obj({
+    "id": INT, "webhook_id": INT, "event_id": STRING, "event_type": STRING, "attempt": INT,
+    "succeeded": BOOL, "response_status": MAYBE_INT, "error": MAYBE_STRING,
+    "duration_ms": MAYBE_INT, "at": TIME, "redelivery_of": MAYBE_INT,
+})
+WEBHOOK_DELIVERIES: Final = page_of("deliveries", WEBHOOK_DELIVERY)
+
+# --- business numbers ------------------------------------------------------------------------
+
+META_ID: Final[Schema] = {"type": "string", "pattern": r"^[0-9]{1,64}$",
+                          "description": "the digits of a Meta id"}
+NUMBER: Final = obj({
+    "phone_number_id": STRING, "waba_id": STRING, "display_name": STRING,
+    "has_token": {"type": "boolean",
+                  "description": "whether the number has its own access token (never shown)"},
+    "paused": BOOL, "created_at": TIME, "updated_at": TIME,
+})
+NUMBERS_QUERY: Final[dict[str, Schema]] = {
+    "cursor": {"type": "string", "pattern": r"^[0-9]{1,18}$",
+               "description": "next_cursor of the previous page; absent for the first page"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100,
+              "description": "how many numbers a page holds at most (default 100)"},
+}
+NUMBERS: Final = page_of("numbers", NUMBER)
+_ACCESS_TOKEN: Final[Schema] = {"type": "string", "minLength": 1, "maxLength": 4096,
+                                "description": "kept encrypted; never in an answer"}
+NUMBER_FIELDS: Final[dict[str, Schema]] = {
+    "waba_id": {"type": "string", "maxLength": 64, "pattern": r"^[0-9]*$",
+                "description": "the digits of a Meta id, or empty"},
+    "display_name": {"type": "string", "maxLength": 200},
+    "access_token": _ACCESS_TOKEN,
+    "paused": BOOL,
+}
+NUMBER_CREATE: Final = body({"phone_number_id": META_ID, **NUMBER_FIELDS},
+                            ("phone_number_id",))
+NUMBER_UPDATE: Final = body({
+    **NUMBER_FIELDS,
+    "access_token": {**_ACCESS_TOKEN, "type": ["string", "null"],
+                     "description": "kept encrypted; never in an answer; null removes it"},
+})
+NUMBER_PATH: Final = {"phone_number_id": META_ID}
+
+# --- runtime settings ------------------------------------------------------------------------
+
+SETTING: Final = obj({"value": {}, "default": {}, "overridden": BOOL})
+SETTINGS: Final = obj({
+    "settings": {"type": "object", "additionalProperties": SETTING,
+                 "description": "each live setting: its value now, the environment's "
+                                "(default), and whether it is overridden"},
+    "live": STRINGS,
+})
+_MAYBE_SECONDS: Final[Schema] = {"type": ["number", "null"], "minimum": 0}
+SETTINGS_CHANGE: Final[Schema] = {
+    "type": "object",
+    "description": "live settings to change; null goes back to the default; any other "
+                   "name answers 422",
+    "properties": {
+        "routing_default_team": MAYBE_STRING,
+        "routing_reopen_window": _MAYBE_SECONDS,
+        "routing_burst_gap": _MAYBE_SECONDS,
+        "flows_default": MAYBE_STRING,
+        "flows_keywords": MAYBE_STRING,
+        "agent_offline_grace": _MAYBE_SECONDS,
+        "whatsapp_inbox_backlog_limit": MAYBE_INT,
+    },
+    "additionalProperties": False,
+}
+
+# --- canned responses ------------------------------------------------------------------------
+
+CANNED: Final = obj({"id": INT, "team_id": INT, "shortcut": STRING, "title": STRING,
+                     "text": STRING, "created_at": MAYBE_TIME, "updated_at": MAYBE_TIME})
+CANNED_QUERY: Final = {
+    **PAGE_QUERY,
+    "team": {**ID, "description": "only this team's"},
+    "shortcut": {"type": "string", "maxLength": 200,
+                 "description": "only shortcuts starting with this (a leading / is ignored)"},
+}
+CANNED_RESPONSES: Final = page_of("canned_responses", CANNED)
+CANNED_FIELDS: Final[dict[str, Schema]] = {
+    "team_id": ID,
+    "shortcut": {"type": "string", "minLength": 1, "maxLength": 33,
+                 "description": "1 to 32 letters (any script), digits, . _ - (starting with a "
+                                "letter or digit), stored in lower case; "
+                                "a leading / is dropped"},
+    "title": {"type": "string", "minLength": 1, "maxLength": 120},
+    "text": {"type": "string", "minLength": 1, "maxLength": 4096},
+}
+CANNED_CREATE: Final = body(CANNED_FIELDS, ("team_id", "shortcut", "title", "text"))
+CANNED_UPDATE: Final = {**body(CANNED_FIELDS), "minProperties": 1}

@@ -17,8 +17,10 @@ from quart import Blueprint, Response, jsonify
 
 from pytake.errors import ConfigError
 from pytake.store import LIVE_SETTINGS, RuntimeSettings
+from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._errors import problem
+from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import read_json_object
 
@@ -39,11 +41,13 @@ def create_settings_blueprint(runtime: RuntimeSettings) -> Blueprint:
         return jsonify({"settings": runtime.values(), "live": list(LIVE_SETTINGS)})
 
     @bp.get("/api/v1/settings")
+    @documented(response=schemas.SETTINGS)
     @requires(Permission.SETTINGS_MANAGE)
     async def get_settings() -> Response:
         return render()
 
     @bp.patch("/api/v1/settings")
+    @documented(request=schemas.SETTINGS_CHANGE, response=schemas.SETTINGS)
     @requires(Permission.SETTINGS_MANAGE)
     async def change_settings() -> Response:
         body = await read_json_object(MAX_BODY_BYTES)

@@ -40,12 +40,14 @@ from pytake.identity import (
     UserInfo,
     UserNotFound,
 )
+from pytake.web import _schemas as schemas
 from pytake.web._agent_ws import CLOSE_UNAUTHORIZED
 from pytake.web._auth_routes import current_principal, token_response
 from pytake.web._errors import json_error, problem
+from pytake.web._openapi import documented
 from pytake.web._permissions import Open, Permission, public, requires
 from pytake.web._ratelimit import client_address
-from pytake.web._rest_support import int_arg, iso, read_json_object, str_arg
+from pytake.web._rest_support import MAX_ID, int_arg, iso, read_json_object, str_arg
 
 if TYPE_CHECKING:
     from pytake.agents import AgentSockets
@@ -114,7 +116,10 @@ def _after(cursor: str | None) -> int:
         raise bad from None
     if not raw.startswith("u") or not raw[1:].isdigit() or len(raw) > 20:
         raise bad
-    return int(raw[1:])
+    last_id = int(raw[1:])
+    if last_id > MAX_ID:
+        raise bad
+    return last_id
 
 
 def _active_arg() -> bool | None:
@@ -168,6 +173,7 @@ def create_users_blueprint(identity: IdentityService,
         return jsonify(user_json(after))
 
     @bp.get("/api/v1/users")
+    @documented(query=schemas.USERS_QUERY, response=schemas.USERS)
     @requires(Permission.USERS_MANAGE)
     async def list_users() -> ResponseReturnValue:
         """Users by id, a page at a time; ``next_cursor`` is null on the last page."""
@@ -182,6 +188,7 @@ def create_users_blueprint(identity: IdentityService,
         })
 
     @bp.post("/api/v1/users")
+    @documented(request=schemas.INVITE, response=schemas.CREDENTIAL, status=201)
     @requires(Permission.USERS_MANAGE)
     async def invite() -> ResponseReturnValue:
         """Invite a user: a one-time set-password token or a temporary password."""
@@ -198,12 +205,14 @@ def create_users_blueprint(identity: IdentityService,
         return response
 
     @bp.get("/api/v1/users/<int:user_id>")
+    @documented(response=schemas.USER)
     @requires(Permission.USERS_MANAGE)
     async def get_user(user_id: int) -> ResponseReturnValue:
         """One user."""
         return jsonify(user_json(await admin.get(user_id)))
 
     @bp.patch("/api/v1/users/<int:user_id>")
+    @documented(request=schemas.USER_UPDATE, response=schemas.USER)
     @requires(Permission.USERS_MANAGE)
     async def update_user(user_id: int) -> ResponseReturnValue:
         """Change a user's name, role or active flag."""
@@ -211,18 +220,22 @@ def create_users_blueprint(identity: IdentityService,
         return await _update(user_id, **body)
 
     @bp.post("/api/v1/users/<int:user_id>/deactivate")
+    @documented(response=schemas.USER)
     @requires(Permission.USERS_MANAGE)
     async def deactivate(user_id: int) -> ResponseReturnValue:
         """Deactivate: sessions revoked, tokens refused, sockets closed."""
         return await _update(user_id, active=False)
 
     @bp.post("/api/v1/users/<int:user_id>/reactivate")
+    @documented(response=schemas.USER)
     @requires(Permission.USERS_MANAGE)
     async def reactivate(user_id: int) -> ResponseReturnValue:
         """Let a deactivated user sign in again."""
         return await _update(user_id, active=True)
 
     @bp.post("/api/v1/users/<int:user_id>/reset-password")
+    @documented(request=schemas.RESET_PASSWORD, request_required=False,
+                response=schemas.CREDENTIAL)
     @requires(Permission.USERS_MANAGE)
     async def reset_password(user_id: int) -> ResponseReturnValue:
         """Replace the password by a one-time token's or a temporary one."""
@@ -236,6 +249,7 @@ def create_users_blueprint(identity: IdentityService,
         return response
 
     @bp.patch("/api/v1/users/me")
+    @documented(request=schemas.ME_UPDATE, response=schemas.USER)
     @requires(Permission.SELF_MANAGE)
     async def update_me() -> ResponseReturnValue:
         """Change one's own name."""
@@ -246,6 +260,7 @@ def create_users_blueprint(identity: IdentityService,
         return jsonify(user_json(user))
 
     @bp.post("/api/v1/users/me/password")
+    @documented(request=schemas.PASSWORD_CHANGE, response=schemas.TOKENS)
     @requires(Permission.SELF_MANAGE)
     async def change_password() -> ResponseReturnValue:
         """Change one's own password; answers a new token pair (other sessions end)."""
@@ -264,6 +279,7 @@ def create_users_blueprint(identity: IdentityService,
         return token_response(pair)
 
     @bp.post("/api/v1/auth/set-password")
+    @documented(request=schemas.SET_PASSWORD, response=schemas.TOKENS)
     @public(Open.SIGN_IN)
     async def set_password() -> ResponseReturnValue:
         """Redeem a one-time set-password token; answers a token pair (signed in)."""

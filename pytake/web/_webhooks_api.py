@@ -31,7 +31,9 @@ from pytake.modules.builtin.webhook import (
     WebhookModule,
     WebhookNotFound,
 )
+from pytake.web import _schemas as schemas
 from pytake.web._errors import problem
+from pytake.web._openapi import documented
 from pytake.web._page_cursor import decode_cursor, encode_cursor
 from pytake.web._permissions import Permission, requires
 from pytake.web._rest_support import int_arg, iso, read_json_object, str_arg
@@ -103,6 +105,7 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         return problem(409, str(exc), code="not_configured")
 
     @bp.get("/api/v1/webhooks")
+    @documented(query=schemas.WEBHOOKS_QUERY, response=schemas.WEBHOOKS)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def list_webhooks() -> Response:
         limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, minimum=1)
@@ -113,6 +116,8 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         })
 
     @bp.post("/api/v1/webhooks")
+    @documented(request=schemas.WEBHOOK_CREATE, response=schemas.WEBHOOK_CREATED,
+                status=201)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def create_webhook() -> ResponseReturnValue:
         subscription, secret = await webhooks.create(await read_json_object(MAX_BODY_BYTES))
@@ -120,11 +125,13 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         return jsonify(body), 201, {"Location": f"/api/v1/webhooks/{subscription.id}"}
 
     @bp.get("/api/v1/webhooks/<int:webhook_id>")
+    @documented(response=schemas.WEBHOOK)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def get_webhook(webhook_id: int) -> Response:
         return jsonify(_subscription_json(await webhooks.subscription(webhook_id)))
 
     @bp.patch("/api/v1/webhooks/<int:webhook_id>")
+    @documented(request=schemas.WEBHOOK_UPDATE, response=schemas.WEBHOOK)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def update_webhook(webhook_id: int) -> Response:
         changes = await read_json_object(MAX_BODY_BYTES)
@@ -134,6 +141,7 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         return jsonify(_subscription_json(await webhooks.update(webhook_id, changes)))
 
     @bp.delete("/api/v1/webhooks/<int:webhook_id>")
+    @documented(status=204)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def delete_webhook(webhook_id: int) -> ResponseReturnValue:
         if not await webhooks.unsubscribe(webhook_id):
@@ -141,11 +149,13 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         return "", 204
 
     @bp.post("/api/v1/webhooks/<int:webhook_id>/rotate-secret")
+    @documented(response=schemas.ROTATED_SECRET)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def rotate_secret(webhook_id: int) -> Response:
         return jsonify({"id": webhook_id, "secret": await webhooks.rotate_secret(webhook_id)})
 
     @bp.get("/api/v1/webhooks/<int:webhook_id>/deliveries")
+    @documented(query=schemas.WEBHOOKS_QUERY, response=schemas.WEBHOOK_DELIVERIES)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def list_deliveries(webhook_id: int) -> Response:
         limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, minimum=1)
@@ -156,6 +166,7 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         })
 
     @bp.post("/api/v1/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
+    @documented(response=schemas.WEBHOOK_DELIVERY)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def redeliver(webhook_id: int, delivery_id: int) -> Response:
         return jsonify(_delivery_json(await webhooks.redeliver(webhook_id, delivery_id)))
