@@ -11,6 +11,8 @@ from typing import Final
 
 from werkzeug.exceptions import BadRequest
 
+from pytake.web._rest_support import MAX_ID
+
 __all__ = ["decode_cursor", "encode_cursor"]
 
 _MAX_CURSOR: Final = 200
@@ -22,7 +24,8 @@ def encode_cursor(*position: str | int) -> str:
 
 
 def decode_cursor(cursor: str, shape: tuple[type, ...], name: str = "cursor") -> tuple[object, ...]:
-    """The position in ``cursor``, each value of the type ``shape`` gives (ids positive);
+    """The position in ``cursor``, each value of the type ``shape`` gives (ids from 1 to
+    `MAX_ID`);
     400 naming the argument if it is not a cursor made by `encode_cursor` with that shape."""
     refused = BadRequest(f"{name} is not a cursor this API handed out")
     if len(cursor) > _MAX_CURSOR:
@@ -34,6 +37,6 @@ def decode_cursor(cursor: str, shape: tuple[type, ...], name: str = "cursor") ->
     if not isinstance(values, list) or len(values) != len(shape):
         raise refused
     for value, kind in zip(values, shape, strict=True):
-        if type(value) is not kind or (isinstance(value, int) and value < 1):
+        if type(value) is not kind or (isinstance(value, int) and not 1 <= value <= MAX_ID):
             raise refused
     return tuple(values)

@@ -22,13 +22,10 @@ the last active admin 409.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from quart import Blueprint, Response, jsonify, request
 from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
 
 from pytake.identity import (
     Credential,
@@ -45,9 +42,10 @@ from pytake.web._agent_ws import CLOSE_UNAUTHORIZED
 from pytake.web._auth_routes import current_principal, token_response
 from pytake.web._errors import json_error, problem
 from pytake.web._openapi import documented
+from pytake.web._page_cursor import decode_cursor, encode_cursor
 from pytake.web._permissions import Open, Permission, public, requires
 from pytake.web._ratelimit import client_address
-from pytake.web._rest_support import MAX_ID, int_arg, iso, read_json_object, str_arg
+from pytake.web._rest_support import int_arg, iso, read_json_object, str_arg
 
 if TYPE_CHECKING:
     from pytake.agents import AgentSockets
@@ -102,24 +100,11 @@ async def _body(fields: dict[str, type], *, required: tuple[str, ...] = (),
     return body
 
 
-def _cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"u{last_id}".encode()).rstrip(b"=").decode()
-
-
 def _after(cursor: str | None) -> int:
     if not cursor:
         return 0
-    bad = BadRequest("cursor is not a cursor this API handed out")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not raw.startswith("u") or not raw[1:].isdigit() or len(raw) > 20:
-        raise bad
-    last_id = int(raw[1:])
-    if last_id > MAX_ID:
-        raise bad
-    return last_id
+    (last_id,) = decode_cursor(cursor, (int,))
+    return cast(int, last_id)
 
 
 def _active_arg() -> bool | None:
@@ -184,7 +169,7 @@ def create_users_blueprint(identity: IdentityService,
                                 active=_active_arg())
         return jsonify({
             "users": [user_json(u) for u in page.users],
-            "next_cursor": _cursor(page.next_after) if page.next_after else None,
+            "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
         })
 
     @bp.post("/api/v1/users")
