@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 
 from pytake.contracts import GetPosition
@@ -18,17 +19,33 @@ from .agent_support import PASSWORD, AgentClient, Desk, running_desk
 CAPACITY = 3
 
 
-async def _accept_everything(agent: AgentClient, held: dict[str, set[int]], name: str,
-                             peak: dict[str, int]) -> None:
+@attrs.define
+class _Progress:
+    """How far `_accept_everything` has got with one agent's frames."""
+
+    seen: int = 0  # frames handled
+    accepts: int = 0  # accept commands sent
+    busy: bool = False  # one is waiting for its answer
+
+
+async def _accept_everything(
+    agent: AgentClient,
+    held: dict[str, set[int]],
+    name: str,
+    peak: dict[str, int],
+    progress: _Progress,
+) -> None:
     """Accept each offer; track what the agent holds from its own event stream."""
-    seen = 0
     while True:
-        while seen < len(agent.frames):
-            frame = agent.frames[seen]
-            seen += 1
+        while progress.seen < len(agent.frames):
+            frame = agent.frames[progress.seen]
+            progress.seen += 1
             data = frame.get("data", {})
             if frame.get("type") == "conversation.offered":
+                progress.accepts += 1
+                progress.busy = True
                 reply = await agent.send("accept", conversation_id=data["conversation_id"])
+                progress.busy = False
                 assert reply["type"] == "ack" or "not offered" in reply["reason"], reply
             elif frame.get("type") == "conversation.assigned":
                 held[name].add(data["conversation_id"])
@@ -45,6 +62,29 @@ async def _wait(check: Any, timeout: float = 60.0) -> None:
             await trio.sleep(0.02)
 
 
+async def _quiet(desk: Desk, agents: list[tuple[AgentClient, _Progress]]) -> None:
+    """Until nothing under way could still change what an agent holds. A round: no accept
+    waits for its answer; the server is idle (so every event it sends for what happened so
+    far is queued for its connection); each connection answers a ping, queued behind those
+    events, and its acceptor handles every frame before the pong. A round in which no accept
+    was sent ends it; otherwise another round, for what those accepts caused."""
+
+    async def catch_up(client: AgentClient, progress: _Progress) -> None:
+        pong = client.frames.index(await client.send("ping"))
+        await _wait(lambda: progress.seen > pong and not progress.busy)
+
+    with trio.fail_after(60):
+        while True:
+            await _wait(lambda: not any(p.busy for _, p in agents))
+            accepts = sum(p.accepts for _, p in agents)
+            await desk.edge.settle()
+            async with trio.open_nursery() as nursery:
+                for client, progress in agents:
+                    nursery.start_soon(catch_up, client, progress)
+            if sum(p.accepts for _, p in agents) == accepts:
+                return
+
+
 async def test_capacity_order_and_stickiness_with_100_conversations_and_10_agents(
     pg_url: str, tmp_path: Path
 ) -> None:
@@ -56,9 +96,12 @@ async def test_capacity_order_and_stickiness_with_100_conversations_and_10_agent
         clients: dict[str, AgentClient] = {}
         held: dict[str, set[int]] = {email: set() for email in desk.agents}
         peak: dict[str, int] = dict.fromkeys(desk.agents, 0)
+        progress = {email: _Progress() for email in desk.agents}
         for email in desk.agents:
             clients[email] = await nursery.start(_connected, desk, email)
-            nursery.start_soon(_accept_everything, clients[email], held, email, peak)
+            nursery.start_soon(
+                _accept_everything, clients[email], held, email, peak, progress[email]
+            )
 
         customers = [desk.customer(f"C{i}") for i in range(100)]
         async with trio.open_nursery() as writers:
@@ -69,8 +112,9 @@ async def test_capacity_order_and_stickiness_with_100_conversations_and_10_agent
             return sum(len(h) for h in held.values())
 
         await _wait(lambda: assigned() == 10 * CAPACITY)
-        await desk.edge.settle()
-        await trio.sleep(0.3)
+        # Not a pause hoping anything late shows up: once nothing is under way, nothing more
+        # can be assigned.
+        await _quiet(desk, [(clients[email], progress[email]) for email in desk.agents])
         assert assigned() == 10 * CAPACITY
         assert max(peak.values()) == CAPACITY  # never more than its capacity, at any time
         rows = await desk.edge.query(

@@ -251,14 +251,14 @@ async def test_postgres_lost_and_back(private_postgres: PrivatePostgres) -> None
         assert refused == 5
         assert "127.0.0.1" in str(info.value) and "password" not in str(info.value)
 
-        private_postgres.start()
+        private_postgres.start()  # returns once its port takes connections
         with trio.fail_after(60):
             while True:  # the first attempts may meet connections the restart broke
                 try:
                     await router.tell_durable("ledger", "pg", Record(100))
                     break
                 except StorageUnavailable:
-                    await trio.sleep(0.2)
+                    await trio.sleep(0.01)  # a polling tick: each attempt is the check
         acked.append(100)
         for n in range(101, 105):
             await router.tell_durable("ledger", "pg", Record(n))

@@ -10,7 +10,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import trio
+from sqlalchemy.orm import Session
 
 from pytake.flowrun import publish
 from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
@@ -20,6 +22,8 @@ from .process_support import free_port, server_env, server_process, until_ready
 from .webhook_support import APP_SECRET, wa_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
+#: The triage flow's nodes by id (what it sends).
+NODES = {n["id"]: n for n in json.loads((EXAMPLES / "triage.json").read_text())["nodes"]}
 
 
 def _publish_triage(session: Any) -> None:
@@ -63,10 +67,43 @@ async def test_a_turn_replayed_after_a_kill_sends_nothing_twice(
                 first.wait(10)
             with server_process(env, port, log):
                 await until_ready(base)  # the journal has been replayed by now
-                await trio.sleep(0.5)
                 assert [b["type"] for b in bodies()] == ["text", "interactive"]
                 await sim.send_text(customer, "2")  # the flow goes on where it was
                 await until_sent(3)
-                await trio.sleep(0.3)
+                # No waiting for duplicates to show up: the replayed "oi" is handled before
+                # "2" (journal order), and its messages are stored before its turn ends; a
+                # customer's messages go out in the order stored. So had the replay stored
+                # any anew, they would have been sent before the answer to "2", third here.
+                sent = bodies()
+                assert [b["type"] for b in sent[:3]] == ["text", "interactive", "text"]
+                assert sent[0]["text"]["body"] == NODES["welcome"]["text"]
+                assert sent[2]["text"]["body"] == NODES["ask_problem"]["text"]
+                # And nothing is left to go out later: no message to the customer is still
+                # pending or being sent in the outbox; it holds three, and three were sent.
+                assert await _settled_outbox(pg_url, str(sent[0]["to"])) == 3
                 assert len(bodies()) == 3
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+async def _settled_outbox(pg_url: str, recipient: str) -> int:
+    """Once no message to ``recipient`` is pending or being sent in the outbox (every one is
+    sent or failed for good): how many messages to ``recipient`` it holds."""
+    async with Database(pg_url) as db:
+        with trio.fail_after(20):
+            while True:
+                waiting, total = await db.run(_outbox_counts, recipient, readonly=True)
+                if not waiting:
+                    return total
+                await trio.sleep(0.01)
+
+
+def _outbox_counts(session: Session, recipient: str) -> tuple[int, int]:
+    """The outbox's messages to ``recipient``: (still pending or being sent, all)."""
+    waiting, total = session.execute(
+        sa.text(
+            "SELECT count(*) FILTER (WHERE state IN ('pending', 'sending')), count(*) "
+            "FROM outbox WHERE recipient = :recipient AND message_id IS NOT NULL"
+        ),
+        {"recipient": recipient},
+    ).one()
+    return int(waiting), int(total)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,15 +28,38 @@ from pytake.store import _writer_process as writer_module
 
 
 class _Sleep:
-    """Sleeps in the database for each parameter's seconds; returns the backend's pid."""
+    """Sleeps in the database for each parameter's seconds; returns the backend's pid.
+    ``tag`` goes into the statement (a comment), where `_until_sleeping` looks for it."""
 
     name = "sleep"
 
+    def __init__(self, tag: str = "") -> None:
+        self.tag = tag
+
     def apply_many(self, session: Session, params: Sequence[float]) -> list[int]:
         pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        statement = sa.text(
+            f"SELECT pg_sleep(:s) /* {self.tag} */" if self.tag else "SELECT pg_sleep(:s)"
+        )
         for seconds in params:
-            session.execute(sa.text("SELECT pg_sleep(:s)"), {"s": seconds})
+            session.execute(statement, {"s": seconds})
         return [int(pid)] * len(params)
+
+
+async def _until_sleeping(pg_url: str, tag: str) -> None:
+    """Until PostgreSQL runs a statement of ``_Sleep(tag)`` (the batch is under way)."""
+
+    def running(session: Session) -> int:
+        query = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE :pattern AND pid <> pg_backend_pid()"
+        )
+        return int(session.execute(query, {"pattern": f"%pg_sleep(%/* {tag} */%"}).scalar_one())
+
+    async with Database(pg_url) as db:
+        with trio.fail_after(20):
+            while not await db.run(running, readonly=True):
+                await trio.sleep(0.01)
 
 
 class _Unpicklable(Exception):
@@ -82,6 +106,15 @@ def _stat(pid: int | str) -> list[str] | None:
         return None
 
 
+def _ignored_signals(pid: int) -> set[int]:
+    """The signals process ``pid`` ignores (``SigIgn`` in ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            mask = int(line.split()[1], 16)
+            return {n for n in range(1, mask.bit_length() + 1) if mask >> (n - 1) & 1}
+    raise AssertionError(f"no SigIgn line in /proc/{pid}/status")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -105,17 +138,18 @@ async def test_a_batch_commits_in_the_child_and_returns_its_results(
     assert stored == ["w1", "w2"]
 
 
-async def test_channels_run_side_by_side(process: WriterProcess) -> None:
+async def test_channels_run_side_by_side(process: WriterProcess, pg_url: str) -> None:
     (a_backend,) = await process.apply("a", [(_Sleep(), 0.0)])  # the child is up
     finished: list[str] = []
+    tag = secrets.token_hex(8)
 
     async def slow() -> None:
-        await process.apply("a", [(_Sleep(), 2.0)])
+        await process.apply("a", [(_Sleep(tag), 2.0)])
         finished.append("slow")
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(slow)
-        await trio.sleep(0.2)  # the slow batch is under way
+        await _until_sleeping(pg_url, tag)  # the slow batch is under way
         (b_backend,) = await process.apply("b", [(_Sleep(), 0.0)])
         finished.append("fast")
     assert finished == ["fast", "slow"]
@@ -138,28 +172,31 @@ async def test_a_child_killed_while_idle_is_replaced_before_the_next_batch(
 
 
 async def test_a_child_killed_mid_batch_fails_that_batch_as_storage_unavailable(
-    process: WriterProcess,
+    process: WriterProcess, pg_url: str
 ) -> None:
     pid = await _running_pid(process)
+    tag = secrets.token_hex(8)
 
-    async def kill_soon() -> None:
-        await trio.sleep(0.3)
+    async def kill_under_way() -> None:
+        await _until_sleeping(pg_url, tag)
         os.kill(pid, signal.SIGKILL)
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(kill_soon)
+        nursery.start_soon(kill_under_way)
         with pytest.raises(StorageUnavailable, match="writer process stopped"):
-            await process.apply("a", [(_Sleep(), 5.0)])
+            await process.apply("a", [(_Sleep(tag), 5.0)])
     assert await process.apply("b", [(_Sleep(), 0.0)])  # the next batch: a new child
     assert process.started == 2
 
 
 async def test_sigint_does_not_stop_the_child(process: WriterProcess) -> None:
     pid = await _running_pid(process)
+    # Ignored, so the kernel discards a SIGINT as it is sent: nothing can come of it later,
+    # and no waiting is needed to see that.
+    assert signal.SIGINT in _ignored_signals(pid)
     os.kill(pid, signal.SIGINT)  # what a Ctrl-C in a terminal sends the process group
-    await trio.sleep(0.3)
+    await process.apply("a", [(_Sleep(), 0.0)])  # answered after the signal
     assert _alive(pid)
-    await process.apply("a", [(_Sleep(), 0.0)])
     assert process.pid == pid and process.started == 1
 
 
