@@ -160,7 +160,6 @@ class Engine:
         # Conversation logs and agent events get a third: they are on the path from a customer
         # message to the agent's screen, which must not queue behind snapshots and outboxes.
         self.events_committer = self._committer("events-writer")
-        self.identity = IdentityService.from_settings(self.db, settings)
         self.sql_snapshots = SqlSnapshotStore(self.db, self.committer)
         self.redis: RedisConnection | None = None
         snapshots: SnapshotStore = self.sql_snapshots
@@ -180,6 +179,8 @@ class Engine:
         self.agent_events = AgentEventLog(self.db, self.events_committer)
         self.conversations = ConversationDirectory(self.db)
         self.modules = ModuleCalls(self.db, settings.secret_key, self.registry)
+        # TOTP keys are sealed like module secrets: with a key derived from secret_key.
+        self.identity = IdentityService.from_settings(self.db, settings, sealer=self.modules.box)
         self.event_feed = EventFeed(self.modules.webhook_delivery())
         # Flow steps are written in the turn that also records the conversation's messages:
         # the same writer puts them in the same transaction.

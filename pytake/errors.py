@@ -22,9 +22,12 @@ PyTakeError
 │   │                         a spent refresh token (``code`` says which)              → 401
 │   ├── Forbidden             signed in, but the role may not do this                   → 403
 │   ├── InvalidUser           a user's fields were refused (``field`` names which)     → 422
-│   │   └── EmailTaken        a user with that email already exists                    → 409
+│   │   ├── EmailTaken        a user with that email already exists                    → 409
+│   │   └── InvalidSecondFactor  a wrong, expired or spent TOTP/recovery code          → 422
 │   ├── UserNotFound          no user with that id                                      → 404
-│   └── UserConflict          the change would leave no active admin                    → 409
+│   ├── UserConflict          the change would leave no active admin                    → 409
+│   │   └── SecondFactorConflict  a second factor is already enabled                   → 409
+│   └── SecondFactorUnavailable   no PYTAKE_SECRET_KEY to encrypt a TOTP key with     → 409
 ├── RoutingError              conversations' owners, queues, team hours
 │   ├── InvalidTransition     the owner state machine has no rule for (state, event)
 │   ├── QueueError            a queue operation names something the queue does not hold
@@ -98,6 +101,7 @@ __all__ = [
     "IdentityError",
     "InvalidBusinessHours",
     "InvalidMessage",
+    "InvalidSecondFactor",
     "InvalidTransition",
     "InvalidUser",
     "MailboxFull",
@@ -109,6 +113,8 @@ __all__ = [
     "QueueError",
     "RoutingError",
     "SchemaError",
+    "SecondFactorConflict",
+    "SecondFactorUnavailable",
     "StandInError",
     "StorageUnavailable",
     "SupervisorEscalation",
@@ -311,6 +317,22 @@ class UserNotFound(IdentityError):
 
 class UserConflict(IdentityError):
     """The change is refused in the users' current state (it would leave no active admin)."""
+
+
+class InvalidSecondFactor(InvalidUser):
+    """A signed-in user's TOTP or recovery code is wrong, expired or spent (a 422 naming the
+    field: a 401 would make clients refresh a token that is fine)."""
+
+    def __init__(self, reason: str, *, field: str = "code") -> None:
+        super().__init__(reason, field=field)
+
+
+class SecondFactorConflict(UserConflict):
+    """A second factor is already enabled: it must be disabled before a new one is set up."""
+
+
+class SecondFactorUnavailable(IdentityError):
+    """Second factors need ``PYTAKE_SECRET_KEY``: their keys are stored encrypted with it."""
 
 
 class RoutingError(PyTakeError):

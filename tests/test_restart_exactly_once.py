@@ -31,7 +31,7 @@ from pytake.modules.builtin.webhook import (
 from pytake.standins.apis import WebhookReceiver, run_app
 from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
 from pytake.standins.whatsapp._customers import RetryPolicy
-from pytake.store import Database, Team, TeamMember, UserRole, upgrade
+from pytake.store import SYSTEM, Database, Team, TeamMember, UserRole, upgrade
 
 from .agent_support import PASSWORD, AgentClient, agent_client
 from .process_support import free_port, server_env, server_process, until_ready
@@ -239,9 +239,9 @@ async def _subscribed(url: str, receiver: WebhookReceiver, *events: str) -> Asyn
     try:
         subscription = await db.run(
             _insert_subscription, {"url": receiver.base_url + "/hook", "events": list(events)},
-            receiver.secret, SecretBox(SECRET_KEY))
+            receiver.secret, SecretBox(SECRET_KEY), SYSTEM)
         yield
-        await db.run(_delete_subscription, subscription.id)
+        await db.run(_delete_subscription, subscription.id, SYSTEM)
     finally:
         await db.aclose()
 

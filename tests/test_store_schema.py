@@ -85,6 +85,8 @@ TABLES = {
     "business_numbers",
     "runtime_settings",
     "password_tokens",
+    "second_factors",
+    "recovery_codes",
 }
 
 #: (table, columns, unique) the product's queries rely on; unique ones may be constraints.
@@ -107,6 +109,7 @@ INDEXES = [
     ("refresh_tokens", ("token_hash",), True),
     ("business_numbers", ("phone_number_id",), True),
     ("password_tokens", ("token_hash",), True),
+    ("recovery_codes", ("code_hash",), True),
     ("flow_versions", ("flow_id", "version"), True),
 ]
 

@@ -1,23 +1,39 @@
-"""What every subcommand shares: the ``--config`` option, logging, error reporting."""
+"""What the subcommands share: the ``--config`` option, actions, work on the database,
+logging, error reporting."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeAlias
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
+
+import trio
 
 from pytake.config import CONFIG_ENV, Settings, load_settings
 from pytake.errors import CommandError
 
 if TYPE_CHECKING:
+    from pytake.store import Database
+
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 #: A subcommand's entry point: parsed arguments in, exit status out.
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
+T = TypeVar("T")
 
+
+def add_actions(
+    subcommands: Subcommands, name: str, *, help: str, description: str | None
+) -> Subcommands:
+    """Add the command ``name``, which does one of its actions (``pytake NAME ACTION``):
+    add the actions' parsers to what this returns; the one chosen is ``args.<name>_action``."""
+    parser = subcommands.add_parser(name, help=help, description=description)
+    return parser.add_subparsers(
+        title="actions", metavar="ACTION", dest=f"{name}_action", required=True
+    )
 
 
 def report(exc: BaseException) -> None:
@@ -85,3 +101,23 @@ def require_current_schema(url: str) -> None:
 
     if current(url) != head():
         raise CommandError("the database schema is not current; run 'pytake db upgrade'")
+
+
+def run_on_database(url: str, work: Callable[[Database], Awaitable[T]], *, write: bool) -> T:
+    """``await work(db)`` on the database at ``url``, in a trio run of its own.
+
+    A command that writes migrates the database first if it is behind (as ``pytake db
+    upgrade`` would); one that only reads asks for that instead.
+    """
+    from pytake.store import Database
+
+    if write:
+        migrate_before_writing(url)
+    else:
+        require_current_schema(url)
+
+    async def run() -> T:
+        async with Database(url, max_threads=2) as db:
+            return await work(db)
+
+    return trio.run(run)

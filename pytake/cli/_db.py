@@ -10,20 +10,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from pytake.cli._common import add_database_options, command_settings
+from pytake.cli._common import add_actions, add_database_options, command_settings
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
 
 
 def register(subcommands: Subcommands) -> None:
-    parser = subcommands.add_parser(
-        "db",
-        help="migrate the database schema (upgrade, current)",
+    actions = add_actions(
+        subcommands, "db", help="migrate the database schema (upgrade, current)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    actions = parser.add_subparsers(
-        title="actions", metavar="ACTION", dest="db_action", required=True
     )
     upgrade = actions.add_parser(
         "upgrade",

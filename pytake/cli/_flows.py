@@ -17,11 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytake.cli._common import (
-    CommandError,
-    add_database_options,
-    command_settings,
-)
+from pytake.cli._common import CommandError, add_actions, add_database_options, command_settings
 
 if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
@@ -29,14 +25,8 @@ if TYPE_CHECKING:
 
 
 def register(subcommands: Subcommands) -> None:
-    parser = subcommands.add_parser(
-        "flows",
-        help="check flow documents",
-        description="Work with flow documents (docs/flows.md).",
-    )
-    actions = parser.add_subparsers(
-        title="actions", metavar="ACTION", dest="flows_action", required=True
-    )
+    actions = add_actions(subcommands, "flows", help="check flow documents",
+                          description="Work with flow documents (docs/flows.md).")
     check = actions.add_parser(
         "validate",
         help="report every problem of flow files",
@@ -52,8 +42,6 @@ def register(subcommands: Subcommands) -> None:
         action="store_true",
         help="check module nodes against the installed modules' manifests",
     )
-    check.set_defaults(handler=run_validate)
-
     load = actions.add_parser(
         "import",
         help="store flow files in the database (and publish them)",
@@ -78,10 +66,6 @@ def register(subcommands: Subcommands) -> None:
     )
     dump.add_argument("name", help="the flow's id")
     dump.add_argument("--version", type=int, help="a version number (default: the published)")
-    for action in (load, dump):
-        add_database_options(action)
-    load.set_defaults(handler=run_import)
-
     play = actions.add_parser(
         "simulate",
         help="run a flow against typed customer messages, without WhatsApp",
@@ -96,8 +80,12 @@ def register(subcommands: Subcommands) -> None:
     play.add_argument("--say", action="append", metavar="TEXT", help="a customer message")
     play.add_argument("--stubs", metavar="JSON_FILE", help="answers for module actions")
     play.add_argument("--json", action="store_true", help="print the transcript as JSON")
-    play.set_defaults(handler=run_simulate)
+    for action in (load, dump):
+        add_database_options(action)
+    check.set_defaults(handler=run_validate)
+    load.set_defaults(handler=run_import)
     dump.set_defaults(handler=run_export)
+    play.set_defaults(handler=run_simulate)
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

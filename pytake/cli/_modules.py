@@ -24,10 +24,10 @@ import trio
 
 from pytake.cli._common import (
     CommandError,
+    add_actions,
     add_database_options,
     command_settings,
-    migrate_before_writing,
-    require_current_schema,
+    run_on_database,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pytake.cli._common import Subcommands
     from pytake.config import Settings
     from pytake.modules import ConfigView, Manifest, ModuleConfigs, ModuleLike, ModuleRegistry
+    from pytake.store import Database
 
 T = TypeVar("T")
 
@@ -60,14 +61,10 @@ which reads the environment variable VAR:
 
 
 def register(subcommands: Subcommands) -> None:
-    parser = subcommands.add_parser(
-        "modules",
-        help="list installed modules and configure them",
+    actions = add_actions(
+        subcommands, "modules", help="list installed modules and configure them",
         description="See the installed modules and configure them per tenant (a business "
         "phone number id, or 'default'); docs/modules.md, section Command line.",
-    )
-    actions = parser.add_subparsers(
-        title="actions", metavar="ACTION", dest="modules_action", required=True
     )
     listing = actions.add_parser(
         "list",
@@ -203,21 +200,13 @@ class _Modules:
         upgrade`` would); one that only reads asks for that instead.
         """
         from pytake.modules import ModuleConfigs, SecretBox
-        from pytake.store import Database
 
-        url = self.settings.database_url
-        if write:
-            migrate_before_writing(url)
-        else:
-            require_current_schema(url)
         key = self.settings.secret_key
-        box = SecretBox(key) if key else None
 
-        async def go() -> T:
-            async with Database(url, max_threads=2) as db:
-                return await work(ModuleConfigs(db, self.registry, box))
+        def configs(db: Database) -> Awaitable[T]:
+            return work(ModuleConfigs(db, self.registry, SecretBox(key) if key else None))
 
-        return trio.run(go)
+        return run_on_database(self.settings.database_url, configs, write=write)
 
 
 def _tenant(args: argparse.Namespace) -> str:

@@ -18,14 +18,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-import trio
-
 from pytake.cli._common import (
     CommandError,
+    add_actions,
     add_database_options,
     command_settings,
-    migrate_before_writing,
-    require_current_schema,
+    run_on_database,
 )
 
 if TYPE_CHECKING:
@@ -38,13 +36,9 @@ T = TypeVar("T")
 
 
 def register(subcommands: Subcommands) -> None:
-    parser = subcommands.add_parser(
-        "users",
-        help="create, invite, list, deactivate users; roles, password resets",
+    actions = add_actions(
+        subcommands, "users", help="create, invite, list, deactivate users; roles, password resets",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    actions = parser.add_subparsers(
-        title="actions", metavar="ACTION", dest="users_action", required=True
     )
     create = actions.add_parser(
         "create",
@@ -96,12 +90,18 @@ def register(subcommands: Subcommands) -> None:
         description="Replace a user's password by a one-time set-password token or a "
         "temporary password, printed once; every session of the user ends.",
     )
-    for action in (deactivate, reactivate, reset):
+    second_factor = actions.add_parser(
+        "reset-2fa", help="remove a user's TOTP second factor (a lost phone)",
+        description="Remove a user's TOTP second factor and recovery codes, for a user who "
+        "lost both; they sign in with the password alone until they set up a new one.",
+    )
+    for action in (deactivate, reactivate, reset, second_factor):
         action.add_argument("user", help="the user's id or email")
     for action in (invite, reset):
         action.add_argument("--delivery", choices=("link", "password"), default="link",
                             help="a one-time token (default) or a temporary password")
-    for action in (create, listing, invite, role, deactivate, reactivate, reset):
+    for action in (create, listing, invite, role, deactivate, reactivate, reset,
+                   second_factor):
         add_database_options(action)
     create.set_defaults(handler=run_create)
     listing.set_defaults(handler=run_list)
@@ -110,6 +110,7 @@ def register(subcommands: Subcommands) -> None:
     deactivate.set_defaults(handler=run_change, active=False)
     reactivate.set_defaults(handler=run_change, active=True)
     reset.set_defaults(handler=run_reset)
+    second_factor.set_defaults(handler=run_reset_second_factor)
 
 
 def _service(db: Database) -> IdentityService:
@@ -136,7 +137,6 @@ def _read_password(from_stdin: bool) -> str:
 
 def run_create(args: argparse.Namespace) -> int:
     from pytake.identity import InvalidUser, password_problem
-    from pytake.store import Database
 
     url = command_settings(args).database_url
     password = _read_password(args.password_stdin)
@@ -144,14 +144,12 @@ def run_create(args: argparse.Namespace) -> int:
     problem = password_problem(password, email=args.email)
     if problem:
         raise CommandError(problem)
-    migrate_before_writing(url)
 
-    async def create() -> UserInfo:
-        async with Database(url, max_threads=2) as db:
-            return await _service(db).create_user(args.email, args.name, args.role, password)
+    def create(db: Database) -> Awaitable[UserInfo]:
+        return _service(db).create_user(args.email, args.name, args.role, password)
 
     try:
-        user = trio.run(create)
+        user = run_on_database(url, create, write=True)
     except InvalidUser as exc:
         raise CommandError(exc.reason) from None
     print(f"pytake: created {user.role} {user.email} with id {user.id}", file=sys.stderr)
@@ -160,18 +158,10 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from pytake.store import Database
-
     url = command_settings(args).database_url
-    require_current_schema(url)
-
-    async def users() -> list[UserInfo]:
-        async with Database(url, max_threads=2) as db:
-            return await _service(db).list_users()
-
+    users = run_on_database(url, lambda db: _service(db).list_users(), write=False)
     rows = [
-        (str(u.id), u.email, str(u.role), "yes" if u.active else "no", u.name)
-        for u in trio.run(users)
+        (str(u.id), u.email, str(u.role), "yes" if u.active else "no", u.name) for u in users
     ]
     if not rows:
         print("pytake: no users yet; create the first admin with 'pytake users create'")
@@ -188,17 +178,10 @@ def _admin_call(args: argparse.Namespace, call: Callable[[UserAdmin], Awaitable[
     """Run ``call`` with a `UserAdmin` on the database; its refusals become CLI errors."""
     from pytake.errors import IdentityError
     from pytake.identity import UserAdmin
-    from pytake.store import Database
 
     url = command_settings(args).database_url
-    migrate_before_writing(url)
-
-    async def run() -> T:
-        async with Database(url, max_threads=2) as db:
-            return await call(UserAdmin(_service(db)))
-
     try:
-        return trio.run(run)
+        return run_on_database(url, lambda db: call(UserAdmin(_service(db))), write=True)
     except IdentityError as exc:
         raise CommandError(str(exc)) from None
 
@@ -252,4 +235,17 @@ def run_reset(args: argparse.Namespace) -> int:
         return await admin.reset_password(await _user_id(admin, args.user), args.delivery)
 
     _print_credential("reset the password of", _admin_call(args, reset))
+    return 0
+
+
+def run_reset_second_factor(args: argparse.Namespace) -> int:
+    async def reset(admin: UserAdmin) -> tuple[int, bool]:
+        user_id = await _user_id(admin, args.user)
+        return user_id, await admin.identity.second_factors.reset(user_id, actor=None)
+
+    user_id, had = _admin_call(args, reset)
+    if had:
+        print(f"pytake: removed the second factor of user {user_id}", file=sys.stderr)
+    else:
+        print(f"pytake: user {user_id} had no second factor; nothing changed", file=sys.stderr)
     return 0

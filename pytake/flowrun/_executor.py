@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from .. import flows
 from ..flows import (
     BODY,
     CLOSED,
@@ -29,27 +30,7 @@ from ..flows import (
     TIMEOUT,
     TRUE,
     Accepted,
-    AskNode,
-    CallModuleNode,
-    ConditionNode,
-    EndNode,
-    ExtensionNode,
     Flow,
-    HandoffNode,
-    HttpRequestNode,
-    LoopNode,
-    ReturnNode,
-    SendButtonsNode,
-    SendListNode,
-    SendMediaNode,
-    SendTemplateNode,
-    SendTextNode,
-    SetVariableNode,
-    SilenceTimeoutNode,
-    SubflowNode,
-    TeamOpenNode,
-    WaitNode,
-    WindowCheckNode,
     check_answer,
     evaluate,
     render,
@@ -166,7 +147,7 @@ class FlowExecutor:
                 await self.ports.record(run.flow, run.version, node.id,
                                         "handoff" if isinstance(result, FlowHandoff) else "end",
                                         run.variables)
-                if isinstance(result, Ended) and isinstance(node, ReturnNode) and run.stack:
+                if isinstance(result, Ended) and isinstance(node, flows.ReturnNode) and run.stack:
                     caller, target = await self._return(run)
                     if caller is None:
                         return Ended(False, "caller flow is gone")
@@ -202,10 +183,10 @@ class FlowExecutor:
 
     async def _enter(self, run: FlowRun, flow: Flow, node: Any) -> Any:
         ctx = self.context(run)
-        if isinstance(node, SendTextNode):
+        if isinstance(node, flows.SendTextNode):
             await self.ports.send({"type": "text", "text": render(node.text, ctx)})
             return NEXT
-        if isinstance(node, SendMediaNode):
+        if isinstance(node, flows.SendMediaNode):
             content = {"type": node.media_type}
             for key in ("media_id", "link", "caption", "filename"):
                 value = getattr(node, key)
@@ -213,39 +194,39 @@ class FlowExecutor:
                     content["id" if key == "media_id" else key] = render(value, ctx)
             await self.ports.send(content)
             return NEXT
-        if isinstance(node, SendTemplateNode):
+        if isinstance(node, flows.SendTemplateNode):
             await self.ports.send({"type": "template", "name": node.name,
                                    "language": node.language,
                                    "components": render_value(list(node.components), ctx)})
             return NEXT
-        if isinstance(node, (SendButtonsNode, SendListNode, AskNode)):
+        if isinstance(node, (flows.SendButtonsNode, flows.SendListNode, flows.AskNode)):
             await self._prompt(run, node, retry=False)
             return self._wait(run, "answer", node.timeout_seconds)
-        if isinstance(node, ConditionNode):
+        if isinstance(node, flows.ConditionNode):
             return TRUE if evaluate(node.when, ctx) else FALSE
-        if isinstance(node, SetVariableNode):
+        if isinstance(node, flows.SetVariableNode):
             run.variables[node.variable] = render_value(node.value, ctx)
             return NEXT
-        if isinstance(node, (CallModuleNode, ExtensionNode)):
+        if isinstance(node, (flows.CallModuleNode, flows.ExtensionNode)):
             return await self._module(run, node, ctx)
-        if isinstance(node, HttpRequestNode):
+        if isinstance(node, flows.HttpRequestNode):
             ok, answer = await self.ports.http(
                 node.method, render(node.url, ctx), render_value(dict(node.headers), ctx),
                 render_value(node.body, ctx), node.timeout_seconds)
             if node.output:
                 run.variables[node.output] = answer
             return NEXT if ok else ERROR
-        if isinstance(node, HandoffNode):
+        if isinstance(node, flows.HandoffNode):
             return FlowHandoff(node.team, node.note_for(ctx), node.priority, tuple(node.skills))
-        if isinstance(node, WaitNode):
+        if isinstance(node, flows.WaitNode):
             return self._wait(run, "timer", node.seconds)
-        if isinstance(node, SilenceTimeoutNode):
+        if isinstance(node, flows.SilenceTimeoutNode):
             return self._wait(run, "silence", node.seconds)
-        if isinstance(node, WindowCheckNode):
+        if isinstance(node, flows.WindowCheckNode):
             return OPEN if self.ports.window_open() else CLOSED
-        if isinstance(node, TeamOpenNode):
+        if isinstance(node, flows.TeamOpenNode):
             return OPEN if await self.ports.team_open(node.team) else CLOSED
-        if isinstance(node, LoopNode):
+        if isinstance(node, flows.LoopNode):
             count = run.loops.get(node.id, 0)
             step = node.step(count, ctx)
             if step.outcome == BODY:
@@ -255,7 +236,7 @@ class FlowExecutor:
             else:
                 run.loops.pop(node.id, None)
             return step.outcome
-        if isinstance(node, SubflowNode):
+        if isinstance(node, flows.SubflowNode):
             sub = await self.ports.load(node.flow, node.version)
             if sub is None or len(run.stack) >= MAX_DEPTH:
                 return ERROR
@@ -264,9 +245,9 @@ class FlowExecutor:
             for name, value in sub.variables.items():
                 run.variables.setdefault(name, value)
             return sub, sub.start
-        if isinstance(node, ReturnNode):
+        if isinstance(node, flows.ReturnNode):
             return Ended(False, "return")
-        if isinstance(node, EndNode):
+        if isinstance(node, flows.EndNode):
             return Ended(node.resolved)
         log.error("flow %s: node type %s cannot run here", flow.id, node.type)
         return ERROR
@@ -281,16 +262,16 @@ class FlowExecutor:
     async def _prompt(self, run: FlowRun, node: Any, *, retry: bool) -> None:
         ctx = self.context(run)
         text = render(node.retry_text if retry and node.retry_text else node.text, ctx)
-        if isinstance(node, AskNode):
+        if isinstance(node, flows.AskNode):
             await self.ports.send({"type": "text", "text": text})
             return
-        content: dict[str, Any] = {"type": "buttons" if isinstance(node, SendButtonsNode)
+        content: dict[str, Any] = {"type": "buttons" if isinstance(node, flows.SendButtonsNode)
                                    else "list", "body": text}
         if node.header:
             content["header"] = render(node.header, ctx)
         if node.footer:
             content["footer"] = render(node.footer, ctx)
-        if isinstance(node, SendButtonsNode):
+        if isinstance(node, flows.SendButtonsNode):
             content["buttons"] = [{"id": b.id, "title": b.title} for b in node.buttons]
         else:
             content["button"] = node.button
@@ -302,7 +283,7 @@ class FlowExecutor:
         await self.ports.send(content)
 
     async def _module(self, run: FlowRun, node: Any, ctx: dict[str, Any]) -> str:
-        if isinstance(node, ExtensionNode):
+        if isinstance(node, flows.ExtensionNode):
             module, action, inputs, output, timeout = (node.module, node.action, node.fields,
                                                        None, None)
         else:
@@ -328,7 +309,7 @@ class FlowExecutor:
                 return _WAIT  # a timer of an earlier wait
             if run.waiting == "timer":
                 return NEXT
-            if run.waiting == "silence" and isinstance(node, SilenceTimeoutNode):
+            if run.waiting == "silence" and isinstance(node, flows.SilenceTimeoutNode):
                 if run.retries < node.reminders:
                     run.retries += 1
                     if node.reminder:
@@ -341,16 +322,16 @@ class FlowExecutor:
             return _WAIT
         if run.waiting == "timer":
             return _WAIT  # the customer writes during a delay: the delay runs on
-        if isinstance(node, SilenceTimeoutNode):
+        if isinstance(node, flows.SilenceTimeoutNode):
             if node.variable:
                 run.variables[node.variable] = event.text
             return REPLY
-        if isinstance(node, (SendButtonsNode, SendListNode)):
+        if isinstance(node, (flows.SendButtonsNode, flows.SendListNode)):
             choice = node.choice(event.reply_id, event.text if event.reply_id is None else None)
             if choice is not None:
                 return choice
             return await self._wrong(run, node)
-        if isinstance(node, AskNode):
+        if isinstance(node, flows.AskNode):
             verdict = check_answer(node.validator, event.text)
             if isinstance(verdict, Accepted):
                 run.variables[node.variable] = verdict.value

@@ -40,55 +40,6 @@ from pytake.flows._validators import (
 )
 from pytake.whatsapp import Button, ListRow, ListSection
 
-__all__ = [
-    "BODY",
-    "CLOSED",
-    "DONE",
-    "ERROR",
-    "EXCEEDED",
-    "FALSE",
-    "FORMAT",
-    "INVALID",
-    "NEXT",
-    "NODE_TYPES",
-    "OPEN",
-    "REPLY",
-    "RESERVED_CHOICES",
-    "TIMEOUT",
-    "TRUE",
-    "AskNode",
-    "BaseNode",
-    "CallModuleNode",
-    "ConditionNode",
-    "Edge",
-    "EndNode",
-    "ExtensionNode",
-    "Flow",
-    "HandoffNode",
-    "HttpRequestNode",
-    "LoopNode",
-    "LoopStep",
-    "MenuSection",
-    "Node",
-    "NodeTypeLike",
-    "ParamLike",
-    "ReturnNode",
-    "SendButtonsNode",
-    "SendListNode",
-    "SendMediaNode",
-    "SendTemplateNode",
-    "SendTextNode",
-    "SetVariableNode",
-    "SilenceTimeoutNode",
-    "SubflowNode",
-    "TeamOpenNode",
-    "WaitNode",
-    "WindowCheckNode",
-    "flow_to_json",
-    "structure_edge",
-    "structure_node",
-]
-
 #: The format version this PyTake reads and writes (the document's ``format``).
 FORMAT: Final = 1
 
@@ -162,6 +113,8 @@ class BaseNode:
     WAITS: ClassVar[bool] = False
     #: Fields whose strings are rendered with `pytake.flows.render` (deeply, for JSON values).
     TEMPLATES: ClassVar[tuple[str, ...]] = ()
+    #: What `outcomes` answers for a type whose outcomes do not depend on the node's fields.
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({NEXT})
 
     id: str
     label: str | None = None
@@ -174,12 +127,11 @@ class BaseNode:
     def outcomes(self) -> frozenset[str] | None:
         """Every outcome this node can emit, each needing an edge; ``None`` when the node
         type does not know them (a module action no registry describes)."""
-        return frozenset({NEXT})
+        return self.OUTCOMES
 
 
 class _Terminal:
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset()
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset()
 
 
 def _reply_outcomes(
@@ -355,11 +307,9 @@ class ConditionNode(BaseNode):
     """Branch on ``when`` (see `pytake.flows.evaluate`). Outcomes: ``true``, ``false``."""
 
     TYPE: ClassVar[str] = "condition"
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({TRUE, FALSE})
 
     when: Condition
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({TRUE, FALSE})
 
 
 @attrs.frozen(kw_only=True)
@@ -384,6 +334,8 @@ class CallModuleNode(BaseNode):
 
     TYPE: ClassVar[str] = "call_module"
     TEMPLATES: ClassVar[tuple[str, ...]] = ("inputs",)
+    #: The action's manifest knows them; see validate(node_types=...).
+    OUTCOMES: ClassVar[frozenset[str] | None] = None
 
     module: str
     action: str
@@ -396,9 +348,6 @@ class CallModuleNode(BaseNode):
         """``<module>.<action>``: the node type the module declares for this action."""
         return f"{self.module}.{self.action}"
 
-    def outcomes(self) -> frozenset[str] | None:
-        return None  # the action's manifest knows; see validate(node_types=...)
-
 
 @attrs.frozen(kw_only=True)
 class HttpRequestNode(BaseNode):
@@ -408,6 +357,7 @@ class HttpRequestNode(BaseNode):
 
     TYPE: ClassVar[str] = "http_request"
     TEMPLATES: ClassVar[tuple[str, ...]] = ("url", "headers", "body")
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({NEXT, ERROR})
 
     url: str
     method: str = "GET"
@@ -415,9 +365,6 @@ class HttpRequestNode(BaseNode):
     body: Any = None
     output: str | None = None
     timeout_seconds: float = 10.0
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({NEXT, ERROR})
 
 
 @attrs.frozen(kw_only=True)
@@ -464,14 +411,12 @@ class SilenceTimeoutNode(BaseNode):
     TYPE: ClassVar[str] = "silence_timeout"
     WAITS: ClassVar[bool] = True
     TEMPLATES: ClassVar[tuple[str, ...]] = ("reminder",)
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({REPLY, TIMEOUT})
 
     seconds: int
     reminder: str | None = None
     reminders: int = 0
     variable: str | None = None
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({REPLY, TIMEOUT})
 
 
 @attrs.frozen(kw_only=True)
@@ -480,9 +425,7 @@ class WindowCheckNode(BaseNode):
     or closed (templates only). Outcomes: ``open``, ``closed``."""
 
     TYPE: ClassVar[str] = "window_check"
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({OPEN, CLOSED})
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({OPEN, CLOSED})
 
 
 @attrs.frozen(kw_only=True)
@@ -490,11 +433,9 @@ class TeamOpenNode(BaseNode):
     """Whether ``team`` is within its business hours now. Outcomes: ``open``, ``closed``."""
 
     TYPE: ClassVar[str] = "team_open"
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({OPEN, CLOSED})
 
     team: str
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({OPEN, CLOSED})
 
 
 @attrs.frozen
@@ -513,14 +454,12 @@ class LoopNode(BaseNode):
     the ``body`` edge back to this node. Outcomes: ``body``, ``done``, ``exceeded``."""
 
     TYPE: ClassVar[str] = "loop"
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({BODY, DONE, EXCEEDED})
 
     max_iterations: int
     for_each: str | None = None
     item: str = "item"
     until: Condition | None = None
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({BODY, DONE, EXCEEDED})
 
     def step(self, iterations: int, context: Mapping[str, Any]) -> LoopStep:
         """The step on arriving here with ``iterations`` bodies already run (0 on entry).
@@ -547,12 +486,10 @@ class SubflowNode(BaseNode):
     its ``return`` comes back here. Outcomes: ``next``, ``error`` (not found, too deep)."""
 
     TYPE: ClassVar[str] = "subflow"
+    OUTCOMES: ClassVar[frozenset[str] | None] = frozenset({NEXT, ERROR})
 
     flow: str
     version: int | None = None
-
-    def outcomes(self) -> frozenset[str] | None:
-        return frozenset({NEXT, ERROR})
 
 
 @attrs.frozen(kw_only=True)
@@ -579,6 +516,8 @@ class ExtensionNode(BaseNode):
     action's inputs (strings inside are templates); its outcomes the action's."""
 
     TEMPLATES: ClassVar[tuple[str, ...]] = ("fields",)
+    #: The declaring module knows them; see validate(node_types=...).
+    OUTCOMES: ClassVar[frozenset[str] | None] = None
 
     node_type: str
     fields: dict[str, Any] = attrs.field(factory=dict)
@@ -594,9 +533,6 @@ class ExtensionNode(BaseNode):
     @property
     def action(self) -> str:
         return self.node_type.split(".", 1)[1]
-
-    def outcomes(self) -> frozenset[str] | None:
-        return None  # the declaring module knows; see validate(node_types=...)
 
 
 Node: TypeAlias = (
@@ -622,30 +558,10 @@ Node: TypeAlias = (
     | ExtensionNode
 )
 
-#: Every built-in node class by its type name, in documentation order.
+#: Every built-in node class by its type name, in documentation order (`Node`'s); an
+#: `ExtensionNode` has no type of its own, the module that declares it gives one.
 NODE_TYPES: Final[dict[str, type[BaseNode]]] = {
-    cls.TYPE: cls
-    for cls in (
-        SendTextNode,
-        SendMediaNode,
-        SendButtonsNode,
-        SendListNode,
-        SendTemplateNode,
-        AskNode,
-        ConditionNode,
-        SetVariableNode,
-        CallModuleNode,
-        HttpRequestNode,
-        HandoffNode,
-        WaitNode,
-        SilenceTimeoutNode,
-        WindowCheckNode,
-        TeamOpenNode,
-        LoopNode,
-        SubflowNode,
-        ReturnNode,
-        EndNode,
-    )
+    cls.TYPE: cls for cls in typing.get_args(Node) if cls is not ExtensionNode
 }
 
 

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from pytake import whatsapp
 from pytake.errors import FlowError, InvalidMessage
 from pytake.flows._model import (
     BODY,
@@ -61,27 +62,6 @@ from pytake.flows._model import (
 from pytake.flows._model import _suggest as suggest
 from pytake.flows._problems import Code, Problem, join_path, key_path
 from pytake.flows._template import is_variable_path, template_problems
-from pytake.whatsapp import (
-    BUTTON_BODY_MAX,
-    BUTTON_ID_MAX,
-    BUTTON_TITLE_MAX,
-    BUTTONS_MAX,
-    CAPTION_MAX,
-    CAPTIONED,
-    FOOTER_MAX,
-    HEADER_TEXT_MAX,
-    LIST_BODY_MAX,
-    LIST_BUTTON_MAX,
-    LIST_ROWS_MAX,
-    LIST_SECTIONS_MAX,
-    MEDIA_TYPES,
-    ROW_DESCRIPTION_MAX,
-    ROW_ID_MAX,
-    ROW_TITLE_MAX,
-    SECTION_TITLE_MAX,
-    TEXT_MAX,
-    template_message,
-)
 
 __all__ = [
     "HTTP_METHODS",
@@ -369,23 +349,25 @@ class _Check:
             checker(self, node, path)
 
     def check_send_text(self, node: SendTextNode, path: str) -> None:
-        self.text(join_path(path, "text"), node.text, TEXT_MAX)
+        self.text(join_path(path, "text"), node.text, whatsapp.TEXT_MAX)
 
     def check_send_media(self, node: SendMediaNode, path: str) -> None:
-        if node.media_type not in MEDIA_TYPES:
+        if node.media_type not in whatsapp.MEDIA_TYPES:
             self.add(join_path(path, "media_type"),
-                     f"one of {', '.join(MEDIA_TYPES)}, got {node.media_type!r}", Code.BAD_VALUE)
+                     f"one of {', '.join(whatsapp.MEDIA_TYPES)}, got {node.media_type!r}",
+                     Code.BAD_VALUE)
         if (node.media_id is None) == (node.link is None):
             self.add(path, "give exactly one of media_id and link", Code.BAD_VALUE)
         if node.link is not None and not node.link.startswith(("https://", "http://", "{{")):
             self.add(join_path(path, "link"), "an http(s) URL or a {{variable}} holding one",
                      Code.BAD_VALUE)
         if node.caption is not None:
-            if node.media_type not in CAPTIONED:
+            if node.media_type not in whatsapp.CAPTIONED:
                 self.add(join_path(path, "caption"),
                          f"{node.media_type} messages take no caption", Code.WHATSAPP_LIMIT)
             else:
-                self.text(join_path(path, "caption"), node.caption, CAPTION_MAX, required=False)
+                self.text(join_path(path, "caption"), node.caption, whatsapp.CAPTION_MAX,
+                          required=False)
         if node.filename is not None and node.media_type != "document":
             self.add(join_path(path, "filename"), "only documents take a filename",
                      Code.WHATSAPP_LIMIT)
@@ -416,61 +398,63 @@ class _Check:
                          Code.WHATSAPP_LIMIT)
             seen.setdefault(choice_id, path)
 
+    def check_menu(self, node: SendButtonsNode | SendListNode, path: str, body_max: int) -> None:
+        """What a buttons and a list message share after their texts."""
+        self.text(join_path(path, "header"), node.header, whatsapp.HEADER_TEXT_MAX,
+                  required=False)
+        self.text(join_path(path, "footer"), node.footer, whatsapp.FOOTER_MAX, required=False)
+        self.check_reply_settings(node, path, body_max)
+
+    def count(self, path: str, found: int, maximum: int, what: str) -> None:
+        if not 1 <= found <= maximum:
+            self.add(path, f"between 1 and {maximum} {what} (WhatsApp's limit), got {found}",
+                     Code.WHATSAPP_LIMIT)
+
     def check_send_buttons(self, node: SendButtonsNode, path: str) -> None:
-        self.text(join_path(path, "text"), node.text, BUTTON_BODY_MAX)
-        self.text(join_path(path, "header"), node.header, HEADER_TEXT_MAX, required=False)
-        self.text(join_path(path, "footer"), node.footer, FOOTER_MAX, required=False)
-        self.check_reply_settings(node, path, BUTTON_BODY_MAX)
+        self.text(join_path(path, "text"), node.text, whatsapp.BUTTON_BODY_MAX)
+        self.check_menu(node, path, whatsapp.BUTTON_BODY_MAX)
         buttons = join_path(path, "buttons")
-        if not 1 <= len(node.buttons) <= BUTTONS_MAX:
-            self.add(buttons, f"between 1 and {BUTTONS_MAX} buttons (WhatsApp's limit), got "
-                     f"{len(node.buttons)}", Code.WHATSAPP_LIMIT)
+        self.count(buttons, len(node.buttons), whatsapp.BUTTONS_MAX, "buttons")
         titles: dict[str, int] = {}
         for i, button in enumerate(node.buttons):
             where = join_path(buttons, i)
-            self.text(join_path(where, "title"), button.title, BUTTON_TITLE_MAX)
+            self.text(join_path(where, "title"), button.title, whatsapp.BUTTON_TITLE_MAX)
             if button.title in titles:
                 self.add(join_path(where, "title"), f"buttons[{titles[button.title]}] has the "
                          "same title (WhatsApp needs them unique)", Code.WHATSAPP_LIMIT)
             titles.setdefault(button.title, i)
         self.choice_ids(
             [(join_path(join_path(buttons, i), "id"), b.id) for i, b in enumerate(node.buttons)],
-            BUTTON_ID_MAX, "button",
+            whatsapp.BUTTON_ID_MAX, "button",
         )
 
     def check_send_list(self, node: SendListNode, path: str) -> None:
-        self.text(join_path(path, "text"), node.text, LIST_BODY_MAX)
-        self.text(join_path(path, "button"), node.button, LIST_BUTTON_MAX)
-        self.text(join_path(path, "header"), node.header, HEADER_TEXT_MAX, required=False)
-        self.text(join_path(path, "footer"), node.footer, FOOTER_MAX, required=False)
-        self.check_reply_settings(node, path, LIST_BODY_MAX)
+        self.text(join_path(path, "text"), node.text, whatsapp.LIST_BODY_MAX)
+        self.text(join_path(path, "button"), node.button, whatsapp.LIST_BUTTON_MAX)
+        self.check_menu(node, path, whatsapp.LIST_BODY_MAX)
         sections = join_path(path, "sections")
-        if not 1 <= len(node.sections) <= LIST_SECTIONS_MAX:
-            self.add(sections, f"between 1 and {LIST_SECTIONS_MAX} sections (WhatsApp's limit), "
-                     f"got {len(node.sections)}", Code.WHATSAPP_LIMIT)
-        total = sum(len(s.rows) for s in node.sections)
-        if not 1 <= total <= LIST_ROWS_MAX:
-            self.add(sections, f"between 1 and {LIST_ROWS_MAX} rows in all sections together "
-                     f"(WhatsApp's limit), got {total}", Code.WHATSAPP_LIMIT)
+        self.count(sections, len(node.sections), whatsapp.LIST_SECTIONS_MAX, "sections")
+        self.count(sections, sum(len(s.rows) for s in node.sections), whatsapp.LIST_ROWS_MAX,
+                   "rows in all sections together")
         ids: list[tuple[str, str]] = []
         for i, section in enumerate(node.sections):
             where = join_path(sections, i)
-            self.text(join_path(where, "title"), section.title, SECTION_TITLE_MAX,
+            self.text(join_path(where, "title"), section.title, whatsapp.SECTION_TITLE_MAX,
                       required=len(node.sections) > 1)
             if not section.rows:
                 self.add(join_path(where, "rows"), "a section needs at least one row",
                          Code.WHATSAPP_LIMIT)
             for j, row in enumerate(section.rows):
                 row_path = join_path(join_path(where, "rows"), j)
-                self.text(join_path(row_path, "title"), row.title, ROW_TITLE_MAX)
+                self.text(join_path(row_path, "title"), row.title, whatsapp.ROW_TITLE_MAX)
                 self.text(join_path(row_path, "description"), row.description,
-                          ROW_DESCRIPTION_MAX, required=False)
+                          whatsapp.ROW_DESCRIPTION_MAX, required=False)
                 ids.append((join_path(row_path, "id"), row.id))
-        self.choice_ids(ids, ROW_ID_MAX, "row")
+        self.choice_ids(ids, whatsapp.ROW_ID_MAX, "row")
 
     def check_send_template(self, node: SendTemplateNode, path: str) -> None:
         try:
-            template_message("+10000000000", node.name, node.language, node.components)
+            whatsapp.template_message("+10000000000", node.name, node.language, node.components)
         except InvalidMessage as exc:
             for problem in exc.problems:
                 where, _, message = problem.partition(": ")
@@ -478,9 +462,9 @@ class _Check:
                 self.add(join_path(path, rel), message, Code.BAD_VALUE)
 
     def check_ask(self, node: AskNode, path: str) -> None:
-        self.text(join_path(path, "text"), node.text, TEXT_MAX)
+        self.text(join_path(path, "text"), node.text, whatsapp.TEXT_MAX)
         self.variable(join_path(path, "variable"), node.variable)
-        self.check_reply_settings(node, path, TEXT_MAX)
+        self.check_reply_settings(node, path, whatsapp.TEXT_MAX)
         if node.validator is not None:
             for rel, message, code in node.validator.problems():
                 self.add(join_path(join_path(path, "validator"), rel), message, code)
@@ -568,7 +552,7 @@ class _Check:
     def check_silence_timeout(self, node: SilenceTimeoutNode, path: str) -> None:
         self.number(join_path(path, "seconds"), node.seconds, 1, MAX_WAIT_SECONDS, " seconds")
         self.number(join_path(path, "reminders"), node.reminders, 0, MAX_REMINDERS)
-        self.text(join_path(path, "reminder"), node.reminder, TEXT_MAX,
+        self.text(join_path(path, "reminder"), node.reminder, whatsapp.TEXT_MAX,
                   required=node.reminders > 0)
         self.variable(join_path(path, "variable"), node.variable)
 

@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, get_args
 
 import attrs
 
@@ -597,17 +597,7 @@ AnswerValidator = (
 
 #: Every validator class by its ``type``.
 VALIDATORS: Final[dict[str, type[AnswerValidator]]] = {
-    cls.TYPE: cls
-    for cls in (
-        TextValidator,
-        OptionsValidator,
-        RegexValidator,
-        NumberValidator,
-        EmailValidator,
-        DateValidator,
-        CpfValidator,
-        CnpjValidator,
-    )
+    cls.TYPE: cls for cls in get_args(AnswerValidator)
 }
 
 

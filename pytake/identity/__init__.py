@@ -7,6 +7,8 @@ Layers, bottom up:
 - ``_ratelimit``  in-memory token buckets for sign-in attempts, per address and per email
 - ``_service``    `IdentityService`: create users, sign in, rotate refresh tokens (reuse of a
                   spent one revokes its family), verify access tokens (HS256 JWT)
+- ``_audit``      the ``audit_logs`` row written with each change
+- ``_totp``       `SecondFactors`: optional TOTP second factors and one-time recovery codes
 - ``_admin``      `UserAdmin`: invitations, roles, deactivation, password resets and one-time
                   set-password tokens, a user's own password; never without an active admin
 
@@ -20,7 +22,10 @@ from pytake.errors import (
     EmailTaken,
     Forbidden,
     IdentityError,
+    InvalidSecondFactor,
     InvalidUser,
+    SecondFactorConflict,
+    SecondFactorUnavailable,
     UserConflict,
     UserNotFound,
 )
@@ -49,6 +54,12 @@ from pytake.identity._service import (
     hash_refresh_token,
     normalize_email,
 )
+from pytake.identity._totp import (
+    RECOVERY_CODES,
+    Enrollment,
+    SecondFactors,
+    SecondFactorState,
+)
 
 __all__ = [
     "INVITE_TTL",
@@ -56,19 +67,26 @@ __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "MIN_SECRET_KEY_BYTES",
+    "RECOVERY_CODES",
     "RESET_TTL",
     "AuthError",
     "Credential",
     "Delivery",
     "EmailTaken",
+    "Enrollment",
     "Forbidden",
     "IdentityError",
     "IdentityService",
+    "InvalidSecondFactor",
     "InvalidUser",
     "LoginLimiter",
     "Passwords",
     "Principal",
     "RateLimiter",
+    "SecondFactorConflict",
+    "SecondFactorState",
+    "SecondFactorUnavailable",
+    "SecondFactors",
     "TokenPair",
     "UserAdmin",
     "UserConflict",

@@ -32,11 +32,11 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
 from pytake.errors import EmailTaken, InvalidUser, UserConflict, UserNotFound
+from pytake.identity._audit import audit as _audit
 from pytake.identity._passwords import password_problem
 from pytake.identity._service import (
     IdentityService,
     UserInfo,
-    _audit,
     _info,
     checked_email,
     checked_name,

@@ -39,9 +39,11 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
 from pytake.errors import AuthError, EmailTaken, InvalidUser
+from pytake.identity._audit import audit as _audit
 from pytake.identity._passwords import Passwords, password_problem
 from pytake.identity._ratelimit import LoginLimiter
-from pytake.store import AuditLog, Database, RefreshToken, User, UserRole
+from pytake.identity._totp import Proof, Sealer, SecondFactors, claim
+from pytake.store import Database, RefreshToken, User, UserRole
 
 if TYPE_CHECKING:
     from pytake.config import Settings
@@ -170,6 +172,12 @@ class _Account:
     active: bool
     password_hash: str
 
+    @classmethod
+    def of(cls, user: User | None) -> _Account | None:
+        if user is None:
+            return None
+        return cls(user.id, user.email, UserRole(user.role), user.active, user.password_hash)
+
 
 @attrs.frozen
 class _NewToken:
@@ -198,34 +206,12 @@ def _info(user: User) -> UserInfo:
     )
 
 
-def _audit(
-    session: Session,
-    action: str,
-    at: datetime,
-    *,
-    actor: int | None,
-    target: int | None,
-    ip: str | None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditLog(
-            actor_user_id=actor,
-            action=action,
-            target_type="user" if target is not None else None,
-            target_id=str(target) if target is not None else None,
-            details=details or {},
-            ip=ip[:45] if ip else None,
-            at=at,
-        )
-    )
-
-
 def _account_by_email(session: Session, email: str) -> _Account | None:
-    user = session.scalars(sa.select(User).where(User.email == email)).one_or_none()
-    if user is None:
-        return None
-    return _Account(user.id, user.email, UserRole(user.role), user.active, user.password_hash)
+    return _Account.of(session.scalars(sa.select(User).where(User.email == email)).one_or_none())
+
+
+def _account_by_id(session: Session, user_id: int) -> _Account | None:
+    return _Account.of(session.get(User, user_id) if 0 < user_id < 2**63 else None)
 
 
 def _email_exists(session: Session, email: str) -> bool:
@@ -260,9 +246,13 @@ def _login(
     account: _Account,
     new_password_hash: str | None,
     token: _NewToken,
+    proof: Proof | None,
     ip: str | None,
     at: datetime,
-) -> None:
+) -> bool:
+    # Spent first: of two sign-ins with one code, the second must open no session.
+    if proof is not None and not claim(session, proof, at):
+        return False
     if new_password_hash is not None:
         # Compare-and-set: a password changed meanwhile must not be overwritten.
         session.execute(
@@ -281,7 +271,10 @@ def _login(
     details: dict[str, Any] = {"family_id": token.family_id}
     if new_password_hash is not None:
         details["password_rehashed"] = True
+    if proof is not None:
+        details["second_factor"] = proof.kind
     _audit(session, "auth.login", at, actor=account.id, target=account.id, ip=ip, details=details)
+    return True
 
 
 def _login_failed(
@@ -327,7 +320,8 @@ def _rotate(
     if row is None:
         return _Rotation.UNKNOWN, None
     token, user = row[0], row[1]
-    account = _Account(user.id, user.email, UserRole(user.role), user.active, user.password_hash)
+    account = _Account(user.id, user.email, UserRole(user.role), user.active,
+                       user.password_hash)
     family = {"family_id": token.family_id}
     if token.revoked_at is not None:
         return _Rotation.REVOKED, account
@@ -401,7 +395,7 @@ def _revoke_family(
 
 
 def _get_user(session: Session, user_id: int) -> UserInfo | None:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 0 < user_id < 2**63 else None
     return None if user is None else _info(user)
 
 
@@ -423,6 +417,22 @@ _ROTATION_ERRORS: Final = {
     _Rotation.EXPIRED: ("refresh token expired; sign in again", "refresh_token_expired"),
     _Rotation.INACTIVE: ("this account is deactivated", "account_inactive"),
 }
+
+
+#: Why a second factor was refused: (reason for the client, `AuthError.code`).
+_SECOND_FACTOR_ERRORS: Final = {
+    "second_factor_required": (
+        "this account has a second factor: send totp_code or recovery_code",
+        "second_factor_required",
+    ),
+    "invalid_second_factor": (
+        "the code is wrong, expired or already used", "invalid_second_factor"
+    ),
+}
+
+def _second_factor_error(reason: str) -> AuthError:
+    message, code = _SECOND_FACTOR_ERRORS[reason]
+    return AuthError(message, code=code)
 
 
 #: Seconds a user's active flag is trusted before it is read again (see `ensure_active`).
@@ -451,6 +461,7 @@ class IdentityService:
         *,
         passwords: Passwords | None = None,
         login_limiter: LoginLimiter | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
             raise ValueError(f"secret_key must have at least {MIN_SECRET_KEY_BYTES} bytes")
@@ -465,10 +476,13 @@ class IdentityService:
         self._active: dict[int, tuple[float, bool, UserRole | None]] = {}
         self.passwords = passwords or Passwords()
         self.login_limiter = login_limiter or LoginLimiter()
+        #: TOTP second factors; ``sealer`` encrypts their keys (none: enrolment is refused).
+        self.second_factors = SecondFactors(db, sealer, clock)
 
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings) -> IdentityService:
-        """The service as the settings describe it.
+    def from_settings(cls, db: Database, settings: Settings, *,
+                      sealer: Sealer | None = None) -> IdentityService:
+        """The service as the settings describe it; ``sealer`` encrypts TOTP keys.
 
         An empty ``secret_key`` setting gets a random key for this process, with a warning:
         fine for trying PyTake out, but every restart signs everyone out, and several nodes
@@ -492,6 +506,9 @@ class IdentityService:
                 per_ip=settings.login_attempts_per_ip,
                 per_email=settings.login_attempts_per_email,
             ),
+            # A random key dies with the process: a TOTP key sealed with it would lock its
+            # owner out at the next restart.
+            sealer=sealer if settings.secret_key else None,
         )
 
     def _now(self) -> datetime:
@@ -572,12 +589,27 @@ class IdentityService:
     def _refresh_expiry(self) -> datetime:
         return self._now() + timedelta(seconds=self.refresh_ttl)
 
-    async def authenticate(self, email: str, password: str, *, ip: str | None = None) -> TokenPair:
-        """Sign in: check the password and open a new refresh-token family.
+    async def authenticate(
+        self,
+        email: str,
+        password: str,
+        *,
+        ip: str | None = None,
+        totp_code: str | None = None,
+        recovery_code: str | None = None,
+        signed_in: bool = False,
+    ) -> TokenPair:
+        """Sign in: check the password (and the second factor, if the user has one) and open
+        a new refresh-token family.
 
         Raises `AuthError` (``invalid_credentials``: unknown email or wrong password, which
         take the same time and give the same answer; ``account_inactive``: right password,
-        deactivated user). A hash made with older argon2 parameters is replaced.
+        deactivated user; ``second_factor_required``: right password, but the user has a
+        second factor and neither ``totp_code`` nor ``recovery_code`` came;
+        ``invalid_second_factor``: the code is wrong, expired or already used). A hash made
+        with older argon2 parameters is replaced.  ``signed_in``: the caller already holds an
+        access token of this user, which the second factor was asked for when it was issued
+        (a password change opening the new session), so it is not asked again.
         """
         email = normalize_email(email)
         account = await self._db.run(_account_by_email, email, readonly=True)
@@ -586,21 +618,49 @@ class IdentityService:
         )
         if account is None or not ok:
             user_id = account.id if account else None
-            await self._db.run(
-                _login_failed, email, user_id, "invalid_credentials", ip, self._now()
-            )
+            await self._failed(email, user_id, "invalid_credentials", ip)
             raise AuthError("invalid email or password", code="invalid_credentials")
         if not account.active:
-            await self._db.run(
-                _login_failed, email, account.id, "account_inactive", ip, self._now()
-            )
+            await self._failed(email, account.id, "account_inactive", ip)
             raise AuthError("this account is deactivated", code="account_inactive")
+        proof = None if signed_in else await self._second_factor(
+            account, email, totp_code, recovery_code, ip)
         refresh_token = secrets.token_urlsafe(32)
         token = _NewToken(
             hash_refresh_token(refresh_token), uuid.uuid4().hex, self._refresh_expiry()
         )
-        await self._db.run(_login, account, new_hash, token, ip, self._now())
+        if not await self._db.run(_login, account, new_hash, token, proof, ip, self._now()):
+            await self._failed(email, account.id, "invalid_second_factor", ip)
+            raise _second_factor_error("invalid_second_factor")
         return self._issue(account, refresh_token)
+
+    async def _failed(self, email: str, user_id: int | None, reason: str,
+                      ip: str | None) -> None:
+        await self._db.run(_login_failed, email, user_id, reason, ip, self._now())
+
+    async def _second_factor(self, account: _Account, email: str, totp_code: str | None,
+                             recovery_code: str | None, ip: str | None) -> Proof | None:
+        if not await self.second_factors.required(account.id):
+            return None
+        if not totp_code and not recovery_code:
+            reason = "second_factor_required"
+        else:
+            proof = await self.second_factors.prove(account.id, code=totp_code,
+                                                    recovery_code=recovery_code)
+            if proof is not None:
+                return proof
+            reason = "invalid_second_factor"
+        await self._failed(email, account.id, reason, ip)
+        raise _second_factor_error(reason)
+
+    async def check_password(self, user_id: int, password: str) -> None:
+        """Raise `InvalidUser` (field ``password``) unless ``password`` is ``user_id``'s: a
+        signed-in user proving it is them before a sensitive change."""
+        user = await self._db.run(_account_by_id, user_id, readonly=True)
+        ok, _ = await self.passwords.verify(user.password_hash if user else None, password)
+        if not ok:
+            # 422, not 401: the caller's token is fine, and a 401 would make clients refresh.
+            raise InvalidUser("the password is wrong", field="password")
 
     async def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
         """Trade a refresh token for a new pair; the presented token is spent.

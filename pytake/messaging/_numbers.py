@@ -37,20 +37,7 @@ from sqlalchemy.orm import Session
 from pytake.errors import WhatsAppError
 from pytake.messaging._inbox import InboxProcessor
 from pytake.messaging._outbox import OutboxSender
-from pytake.store import BusinessNumber, Database, utcnow
-
-__all__ = [
-    "REFRESH_INTERVAL",
-    "InvalidNumber",
-    "NumberBook",
-    "NumberConflict",
-    "NumberError",
-    "NumberNotFound",
-    "NumberRecord",
-    "NumberRepository",
-    "Sealer",
-    "number_fields",
-]
+from pytake.store import SYSTEM, Actor, BusinessNumber, Database, record_audit, utcnow
 
 log = logging.getLogger("pytake.whatsapp")
 
@@ -214,22 +201,23 @@ class NumberRepository:
     async def get(self, phone_number_id: str) -> NumberRecord:
         return await self.db.run(lambda session: _record(_row(session, phone_number_id)))
 
-    async def add(self, fields: Mapping[str, Any]) -> NumberRecord:
+    async def add(self, fields: Mapping[str, Any], actor: Actor = SYSTEM) -> NumberRecord:
         """Add a number (`number_fields` with ``partial=False``); `NumberConflict` if it is
         configured already."""
         number = fields["phone_number_id"]
         values = {**fields, "access_token": self._seal(number, fields.get("access_token"))}
-        return await self.db.run(_add, values)
+        return await self.db.run(_add, values, actor)
 
-    async def update(self, phone_number_id: str, fields: Mapping[str, Any]) -> NumberRecord:
+    async def update(self, phone_number_id: str, fields: Mapping[str, Any],
+                     actor: Actor = SYSTEM) -> NumberRecord:
         """Change a number (`number_fields` with ``partial=True``)."""
         values = dict(fields)
         if "access_token" in values:
             values["access_token"] = self._seal(phone_number_id, values["access_token"])
-        return await self.db.run(_update, phone_number_id, values)
+        return await self.db.run(_update, phone_number_id, values, actor)
 
-    async def remove(self, phone_number_id: str) -> None:
-        await self.db.run(_remove, phone_number_id)
+    async def remove(self, phone_number_id: str, actor: Actor = SYSTEM) -> None:
+        await self.db.run(_remove, phone_number_id, actor)
 
     async def entries(self) -> list[_Entry]:
         """Every row, for the `NumberBook`."""
@@ -253,7 +241,17 @@ def _page(session: Session, after: int, limit: int) -> list[NumberRecord]:
     return [_record(row) for row in rows]
 
 
-def _add(session: Session, values: dict[str, Any]) -> NumberRecord:
+def _audit(session: Session, verb: str, actor: Actor, phone_number_id: str,
+           values: Mapping[str, Any]) -> None:
+    # The token never reaches the log, not even encrypted: only that it changed.
+    details = {name: (value if name != "access_token" else
+                      "(set)" if value is not None else None)
+               for name, value in values.items() if name != "phone_number_id"}
+    record_audit(session, f"number.{verb}", actor, target_type="business_number",
+                 target_id=phone_number_id, details=details)
+
+
+def _add(session: Session, values: dict[str, Any], actor: Actor) -> NumberRecord:
     number = values["phone_number_id"]
     if session.scalar(sa.select(BusinessNumber.id)
                       .where(BusinessNumber.phone_number_id == number)) is not None:
@@ -264,11 +262,14 @@ def _add(session: Session, values: dict[str, Any]) -> NumberRecord:
         session.flush()
     except sa.exc.IntegrityError:  # added at the same time through another node
         raise NumberConflict(f"business number {number} is configured already") from None
+    _audit(session, "add", actor, number, values)
     return _record(row)
 
 
-def _update(session: Session, phone_number_id: str, values: dict[str, Any]) -> NumberRecord:
+def _update(session: Session, phone_number_id: str, values: dict[str, Any],
+            actor: Actor) -> NumberRecord:
     row = _row(session, phone_number_id)
+    _audit(session, "update", actor, phone_number_id, values)
     for name, value in values.items():
         setattr(row, name, value)
     row.updated_at = utcnow()  # also when nothing changed: the book re-reads it
@@ -276,8 +277,9 @@ def _update(session: Session, phone_number_id: str, values: dict[str, Any]) -> N
     return _record(row)
 
 
-def _remove(session: Session, phone_number_id: str) -> None:
+def _remove(session: Session, phone_number_id: str, actor: Actor) -> None:
     session.delete(_row(session, phone_number_id))
+    _audit(session, "remove", actor, phone_number_id, {})
 
 
 def _entries(session: Session) -> list[_Entry]:

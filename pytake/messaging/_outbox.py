@@ -409,9 +409,18 @@ def _claim(
 
 
 def _finish_sent(session: Session, row_id: int, wamid: str, now: datetime) -> bool:
+    return _mark_sent(session, wamid, now, _outbox.c.id == row_id,
+                      _outbox.c.state == OutboxState.SENDING)
+
+
+def _mark_sent(
+    session: Session, wamid: str, now: datetime, *where: sa.ColumnElement[bool]
+) -> bool:
+    """Mark the outbox row ``where`` selects sent as ``wamid``, and its message with it;
+    whether there was such a row."""
     done = session.execute(
         sa.update(_outbox)
-        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
+        .where(*where)
         .values(state=OutboxState.SENT, whatsapp_message_id=wamid, last_error=None,
                 updated_at=now)
         .returning(_outbox.c.message_id)
@@ -505,30 +514,21 @@ def _recover(session: Session, cutoff: datetime, own: Sequence[int], now: dateti
 
 def reconcile_sending_in(session: Session, outbox_id: int, wamid: str) -> bool:
     """`reconcile_sending` inside the caller's transaction (for a webhook handler)."""
-    now = utcnow()
-    done = session.execute(
-        sa.update(_outbox)
-        .where(
-            _outbox.c.id == outbox_id,
-            sa.or_(
-                _outbox.c.state == OutboxState.SENDING,
-                sa.and_(_outbox.c.state == OutboxState.FAILED,
-                        _outbox.c.last_error == UNKNOWN_AFTER_RESTART),
-                # A dropped answer put it back for a retry, but Meta had it.
-                sa.and_(_outbox.c.state == OutboxState.PENDING,
-                        _outbox.c.whatsapp_message_id.is_(None),
-                        _outbox.c.attempts > 0),
-            ),
-        )
-        .values(state=OutboxState.SENT, whatsapp_message_id=wamid, last_error=None,
-                updated_at=now)
-        .returning(_outbox.c.message_id)
-    ).first()
-    if done is None:
-        return False
-    if done.message_id is not None:
-        _message_sent(session, done.message_id, wamid, now)
-    return True
+    return _mark_sent(
+        session,
+        wamid,
+        utcnow(),
+        _outbox.c.id == outbox_id,
+        sa.or_(
+            _outbox.c.state == OutboxState.SENDING,
+            sa.and_(_outbox.c.state == OutboxState.FAILED,
+                    _outbox.c.last_error == UNKNOWN_AFTER_RESTART),
+            # A dropped answer put it back for a retry, but Meta had it.
+            sa.and_(_outbox.c.state == OutboxState.PENDING,
+                    _outbox.c.whatsapp_message_id.is_(None),
+                    _outbox.c.attempts > 0),
+        ),
+    )
 
 
 async def reconcile_sending(db: Database, outbox_id: int, wamid: str) -> bool:

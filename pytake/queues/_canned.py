@@ -21,18 +21,17 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
-from ..store import CannedResponse, Database, Team, TeamMember, utcnow
+from ..store import (
+    SYSTEM,
+    Actor,
+    CannedResponse,
+    Database,
+    Team,
+    TeamMember,
+    record_audit,
+    utcnow,
+)
 from ._rules import TeamError
-
-__all__ = [
-    "CannedFilter",
-    "CannedResponseConflict",
-    "CannedResponseError",
-    "CannedResponseNotFound",
-    "CannedResponseRepository",
-    "InvalidCannedResponse",
-    "canned_fields",
-]
 
 MAX_SHORTCUT: Final = 32
 MAX_TITLE: Final = 120
@@ -188,32 +187,42 @@ def _check(session: Session, fields: dict[str, Any], team_id: int, own_id: int |
             )
 
 
-def _create(session: Session, fields: dict[str, Any]) -> CannedResponse:
+def _audit(session: Session, verb: str, actor: Actor, row: CannedResponse,
+           details: dict[str, Any]) -> None:
+    record_audit(session, f"canned_response.{verb}", actor, target_type="canned_response",
+                 target_id=row.id, details={"team_id": row.team_id,
+                                            "shortcut": row.shortcut, **details})
+
+
+def _create(session: Session, fields: dict[str, Any], actor: Actor) -> CannedResponse:
     _check(session, fields, fields["team_id"], None)
     row = CannedResponse(**fields)
     session.add(row)
     session.flush()
     session.refresh(row)
+    _audit(session, "create", actor, row, {})
     return row
 
 
-def _update(session: Session, response_id: int, fields: dict[str, Any]) -> CannedResponse:
+def _update(session: Session, response_id: int, fields: dict[str, Any],
+            actor: Actor) -> CannedResponse:
     row = _one(session, response_id)
     _check(session, fields, fields.get("team_id", row.team_id), response_id)
-    changed = False
-    for name, value in fields.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
+    changed = sorted(name for name, value in fields.items() if getattr(row, name) != value)
+    for name in changed:
+        setattr(row, name, fields[name])
     if changed:
         row.updated_at = utcnow()
         session.flush()
         session.refresh(row)
+        _audit(session, "update", actor, row, {"changed": changed})
     return row
 
 
-def _delete(session: Session, response_id: int) -> None:
-    session.delete(_one(session, response_id))
+def _delete(session: Session, response_id: int, actor: Actor) -> None:
+    row = _one(session, response_id)
+    _audit(session, "delete", actor, row, {})
+    session.delete(row)
 
 
 class CannedResponseRepository:
@@ -233,14 +242,15 @@ class CannedResponseRepository:
         """One response (`CannedResponseNotFound` if none, or not in ``viewer``'s teams)."""
         return await self._db.run(_one, response_id, viewer, readonly=True)
 
-    async def create(self, fields: dict[str, Any]) -> CannedResponse:
-        return await self._conflicts_as_refusals(_create, fields)
+    async def create(self, fields: dict[str, Any], actor: Actor = SYSTEM) -> CannedResponse:
+        return await self._conflicts_as_refusals(_create, fields, actor)
 
-    async def update(self, response_id: int, fields: dict[str, Any]) -> CannedResponse:
-        return await self._conflicts_as_refusals(_update, response_id, fields)
+    async def update(self, response_id: int, fields: dict[str, Any],
+                     actor: Actor = SYSTEM) -> CannedResponse:
+        return await self._conflicts_as_refusals(_update, response_id, fields, actor)
 
-    async def delete(self, response_id: int) -> None:
-        await self._db.run(_delete, response_id)
+    async def delete(self, response_id: int, actor: Actor = SYSTEM) -> None:
+        await self._db.run(_delete, response_id, actor)
 
     async def _conflicts_as_refusals(self, work: Any, *args: Any) -> CannedResponse:
         try:

@@ -50,43 +50,6 @@ import attrs
 
 from ..errors import InvalidTransition
 
-__all__ = [
-    "DEFAULT_REOPEN_WINDOW",
-    "INBOUND_HANDLER",
-    "QUEUE_ORIGINATED",
-    "TRANSITIONS",
-    "Accept",
-    "CustomerMessage",
-    "Decline",
-    "DeliverTo",
-    "DequeueFrom",
-    "EnqueueIn",
-    "Handler",
-    "Handoff",
-    "NotifyAssigned",
-    "OfferExpired",
-    "Offered",
-    "Owner",
-    "Ownership",
-    "OwnershipEffect",
-    "OwnershipEvent",
-    "Reassign",
-    "ReleaseAgent",
-    "Reopened",
-    "Requeue",
-    "Resolve",
-    "Resolved",
-    "ResolvedBy",
-    "ReturnToFlow",
-    "Rule",
-    "StartFlow",
-    "TransferToAgent",
-    "TransferToTeam",
-    "event_kind",
-    "transition",
-    "who_handles_inbound",
-]
-
 #: Seconds after a resolution during which a customer message reopens to the last team.
 DEFAULT_REOPEN_WINDOW = 24 * 3600.0
 

@@ -25,6 +25,7 @@ PostgreSQL is the database of record; SQLite, through the same models and migrat
 embedded default. ``docs/storage.md`` describes every table.
 """
 
+from pytake.store._audit import SYSTEM, Actor, record_audit
 from pytake.store._base import Base, UTCDateTime, utcnow
 from pytake.store._database import (
     Database,
@@ -60,7 +61,9 @@ from pytake.store._migrations import (
 from pytake.store._models_accounts import (
     AuditLog,
     PasswordToken,
+    RecoveryCode,
     RefreshToken,
+    SecondFactor,
     Team,
     TeamMember,
     User,
@@ -115,6 +118,8 @@ __all__ = [
     "APPEND_JOURNAL",
     "LIVE_SETTINGS",
     "MIGRATIONS_DIR",
+    "SYSTEM",
+    "Actor",
     "ActorJournalEntry",
     "ActorSnapshotRecord",
     "AgentEvent",
@@ -149,6 +154,7 @@ __all__ = [
     "OwnerState",
     "PasswordToken",
     "RateCounters",
+    "RecoveryCode",
     "RedisConnection",
     "RedisRateCounters",
     "RedisSnapshotStore",
@@ -157,6 +163,7 @@ __all__ = [
     "RuntimeSetting",
     "RuntimeSettings",
     "SchemaError",
+    "SecondFactor",
     "SqlActorJournal",
     "SqlDeadLetters",
     "SqlSnapshotStore",
@@ -188,6 +195,7 @@ __all__ = [
     "journal_in",
     "journal_many_in",
     "normalize_url",
+    "record_audit",
     "revisions",
     "storage_unavailable",
     "type_name",

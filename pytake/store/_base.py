@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -34,7 +34,10 @@ __all__ = [
     "JSONValueType",
     "UTCDateTime",
     "created_at_column",
+    "effect_key_index",
     "enum_type",
+    "json_object_column",
+    "partial_unique_index",
     "updated_at_column",
     "utcnow",
 ]
@@ -126,6 +129,25 @@ def updated_at_column() -> Mapped[datetime]:
     return mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=sa.func.now()
     )
+
+
+def json_object_column() -> Mapped[dict[str, Any]]:
+    """A ``NOT NULL`` JSON object, ``{}`` unless given."""
+    return mapped_column(JSONType, default=dict, server_default=sa.text("'{}'"))
+
+
+def partial_unique_index(name: str, column: str, where: str) -> sa.Index:
+    """A unique index on ``column`` over the rows where ``where`` (SQL) holds, on both
+    backends."""
+    return sa.Index(
+        name, column, unique=True, postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+    )
+
+
+def effect_key_index(table: str, column: str) -> sa.Index:
+    """The unique index that stores an effect once for each owner (``column``): a row's
+    ``effect_key`` names what caused it (migration 0006)."""
+    return sa.Index(f"ix_{table}_{column}_effect_key", column, "effect_key", unique=True)
 
 
 class Base(DeclarativeBase):

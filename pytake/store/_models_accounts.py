@@ -20,7 +20,16 @@ from pytake.store._base import (
 )
 from pytake.store._enums import RoutingStrategy, UserRole
 
-__all__ = ["AuditLog", "PasswordToken", "RefreshToken", "Team", "TeamMember", "User"]
+__all__ = [
+    "AuditLog",
+    "PasswordToken",
+    "RecoveryCode",
+    "RefreshToken",
+    "SecondFactor",
+    "Team",
+    "TeamMember",
+    "User",
+]
 
 
 class User(Base):
@@ -139,6 +148,40 @@ class PasswordToken(Base):
     )
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SecondFactor(Base):
+    """A user's TOTP second factor (RFC 6238).  ``secret`` is the shared key, encrypted with a
+    key derived from ``PYTAKE_SECRET_KEY`` and bound to the user; until ``confirmed_at`` the
+    user is still enrolling and sign-in does not ask for a code.  ``last_step`` is the
+    30-second step of the last code accepted: a code is good once, even within its window."""
+
+    __tablename__ = "second_factors"
+
+    user_id: Mapped[int] = mapped_column(
+        BigID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(sa.Text())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int] = mapped_column(sa.BigInteger(), default=0, server_default="0")
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code when the device is lost.  Stored as
+    its SHA-256 only (the codes are random, so no slow hash is needed); used once."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        sa.Index("ix_recovery_codes_user_id", "user_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -14,9 +14,11 @@ from pytake.store._base import (
     JSONType,
     UTCDateTime,
     created_at_column,
+    effect_key_index,
     enum_type,
+    json_object_column,
+    partial_unique_index,
     updated_at_column,
-    utcnow,
 )
 from pytake.store._enums import ConversationStatus, DeliveryStatus, MessageDirection, OwnerState
 
@@ -52,9 +54,7 @@ class Customer(Base):
     bsuid: Mapped[str | None] = mapped_column(sa.String(256))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     name: Mapped[str | None] = mapped_column(sa.String(255))
-    attributes: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    attributes: Mapped[dict[str, Any]] = json_object_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -75,13 +75,7 @@ class Conversation(Base):
         sa.Index("ix_conversations_team_id_status_updated_at", "team_id", "status", "updated_at"),
         sa.Index("ix_conversations_assigned_agent_id_status", "assigned_agent_id", "status"),
         sa.Index("ix_conversations_customer_id_opened_at", "customer_id", "opened_at"),
-        sa.Index(
-            "uq_conversations_open_customer_id",
-            "customer_id",
-            unique=True,
-            postgresql_where=sa.text("status = 'open'"),
-            sqlite_where=sa.text("status = 'open'"),
-        ),
+        partial_unique_index("uq_conversations_open_customer_id", "customer_id", "status = 'open'"),
         {"sqlite_autoincrement": True},
     )
 
@@ -112,9 +106,7 @@ class Conversation(Base):
         JSONType, default=list, server_default=sa.text("'[]'")
     )
     last_customer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    opened_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
+    opened_at: Mapped[datetime] = created_at_column()
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -148,9 +140,7 @@ class Message(Base):
     )
     #: WhatsApp message type: text, image, interactive, template, reaction, system, ...
     type: Mapped[str] = mapped_column(sa.String(32))
-    payload: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    payload: Mapped[dict[str, Any]] = json_object_column()
     #: The agent who wrote an outbound message; NULL for the customer, the flow or the system.
     sent_by_user_id: Mapped[int | None] = mapped_column(
         BigID, sa.ForeignKey("users.id", ondelete="SET NULL")
@@ -167,7 +157,28 @@ class Message(Base):
     whatsapp_timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ConversationEvent(Base):
+class _EventLog:
+    """The columns of an ordered event log after its owner: ``seq`` (from 1, unique per
+    owner), the event's ``type`` and ``payload``, when it happened (``at``)."""
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger())
+    type: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = json_object_column()
+    at: Mapped[datetime] = created_at_column()
+    #: what caused the event (``m<message id>``); stored once (see migration 0006)
+    effect_key: Mapped[str | None] = mapped_column(sa.String(200))
+
+    @staticmethod
+    def table_args(table: str, owner: str) -> tuple[Any, ...]:
+        """The log's ``__table_args__``: one ``seq`` and one effect per ``owner`` column."""
+        return (
+            sa.UniqueConstraint(owner, "seq"),
+            effect_key_index(table, owner),
+            {"sqlite_autoincrement": True},
+        )
+
+
+class ConversationEvent(_EventLog, Base):
     """The ordered event log of a conversation (assigned, transferred, labelled, resolved, ...).
 
     ``seq`` numbers a conversation's events from 1 without gaps, unique per conversation; the
@@ -175,30 +186,15 @@ class ConversationEvent(Base):
     """
 
     __tablename__ = "conversation_events"
-    __table_args__ = (
-        sa.UniqueConstraint("conversation_id", "seq"),
-        sa.Index("ix_conversation_events_conversation_id_effect_key", "conversation_id",
-                 "effect_key", unique=True),
-        {"sqlite_autoincrement": True},
-    )
+    __table_args__ = _EventLog.table_args("conversation_events", "conversation_id")
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
         BigID, sa.ForeignKey("conversations.id", ondelete="CASCADE")
     )
-    seq: Mapped[int] = mapped_column(sa.BigInteger())
-    type: Mapped[str] = mapped_column(sa.String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
-    at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
-    #: what caused the event (``m<message id>``); stored once (see migration 0006)
-    effect_key: Mapped[str | None] = mapped_column(sa.String(200))
 
 
-class AgentEvent(Base):
+class AgentEvent(_EventLog, Base):
     """The ordered event log of one agent's WebSocket feed (offers, assignments, messages).
 
     ``seq`` numbers an agent's events from 1, unique per agent; the AgentActor assigns it and
@@ -206,21 +202,7 @@ class AgentEvent(Base):
     """
 
     __tablename__ = "agent_events"
-    __table_args__ = (
-        sa.UniqueConstraint("agent_id", "seq"),
-        sa.Index("ix_agent_events_agent_id_effect_key", "agent_id", "effect_key", unique=True),
-        {"sqlite_autoincrement": True},
-    )
+    __table_args__ = _EventLog.table_args("agent_events", "agent_id")
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     agent_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("users.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(sa.BigInteger())
-    type: Mapped[str] = mapped_column(sa.String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
-    at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
-    #: what caused the event (``m<message id>``); stored once (see migration 0006)
-    effect_key: Mapped[str | None] = mapped_column(sa.String(200))

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from pytake.store._base import (
     Base,
     BigID,
-    JSONType,
     UTCDateTime,
     created_at_column,
+    effect_key_index,
     enum_type,
+    json_object_column,
+    partial_unique_index,
     updated_at_column,
-    utcnow,
 )
 from pytake.store._enums import FlowVersionStatus
 
@@ -56,12 +57,8 @@ class FlowVersion(Base):
     __table_args__ = (
         sa.UniqueConstraint("flow_id", "version"),
         sa.CheckConstraint("version > 0", name="version_positive"),
-        sa.Index(
-            "uq_flow_versions_published_flow_id",
-            "flow_id",
-            unique=True,
-            postgresql_where=sa.text("status = 'published'"),
-            sqlite_where=sa.text("status = 'published'"),
+        partial_unique_index(
+            "uq_flow_versions_published_flow_id", "flow_id", "status = 'published'"
         ),
         {"sqlite_autoincrement": True},
     )
@@ -74,9 +71,7 @@ class FlowVersion(Base):
         default=FlowVersionStatus.DRAFT,
         server_default=FlowVersionStatus.DRAFT.value,
     )
-    graph: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    graph: Mapped[dict[str, Any]] = json_object_column()
     created_by_user_id: Mapped[int | None] = mapped_column(
         BigID, sa.ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -100,9 +95,7 @@ class FlowNode(Base):
     )
     node_key: Mapped[str] = mapped_column(sa.String(100))
     type: Mapped[str] = mapped_column(sa.String(50))
-    config: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    config: Mapped[dict[str, Any]] = json_object_column()
 
 
 class FlowExecution(Base):
@@ -117,8 +110,7 @@ class FlowExecution(Base):
     __table_args__ = (
         sa.Index("ix_flow_executions_conversation_id_at", "conversation_id", "at"),
         sa.Index("ix_flow_executions_flow_version_id_at", "flow_version_id", "at"),
-        sa.Index("ix_flow_executions_conversation_id_effect_key", "conversation_id",
-                 "effect_key", unique=True),
+        effect_key_index("flow_executions", "conversation_id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -129,11 +121,7 @@ class FlowExecution(Base):
     flow_version_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("flow_versions.id"))
     node_key: Mapped[str] = mapped_column(sa.String(100))
     step_type: Mapped[str] = mapped_column(sa.String(50))
-    variables: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
-    at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
+    variables: Mapped[dict[str, Any]] = json_object_column()
+    at: Mapped[datetime] = created_at_column()
     #: the turn and step that ran it; a turn run again records nothing twice (migration 0006)
     effect_key: Mapped[str | None] = mapped_column(sa.String(200))

@@ -12,10 +12,9 @@ from pytake.store._base import (
     Base,
     BigID,
     JSONType,
-    UTCDateTime,
     created_at_column,
+    json_object_column,
     updated_at_column,
-    utcnow,
 )
 
 __all__ = ["ModuleConfiguration", "ModuleRecord", "WebhookDelivery", "WebhookSubscription"]
@@ -32,9 +31,7 @@ class ModuleRecord(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     version: Mapped[str] = mapped_column(sa.String(50))
-    manifest: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    manifest: Mapped[dict[str, Any]] = json_object_column()
     enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -57,9 +54,7 @@ class ModuleConfiguration(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     module_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("modules.id", ondelete="CASCADE"))
     tenant_key: Mapped[str] = mapped_column(sa.String(100))
-    config: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    config: Mapped[dict[str, Any]] = json_object_column()
     secrets_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -101,9 +96,7 @@ class WebhookDelivery(Base):
     webhook_id: Mapped[int] = mapped_column(BigID, sa.ForeignKey("webhooks.id", ondelete="CASCADE"))
     event_type: Mapped[str] = mapped_column(sa.String(100))
     event_id: Mapped[str] = mapped_column(sa.String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, server_default=sa.text("'{}'")
-    )
+    payload: Mapped[dict[str, Any]] = json_object_column()
     attempt: Mapped[int] = mapped_column(default=1, server_default="1")
     succeeded: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: HTTP status of the answer; NULL when no answer came (connection error, timeout).
@@ -112,6 +105,4 @@ class WebhookDelivery(Base):
     duration_ms: Mapped[int | None] = mapped_column()
     #: The logged attempt an administrator asked to deliver again (its event and payload).
     redelivery_of: Mapped[int | None] = mapped_column(BigID)
-    at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
+    at: Mapped[datetime] = created_at_column()

@@ -86,9 +86,7 @@ class InboxEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
+    received_at: Mapped[datetime] = created_at_column()
     body: Mapped[bytes] = mapped_column(sa.LargeBinary())
     signature: Mapped[str | None] = mapped_column(sa.String(100))
     state: Mapped[InboxState] = mapped_column(
@@ -166,6 +164,4 @@ class DeadLetterRecord(Base):
     error: Mapped[str] = mapped_column(sa.Text())
     traceback: Mapped[str] = mapped_column(sa.Text())
     attempts: Mapped[int] = mapped_column()
-    at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, server_default=sa.func.now()
-    )
+    at: Mapped[datetime] = created_at_column()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from pytake.config import Settings
 from pytake.errors import ConfigError
+from pytake.store._audit import SYSTEM, Actor, record_audit
 from pytake.store._database import Database
 from pytake.store._models_numbers import RuntimeSetting
 
@@ -107,11 +108,12 @@ class RuntimeSettings:
         attrs.evolve(self.base, **{k: v for k, v in merged.items() if v is not None})
         return clean
 
-    async def change(self, changes: Mapping[str, Any], user_id: int | None = None) -> None:
-        """Store ``changes`` (see `check`) and apply them on this node at once."""
+    async def change(self, changes: Mapping[str, Any], actor: Actor = SYSTEM) -> None:
+        """Store ``changes`` (see `check`) and apply them on this node at once; ``actor``
+        is who made them, for the audit log."""
         clean = self.check(changes)
         if clean:
-            await self.db.run(_store, clean, user_id)
+            await self.db.run(_store, clean, actor)
         await self.refresh()
 
     async def refresh(self) -> None:
@@ -152,7 +154,12 @@ def _read(session: Session) -> dict[str, Any]:
     return {name: value for name, value in rows}
 
 
-def _store(session: Session, changes: dict[str, Any], user_id: int | None) -> None:
+def _store(session: Session, changes: dict[str, Any], actor: Actor) -> None:
+    user_id = actor.user_id
+    before = {name: value for name, value in _read(session).items() if name in changes}
+    record_audit(session, "settings.change", actor, target_type="settings", target_id=None,
+                 details={name: {"from": before.get(name), "to": value}
+                          for name, value in changes.items()})
     for name, value in changes.items():
         row = session.get(RuntimeSetting, name)
         if value is None:

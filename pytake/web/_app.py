@@ -25,6 +25,7 @@ from pytake.web._numbers_api import create_numbers_blueprint
 from pytake.web._openapi import create_openapi_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._ratelimit import install_rate_limits
+from pytake.web._second_factor_api import create_second_factor_blueprint
 from pytake.web._settings_api import create_settings_blueprint
 from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._users_api import create_users_blueprint
@@ -57,6 +58,7 @@ def create_app(engine: OpsEngine) -> QuartTrio:
         app.register_blueprint(create_auth_blueprint(identity))
         app.register_blueprint(
             create_users_blueprint(identity, getattr(engine, "sockets", None)))
+        app.register_blueprint(create_second_factor_blueprint(identity))
         if getattr(engine, "agent_services", None) is not None:
             full: Any = engine
             desk = AgentDesk(full.router, full.conversations, full.teams,

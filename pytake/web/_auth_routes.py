@@ -49,7 +49,7 @@ from pytake.identity import (
     Principal,
     TokenPair,
 )
-from pytake.store import UserRole
+from pytake.store import Actor, UserRole
 from pytake.web import _schemas as schemas
 from pytake.web._errors import json_error, problem
 from pytake.web._openapi import documented
@@ -59,6 +59,7 @@ from pytake.web._rest_support import read_json_object
 
 __all__ = [
     "IDENTITY_EXTENSION",
+    "acting",
     "authenticate",
     "authorize",
     "create_auth_blueprint",
@@ -154,6 +155,12 @@ def current_principal() -> Principal:
     return principal
 
 
+def acting() -> Actor:
+    """Who makes this request's change, for the audit log: the signed-in user, and the
+    client address the rate limits use."""
+    return Actor(current_principal().user_id, client_address())
+
+
 async def _unauthorized(exc: AuthError) -> Response:
     challenge = _REALM
     if exc.code in _TOKEN_CODES:
@@ -178,6 +185,13 @@ def _string(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadRequest(f"{name} must be a non-empty string")
     return value
+
+
+def _optional_string(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    return value or None
 
 
 def token_response(pair: TokenPair) -> Response:
@@ -223,7 +237,10 @@ def create_auth_blueprint(identity: IdentityService) -> Blueprint:
             return json_error(
                 429, "too many sign-in attempts, retry later", {"Retry-After": str(wait)}
             )
-        return token_response(await identity.authenticate(email, password, ip=ip))
+        pair = await identity.authenticate(email, password, ip=ip,
+                                           totp_code=_optional_string(body, "totp_code"),
+                                           recovery_code=_optional_string(body, "recovery_code"))
+        return token_response(pair)
 
     @auth.post("/api/v1/auth/refresh")
     @documented(request=schemas.REFRESH, response=schemas.TOKENS, errors=(401,))

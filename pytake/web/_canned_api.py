@@ -30,7 +30,7 @@ from pytake.queues import (
 )
 from pytake.store import CannedResponse, Database
 from pytake.web import _schemas as schemas
-from pytake.web._auth_routes import current_principal
+from pytake.web._auth_routes import acting, current_principal
 from pytake.web._errors import problem
 from pytake.web._openapi import documented
 from pytake.web._page_cursor import decode_cursor, encode_cursor
@@ -103,7 +103,7 @@ def create_canned_blueprint(db: Database) -> Blueprint:
     @requires(Permission.CANNED_MANAGE)
     async def create_canned() -> ResponseReturnValue:
         fields = canned_fields(await read_json_object(MAX_BODY_BYTES), creating=True)
-        row = await canned.create(fields)
+        row = await canned.create(fields, acting())
         return jsonify(_canned_json(row)), 201, {"Location": f"/api/v1/canned-responses/{row.id}"}
 
     @bp.get("/api/v1/canned-responses/<int:response_id>")
@@ -117,13 +117,13 @@ def create_canned_blueprint(db: Database) -> Blueprint:
     @requires(Permission.CANNED_MANAGE)
     async def update_canned(response_id: int) -> Response:
         fields = canned_fields(await read_json_object(MAX_BODY_BYTES), creating=False)
-        return jsonify(_canned_json(await canned.update(response_id, fields)))
+        return jsonify(_canned_json(await canned.update(response_id, fields, acting())))
 
     @bp.delete("/api/v1/canned-responses/<int:response_id>")
     @documented(status=204)
     @requires(Permission.CANNED_MANAGE)
     async def delete_canned(response_id: int) -> ResponseReturnValue:
-        await canned.delete(response_id)
+        await canned.delete(response_id, acting())
         return "", 204
 
     return bp

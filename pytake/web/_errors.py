@@ -18,13 +18,25 @@ import json
 import logging
 import math
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from quart import Response, jsonify
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from pytake.errors import MailboxFull, StorageUnavailable
+from pytake.errors import (
+    EmailTaken,
+    IdentityError,
+    InvalidSecondFactor,
+    InvalidUser,
+    MailboxFull,
+    SecondFactorConflict,
+    SecondFactorUnavailable,
+    StorageUnavailable,
+    UserConflict,
+    UserNotFound,
+)
+from pytake.web._bodies import InvalidField
 
 log = logging.getLogger("pytake.web")
 
@@ -84,9 +96,37 @@ async def _retry_later(exc: Any) -> Response:
     return json_error(503, f"{reason}, retry later", {"Retry-After": str(retry_after)})
 
 
+#: Domain errors every route may raise, most specific first: (class, status, code).  The
+#: 401/403 of `AuthError`/`Forbidden` are the auth routes' (they add WWW-Authenticate).
+_IDENTITY_PROBLEMS: Final[tuple[tuple[type[IdentityError], int, str], ...]] = (
+    (EmailTaken, 409, "email_taken"),
+    (InvalidSecondFactor, 422, "invalid_second_factor"),
+    (InvalidUser, 422, "invalid"),
+    (UserNotFound, 404, "user_not_found"),
+    (SecondFactorConflict, 409, "second_factor_enabled"),
+    (UserConflict, 409, "last_admin"),
+    (SecondFactorUnavailable, 409, "second_factor_unavailable"),
+)
+
+
+async def _invalid_field(exc: InvalidField) -> Response:
+    return problem(422, exc.reason, code="invalid", field=exc.field)
+
+
+async def _identity_error(exc: IdentityError) -> Response:
+    for kind, status, code in _IDENTITY_PROBLEMS:
+        if isinstance(exc, kind):
+            extra: dict[str, Any] = {"field": exc.field} if isinstance(exc, InvalidUser) else {}
+            return problem(status, exc.reason, code=code, **extra)
+    return problem(400, exc.reason)
+
+
 def register_error_handlers(app: QuartTrio) -> None:
     """Install the JSON error handlers on ``app``."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InvalidField, _invalid_field)
+    for kind, _status, _code in _IDENTITY_PROBLEMS:
+        app.register_error_handler(kind, _identity_error)
     app.register_error_handler(StorageUnavailable, _retry_later)
     app.register_error_handler(MailboxFull, _retry_later)
     app.after_request(_as_problem)

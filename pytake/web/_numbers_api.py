@@ -33,6 +33,7 @@ from pytake.messaging import (
     number_fields,
 )
 from pytake.web import _schemas as schemas
+from pytake.web._auth_routes import acting
 from pytake.web._errors import problem
 from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
@@ -107,7 +108,7 @@ def create_numbers_blueprint(book: NumberBook) -> Blueprint:
     @requires(Permission.NUMBERS_MANAGE)
     async def add_number() -> ResponseReturnValue:
         fields = number_fields(await read_json_object(MAX_BODY_BYTES), partial=False)
-        response = await applied(await numbers.add(fields))
+        response = await applied(await numbers.add(fields, acting()))
         number = fields["phone_number_id"]
         return response, 201, {"Location": f"/api/v1/numbers/{number}"}
 
@@ -123,25 +124,25 @@ def create_numbers_blueprint(book: NumberBook) -> Blueprint:
     @requires(Permission.NUMBERS_MANAGE)
     async def update_number(phone_number_id: str) -> Response:
         fields = number_fields(await read_json_object(MAX_BODY_BYTES), partial=True)
-        return await applied(await numbers.update(phone_number_id, fields))
+        return await applied(await numbers.update(phone_number_id, fields, acting()))
 
     @bp.post("/api/v1/numbers/<phone_number_id>/pause")
     @documented(path=schemas.NUMBER_PATH, response=schemas.NUMBER)
     @requires(Permission.NUMBERS_MANAGE)
     async def pause_number(phone_number_id: str) -> Response:
-        return await applied(await numbers.update(phone_number_id, {"paused": True}))
+        return await applied(await numbers.update(phone_number_id, {"paused": True}, acting()))
 
     @bp.post("/api/v1/numbers/<phone_number_id>/resume")
     @documented(path=schemas.NUMBER_PATH, response=schemas.NUMBER)
     @requires(Permission.NUMBERS_MANAGE)
     async def resume_number(phone_number_id: str) -> Response:
-        return await applied(await numbers.update(phone_number_id, {"paused": False}))
+        return await applied(await numbers.update(phone_number_id, {"paused": False}, acting()))
 
     @bp.delete("/api/v1/numbers/<phone_number_id>")
     @documented(path=schemas.NUMBER_PATH, status=204)
     @requires(Permission.NUMBERS_MANAGE)
     async def remove_number(phone_number_id: str) -> ResponseReturnValue:
-        await numbers.remove(phone_number_id)
+        await numbers.remove(phone_number_id, acting())
         await reread()
         return "", 204
 

@@ -40,7 +40,11 @@ def body(fields: dict[str, Schema], required: tuple[str, ...] = ()) -> Schema:
 # --- auth ------------------------------------------------------------------------------------
 
 CREDENTIALS: Final = body({"email": {"type": "string", "minLength": 1},
-                           "password": {"type": "string", "minLength": 1}},
+                           "password": {"type": "string", "minLength": 1},
+                           "totp_code": {"type": "string",
+                                         "description": "for an account with a second factor"},
+                           "recovery_code": {"type": "string",
+                                             "description": "instead of totp_code, once"}},
                           ("email", "password"))
 REFRESH: Final = body({"refresh_token": {"type": "string", "minLength": 1}}, ("refresh_token",))
 TOKENS: Final = obj({"access_token": STRING, "token_type": STRING, "expires_in": INT,
@@ -215,7 +219,23 @@ RESET_PASSWORD: Final = body({"delivery": DELIVERY})
 ME_UPDATE: Final = body({"name": STRING}, ("name",))
 PASSWORD_CHANGE: Final = body({"current_password": STRING, "new_password": STRING},
                               ("current_password", "new_password"))
-SET_PASSWORD: Final = body({"token": STRING, "password": STRING}, ("token", "password"))
+SET_PASSWORD: Final = body({"token": STRING, "password": STRING, "totp_code": STRING,
+                            "recovery_code": STRING}, ("token", "password"))
+
+# --- second factor ---------------------------------------------------------------------------
+
+SECOND_FACTOR: Final = obj({"enabled": BOOL, "pending": BOOL, "recovery_codes_left": INT})
+PASSWORD_ONLY: Final = body({"password": STRING}, ("password",))
+ENROLLMENT: Final = obj({
+    "secret": {"type": "string", "description": "base32 TOTP key: shown only here"},
+    "otpauth_uri": {"type": "string", "description": "the same, for a QR code"},
+})
+CODE_ONLY: Final = body({"code": STRING}, ("code",))
+RECOVERY_CODES: Final = obj({"recovery_codes": {
+    "type": "array", "items": STRING, "description": "one-time codes: shown only here"}})
+SECOND_FACTOR_PROOF: Final = body({"code": STRING, "recovery_code": STRING})
+SECOND_FACTOR_OFF: Final = body({"password": STRING, "code": STRING, "recovery_code": STRING},
+                                ("password",))
 
 # --- webhooks --------------------------------------------------------------------------------
 

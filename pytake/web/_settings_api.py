@@ -18,7 +18,7 @@ from quart import Blueprint, Response, jsonify
 from pytake.errors import ConfigError
 from pytake.store import LIVE_SETTINGS, RuntimeSettings
 from pytake.web import _schemas as schemas
-from pytake.web._auth_routes import current_principal
+from pytake.web._auth_routes import acting
 from pytake.web._errors import problem
 from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
@@ -51,7 +51,7 @@ def create_settings_blueprint(runtime: RuntimeSettings) -> Blueprint:
     @requires(Permission.SETTINGS_MANAGE)
     async def change_settings() -> Response:
         body = await read_json_object(MAX_BODY_BYTES)
-        await runtime.change(body, current_principal().user_id)
+        await runtime.change(body, acting())
         return render()
 
     return bp

@@ -51,7 +51,7 @@ from pytake.queues import (
     member_fields,
     team_fields,
 )
-from pytake.store import Database
+from pytake.store import Database, TeamMember, User
 from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._errors import json_error, problem
@@ -83,16 +83,20 @@ def _team_json(record: TeamRecord) -> dict[str, Any]:
     }
 
 
+def _person_json(user: User) -> dict[str, Any]:
+    return {"name": user.name, "email": user.email, "role": str(user.role), "active": user.active}
+
+
+def _capacity_json(member: TeamMember) -> dict[str, Any]:
+    return {"skills": list(member.skills or []), "max_concurrent": member.max_concurrent}
+
+
 def _member_json(record: MemberRecord) -> dict[str, Any]:
     member, user = record.member, record.user
     return {
         "user_id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "role": str(user.role),
-        "active": user.active,
-        "skills": list(member.skills or []),
-        "max_concurrent": member.max_concurrent,
+        **_person_json(user),
+        **_capacity_json(member),
         "joined_at": iso(member.created_at),
     }
 
@@ -101,17 +105,9 @@ def _agent_json(record: AgentRecord, presence: str) -> dict[str, Any]:
     user = record.user
     return {
         "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "role": str(user.role),
-        "active": user.active,
+        **_person_json(user),
         "teams": [
-            {
-                "team_id": member.team_id,
-                "team_name": team_name,
-                "skills": list(member.skills or []),
-                "max_concurrent": member.max_concurrent,
-            }
+            {"team_id": member.team_id, "team_name": team_name, **_capacity_json(member)}
             for member, team_name in record.memberships
         ],
         "presence": presence,

@@ -29,38 +29,27 @@ from quart.typing import ResponseReturnValue
 
 from pytake.identity import (
     Credential,
-    EmailTaken,
     IdentityService,
-    InvalidUser,
     UserAdmin,
-    UserConflict,
     UserInfo,
-    UserNotFound,
 )
 from pytake.web import _schemas as schemas
 from pytake.web._agent_ws import CLOSE_UNAUTHORIZED
 from pytake.web._auth_routes import current_principal, token_response
-from pytake.web._errors import json_error, problem
+from pytake.web._bodies import typed_body
+from pytake.web._errors import json_error
 from pytake.web._openapi import documented
 from pytake.web._page_cursor import decode_cursor, encode_cursor
 from pytake.web._permissions import Open, Permission, public, requires
 from pytake.web._ratelimit import client_address
-from pytake.web._rest_support import int_arg, iso, read_json_object, str_arg
+from pytake.web._rest_support import int_arg, iso, str_arg
 
 if TYPE_CHECKING:
     from pytake.agents import AgentSockets
 
 __all__ = ["create_users_blueprint"]
 
-MAX_BODY_BYTES: Final = 16 * 1024
 _NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-class _Invalid(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 def user_json(user: UserInfo) -> dict[str, Any]:
@@ -77,27 +66,6 @@ def _credential_json(credential: Credential) -> dict[str, Any]:
     if credential.temporary_password is not None:
         out["temporary_password"] = credential.temporary_password
     return out
-
-
-async def _body(fields: dict[str, type], *, required: tuple[str, ...] = (),
-                optional_body: bool = False) -> dict[str, Any]:
-    """The JSON body's ``fields`` (name → type); an unknown, missing or ill-typed field is a
-    422 naming it."""
-    if optional_body and not await request.get_data(as_text=False):
-        body: dict[str, Any] = {}
-    else:
-        body = await read_json_object(MAX_BODY_BYTES)
-    for name in body:
-        if name not in fields:
-            raise _Invalid(name, f"unknown field {name!r}; known: {', '.join(fields)}")
-    for name in required:
-        if name not in body:
-            raise _Invalid(name, f"{name} is required")
-    for name, value in body.items():
-        kind = fields[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise _Invalid(name, f"{name} must be a {'boolean' if kind is bool else 'string'}")
-    return body
 
 
 def _after(cursor: str | None) -> int:
@@ -118,26 +86,6 @@ def create_users_blueprint(identity: IdentityService,
     cut when a user is deactivated or changes role."""
     bp = Blueprint("users", __name__)
     admin = UserAdmin(identity)
-
-    @bp.errorhandler(_Invalid)
-    async def _invalid(exc: _Invalid) -> Response:
-        return problem(422, exc.reason, code="invalid", field=exc.field)
-
-    @bp.errorhandler(InvalidUser)
-    async def _invalid_user(exc: InvalidUser) -> Response:
-        return problem(422, exc.reason, code="invalid", field=exc.field)
-
-    @bp.errorhandler(EmailTaken)
-    async def _taken(exc: EmailTaken) -> Response:
-        return problem(409, exc.reason, code="email_taken", field="email")
-
-    @bp.errorhandler(UserNotFound)
-    async def _not_found(exc: UserNotFound) -> Response:
-        return problem(404, exc.reason, code="user_not_found")
-
-    @bp.errorhandler(UserConflict)
-    async def _conflict(exc: UserConflict) -> Response:
-        return problem(409, exc.reason, code="last_admin")
 
     def _cut(before: UserInfo, after: UserInfo) -> None:
         if sockets is None:
@@ -177,7 +125,7 @@ def create_users_blueprint(identity: IdentityService,
     @requires(Permission.USERS_MANAGE)
     async def invite() -> ResponseReturnValue:
         """Invite a user: a one-time set-password token or a temporary password."""
-        body = await _body({"email": str, "name": str, "role": str, "delivery": str},
+        body = await typed_body({"email": str, "name": str, "role": str, "delivery": str},
                            required=("email", "name", "role"))
         credential = await admin.invite(
             body["email"], body["name"], body["role"], body.get("delivery", "link"),
@@ -201,7 +149,7 @@ def create_users_blueprint(identity: IdentityService,
     @requires(Permission.USERS_MANAGE)
     async def update_user(user_id: int) -> ResponseReturnValue:
         """Change a user's name, role or active flag."""
-        body = await _body({"name": str, "role": str, "active": bool})
+        body = await typed_body({"name": str, "role": str, "active": bool})
         return await _update(user_id, **body)
 
     @bp.post("/api/v1/users/<int:user_id>/deactivate")
@@ -224,7 +172,7 @@ def create_users_blueprint(identity: IdentityService,
     @requires(Permission.USERS_MANAGE)
     async def reset_password(user_id: int) -> ResponseReturnValue:
         """Replace the password by a one-time token's or a temporary one."""
-        body = await _body({"delivery": str}, optional_body=True)
+        body = await typed_body({"delivery": str}, optional_body=True)
         credential = await admin.reset_password(
             user_id, body.get("delivery", "link"), actor=current_principal().user_id,
             ip=client_address(),
@@ -238,7 +186,7 @@ def create_users_blueprint(identity: IdentityService,
     @requires(Permission.SELF_MANAGE)
     async def update_me() -> ResponseReturnValue:
         """Change one's own name."""
-        body = await _body({"name": str}, required=("name",))
+        body = await typed_body({"name": str}, required=("name",))
         principal = current_principal()
         user = await admin.update(principal.user_id, name=body["name"],
                                   actor=principal.user_id, ip=client_address())
@@ -249,7 +197,7 @@ def create_users_blueprint(identity: IdentityService,
     @requires(Permission.SELF_MANAGE)
     async def change_password() -> ResponseReturnValue:
         """Change one's own password; answers a new token pair (other sessions end)."""
-        body = await _body({"current_password": str, "new_password": str},
+        body = await typed_body({"current_password": str, "new_password": str},
                            required=("current_password", "new_password"))
         principal = current_principal()
         # Guessing the current password with a stolen access token is a sign-in attempt.
@@ -260,7 +208,7 @@ def create_users_blueprint(identity: IdentityService,
         await admin.change_password(principal.user_id, body["current_password"],
                                     body["new_password"], ip=client_address())
         pair = await identity.authenticate(principal.email, body["new_password"],
-                                           ip=client_address())
+                                           ip=client_address(), signed_in=True)
         return token_response(pair)
 
     @bp.post("/api/v1/auth/set-password")
@@ -268,10 +216,13 @@ def create_users_blueprint(identity: IdentityService,
     @public(Open.SIGN_IN)
     async def set_password() -> ResponseReturnValue:
         """Redeem a one-time set-password token; answers a token pair (signed in)."""
-        body = await _body({"token": str, "password": str}, required=("token", "password"))
+        body = await typed_body({"token": str, "password": str, "totp_code": str,
+                                 "recovery_code": str}, required=("token", "password"))
         user = await admin.redeem(body["token"], body["password"], ip=client_address())
-        pair = await identity.authenticate(user.email, body["password"],
-                                           ip=client_address())
+        # A reset does not remove a second factor: signing in still asks for it.
+        pair = await identity.authenticate(user.email, body["password"], ip=client_address(),
+                                           totp_code=body.get("totp_code"),
+                                           recovery_code=body.get("recovery_code"))
         return token_response(pair)
 
     return bp

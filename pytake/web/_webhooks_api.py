@@ -32,6 +32,7 @@ from pytake.modules.builtin.webhook import (
     WebhookNotFound,
 )
 from pytake.web import _schemas as schemas
+from pytake.web._auth_routes import acting
 from pytake.web._errors import problem
 from pytake.web._openapi import documented
 from pytake.web._page_cursor import decode_cursor, encode_cursor
@@ -120,7 +121,8 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
                 status=201)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def create_webhook() -> ResponseReturnValue:
-        subscription, secret = await webhooks.create(await read_json_object(MAX_BODY_BYTES))
+        subscription, secret = await webhooks.create(await read_json_object(MAX_BODY_BYTES),
+                                                      actor=acting())
         body = {**_subscription_json(subscription), "secret": secret}
         return jsonify(body), 201, {"Location": f"/api/v1/webhooks/{subscription.id}"}
 
@@ -138,13 +140,13 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
         if not changes:
             return problem(422, "give at least one of url, events, active, description",
                            code="invalid", field="url")
-        return jsonify(_subscription_json(await webhooks.update(webhook_id, changes)))
+        return jsonify(_subscription_json(await webhooks.update(webhook_id, changes, acting())))
 
     @bp.delete("/api/v1/webhooks/<int:webhook_id>")
     @documented(status=204)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def delete_webhook(webhook_id: int) -> ResponseReturnValue:
-        if not await webhooks.unsubscribe(webhook_id):
+        if not await webhooks.unsubscribe(webhook_id, acting()):
             raise WebhookNotFound(f"webhook {webhook_id} not found")
         return "", 204
 
@@ -152,7 +154,8 @@ def create_webhooks_blueprint(registry: ModuleRegistry) -> Blueprint:
     @documented(response=schemas.ROTATED_SECRET)
     @requires(Permission.WEBHOOKS_MANAGE)
     async def rotate_secret(webhook_id: int) -> Response:
-        return jsonify({"id": webhook_id, "secret": await webhooks.rotate_secret(webhook_id)})
+        secret = await webhooks.rotate_secret(webhook_id, acting())
+        return jsonify({"id": webhook_id, "secret": secret})
 
     @bp.get("/api/v1/webhooks/<int:webhook_id>/deliveries")
     @documented(query=schemas.WEBHOOKS_QUERY, response=schemas.WEBHOOK_DELIVERIES)

@@ -35,37 +35,6 @@ from typing import Any
 
 import attrs
 
-__all__ = [
-    "ApiError",
-    "ButtonReply",
-    "Contact",
-    "Content",
-    "Edit",
-    "FieldChange",
-    "FlowReply",
-    "InboundMessage",
-    "ListReply",
-    "Location",
-    "Media",
-    "MessageContext",
-    "Notification",
-    "Order",
-    "OrderItem",
-    "ParseProblem",
-    "Reaction",
-    "Referral",
-    "RequestWelcome",
-    "Revoke",
-    "SharedContacts",
-    "StatusUpdate",
-    "System",
-    "TemplateButton",
-    "TemplateStatusUpdate",
-    "Text",
-    "Unsupported",
-    "ValueErrors",
-]
-
 Raw = dict[str, Any]
 
 

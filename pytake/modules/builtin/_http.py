@@ -30,9 +30,9 @@ import attrs
 import httpx
 
 from pytake.httpclient import pooled_client
-from pytake.modules._contract import Module, ModuleResponse
+from pytake.modules._contract import NOT_FOUND, Module, ModuleResponse
 
-__all__ = ["HttpAnswer", "HttpModule", "describe_url", "request"]
+__all__ = ["HttpAnswer", "HttpModule", "describe_url", "json_headers", "request"]
 
 #: Largest answer body read, in bytes; a larger one is a failure.
 MAX_ANSWER_BYTES: Final = 2 * 1024 * 1024
@@ -46,6 +46,15 @@ def describe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def json_headers(call_id: str, token: str | None = None) -> dict[str, str]:
+    """The headers of a call to a JSON API: ``X-Request-Id`` is the call id (the same on
+    retries), and a ``token`` goes as ``Authorization: Bearer``."""
+    headers = {"Accept": "application/json", "X-Request-Id": call_id}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
 
 
 @attrs.frozen
@@ -77,6 +86,25 @@ class HttpAnswer:
         """The failure for a status that is not a success."""
         transient = self.status >= 500 or self.status in _TRANSIENT_STATUS
         return ModuleResponse.failure(f"{what} answered HTTP {self.status}", transient=transient)
+
+    def unless_success(self, what: str, *, not_found: dict[str, Any]) -> ModuleResponse | None:
+        """``None`` for a 2xx; else the response: outcome ``not_found`` with the outputs
+        ``not_found`` for a 404, the status failure for any other status."""
+        if self.status == 404:
+            return ModuleResponse.success(not_found, outcome=NOT_FOUND)
+        if not 200 <= self.status < 300:
+            return self.status_failure(what)
+        return None
+
+    def found_json(
+        self, what: str, *, not_found: dict[str, Any]
+    ) -> tuple[Any, ModuleResponse | None]:
+        """The body of a 2xx parsed as JSON, or the response `unless_success` or `json` gave
+        instead."""
+        unsuccessful = self.unless_success(what, not_found=not_found)
+        if unsuccessful is not None:
+            return None, unsuccessful
+        return self.json(what)
 
 
 async def request(
@@ -147,3 +175,19 @@ class HttpModule(Module):
             return
         async with pooled_client(trust_env=self.trust_env, follow_redirects=False) as client:
             yield client
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        timeout: float,
+        headers: dict[str, str],
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+    ) -> HttpAnswer | ModuleResponse:
+        """`request` on `client`, for a module that makes one request per call."""
+        async with self.client() as client:
+            return await request(client, method, url, what=what, timeout=timeout,
+                                 headers=headers, params=params, json_body=json_body)

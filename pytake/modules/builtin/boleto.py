@@ -57,7 +57,7 @@ from pytake.modules.builtin._febraban import (
     valid_cnpj,
     valid_cpf,
 )
-from pytake.modules.builtin._http import HttpAnswer, HttpModule, describe_url, request
+from pytake.modules.builtin._http import HttpAnswer, HttpModule, describe_url, json_headers
 
 __all__ = ["BoletoModule", "Slip", "format_brl"]
 
@@ -194,21 +194,13 @@ class BoletoModule(HttpModule):
         url = config["base_url"].rstrip("/") + "/" + config["path"].lstrip("/")
         method = config["method"]
         what = f"billing API {method} {describe_url(url)}"
-        headers = {"Accept": "application/json", "X-Request-Id": context.call_id}
-        if config.get("api_token"):
-            headers["Authorization"] = f"Bearer {config['api_token']}"
-        param = config["document_param"]
-        async with self.client() as client:
-            answer = await request(
-                client,
-                method,
-                url,
-                what=what,
-                timeout=float(config["timeout"]),
-                headers=headers,
-                params={param: document, "status": "open"} if method == "GET" else None,
-                json_body={param: document, "status": "open"} if method == "POST" else None,
-            )
+        search = {config["document_param"]: document, "status": "open"}
+        answer = await self.send(
+            method, url, what=what, timeout=float(config["timeout"]),
+            headers=json_headers(context.call_id, config.get("api_token")),
+            params=search if method == "GET" else None,
+            json_body=search if method == "POST" else None,
+        )
         if isinstance(answer, ModuleResponse):
             return answer
         return self._answer(answer, what, config, format_document(document))
@@ -216,11 +208,7 @@ class BoletoModule(HttpModule):
     def _answer(
         self, answer: HttpAnswer, what: str, config: dict[str, Any], document: str
     ) -> ModuleResponse:
-        if answer.status == 404:
-            return ModuleResponse.success({"count": 0}, outcome=NOT_FOUND)
-        if not 200 <= answer.status < 300:
-            return answer.status_failure(what)
-        data, failure = answer.json(what)
+        data, failure = answer.found_json(what, not_found={"count": 0})
         if failure is not None:
             return failure
         items = lookup(data, config["list_path"])

@@ -38,7 +38,7 @@ from pytake.modules._contract import (
     Param,
 )
 from pytake.modules._template import MISSING, TemplateError, lookup, render
-from pytake.modules.builtin._http import HttpModule, describe_url, request
+from pytake.modules.builtin._http import HttpModule, describe_url, json_headers
 
 __all__ = ["CrmLookupModule", "ninth_digit_variant"]
 
@@ -132,27 +132,13 @@ class CrmLookupModule(HttpModule):
                 params = {config["phone_param"]: number}
         except TemplateError as exc:
             return ModuleResponse.failure(f"crm_lookup: path {exc}", transient=False)
-        headers = {"Accept": "application/json", "X-Request-Id": context.call_id}
-        if config.get("api_token"):
-            headers["Authorization"] = f"Bearer {config['api_token']}"
         what = f"CRM GET {describe_url(url)}"
-        async with self.client() as client:
-            answer = await request(
-                client,
-                "GET",
-                url,
-                what=what,
-                timeout=float(config["timeout"]),
-                headers=headers,
-                params=params,
-            )
+        headers = json_headers(context.call_id, config.get("api_token"))
+        answer = await self.send("GET", url, what=what, timeout=float(config["timeout"]),
+                                 headers=headers, params=params)
         if isinstance(answer, ModuleResponse):
             return answer
-        if answer.status == 404:
-            return ModuleResponse.success({}, outcome=NOT_FOUND)
-        if not 200 <= answer.status < 300:
-            return answer.status_failure(what)
-        data, failure = answer.json(what)
+        data, failure = answer.found_json(what, not_found={})
         if failure is not None:
             return failure
         record = lookup(data, config["result_path"])

@@ -40,7 +40,7 @@ from pytake.modules._contract import (
     Param,
 )
 from pytake.modules._template import MISSING, lookup
-from pytake.modules.builtin._http import HttpAnswer, HttpModule, describe_url, request
+from pytake.modules.builtin._http import HttpAnswer, HttpModule, describe_url
 
 __all__ = ["RestApiModule"]
 
@@ -129,26 +129,16 @@ class RestApiModule(HttpModule):
         if method not in IDEMPOTENT_METHODS:
             headers.setdefault("Idempotency-Key", context.call_id)
         what = f"{method} {describe_url(url)}"
-        async with self.client() as client:
-            answer = await request(
-                client,
-                method,
-                url,
-                what=what,
-                timeout=float(config["timeout"]),
-                headers=headers,
-                params=query or None,
-                json_body=body,
-            )
+        answer = await self.send(method, url, what=what, timeout=float(config["timeout"]),
+                                 headers=headers, params=query or None, json_body=body)
         if isinstance(answer, ModuleResponse):
             return answer
         return self._read(answer, what, inputs.get("extract", {}))
 
     def _read(self, answer: HttpAnswer, what: str, extract: dict[str, Any]) -> ModuleResponse:
-        if answer.status == 404:
-            return ModuleResponse.success({"status": 404}, outcome=NOT_FOUND)
-        if not 200 <= answer.status < 300:
-            return answer.status_failure(what)
+        unsuccessful = answer.unless_success(what, not_found={"status": 404})
+        if unsuccessful is not None:
+            return unsuccessful
         outputs: dict[str, Any] = {"status": answer.status}
         if not extract and not (answer.is_json and answer.body):
             return ModuleResponse.success(outputs)

@@ -77,7 +77,15 @@ from pytake.modules._contract import (
 )
 from pytake.modules._secrets import SecretBox
 from pytake.modules.builtin._http import HttpAnswer, HttpModule, describe_url, request
-from pytake.store import Database, WebhookDelivery, WebhookSubscription, utcnow
+from pytake.store import (
+    SYSTEM,
+    Actor,
+    Database,
+    WebhookDelivery,
+    WebhookSubscription,
+    record_audit,
+    utcnow,
+)
 from pytake.supervisor import Backoff
 
 __all__ = [
@@ -455,7 +463,7 @@ class WebhookModule(HttpModule):
                                  secret=secret)
 
     async def create(
-        self, fields: Mapping[str, Any], *, secret: str | None = None
+        self, fields: Mapping[str, Any], *, secret: str | None = None, actor: Actor = SYSTEM
     ) -> tuple[Subscription, str]:
         """`subscribe` with the fields of a request body: ``url`` and ``events`` required,
         ``description`` and ``active`` optional; `InvalidWebhook` names a refused field."""
@@ -468,29 +476,32 @@ class WebhookModule(HttpModule):
             raise InvalidWebhook("a webhook secret is whsec_ and the base64 of 24 to 64 bytes",
                                  field="secret")
         box = self._box()
-        subscription = await self._database().run(_insert_subscription, fields, secret, box)
+        subscription = await self._database().run(_insert_subscription, fields, secret, box,
+                                                  actor)
         self._cache = None
         return subscription, secret
 
-    async def update(self, webhook_id: int, changes: Mapping[str, Any]) -> Subscription:
+    async def update(self, webhook_id: int, changes: Mapping[str, Any],
+                     actor: Actor = SYSTEM) -> Subscription:
         """Change some of ``url``, ``events``, ``active``, ``description``; `InvalidWebhook`
         names a refused field (or an unknown one), `WebhookNotFound` if there is none."""
         fields = _checked(changes)
-        subscription = await self._database().run(_update_subscription, webhook_id, fields)
+        subscription = await self._database().run(_update_subscription, webhook_id, fields,
+                                                  actor)
         self._cache = None
         return subscription
 
-    async def rotate_secret(self, webhook_id: int) -> str:
+    async def rotate_secret(self, webhook_id: int, actor: Actor = SYSTEM) -> str:
         """Give the subscription a new secret and return it (shown this once); deliveries
         from now on are signed with it. `WebhookNotFound` if there is no such subscription."""
         secret = new_secret()
-        await self._database().run(_replace_secret, webhook_id, secret, self._box())
+        await self._database().run(_replace_secret, webhook_id, secret, self._box(), actor)
         self._cache = None
         return secret
 
-    async def unsubscribe(self, webhook_id: int) -> bool:
+    async def unsubscribe(self, webhook_id: int, actor: Actor = SYSTEM) -> bool:
         """Remove a subscription (and its delivery log); ``False`` if there was none."""
-        removed = await self._database().run(_delete_subscription, webhook_id)
+        removed = await self._database().run(_delete_subscription, webhook_id, actor)
         self._cache = None
         return removed
 
@@ -764,8 +775,15 @@ def _row(session: Session, webhook_id: int) -> WebhookSubscription:
     return row
 
 
+def _audit(session: Session, verb: str, actor: Actor, webhook_id: int,
+           details: dict[str, Any] | None = None) -> None:
+    # Never the secret: a rotation is recorded as having happened, nothing more.
+    record_audit(session, f"webhook.{verb}", actor, target_type="webhook",
+                 target_id=webhook_id, details=details)
+
+
 def _insert_subscription(
-    session: Session, fields: dict[str, Any], secret: str, box: SecretBox
+    session: Session, fields: dict[str, Any], secret: str, box: SecretBox, actor: Actor
 ) -> Subscription:
     row = WebhookSubscription(**fields, secret="")
     session.add(row)
@@ -773,13 +791,18 @@ def _insert_subscription(
     row.secret = box.encrypt_text(secret, context=_secret_context(row.id))
     session.flush()
     session.refresh(row)
+    _audit(session, "create", actor, row.id, {"url": row.url, "events": list(row.events)})
     return _subscription(row)
 
 
-def _update_subscription(session: Session, webhook_id: int, fields: dict[str, Any]) -> Subscription:
+def _update_subscription(session: Session, webhook_id: int, fields: dict[str, Any],
+                         actor: Actor) -> Subscription:
     row = _row(session, webhook_id)
     changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
     if changed:
+        _audit(session, "update", actor, webhook_id,
+               {name: {"from": getattr(row, name), "to": value}
+                for name, value in changed.items()})
         for name, value in changed.items():
             setattr(row, name, value)
         row.updated_at = utcnow()
@@ -787,21 +810,26 @@ def _update_subscription(session: Session, webhook_id: int, fields: dict[str, An
     return _subscription(row)
 
 
-def _replace_secret(session: Session, webhook_id: int, secret: str, box: SecretBox) -> None:
+def _replace_secret(session: Session, webhook_id: int, secret: str, box: SecretBox,
+                    actor: Actor) -> None:
     row = _row(session, webhook_id)
     row.secret = box.encrypt_text(secret, context=_secret_context(webhook_id))
     row.updated_at = utcnow()
+    _audit(session, "rotate_secret", actor, webhook_id)
 
 
 def _get_subscription(session: Session, webhook_id: int) -> Subscription:
     return _subscription(_row(session, webhook_id))
 
 
-def _delete_subscription(session: Session, webhook_id: int) -> bool:
+def _delete_subscription(session: Session, webhook_id: int, actor: Actor) -> bool:
     result = session.execute(
         sa.delete(WebhookSubscription).where(WebhookSubscription.id == webhook_id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    removed = bool(getattr(result, "rowcount", 0))
+    if removed:
+        _audit(session, "delete", actor, webhook_id)
+    return removed
 
 
 def _set_active(session: Session, webhook_id: int, active: bool) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from pytake.standins._countdowns import Countdowns
+
 
 class Fault(enum.Enum):
     NONE = "none"
@@ -38,7 +40,7 @@ _BOOL_FIELDS = ("slow_always", "server_error_always", "malformed_always")
 
 
 @attrs.define
-class ApiFaults:
+class ApiFaults(Countdowns):
     """Knobs of a stand-in's misbehaviour; all off by default."""
 
     #: Delay the next N answers (or every answer) by ``slow_seconds`` more.
@@ -69,13 +71,6 @@ class ApiFaults:
         if self._take("malformed_next") or self.malformed_always:
             return Decision(Fault.MALFORMED, delay)
         return Decision(Fault.NONE, delay)
-
-    def _take(self, counter: str) -> bool:
-        left: int = getattr(self, counter)
-        if left <= 0:
-            return False
-        setattr(self, counter, left - 1)
-        return True
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a JSON object of field changes; ``ValueError`` (changing nothing) for unknown

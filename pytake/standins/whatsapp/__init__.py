@@ -4,7 +4,8 @@ Two halves, each usable from Python and from ``pytake whatsapp-sim``:
 
 - `CloudApiStandIn` plays the Cloud API that PyTake *calls* (send, mark as read, media,
   templates), with Meta's answers and error shapes and injectable `Faults`. `run_standin`
-  serves one on a loopback port for a test; `serve_standin` serves one until told to stop.
+  serves one on a loopback port for a test; `serve_standin` serves one until told to stop,
+  `serving` any stand-in while a block runs.
 - `CustomerSimulator` plays the customers and Meta's webhook delivery that *call* PyTake:
   signed notifications, retries, duplicates, batches, and the statuses that follow each
   message the stand-in accepted.
@@ -32,7 +33,7 @@ from pytake.standins.whatsapp._customers import (
 from pytake.standins.whatsapp._errors import error_body, webhook_error
 from pytake.standins.whatsapp._faults import Decision, Faults, Outcome
 from pytake.standins.whatsapp._payloads import Business, Customer, bsuid_for, encode, new_wamid
-from pytake.standins.whatsapp._server import run_standin, serve_standin
+from pytake.standins.whatsapp._server import run_standin, serve_standin, serving
 from pytake.standins.whatsapp._templates import DEFAULT_TEMPLATES, Template
 
 __all__ = [
@@ -59,5 +60,6 @@ __all__ = [
     "run_standin",
     "serve_lifespan",
     "serve_standin",
+    "serving",
     "webhook_error",
 ]

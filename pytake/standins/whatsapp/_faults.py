@@ -21,6 +21,8 @@ from typing import Any
 import attrs
 import cattrs
 
+from pytake.standins._countdowns import Countdowns
+
 
 def digits(number: str) -> str:
     """``number`` without ``+``, spaces, dashes and parentheses: the wa_id Meta would report."""
@@ -51,7 +53,7 @@ class Decision:
 
 
 @attrs.define
-class Faults:
+class Faults(Countdowns):
     """Knobs of the stand-in's misbehaviour; all off by default.
 
     Counters (``*_next``) affect the next N send requests and count down. Probabilities
@@ -103,13 +105,6 @@ class Faults:
             return Decision(Outcome.RECIPIENT_ERROR, delay=delay, code=forced)
         failure = _lookup(self.fail_by_webhook, wa_id)
         return Decision(Outcome.ACCEPT, delay=delay, webhook_failure=failure)
-
-    def _take(self, counter: str) -> bool:
-        left: int = getattr(self, counter)
-        if left <= 0:
-            return False
-        setattr(self, counter, left - 1)
-        return True
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a JSON object of field changes (``POST /_sim/faults``).

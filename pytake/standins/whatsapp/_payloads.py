@@ -147,22 +147,37 @@ def statuses_value(
     return value
 
 
-def _message(customer: Customer, kind: str, timestamp: int, wamid: str | None) -> dict[str, Any]:
-    return {
+def _message(
+    customer: Customer,
+    timestamp: int,
+    wamid: str | None,
+    kind: str,
+    content: dict[str, Any],
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An inbound ``messages[]`` item of type ``kind``, ``content`` under the type's name."""
+    message: dict[str, Any] = {
         "from": customer.wa_id,
         "from_user_id": customer.user_id,
         "id": wamid or new_wamid(),
         "timestamp": str(timestamp),
         "type": kind,
     }
+    if context is not None:
+        message["context"] = context
+    message[kind] = content
+    return message
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """``fields`` but those that are ``None``: Meta leaves out what is absent."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def text_message(
     customer: Customer, body: str, *, timestamp: int, wamid: str | None = None
 ) -> dict[str, Any]:
-    message = _message(customer, "text", timestamp, wamid)
-    message["text"] = {"body": body}
-    return message
+    return _message(customer, timestamp, wamid, "text", {"body": body})
 
 
 def image_message(
@@ -175,12 +190,9 @@ def image_message(
     caption: str | None = None,
     wamid: str | None = None,
 ) -> dict[str, Any]:
-    message = _message(customer, "image", timestamp, wamid)
-    image: dict[str, Any] = {"mime_type": mime_type, "sha256": sha256_b64, "id": media_id}
-    if caption is not None:
-        image["caption"] = caption
-    message["image"] = image
-    return message
+    return _message(customer, timestamp, wamid, "image", {
+        "mime_type": mime_type, "sha256": sha256_b64, "id": media_id, **_given(caption=caption),
+    })
 
 
 def location_message(
@@ -193,14 +205,8 @@ def location_message(
     address: str | None = None,
     wamid: str | None = None,
 ) -> dict[str, Any]:
-    message = _message(customer, "location", timestamp, wamid)
-    location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
-    if name is not None:
-        location["name"] = name
-    if address is not None:
-        location["address"] = address
-    message["location"] = location
-    return message
+    location = {"latitude": latitude, "longitude": longitude, **_given(name=name, address=address)}
+    return _message(customer, timestamp, wamid, "location", location)
 
 
 def button_reply_message(
@@ -215,13 +221,11 @@ def button_reply_message(
 ) -> dict[str, Any]:
     """A tap on a reply button of the business message ``context_id``; ``context.from`` is
     the business's display number, the sender of that message."""
-    message = _message(customer, "interactive", timestamp, wamid)
-    message["context"] = {"from": business_number, "id": context_id}
-    message["interactive"] = {
-        "type": "button_reply",
-        "button_reply": {"id": reply_id, "title": title},
-    }
-    return message
+    return _message(
+        customer, timestamp, wamid, "interactive",
+        {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}},
+        context={"from": business_number, "id": context_id},
+    )
 
 
 def reaction_message(
@@ -233,12 +237,8 @@ def reaction_message(
     wamid: str | None = None,
 ) -> dict[str, Any]:
     """A reaction; ``emoji=None`` is a removal (Meta omits the field)."""
-    message = _message(customer, "reaction", timestamp, wamid)
-    reaction: dict[str, Any] = {"message_id": message_id}
-    if emoji is not None:
-        reaction["emoji"] = emoji
-    message["reaction"] = reaction
-    return message
+    reaction = {"message_id": message_id, **_given(emoji=emoji)}
+    return _message(customer, timestamp, wamid, "reaction", reaction)
 
 
 def status(

@@ -49,19 +49,30 @@ async def serve_standin(
 
 
 @asynccontextmanager
+async def serving(
+    standin: Any, host: str, port: int, *, log_name: str = "pytake.standins.whatsapp.server"
+) -> AsyncIterator[str]:
+    """Serve ``standin`` (as `serve_standin` does) on ``host`` and ``port`` (0: a free one)
+    while the block runs; yield the URL bound. Shuts the server down on exit."""
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        urls: list[str] = await nursery.start(
+            functools.partial(serve_standin, standin, host, port, shutdown_trigger=stop.wait,
+                              log_name=log_name)
+        )
+        try:
+            yield urls[0]
+        finally:
+            stop.set()
+
+
+@asynccontextmanager
 async def run_standin(
     host: str = "127.0.0.1", port: int = 0, **config: Any
 ) -> AsyncIterator[CloudApiStandIn]:
     """Serve a new `CloudApiStandIn` (built with ``**config``) on ``host``, a free port by
     default; yield it with ``base_url`` set. Shuts the server down on exit."""
     standin = CloudApiStandIn(**config)
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        urls: list[str] = await nursery.start(
-            functools.partial(serve_standin, standin, host, port, shutdown_trigger=stop.wait)
-        )
-        standin.base_url = urls[0]
-        try:
-            yield standin
-        finally:
-            stop.set()
+    async with serving(standin, host, port) as url:
+        standin.base_url = url
+        yield standin
