@@ -148,7 +148,7 @@ class Engine:
 
         self.db = Database(settings.database_url, max_threads=settings.database_threads)
         self.writer_process: WriterProcess | None = None
-        if settings.database_writer_processes and self.db.backend == "postgresql":
+        if settings.database_writer_processes and self.db.on_postgresql:
             self.writer_process = WriterProcess(
                 self.db.url, channels=WRITERS, readers=READERS, log_level=settings.log_level
             )

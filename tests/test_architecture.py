@@ -152,3 +152,32 @@ def test_leaf_packages_import_nothing_above_them(name: str) -> None:
              if file.split("/")[0].removesuffix(".py") == name
              and layer_of(target.split(".")[1], table) >= mine]
     assert above == []
+
+
+#: A comparison of database dialects or backends, the kind that belongs in store/_dialect.py.
+_DIALECT_TEST = re.compile(
+    r"dialect\.name|\.backend\s*[!=]=|[!=]=\s*[\"'](postgresql|sqlite)[\"']"
+)
+
+
+def dialect_branches(sources: list[Path]) -> list[str]:
+    """``file:line`` of every dialect comparison in ``sources`` outside ``pytake/store``."""
+    found = []
+    for path in sources:
+        if path.is_relative_to(ROOT / "store"):
+            continue
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if _DIALECT_TEST.search(line):
+                found.append(f"{name}:{number}: {line.strip()}")
+    return found
+
+
+def test_dialect_differences_live_in_the_store() -> None:
+    assert dialect_branches(_sources()) == []
+
+
+def test_a_dialect_branch_elsewhere_is_caught(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.py"
+    stray.write_text('if session.get_bind().dialect.name == "postgresql":\n    pass\n')
+    assert len(dialect_branches([stray])) == 1

@@ -33,6 +33,7 @@ from ..store import (
     GroupCommitter,
     driver_connection,
     execute_returning,
+    is_postgresql,
 )
 
 _events: sa.Table = ConversationEvent.__table__  # type: ignore[assignment]
@@ -68,7 +69,7 @@ class _Record:
         if not events:
             return [() for _ in params]
         # Rows run in order inside the transaction, so each sees the seq before it.
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgresql(session):
             connection = driver_connection(session)
             with connection.cursor() as cursor:
                 ids = execute_returning(cursor, _PG_INSERT_EVENT, [

@@ -16,7 +16,6 @@ from typing import Any, Final, Protocol
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..identity import Forbidden, Principal
@@ -30,6 +29,7 @@ from ..store import (
     OwnerState,
     TeamMember,
     UserRole,
+    json_list_contains,
 )
 
 __all__ = [
@@ -115,12 +115,7 @@ def _digits_of(column: InstrumentedAttribute[str | None]) -> sa.ColumnElement[st
 
 
 def _has_label(session: Session, label: str) -> sa.ColumnElement[bool]:
-    if session.get_bind().dialect.name == "postgresql":
-        # JSONB containment: labels @> '["vip"]' (a GIN index on labels would serve it).
-        return sa.type_coerce(Conversation.labels, JSONB).contains([label])
-    # SQLite: the labels column is JSON text; look at its elements, not at its text.
-    each = sa.func.json_each(Conversation.labels).table_valued("value").alias("label")
-    return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == label))
+    return json_list_contains(session, Conversation.labels, label)
 
 
 def _conditions(session: Session, f: ConversationFilter) -> list[sa.ColumnElement[bool]]:

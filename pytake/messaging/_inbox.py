@@ -44,6 +44,7 @@ from ..store import (
     Write,
     driver_connection,
     insert_returning_ids,
+    is_postgresql,
     journal_in,
 )
 from ..whatsapp import (
@@ -219,7 +220,7 @@ class _ProcessInbox:
         # savepoint per element costs two round trips each, most of the time for nothing).
         try:
             with session.begin_nested():
-                if session.get_bind().dialect.name == "postgresql":
+                if is_postgresql(session):
                     return self._many_postgres(session, params)
                 return [self._one(session, inbox_id, body, safe=False)
                         for inbox_id, body in params]

@@ -84,6 +84,7 @@ from pytake.store import (
     OutboxState,
     driver_connection,
     insert_returning_ids,
+    is_postgresql,
     utcnow,
 )
 from pytake.whatsapp import check_window
@@ -291,7 +292,7 @@ _PG_BUSY_RECIPIENTS: Final = (
 
 def _stored_keys(session: Session, keys: list[str]) -> list[tuple[str, int, int | None]]:
     """(key, outbox id, message id) of the rows stored under ``keys``."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         with driver_connection(session).cursor() as cursor:
             cursor.execute(_PG_STORED_KEYS, (keys,), prepare=True)
             rows: Any = cursor.fetchall()
@@ -305,7 +306,7 @@ def _stored_keys(session: Session, keys: list[str]) -> list[tuple[str, int, int 
 
 def _busy_recipients(session: Session, recipients: list[str]) -> set[tuple[str, str]]:
     """(number, recipient) pairs among ``recipients`` with a row waiting or being sent."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         with driver_connection(session).cursor() as cursor:
             cursor.execute(_PG_BUSY_RECIPIENTS, (recipients,), prepare=True)
             rows: Any = cursor.fetchall()
@@ -351,7 +352,7 @@ class SendReport:
 
 
 def _claim(
-    session: Session, now: datetime, limit: int, exclude_numbers: Sequence[str], postgres: bool
+    session: Session, now: datetime, limit: int, exclude_numbers: Sequence[str]
 ) -> tuple[list[OutboxRow], datetime | None, int]:
     """Claim up to ``limit`` due rows; also return when the next future retry is due and
     how many due rows are still ``pending`` (of numbers not paused)."""
@@ -372,9 +373,10 @@ def _claim(
         due.append(o.c.business_phone_number_id.not_in(list(exclude_numbers)))
     rows: list[OutboxRow] = []
     if limit > 0:
-        select = sa.select(o.c.id).where(*due, ~blocked).order_by(o.c.id).limit(limit)
-        if postgres:
-            select = select.with_for_update(skip_locked=True, of=o)
+        # SKIP LOCKED lets several senders claim side by side on PostgreSQL; SQLite has no
+        # row locks (its writers take turns) and SQLAlchemy renders nothing there.
+        select = (sa.select(o.c.id).where(*due, ~blocked).order_by(o.c.id).limit(limit)
+                  .with_for_update(skip_locked=True, of=o))
         ids = list(session.execute(select).scalars())
         if ids:
             result = session.execute(
@@ -754,7 +756,6 @@ class OutboxSender:
             self._unadopted.pop(0)
 
     async def _claim_loop(self, nursery: trio.Nursery) -> None:
-        postgres = self.db.backend == "postgresql"
         while True:
             self._wake = trio.Event()
             now_t = trio.current_time()
@@ -769,7 +770,7 @@ class OutboxSender:
             try:
                 self.claims += 1
                 rows, next_due, waiting = await self.db.run(
-                    _claim, self.clock(), free, paused, postgres
+                    _claim, self.clock(), free, paused
                 )
                 self._maybe_pending = waiting > 0
             except Exception:
@@ -898,7 +899,7 @@ class _Finish:
     def apply_many(
         self, session: Session, params: Sequence[tuple[int, str | None, datetime]]
     ) -> list[bool]:
-        if session.get_bind().dialect.name != "postgresql":
+        if not is_postgresql(session):
             return [_finish(session, *p) for p in params]
         return _finish_many_postgres(session, params)
 

@@ -31,14 +31,13 @@ from typing import Any, Final, TypeVar
 import attrs
 import sqlalchemy as sa
 import trio
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pytake.errors import ModuleConfigError
 from pytake.modules._contract import MASK, Manifest
 from pytake.modules._registry import ModuleRegistry
 from pytake.modules._secrets import SecretBox
-from pytake.store import Database, ModuleConfiguration, ModuleRecord
+from pytake.store import Database, ModuleConfiguration, ModuleRecord, upsert
 
 __all__ = ["DEFAULT_TENANT", "TENANT_KEY", "ConfigView", "ModuleConfigs"]
 
@@ -86,13 +85,6 @@ class _Row:
 
 def _secrets_context(module: str, tenant_key: str) -> str:
     return f"module_configurations/{module}/{tenant_key}"
-
-
-def _upsert(session: Session, table: sa.Table) -> Any:
-    """An INSERT on ``table`` that has ``on_conflict_do_*`` on both backends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class ModuleConfigs:
@@ -358,7 +350,7 @@ _configs = ModuleConfiguration.__table__
 
 
 def _sync_records(session: Session, rows: list[dict[str, Any]]) -> None:
-    stmt = _upsert(session, _modules)  # type: ignore[arg-type]
+    stmt = upsert(session, _modules)
     stmt = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={
@@ -371,7 +363,7 @@ def _sync_records(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _ensure_module(session: Session, name: str, version: str, manifest: dict[str, Any]) -> int:
-    stmt = _upsert(session, _modules).values(  # type: ignore[arg-type]
+    stmt = upsert(session, _modules).values(
         name=name, version=version, manifest=manifest
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
@@ -407,7 +399,7 @@ def _save(
     blob: bytes | None,
 ) -> datetime:
     module_id = _ensure_module(session, name, version, manifest)
-    stmt = _upsert(session, _configs).values(  # type: ignore[arg-type]
+    stmt = upsert(session, _configs).values(
         module_id=module_id, tenant_key=tenant_key, config=config, secrets_encrypted=blob
     )
     stmt = stmt.on_conflict_do_update(

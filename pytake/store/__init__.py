@@ -35,6 +35,13 @@ from pytake.store._database import (
     storage_unavailable,
 )
 from pytake.store._dead_letters import SqlDeadLetters
+from pytake.store._dialect import (
+    is_postgresql,
+    json_list_contains,
+    time_key,
+    time_key_value,
+    upsert,
+)
 from pytake.store._enums import (
     ConversationStatus,
     DeliveryStatus,
@@ -192,13 +199,18 @@ __all__ = [
     "insert_once",
     "insert_returning_ids",
     "insert_rows",
+    "is_postgresql",
     "journal_in",
     "journal_many_in",
+    "json_list_contains",
     "normalize_url",
     "record_audit",
     "revisions",
     "storage_unavailable",
+    "time_key",
+    "time_key_value",
     "type_name",
     "upgrade",
+    "upsert",
     "utcnow",
 ]

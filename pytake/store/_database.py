@@ -339,6 +339,11 @@ class Database:
         """``"postgresql"`` or ``"sqlite"``."""
         return self._url.get_backend_name()
 
+    @property
+    def on_postgresql(self) -> bool:
+        """Whether this is PostgreSQL (otherwise SQLite): see `pytake.store.is_postgresql`."""
+        return self.backend == "postgresql"
+
     def __repr__(self) -> str:
         return f"Database({self._url.render_as_string(hide_password=True)!r})"
 

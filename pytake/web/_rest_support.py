@@ -29,6 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from pytake.storable import storable
+from pytake.store import time_key, time_key_value
 
 __all__ = [
     "Keyset",
@@ -120,13 +121,6 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
 
-def _sqlite_time_text(column: InstrumentedAttribute[datetime]) -> sa.ColumnElement[str]:
-    """``YYYY-MM-DD HH:MM:SS[.f...]`` as stored, as ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    text = sa.type_coerce(column, sa.String())
-    dotted = sa.case((sa.func.length(text) == 19, text + "."), else_=text)
-    return sa.func.substr(dotted + "000000", 1, 26, type_=sa.String())
-
-
 class Keyset:
     """Cursor pagination over ``(time, id)`` of one table, for one database backend.
 
@@ -149,9 +143,7 @@ class Keyset:
     ) -> None:
         self.backend = backend
         self._id = id_column
-        self.key: sa.ColumnElement[Any] = (
-            _sqlite_time_text(time_column) if backend == "sqlite" else time_column.expression
-        )
+        self.key: sa.ColumnElement[Any] = time_key(backend, time_column)
 
     @property
     def column(self) -> sa.Label[Any]:
@@ -189,13 +181,8 @@ class Keyset:
             raise problem from None
         if not isinstance(value, str) or type(row_id) is not int or row_id < 1:
             raise problem
-        if self.backend == "sqlite":
-            return value, row_id
-        try:
-            key = datetime.fromisoformat(value)
-        except ValueError:
-            raise problem from None
-        if key.tzinfo is None:
+        key = time_key_value(self.backend, value)
+        if key is None:
             raise problem
         return key, row_id
 
