@@ -16,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from pytake.flowrun import ModuleCalls
 from pytake.modules import (
     BreakerPolicy,
     ModuleContext,
@@ -591,3 +592,35 @@ async def test_stand_in_control_routes(crm: CrmApiStandIn) -> None:
 
 def _bearer() -> dict[str, str]:
     return {"Authorization": "Bearer crm-token"}
+
+
+async def test_webhook_does_not_retry_what_cannot_succeed(webhooks: WebhookModule) -> None:
+    # A host name IDNA refuses: the request cannot even be built, so no attempt can succeed.
+    subscription, _ = await webhooks.subscribe("http://xn--/hook", ["*"], secret=SECRET)
+    (result,) = await webhooks.deliver(WebhookEvent(type="message.sent"), policy=FAST)
+    assert (result.succeeded, result.attempts) == (False, 1)
+    (record,) = await webhooks.deliveries(webhook_id=subscription.id)
+    assert "invalid URL" in (record.error or "")
+
+
+async def test_engine_events_use_the_configured_retries(
+    request: pytest.FixtureRequest, receiver: WebhookReceiver
+) -> None:
+    url = request.getfixturevalue("sqlite_url")
+    async with Database(url) as db:
+        calls = ModuleCalls(db, KEY)
+        try:
+            module = calls.registry.get("webhook")
+            assert isinstance(module, WebhookModule)
+            await module.subscribe(receiver.base_url, ["*"], secret=SECRET)
+            await calls.configs.save("webhook", {"max_attempts": 2, "backoff_initial": 0.01,
+                                                 "backoff_max": 0.02, "timeout": TIMEOUT})
+            receiver.faults.update({"server_error_always": True})
+            deliver = calls.webhook_delivery()
+            assert deliver is not None
+            (result,) = await deliver(WebhookEvent(type="conversation.resolved"))
+            # Two attempts, as configured (the default policy would try five times).
+            assert (result.succeeded, result.attempts) == (False, 2)
+            assert len(receiver.deliveries) == 2
+        finally:
+            await calls.aclose()

@@ -64,8 +64,23 @@ class ModuleCalls:
             module = self.registry.get("webhook")
         except UnknownModule:
             return None
-        deliver: Callable[[Any], Awaitable[Any]] | None = getattr(module, "deliver", None)
-        return deliver
+        deliver: Callable[..., Awaitable[Any]] | None = getattr(module, "deliver", None)
+        policy_from: Callable[[dict[str, Any]], Any] | None = getattr(
+            module, "policy_from_config", None)
+        if deliver is None or policy_from is None:
+            return deliver
+        configured_deliver = deliver
+
+        async def deliver_with_policy(event: Any) -> Any:
+            # The configuration's retries and timeout, read per event: an administrator's
+            # change applies to the next event without a restart.
+            try:
+                config = await self.configs.load("webhook", tenant_key=DEFAULT_TENANT)
+            except ModuleConfigError:
+                config = {}
+            return await configured_deliver(event, policy=policy_from(config))
+
+        return deliver_with_policy
 
     async def _config(self, module: str, tenant: str) -> dict[str, Any]:
         try:

@@ -150,7 +150,8 @@ async def request(
             return HttpAnswer(response.status_code, response.headers, b"".join(chunks))
     except httpx.TimeoutException:
         return ModuleResponse.failure(f"{what} did not answer within {timeout:g}s")
-    except httpx.InvalidURL as exc:
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        # UnicodeError: a host name IDNA refuses (``xn--``), raised while the request is built.
         return ModuleResponse.failure(f"{what}: invalid URL ({exc})", transient=False)
     except httpx.UnsupportedProtocol as exc:
         return ModuleResponse.failure(f"{what}: unsupported URL ({exc})", transient=False)

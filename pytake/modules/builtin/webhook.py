@@ -427,6 +427,12 @@ class WebhookModule(HttpModule):
         self.clock = clock
         self._cache: tuple[float, list[_Target]] | None = None
 
+    @staticmethod
+    def policy_from_config(config: dict[str, Any]) -> DeliveryPolicy:
+        """The retries and timeout this module's configuration asks for (the engine applies
+        them to the events it delivers, as the ``notify`` action does)."""
+        return DeliveryPolicy.from_config(config)
+
     # -- services -----------------------------------------------------------------------------
 
     def _database(self) -> Database:
@@ -636,7 +642,9 @@ class WebhookModule(HttpModule):
         )  # fmt: skip
         duration_ms = int((trio.current_time() - started) * 1000)
         if not isinstance(answer, HttpAnswer):
-            return _Outcome(None, False, True, answer.error, None, duration_ms)
+            # A timeout or a refused connection may pass; an invalid URL or an answer over
+            # the size limit will not, so retrying it only delays the failure.
+            return _Outcome(None, False, answer.transient, answer.error, None, duration_ms)
         status = answer.status
         succeeded = 200 <= status < 300
         return _Outcome(
