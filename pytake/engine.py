@@ -276,6 +276,7 @@ class Engine:
             ChildSpec(id="webhook-writer", start=self.inbox_committer.run),
             ChildSpec(id="events-writer", start=self.events_committer.run),
             ChildSpec(id="runtime-settings", start=self.runtime.run),
+            ChildSpec(id="account-checks", start=self.identity.keep_accounts_fresh),
             ChildSpec(id="whatsapp-numbers", start=self.numbers.run),
             self.router.as_child(),
             ChildSpec(id="timers", start=self.timers.run),

@@ -646,3 +646,58 @@ async def test_cli_invites_changes_roles_deactivates_and_resets(tmp_path: Path) 
     unknown = pytake(tmp_path, "users", "role", "nobody@example.com", "agent")
     assert unknown.returncode == 1
     assert unknown.stderr == "pytake: error: no user with email 'nobody@example.com'\n"
+
+
+@pytest.fixture
+def patient_clock() -> Any:
+    """Virtual time that jumps only once every task has waited 50 ms of real time: a
+    database call (a worker thread) finishes before the clock moves on."""
+    from trio.testing import MockClock
+
+    return MockClock(autojump_threshold=0.05)
+
+
+async def test_watched_accounts_are_reread_together_and_changes_seen(
+    identity: IdentityService, db: Database, patient_clock: Any
+) -> None:
+    """Many signed-in users cost one read per second between them, not one each, and a
+    deactivation made elsewhere (another node: nothing tells this one) is still seen within
+    about a second."""
+    import trio
+
+    principals = []
+    for n in range(5):
+        email = unique_email()
+        await identity.create_user(email, f"Agent {n}", "agent", PASSWORD)
+        pair = await identity.authenticate(email, PASSWORD)
+        principals.append(identity.verify_access(pair.access_token))
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM users" in statement:
+            reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(identity.keep_accounts_fresh)
+            for _ in range(6):  # three seconds of requests from every user
+                for principal in principals:
+                    await identity.ensure_active(principal)
+                await trio.sleep(0.5)
+            # First asks read each user once; from then on one query serves all five.
+            assert len(reads) <= len(principals) + 7, [r[:60] for r in reads]
+
+            def deactivate(session: Session) -> None:
+                session.execute(sa.update(User).where(User.id == principals[0].user_id)
+                                .values(active=False))
+
+            await db.run(deactivate)
+            await trio.sleep(1.5)
+            with pytest.raises(AuthError) as caught:
+                await identity.ensure_active(principals[0])
+            assert caught.value.code == "account_inactive"
+            await identity.ensure_active(principals[1])
+            nursery.cancel_scope.cancel()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)

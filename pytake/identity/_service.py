@@ -36,6 +36,7 @@ import attrs
 import jwt
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
+import trio
 from sqlalchemy.orm import Session
 
 from pytake.errors import AuthError, EmailTaken, InvalidUser
@@ -399,6 +400,16 @@ def _get_user(session: Session, user_id: int) -> UserInfo | None:
     return None if user is None else _info(user)
 
 
+def _account_states(session: Session,
+                    user_ids: list[int]) -> dict[int, tuple[bool, UserRole | None]]:
+    states: dict[int, tuple[bool, UserRole | None]] = {}
+    for start in range(0, len(user_ids), 1000):
+        rows = session.execute(sa.select(User.id, User.active, User.role)
+                               .where(User.id.in_(user_ids[start:start + 1000])))
+        states.update({user_id: (active, UserRole(role)) for user_id, active, role in rows})
+    return states
+
+
 def _list_users(session: Session) -> list[UserInfo]:
     return [_info(u) for u in session.scalars(sa.select(User).order_by(User.id))]
 
@@ -437,6 +448,8 @@ def _second_factor_error(reason: str) -> AuthError:
 
 #: Seconds a user's active flag is trusted before it is read again (see `ensure_active`).
 ACTIVE_CHECK_TTL: Final = 1.0
+#: Seconds after its last request that `keep_accounts_fresh` still watches an account.
+ACCOUNT_WATCH: Final = 30.0
 
 
 class IdentityService:
@@ -474,6 +487,10 @@ class IdentityService:
         self._clock = clock
         #: user id → (until when it holds, whether the account is active, its role)
         self._active: dict[int, tuple[float, bool, UserRole | None]] = {}
+        #: user id → when `ensure_active` was last asked about it (trio's clock)
+        self._asked: dict[int, float] = {}
+        #: user id → when `forget_active` dropped it (a re-read begun before is stale)
+        self._changed: dict[int, float] = {}
         self.passwords = passwords or Passwords()
         self.login_limiter = login_limiter or LoginLimiter()
         #: TOTP second factors; ``sealer`` encrypts their keys (none: enrolment is refused).
@@ -709,7 +726,8 @@ class IdentityService:
         token's: a signed token outlives none of these.  The answer is
         kept `ACTIVE_CHECK_TTL` seconds per user, so a deactivation takes effect within that
         on every node, for one read a second per user at most."""
-        now = time.monotonic()
+        now = trio.current_time()
+        self._asked[principal.user_id] = now
         cached = self._active.get(principal.user_id)
         if cached is None or cached[0] <= now:
             user = await self._db.run(_get_user, principal.user_id, readonly=True)
@@ -727,6 +745,36 @@ class IdentityService:
     def forget_active(self, user_id: int) -> None:
         """Drop what `ensure_active` knows of ``user_id`` (it changed on this node)."""
         self._active.pop(user_id, None)
+        self._changed[user_id] = trio.current_time()
+
+    async def keep_accounts_fresh(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Re-read, in one query every half `ACTIVE_CHECK_TTL`, the accounts `ensure_active`
+        was asked about in the last `ACCOUNT_WATCH` seconds, so that its answers stay fresh
+        without a read per user: forty connected agents cost one query, not forty.  Run it
+        as a service; without it `ensure_active` reads each user itself."""
+        task_status.started()
+        while True:
+            await trio.sleep(ACTIVE_CHECK_TTL / 2)
+            now = trio.current_time()
+            for user_id in [u for u, at in self._asked.items() if at < now - ACCOUNT_WATCH]:
+                del self._asked[user_id]
+                self._active.pop(user_id, None)
+            watched = list(self._asked)
+            if not watched:
+                continue
+            try:
+                states = await self._db.run(_account_states, watched, readonly=True)
+            except Exception as exc:  # the database away: ensure_active reads (and fails) itself
+                log.warning("re-reading %d accounts failed: %s", len(watched), exc)
+                continue
+            until = now + ACTIVE_CHECK_TTL
+            for user_id in watched:
+                if self._changed.pop(user_id, 0.0) >= now:
+                    continue  # changed here while we read: our row may predate the change
+                active, role = states.get(user_id, (False, None))
+                self._active[user_id] = (until, active, role)
 
     def verify_access(self, token: str) -> Principal:
         """The `Principal` an access token stands for. Pure: no database, no I/O.
