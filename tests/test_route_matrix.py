@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
+from pytake.cli import CLI_PERMISSIONS, actions
 from pytake.config import load_settings
 from pytake.engine import Engine
 from pytake.identity import IdentityService
@@ -169,7 +170,14 @@ def render_matrix(app: Any) -> str:
                 marks = ["yes" if declared in ROLE_PERMISSIONS[r] else "-" for r in roles]
             rows.add(f"| `{method} {rule.rule}` | `{declared}` | {' | '.join(marks)} |")
     lines += sorted(rows)
+    lines += ["", "| command line | permission it amounts to |", "| --- | --- |"]
+    lines += [f"| `pytake {action}` | `{permission}` |"
+              for action, permission in CLI_PERMISSIONS.items()]
     return "\n".join(lines)
+
+
+def test_every_command_line_action_names_a_permission() -> None:
+    assert sorted(actions()) == sorted(CLI_PERMISSIONS)
 
 
 async def test_docs_print_the_matrix_the_code_enforces(matrix: Matrix) -> None:

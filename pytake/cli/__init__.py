@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pytake import __version__
 from pytake.cli import _db, _flows, _modules, _serve, _users, _whatsapp_sim
 from pytake.cli._common import CommandError, Handler, report
+from pytake.cli._permissions import CLI_PERMISSIONS
 from pytake.errors import ConfigError, PyTakeError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["CLI_PERMISSIONS", "actions", "build_parser", "main"]
 
 _COMMANDS = (_serve, _db, _users, _flows, _modules, _whatsapp_sim)
 
@@ -53,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     for command in _COMMANDS:
         command.register(subcommands)
     return parser
+
+
+def actions(parser: argparse.ArgumentParser | None = None,
+            prefix: tuple[str, ...] = ()) -> list[str]:
+    """Every runnable ``"command action"`` of ``pytake`` (the leaves of its parsers)."""
+    parser = parser or build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [leaf for name, sub in action.choices.items()
+                    for leaf in actions(sub, (*prefix, name))]
+    return [" ".join(prefix)]
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -13,9 +13,11 @@ from pytake.web._ops import OpsEngine
 from ._auth_routes import create_auth_blueprint, current_principal, require_role
 from ._errors import register_error_handlers
 from ._flows_api import create_flows_blueprint
+from ._permissions import Permission
 
 __all__ = [
     "OpsEngine",
+    "Permission",
     "create_app",
     "create_auth_blueprint",
     "create_flows_blueprint",

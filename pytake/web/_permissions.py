@@ -48,6 +48,8 @@ class Permission(enum.StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     NUMBERS_MANAGE = "numbers:manage"
     SETTINGS_MANAGE = "settings:manage"
+    #: running the installation itself: serving, migrating, local stand-ins (command line)
+    INSTALLATION_OPERATE = "installation:operate"
 
 
 class Open(enum.StrEnum):
