@@ -298,6 +298,12 @@ class Settings:
     #: Origins (``https://desk.example.com``, comma-separated) whose browser pages may call
     #: the API (CORS); empty: none, only pages served by PyTake itself.
     cors_origins: str = ""
+    #: Folder of the built web app (its ``index.html``); empty: the wheel's copy, else the
+    #: checkout's ``ui/dist``.
+    ui_dir: str = ""
+    #: The first-run set-up code (``XXXX-XXXX``); empty: a random one, printed at start
+    #: while no user exists.
+    setup_code: str = attrs.field(default="", repr=_redact_secret)
     #: Bearer token a Prometheus scraper sends to ``/metrics``; empty: ``/metrics`` answers
     #: without one only while the server listens on a loopback address.
     metrics_token: str = attrs.field(default="", repr=_redact_secret)

@@ -29,10 +29,11 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
 
 
 def _operations(app: Any) -> set[tuple[str, str]]:
-    """(method, OpenAPI path) of every HTTP route in the app's URL map."""
+    """(method, OpenAPI path) of every HTTP route in the app's URL map but the web app's
+    files (HTML and scripts, not the API: tests/test_first_run.py covers them)."""
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.websocket or rule.endpoint == "static":
+        if rule.websocket or rule.endpoint in ("static", "app_files.app_file"):
             continue
         path = re.sub(r"<(?:\w+(?:\(.*?\))?:)?(\w+)>", r"{\1}", rule.rule)
         found |= {(m.lower(), path) for m in rule.methods - {"HEAD", "OPTIONS"}}

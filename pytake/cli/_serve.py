@@ -77,6 +77,17 @@ async def _close_agent_sockets(stop: trio.Event, engine: Any) -> None:
     engine.sockets.close_all()
 
 
+async def _announce_setup(app: Any, engine: Any, urls: list[str]) -> None:
+    """While no user exists, say where and with which code to create the first admin."""
+    from pytake.web import SETUP_EXTENSION
+
+    gate = app.extensions.get(SETUP_EXTENSION)
+    if gate is None or not urls or not await engine.identity.needs_setup():
+        return
+    print(f"pytake: no user yet: open {urls[0]}/setup and enter the set-up code {gate.code} "
+          "(or run `pytake users create`)", flush=True)
+
+
 async def serve_until_signalled(settings: Settings) -> None:
     """Run the engine and serve the web edge until SIGINT/SIGTERM, then shut down cleanly."""
     # Imported here, not at the top: the engine pulls in the whole runtime, which the CLI's
@@ -116,6 +127,7 @@ async def serve_until_signalled(settings: Settings) -> None:
                     raise CommandError(f"cannot listen on {where}: {reason}") from None
                 for url in urls:
                     print(f"pytake: listening on {url}", flush=True)
+                await _announce_setup(app, engine, urls)
         finally:
             with trio.move_on_after(settings.actors.drain_deadline + _ACLOSE_GRACE) as scope:
                 await engine.aclose()

@@ -39,12 +39,12 @@ import sqlalchemy.exc as sa_exc
 import trio
 from sqlalchemy.orm import Session
 
-from pytake.errors import AuthError, EmailTaken, InvalidUser
+from pytake.errors import AuthError, EmailTaken, InvalidUser, UserConflict
 from pytake.identity._audit import audit as _audit
 from pytake.identity._passwords import Passwords, password_problem
 from pytake.identity._ratelimit import LoginLimiter
 from pytake.identity._totp import Proof, Sealer, SecondFactors, claim
-from pytake.store import Database, RefreshToken, User, UserRole
+from pytake.store import Database, RefreshToken, User, UserRole, serialize
 
 if TYPE_CHECKING:
     from pytake.config import Settings
@@ -213,6 +213,19 @@ def _account_by_email(session: Session, email: str) -> _Account | None:
 
 def _account_by_id(session: Session, user_id: int) -> _Account | None:
     return _Account.of(session.get(User, user_id) if 0 < user_id < 2**63 else None)
+
+
+def _any_user(session: Session) -> bool:
+    return session.scalar(sa.select(User.id).limit(1)) is not None
+
+
+def _insert_first_admin(session: Session, user: User, ip: str | None,
+                        at: datetime) -> UserInfo | None:
+    # Two set-ups at once: the second waits here, then finds the first one's admin.
+    serialize(session, "pytake.first-admin")
+    if _any_user(session):
+        return None
+    return _insert_user(session, user, None, ip, at)
 
 
 def _email_exists(session: Session, email: str) -> bool:
@@ -574,6 +587,28 @@ class IdentityService:
             return await self._db.run(_insert_user, user, created_by, ip, self._now())
         except sa_exc.IntegrityError:
             raise EmailTaken(email) from None
+
+    async def needs_setup(self) -> bool:
+        """Whether no user exists yet (the first admin is still to be made)."""
+        return not await self._db.run(_any_user, readonly=True)
+
+    async def create_first_admin(self, email: str, name: str, password: str, *,
+                                 ip: str | None = None) -> UserInfo:
+        """Create the first user, an admin, only while there is no user at all: of two
+        concurrent calls one succeeds and the other raises `UserConflict`.  Raises
+        `InvalidUser` (with ``field``) for a refused email, name or password."""
+        email, name = checked_email(email), checked_name(name)
+        problem = password_problem(password, email=email)
+        if problem:
+            raise InvalidUser(problem, field="password")
+        if await self.needs_setup():
+            password_hash = await self.passwords.hash(password)
+            user = User(email=email, name=name, role=UserRole.ADMIN,
+                        password_hash=password_hash, active=True)
+            created = await self._db.run(_insert_first_admin, user, ip, self._now())
+            if created is not None:
+                return created
+        raise UserConflict("PyTake is set up already: sign in instead")
 
     async def get_user(self, user_id: int) -> UserInfo | None:
         """The user with this id, or ``None``."""

@@ -38,6 +38,7 @@ from pytake.store._dead_letters import SqlDeadLetters
 from pytake.store._dialect import (
     is_postgresql,
     json_list_contains,
+    serialize,
     time_key,
     time_key_value,
     upsert,
@@ -206,6 +207,7 @@ __all__ = [
     "normalize_url",
     "record_audit",
     "revisions",
+    "serialize",
     "storage_unavailable",
     "time_key",
     "time_key_value",

@@ -5,6 +5,7 @@ Code outside ``pytake.store`` never compares dialect names: it asks here.
 - `is_postgresql`: whether a session runs on PostgreSQL, for the bulk fast paths that speak
   psycopg directly (``store.execute_returning`` and friends); their portable twin is the
   SQLAlchemy statement beside them, which SQLite runs.
+- `serialize`: make transactions that check-then-insert (the first admin) take turns.
 - `upsert`: an INSERT with ``on_conflict_do_update`` / ``on_conflict_do_nothing``.
 - `json_list_contains`: whether a JSON array column holds a value (JSONB containment on
   PostgreSQL, ``json_each`` on SQLite).
@@ -24,12 +25,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-__all__ = ["is_postgresql", "json_list_contains", "time_key", "time_key_value", "upsert"]
+__all__ = [
+    "is_postgresql",
+    "json_list_contains",
+    "serialize",
+    "time_key",
+    "time_key_value",
+    "upsert",
+]
 
 
 def is_postgresql(session: Session) -> bool:
     """Whether ``session`` is bound to PostgreSQL (otherwise: SQLite)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def serialize(session: Session, name: str) -> None:
+    """Hold, until ``session``'s transaction ends, a lock named ``name``: of two transactions
+    that check for a row and insert it when missing, the second sees the first's row.
+    PostgreSQL: a transaction-scoped advisory lock; SQLite: nothing to do, its write
+    transactions already take turns (``BEGIN IMMEDIATE``)."""
+    if is_postgresql(session):
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                        {"name": name})
 
 
 def upsert(session: Session, table: Any) -> Any:

@@ -7,7 +7,7 @@ The edge holds no conversation state; it validates, authenticates and tells acto
 - ``_errors`` every error leaves as JSON; retryable overload answers 503 with Retry-After
 """
 
-from pytake.web._app import create_app, serve
+from pytake.web._app import SETUP_EXTENSION, create_app, serve
 from pytake.web._ops import OpsEngine
 
 from ._auth_routes import create_auth_blueprint, current_principal, require_role
@@ -16,6 +16,7 @@ from ._flows_api import create_flows_blueprint
 from ._permissions import Permission
 
 __all__ = [
+    "SETUP_EXTENSION",
     "OpsEngine",
     "Permission",
     "create_app",

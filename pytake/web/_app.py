@@ -12,6 +12,7 @@ from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
 from pytake.web._agent_ws import create_agent_ws_blueprint
+from pytake.web._app_files import create_app_files_blueprint, find_app_dir
 from pytake.web._auth_routes import create_auth_blueprint
 from pytake.web._canned_api import create_canned_blueprint
 from pytake.web._commands_api import create_commands_blueprint
@@ -27,6 +28,7 @@ from pytake.web._ops import OpsEngine, create_ops_blueprint
 from pytake.web._ratelimit import install_rate_limits
 from pytake.web._second_factor_api import create_second_factor_blueprint
 from pytake.web._settings_api import create_settings_blueprint
+from pytake.web._setup_api import SetupGate, create_setup_blueprint
 from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._users_api import create_users_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
@@ -35,6 +37,8 @@ from pytake.web._webhooks_api import create_webhooks_blueprint
 
 #: ``app.extensions`` key under which later blueprints find the engine.
 ENGINE_EXTENSION = "pytake.engine"
+#: Where `create_app` keeps the `SetupGate` (``pytake serve`` prints its code).
+SETUP_EXTENSION = "pytake.setup"
 
 
 def create_app(engine: OpsEngine) -> QuartTrio:
@@ -59,6 +63,9 @@ def create_app(engine: OpsEngine) -> QuartTrio:
         app.register_blueprint(
             create_users_blueprint(identity, getattr(engine, "sockets", None)))
         app.register_blueprint(create_second_factor_blueprint(identity))
+        gate = SetupGate(str(getattr(settings, "setup_code", "") or ""))
+        app.extensions[SETUP_EXTENSION] = gate
+        app.register_blueprint(create_setup_blueprint(identity, gate))
         if getattr(engine, "agent_services", None) is not None:
             full: Any = engine
             desk = AgentDesk(full.router, full.conversations, full.teams,
@@ -79,6 +86,9 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_settings_blueprint(full.runtime))
             app.register_blueprint(create_webhooks_blueprint(full.modules.registry))
             app.register_blueprint(create_canned_blueprint(full.db))
+    # Last: its catch-all path must not shadow a blueprint registered after it.
+    app.register_blueprint(create_app_files_blueprint(
+        find_app_dir(str(getattr(settings, "ui_dir", "") or ""))))
     if getattr(engine, "inbox", None) is not None:
         # The webhook is the hot path: served as raw ASGI in front of the framework.
         webhook = webhook_for(engine)

@@ -273,10 +273,11 @@ def _operation(rule: Any, method: str, view: Callable[..., Any]) -> tuple[str, d
 
 def build_document(app: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every HTTP route ``app`` registers (WebSockets are not
-    OpenAPI's: docs/agent-protocol.md describes the agent socket)."""
+    OpenAPI's: docs/agent-protocol.md describes the agent socket; the web app's files are
+    not the API)."""
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.websocket or rule.endpoint == "static":
+        if rule.websocket or rule.endpoint in ("static", "app_files.app_file"):
             continue
         view = app.view_functions[rule.endpoint]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

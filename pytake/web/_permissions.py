@@ -61,6 +61,10 @@ class Open(enum.StrEnum):
     DOCS = "public:docs"
     #: ``/metrics``: its own scrape token (``PYTAKE_METRICS_TOKEN``), see the ops routes
     SCRAPE = "public:scrape"
+    #: the first-run set-up: works only while no user exists, and needs the set-up code
+    SETUP = "public:setup"
+    #: the web app's files (HTML, scripts, styles): no data, everything needs a sign-in
+    APP = "public:app"
 
 
 _AGENT: Final = frozenset({

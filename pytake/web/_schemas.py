@@ -222,6 +222,12 @@ PASSWORD_CHANGE: Final = body({"current_password": STRING, "new_password": STRIN
 SET_PASSWORD: Final = body({"token": STRING, "password": STRING, "totp_code": STRING,
                             "recovery_code": STRING}, ("token", "password"))
 
+# --- first run -------------------------------------------------------------------------------
+
+SETUP_STATE: Final = obj({"needed": BOOL})
+SETUP: Final = body({"code": STRING, "name": STRING, "email": STRING, "password": STRING},
+                    ("code", "name", "email", "password"))
+
 # --- second factor ---------------------------------------------------------------------------
 
 SECOND_FACTOR: Final = obj({"enabled": BOOL, "pending": BOOL, "recovery_codes_left": INT})
