@@ -44,6 +44,15 @@ class AskPeer:
     peer: str
 
 
+@attrs.frozen
+class ForwardAfter:
+    """Waits for ``event``, then tells ``peer`` to apply ``n``."""
+
+    event: trio.Event = attrs.field(eq=False)
+    peer: str = ""
+    n: int = 0
+
+
 #: attempts per CrashOn.n, kept outside the actor (the actor's own state is rolled back)
 ATTEMPTS: dict[tuple[str, int], int] = {}
 INITS: list[str] = []
@@ -79,4 +88,8 @@ class LogActor(Actor[LogState]):
                 return "unblocked"
             case AskPeer(peer):
                 return await self.ref("log", peer).ask(Get(), timeout=10)
+            case ForwardAfter(event, peer, n):
+                await event.wait()
+                await self.ref("log", peer).tell(Apply(n))
+                return "forwarded"
         raise TypeError(f"unexpected message {message!r}")

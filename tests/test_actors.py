@@ -32,6 +32,7 @@ from .actor_fixtures import (
     AskPeer,
     Block,
     CrashOn,
+    ForwardAfter,
     Get,
     LogActor,
     LogState,
@@ -231,6 +232,24 @@ async def test_clean_shutdown_drains_and_snapshots() -> None:
         assert snap.data["applied"] == list(range(50)) and snap.seq == 50
     with pytest.raises(ActorStopped):
         await router.ref("log", "late").tell(Apply(1))
+
+
+async def test_a_turn_under_way_completes_while_the_router_drains() -> None:
+    """Once shutdown begins outsiders are refused, but an actor's handler that was running
+    still tells its peer, and the peer's message is handled before the router stops."""
+    store = InMemorySnapshotStore()
+    async with open_router([kind(idle_timeout=math.inf)], store=store) as router:
+        gate = trio.Event()
+        router.ref("log", "a").tell_nowait(ForwardAfter(gate, "b", 7))
+        await trio.testing.wait_all_tasks_blocked()
+        router.stop_accepting()
+        with pytest.raises(ActorStopped):
+            await router.ref("log", "outsider").tell(Apply(1))
+        gate.set()
+        assert await router.drain(trio.current_time() + 5) == 0
+    by_id = {snap.id: snap for snap in store.items()}
+    assert by_id["b"].data["applied"] == [7]
+    assert "outsider" not in by_id
 
 
 async def test_snapshot_of_older_schema_is_upgraded_on_read() -> None:

@@ -403,10 +403,13 @@ async def webhooks(request: pytest.FixtureRequest) -> AsyncIterator[WebhookModul
         )
         module = registry.get("webhook")
         assert isinstance(module, WebhookModule)
-        # The PostgreSQL database is shared by the run: start from no subscription.
+        # The PostgreSQL database is shared by the run: start from no subscription, and
+        # leave none behind for the tests that follow.
         for subscription in await module.subscriptions():
             await module.unsubscribe(subscription.id)
         yield module
+        for subscription in await module.subscriptions():
+            await module.unsubscribe(subscription.id)
 
 
 @pytest.fixture
@@ -601,6 +604,19 @@ async def test_webhook_does_not_retry_what_cannot_succeed(webhooks: WebhookModul
     assert (result.succeeded, result.attempts) == (False, 1)
     (record,) = await webhooks.deliveries(webhook_id=subscription.id)
     assert "invalid URL" in (record.error or "")
+
+
+async def test_a_subscription_stored_under_another_key_does_not_stop_the_others(
+    webhooks: WebhookModule, receiver: WebhookReceiver
+) -> None:
+    stranger = WebhookModule(random=Random(2))
+    ModuleRegistry([stranger], services=ModuleServices(
+        database=webhooks.services.database, secrets=SecretBox("another-key-" + "y" * 32)))
+    await stranger.subscribe(receiver.base_url + "/other", ["*"], secret=SECRET)
+    ours, _ = await webhooks.subscribe(receiver.base_url + "/ours", ["*"], secret=SECRET)
+    results = await webhooks.deliver(WebhookEvent(type="message.sent"), policy=FAST)
+    assert [(r.webhook_id, r.succeeded) for r in results] == [(ours.id, True)]
+    assert [d.path for d in receiver.deliveries] == ["/ours"]
 
 
 async def test_engine_events_use_the_configured_retries(

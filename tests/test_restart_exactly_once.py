@@ -334,7 +334,7 @@ async def test_sigterm_to_the_process_group_stops_cleanly_and_loses_nothing(
                 os.killpg(server.pid, signal.SIGTERM)
                 assert await trio.to_thread.run_sync(server.wait, 30) == 0
     text = log.read_text(errors="replace")
-    assert "starting another" not in text and "Traceback" not in text
+    assert "starting another" not in text and "Traceback" not in text, text[-6000:]
     rows = await _query(pg_url, "SELECT count(*) FROM messages WHERE whatsapp_message_id "
                                 "= ANY(:w)", w=acked)
     assert rows == [(len(acked),)]

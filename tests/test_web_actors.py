@@ -32,8 +32,8 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
             names = [c["id"] for c in tree["children"]]
             assert names == [
                 "database-writer", "webhook-writer", "events-writer", "runtime-settings",
-                "whatsapp-numbers", "actors", "timers", "queues", "journal", "whatsapp-inbox",
-                "whatsapp-outbox", "whatsapp-media", "webhook-events",
+                "account-checks", "whatsapp-numbers", "actors", "timers", "queues", "journal",
+                "whatsapp-inbox", "whatsapp-outbox", "whatsapp-media", "webhook-events",
             ]
             actors = tree["children"][names.index("actors")]
             kinds = {c["id"]: c for c in actors["children"]}

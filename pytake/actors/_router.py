@@ -24,6 +24,7 @@ from ..supervisor import (
 )
 from ._cell import Ask
 from ._deadletter import DeadLetterStore, InMemoryDeadLetters
+from ._handling import IN_ACTOR
 from ._journal import Journal, Journaled
 from ._kind import ActorKind
 from ._ref import ActorRef
@@ -65,6 +66,9 @@ class Router:
         self.journal: Journal | None = None
         self._supervisor: Supervisor | None = None
         self.accepting = True
+        #: From `stop_accepting` on: outsiders are refused, actors' own tells still pass so
+        #: that the turns under way complete while the router drains.
+        self.draining = False
         self.actor_limit = 100  # actors per kind rendered by describe(); see supervision_tree
 
     # ---- registration and addressing ----
@@ -95,19 +99,26 @@ class Router:
 
     # ---- sending ----
 
+    def _inside_drain(self) -> bool:
+        # Draining: actors still tell each other (see _handling); outsiders are refused.
+        return self.draining and IN_ACTOR.get()
+
+    def _accepts(self) -> bool:
+        return self.accepting or self._inside_drain()
+
     def tell_nowait(self, kind: str, id: str, message: Any) -> None:
         rt = self.runtime(kind)
-        if not self.accepting:
+        if not self._accepts():
             raise ActorStopped(kind, id)
-        cell = rt.cell_for(id)
+        cell = rt.cell_for(id, even_if_stopping=self._inside_drain())
         if not rt.offer(cell, message):
             raise MailboxFull(kind, id, rt.capacity)
 
     async def tell(self, kind: str, id: str, message: Any, *, timeout: float | None = None) -> None:
         rt = self.runtime(kind)
-        if not self.accepting:
+        if not self._accepts():
             raise ActorStopped(kind, id)
-        cell = rt.cell_for(id)
+        cell = rt.cell_for(id, even_if_stopping=self._inside_drain())
         if rt.offer(cell, message):
             return
         await self._wait_for_room(rt, kind, id, message, timeout)
@@ -118,9 +129,9 @@ class Router:
         deadline = math.inf if timeout is None else trio.current_time() + timeout
         with trio.move_on_at(deadline):
             while True:
-                if not self.accepting:
+                if not self._accepts():
                     raise ActorStopped(kind, id)
-                cell = rt.cell_for(id)
+                cell = rt.cell_for(id, even_if_stopping=self._inside_drain())
                 if rt.offer(cell, item):
                     return
                 if cell.senders is None:
@@ -153,11 +164,11 @@ class Router:
 
     async def ask(self, kind: str, id: str, message: Any, *, timeout: float = 5.0) -> Any:
         rt = self.runtime(kind)
-        if not self.accepting:
+        if not self._accepts():
             raise ActorStopped(kind, id)
         request = Ask(message)
         deadline = trio.current_time() + timeout
-        cell = rt.cell_for(id)
+        cell = rt.cell_for(id, even_if_stopping=self._inside_drain())
         if not rt.offer(cell, request):
             await self._wait_for_room(rt, kind, id, request, timeout)
         with trio.move_on_at(deadline):
@@ -208,6 +219,7 @@ class Router:
 
     def stop_accepting(self) -> None:
         self.accepting = False
+        self.draining = True
         for rt in self._kinds.values():
             rt.accepting = False
 

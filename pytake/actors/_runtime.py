@@ -33,6 +33,7 @@ from ._cell import ActorCell, Ask
 from ._codec import converter
 from ._deadletter import DeadLetter
 from ._drive import resume
+from ._handling import IN_ACTOR
 from ._journal import Journaled
 from ._kind import ActorKind
 from ._snapshot import Snapshot
@@ -133,6 +134,8 @@ class KindRuntime:
     # ---- workers ----
 
     async def _worker(self) -> None:
+        # What this task runs is actors' work: their tells pass while the router drains.
+        IN_ACTOR.set(True)
         try:
             while True:
                 handled = 0
