@@ -13,14 +13,19 @@ BIN := $(VENV)/bin
 # pyproject.toml makes them stale, so the next target reinstalls.
 RUN_STAMP := $(VENV)/.run.stamp
 TEST_STAMP := $(VENV)/.test.stamp
+# The web app is rebuilt when one of its sources is newer than its stamp.
+UI_STAMP := ui/dist/.stamp
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) \
+	$(wildcard ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json)
 
-.PHONY: help venv run test lint services bench-quick clean
+.PHONY: help venv ui run test lint services bench-quick clean
 
 help:
 	@echo "make run          install PyTake and serve it on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test         services, lint, type check, tests (what CI runs)"
 	@echo "make lint         ruff and mypy only"
 	@echo "make venv         create .venv with PyTake and its test tools"
+	@echo "make ui           build the web app (ui/, needs Node.js 20+) into ui/dist"
 	@echo "make bench-quick  a short run of the actor benchmark"
 	@echo "make clean        remove .venv and caches"
 
@@ -42,7 +47,13 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(TEST_STAMP)
 
-run: $(RUN_STAMP)
+$(UI_STAMP): $(UI_SOURCES)
+	bash scripts/ensure-ui.sh
+	@touch $@
+
+ui: $(UI_STAMP)
+
+run: $(RUN_STAMP) $(UI_STAMP)
 	$(BIN)/pytake serve --host 127.0.0.1 --port $${PORT:-8000}
 
 services:
@@ -55,8 +66,11 @@ lint: $(TEST_STAMP)
 # Spelled out rather than as prerequisites, so the order holds under `make -j` too.
 test: $(TEST_STAMP)
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-browser.sh
 	$(BIN)/ruff check pytake tests benchmarks
 	$(BIN)/mypy pytake
+	bash scripts/ensure-ui.sh --check
+	@touch $(UI_STAMP)
 	$(BIN)/pytest
 
 bench-quick: $(TEST_STAMP)

@@ -1,0 +1,33 @@
+import { useSyncExternalStore } from 'react'
+
+/** A tiny history router: the server answers index.html for every path (history fallback). */
+export type Route = '/' | '/login' | '/setup'
+
+const routes: readonly Route[] = ['/', '/login', '/setup']
+
+function current(): Route {
+  const path = window.location.pathname.replace(/\/+$/, '') || '/'
+  return (routes as readonly string[]).includes(path) ? (path as Route) : '/'
+}
+
+const listeners = new Set<() => void>()
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener)
+  window.addEventListener('popstate', listener)
+  return () => {
+    listeners.delete(listener)
+    window.removeEventListener('popstate', listener)
+  }
+}
+
+export function navigate(to: Route, { replace = false } = {}): void {
+  if (current() === to && window.location.pathname === to) return
+  if (replace) window.history.replaceState(null, '', to)
+  else window.history.pushState(null, '', to)
+  for (const listener of listeners) listener()
+}
+
+export function useRoute(): Route {
+  return useSyncExternalStore(subscribe, current, () => '/')
+}

@@ -1,0 +1,6 @@
+export { LoginPage } from './LoginPage'
+export { SignOutButton } from './SignOutButton'
+export { clearSession, installAuth, refreshSession, signIn, signOut, useAuthStore } from './session'
+export type { Session } from './session'
+export { useMe } from './useMe'
+export { useSessionKeeper } from './useSessionKeeper'

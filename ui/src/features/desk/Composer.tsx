@@ -1,0 +1,57 @@
+import { useId, useState, type KeyboardEvent } from 'react'
+import { Button } from '@/components'
+import { t } from '@/lib/i18n'
+
+interface ComposerProps {
+  disabled: boolean
+  onSend: (text: string) => void
+}
+
+/** The reply box: Enter sends, Shift+Enter adds a line. */
+export function Composer({ disabled, onSend }: ComposerProps) {
+  const [text, setText] = useState('')
+  const id = useId()
+
+  const submit = () => {
+    const value = text.trim()
+    if (!value || disabled) return
+    onSend(value)
+    setText('')
+  }
+
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault()
+      submit()
+    }
+  }
+
+  return (
+    <form
+      className="flex items-end gap-2 border-t border-slate-200 bg-white p-3"
+      onSubmit={(e) => {
+        e.preventDefault()
+        submit()
+      }}
+    >
+      <div className="flex min-w-0 flex-1 flex-col">
+        <label htmlFor={id} className="sr-only">
+          {t('desk.message')}
+        </label>
+        <textarea
+          id={id}
+          rows={2}
+          value={text}
+          disabled={disabled}
+          placeholder={disabled ? t('desk.acceptToReply') : t('desk.messagePlaceholder')}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={onKeyDown}
+          className="max-h-40 min-h-[2.75rem] resize-y rounded-md border border-slate-300 px-3 py-2 text-sm outline-none focus:ring-2 focus:ring-emerald-500 disabled:bg-slate-100"
+        />
+      </div>
+      <Button type="submit" disabled={disabled || text.trim() === ''}>
+        {t('desk.send')}
+      </Button>
+    </form>
+  )
+}

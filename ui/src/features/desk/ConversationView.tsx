@@ -1,0 +1,136 @@
+import { useEffect, useMemo, useRef } from 'react'
+import { Button } from '@/components'
+import { formatTime, t, type MessageKey } from '@/lib/i18n'
+import { Composer } from './Composer'
+import { customerLabel } from './Inbox'
+import { fromApi, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
+import { useDeskStore, type InboxItem, type LiveMessage } from './store'
+import { useCommands } from './useCommands'
+import { WhatsAppText } from './whatsapp-format'
+
+const NO_LIVE: LiveMessage[] = []
+
+function MessageBubble({ message }: { message: ViewMessage }) {
+  const outgoing = message.direction === 'out'
+  const statusKey = `desk.status.${message.status}` as MessageKey
+  return (
+    <div className={`flex ${outgoing ? 'justify-end' : 'justify-start'}`} data-message-id={String(message.id)}>
+      <div
+        className={`max-w-[75%] rounded-lg px-3 py-2 text-sm shadow-sm ${
+          outgoing ? 'bg-emerald-100 text-slate-900' : 'bg-white text-slate-900'
+        } ${message.status === 'failed' ? 'ring-1 ring-red-400' : ''}`}
+      >
+        <span className="sr-only">{outgoing ? t('desk.you') : t('desk.customer')}: </span>
+        <p className="break-words whitespace-pre-wrap">
+          <WhatsAppText text={message.text} />
+        </p>
+        <p className="mt-1 flex justify-end gap-2 text-[11px] text-slate-500">
+          <time dateTime={new Date(message.at).toISOString()}>{formatTime(new Date(message.at))}</time>
+          {outgoing ? <span title={message.error}>{t(statusKey)}</span> : null}
+        </p>
+      </div>
+    </div>
+  )
+}
+
+interface ConversationViewProps {
+  item: InboxItem
+  info: CustomerInfo | undefined
+}
+
+export function ConversationView({ item, info }: ConversationViewProps) {
+  const commands = useCommands()
+  const query = useConversationMessages(item.id)
+  const live = useDeskStore((s) => s.live[item.id] ?? NO_LIVE)
+  const statuses = useDeskStore((s) => s.statuses)
+  const logRef = useRef<HTMLDivElement>(null)
+
+  const messages = useMemo(() => {
+    const stored = (query.data?.pages ?? []).flatMap((page) => page.messages.map(fromApi))
+    return mergeMessages(stored, live, statuses)
+  }, [query.data, live, statuses])
+
+  const last = messages.at(-1)
+  useEffect(() => {
+    const log = logRef.current
+    if (log) log.scrollTop = log.scrollHeight
+  }, [last?.id, messages.length])
+
+  // Reading the conversation clears its unread count (and sends the read receipt).
+  const { markRead } = commands
+  useEffect(() => {
+    if (item.state === 'assigned' && item.unread > 0 && document.visibilityState === 'visible') {
+      markRead(item.id)
+    }
+  }, [item.id, item.state, item.unread, markRead])
+
+  const { title, subtitle } = customerLabel(item, info)
+  const assigned = item.state === 'assigned'
+
+  return (
+    <section aria-labelledby="conversation-title" className="flex min-h-0 flex-1 flex-col">
+      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-3">
+        <div className="min-w-0 flex-1">
+          <h2 id="conversation-title" className="truncate font-semibold">
+            {title}
+          </h2>
+          {subtitle ? <p className="truncate text-xs text-slate-500">{subtitle}</p> : null}
+          {item.labels.length > 0 ? (
+            <p className="mt-1 flex flex-wrap gap-1">
+              {item.labels.map((label) => (
+                <span key={label} className="rounded bg-slate-200 px-1.5 text-xs text-slate-700">
+                  {label}
+                </span>
+              ))}
+            </p>
+          ) : null}
+        </div>
+        {assigned ? (
+          <Button variant="secondary" onClick={() => void commands.resolve(item.id)}>
+            {t('desk.resolve')}
+          </Button>
+        ) : (
+          <>
+            <Button onClick={() => void commands.accept(item.id)}>{t('desk.accept')}</Button>
+            <Button variant="secondary" onClick={() => void commands.decline(item.id)}>
+              {t('desk.decline')}
+            </Button>
+          </>
+        )}
+      </header>
+      {item.note ? <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">{item.note}</p> : null}
+      <div
+        ref={logRef}
+        role="log"
+        // Named by `title`, not aria-label: a label "Messages" would also match a search for the
+        // composer's label "Message" (Playwright's getByLabel matches substrings of aria-label).
+        title={t('desk.messages')}
+        className="flex min-h-0 flex-1 flex-col gap-2 overflow-y-auto bg-slate-100 p-4"
+      >
+        {query.hasNextPage ? (
+          <div className="flex justify-center">
+            <Button
+              variant="ghost"
+              size="sm"
+              disabled={query.isFetchingNextPage}
+              onClick={() => void query.fetchNextPage()}
+            >
+              {t('desk.loadOlder')}
+            </Button>
+          </div>
+        ) : null}
+        {query.isPending && live.length === 0 ? <p className="text-sm text-slate-500">{t('common.loading')}</p> : null}
+        {query.isError ? (
+          <p className="text-sm text-red-700">{t('common.error', { detail: query.error.message })}</p>
+        ) : null}
+        {!query.isPending && messages.length === 0 ? (
+          <p className="text-sm text-slate-500">{t('desk.noMessages')}</p>
+        ) : null}
+        {messages.map((m) => (
+          <MessageBubble key={m.id} message={m} />
+        ))}
+      </div>
+      <Composer disabled={!assigned} onSend={(text) => void commands.send(item.id, text)} />
+    </section>
+  )
+}

@@ -1,0 +1,269 @@
+import { QueryClient } from '@tanstack/react-query'
+import { QueryClientProvider } from '@tanstack/react-query'
+import { act, render, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { setAuthHandlers } from '@/lib/api'
+import { Desk } from './Desk'
+import { deskActions } from './store'
+
+class FakeWebSocket {
+  static instances: FakeWebSocket[] = []
+  readyState = 0
+  onopen: ((ev: Event) => unknown) | null = null
+  onmessage: ((ev: MessageEvent) => unknown) | null = null
+  onclose: ((ev: CloseEvent) => unknown) | null = null
+  onerror: ((ev: Event) => unknown) | null = null
+  sent: Record<string, unknown>[] = []
+
+  constructor(readonly url: string) {
+    FakeWebSocket.instances.push(this)
+  }
+
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>)
+  }
+
+  close() {
+    this.readyState = 3
+  }
+
+  open() {
+    this.readyState = 1
+    this.onopen?.(new Event('open'))
+  }
+
+  receive(frame: unknown) {
+    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent)
+  }
+}
+
+function socket(): FakeWebSocket {
+  const live = FakeWebSocket.instances.filter((s) => s.readyState !== 3)
+  const s = live.at(-1)
+  if (!s) throw new Error('no open socket')
+  return s
+}
+
+const summary = {
+  conversation: 'p:7',
+  conversation_id: 42,
+  customer_id: 7,
+  customer: '5511987654321',
+  team: '3',
+  agent: '12',
+  priority: 0,
+  labels: [],
+  unread: 1,
+  preview: 'preciso de ajuda',
+}
+
+function json(body: unknown): Response {
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } })
+}
+
+beforeEach(() => {
+  FakeWebSocket.instances = []
+  vi.stubGlobal('WebSocket', FakeWebSocket)
+  vi.stubGlobal(
+    'fetch',
+    vi.fn((url: string) => {
+      if (/^\/api\/v1\/conversations\/\d+\/messages/.test(url)) {
+        if (!url.includes('/42/')) return Promise.resolve(json({ messages: [], next_cursor: null }))
+        return Promise.resolve(
+          json({
+            messages: [
+              {
+                id: 101,
+                whatsapp_message_id: 'w1',
+                direction: 'in',
+                type: 'text',
+                payload: { text: { body: 'preciso de *ajuda* <img src=x onerror=alert(1)>' } },
+                status: 'received',
+                sent_by_user_id: null,
+                created_at: '2026-03-01T11:55:00+00:00',
+                whatsapp_timestamp: null,
+                sent_at: null,
+                delivered_at: null,
+                read_at: null,
+                played_at: null,
+                failed_at: null,
+                error_code: null,
+                error_details: null,
+              },
+            ],
+            next_cursor: null,
+          }),
+        )
+      }
+      if (url.startsWith('/api/v1/conversations')) {
+        return Promise.resolve(
+          json({
+            conversations: [{ id: 42, customer: { id: 7, name: 'Ana Souza', phone: '+5511987654321', wa_id: '5511987654321' } }],
+            next_cursor: null,
+          }),
+        )
+      }
+      return Promise.resolve(new Response('{}', { status: 404 }))
+    }),
+  )
+  setAuthHandlers({ getAccessToken: () => 'tok', refresh: () => Promise.resolve('tok2'), onAuthFailure: vi.fn() })
+  deskActions.reset()
+})
+
+afterEach(() => {
+  setAuthHandlers(null)
+  vi.unstubAllGlobals()
+})
+
+function renderDesk() {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } })
+  return render(
+    <QueryClientProvider client={client}>
+      <Desk userId={12} />
+    </QueryClientProvider>,
+  )
+}
+
+describe('Desk', () => {
+  it('offers, accepts, shows messages and sends a reply', async () => {
+    const user = userEvent.setup()
+    renderDesk()
+    expect(screen.getByRole('status')).toHaveTextContent('Reconnecting…')
+    const ws = socket()
+    expect(ws.url).toContain('token=tok')
+    expect(ws.url).toContain('last_seq=0')
+
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      ws.receive({ type: 'live', last_seq: 0 })
+    })
+    expect(screen.getByRole('status')).toHaveTextContent('Connected')
+
+    act(() => {
+      ws.receive({
+        seq: 1,
+        type: 'conversation.offered',
+        data: { ...summary, owner: 'offered', expires_at: Date.now() / 1000 + 30 },
+        at: Date.now() / 1000,
+      })
+    })
+    const list = screen.getByRole('list', { name: 'Conversations' })
+    const items = within(list).getAllByRole('listitem')
+    expect(items).toHaveLength(1)
+    expect(items[0]).toHaveTextContent(/\d+s to accept/)
+    expect(document.title).toBe('(1) PyTake')
+    await waitFor(() => expect(within(list).getByText('Ana Souza')).toBeInTheDocument())
+
+    await user.click(within(list).getByRole('button', { name: 'Accept' }))
+    const accept = ws.sent.find((c) => c.type === 'accept')
+    expect(accept).toMatchObject({ conversation_id: 42 })
+    act(() => {
+      ws.receive({ type: 'ack', id: accept?.id, data: { conversation_id: 42 } })
+      ws.receive({
+        seq: 2,
+        type: 'conversation.assigned',
+        data: { ...summary, owner: 'assigned', recent_message_ids: [101], window_open_until: null },
+        at: Date.now() / 1000,
+      })
+    })
+    expect(within(list).queryByRole('button', { name: 'Accept' })).toBeNull()
+
+    await user.click(within(list).getByRole('button', { name: /Ana Souza/ }))
+    const log = await screen.findByRole('log', { name: 'Messages' })
+    await waitFor(() => expect(log).toHaveTextContent('preciso de ajuda <img src=x onerror=alert(1)>'))
+    expect(log.querySelector('img')).toBeNull()
+    expect(log.querySelector('strong')).toHaveTextContent('ajuda')
+
+    // A live message, then the same one again (deduplicated by id).
+    act(() => {
+      for (const seq of [3, 4]) {
+        ws.receive({
+          seq,
+          type: 'message.new',
+          data: { conversation: 'p:7', conversation_id: 42, message_id: 102, wamid: 'w2', type: 'text', text: 'meu pedido atrasou', timestamp: 1772366410 },
+          at: 1772366410,
+        })
+      }
+    })
+    expect(within(log).getAllByText('meu pedido atrasou')).toHaveLength(1)
+
+    // The composer is the only element labelled like "Message" (the log is named by title).
+    expect(screen.getAllByLabelText(/message/i)).toHaveLength(1)
+    const box = screen.getByRole('textbox', { name: 'Message' })
+    await user.type(box, 'Vou verificar!{Shift>}{Enter}{/Shift}Um momento')
+    expect(box).toHaveValue('Vou verificar!\nUm momento')
+    await user.keyboard('{Enter}')
+    const send = ws.sent.find((c) => c.type === 'send')
+    expect(send).toMatchObject({
+      conversation_id: 42,
+      content: { type: 'text', text: 'Vou verificar!\nUm momento' },
+    })
+    expect(typeof send?.idempotency_key).toBe('string')
+    expect(box).toHaveValue('')
+    expect(log).toHaveTextContent('Vou verificar!')
+    act(() => ws.receive({ type: 'ack', id: send?.id, data: { message_id: 103, outbox_id: 55 } }))
+    await waitFor(() => expect(log).toHaveTextContent('Sent'))
+    act(() =>
+      ws.receive({
+        seq: 5,
+        type: 'message.status',
+        data: { conversation: 'p:7', conversation_id: 42, message_id: 103, wamid: 'w3', status: 'delivered' },
+        at: 1772366420,
+      }),
+    )
+    expect(log).toHaveTextContent('Delivered')
+
+    await user.click(screen.getByRole('button', { name: 'Resolve' }))
+    expect(ws.sent.find((c) => c.type === 'resolve')).toMatchObject({ conversation_id: 42 })
+    act(() =>
+      ws.receive({
+        seq: 6,
+        type: 'conversation.resolved',
+        data: { conversation: 'p:7', conversation_id: 42, reason: 'resolve' },
+        at: 1772366430,
+      }),
+    )
+    expect(within(list).queryAllByRole('listitem')).toHaveLength(0)
+    expect(screen.queryByRole('log')).toBeNull()
+    expect(localStorage.getItem('pytake.agent.lastSeq.12')).toBe('6')
+  })
+
+  it('moves with J/K and opens the shortcuts dialog with ?', async () => {
+    const user = userEvent.setup()
+    renderDesk()
+    const ws = socket()
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      for (const [seq, id] of [
+        [1, 50],
+        [2, 51],
+      ] as const) {
+        ws.receive({
+          seq,
+          type: 'conversation.assigned',
+          data: { ...summary, conversation_id: id, customer: `55119000000${String(id)}`, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+          at: 1000 + seq,
+        })
+      }
+    })
+    await user.keyboard('j')
+    expect(screen.getByRole('button', { name: /5511900000050/, current: true })).toBeInTheDocument()
+    await user.keyboard('j')
+    expect(screen.getByRole('button', { name: /5511900000051/, current: true })).toBeInTheDocument()
+    await user.keyboard('k')
+    expect(screen.getByRole('button', { name: /5511900000050/, current: true })).toBeInTheDocument()
+
+    await user.keyboard('?')
+    expect(await screen.findByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument()
+    await user.keyboard('{Escape}')
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull())
+
+    // Typing in the search box does not move the selection.
+    await user.type(screen.getByRole('searchbox', { name: 'Search' }), 'j')
+    expect(screen.getByRole('searchbox', { name: 'Search' })).toHaveValue('j')
+    expect(screen.getByRole('heading', { name: '5511900000050' })).toBeInTheDocument()
+  })
+})

@@ -1,0 +1,133 @@
+import { useInfiniteQuery, useQuery, keepPreviousData } from '@tanstack/react-query'
+import { apiFetch, type ApiMessage, type MessagesPage } from '@/lib/api'
+import { t } from '@/lib/i18n'
+import { laterStatus, type LiveMessage, type MessageStatus } from './store'
+
+export interface ViewMessage {
+  id: number | string
+  direction: 'in' | 'out'
+  type: string
+  text: string
+  at: number
+  status: MessageStatus
+  error?: string | undefined
+}
+
+function get(value: unknown, ...path: string[]): unknown {
+  let cur = value
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined
+    cur = (cur as Record<string, unknown>)[key]
+  }
+  return cur
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null
+}
+
+/** The readable text of a stored WhatsApp message (payload is the message object of its type). */
+export function messageText(type: string, payload: Record<string, unknown>): string {
+  const text =
+    str(get(payload, 'text', 'body')) ??
+    str(get(payload, type, 'caption')) ??
+    str(get(payload, 'interactive', 'button_reply', 'title')) ??
+    str(get(payload, 'interactive', 'list_reply', 'title')) ??
+    str(get(payload, 'interactive', 'body', 'text')) ??
+    str(get(payload, 'button', 'text')) ??
+    str(get(payload, 'body'))
+  if (type === 'text') return text ?? ''
+  const label = type === 'template' ? `template ${str(get(payload, 'template', 'name')) ?? ''}`.trim() : type
+  return text ? `${t('desk.media', { type: label })} ${text}` : t('desk.media', { type: label })
+}
+
+export function fromApi(m: ApiMessage): ViewMessage {
+  return {
+    id: m.id,
+    direction: m.direction,
+    type: m.type,
+    text: messageText(m.type, m.payload),
+    at: Date.parse(m.created_at) || 0,
+    status: (m.direction === 'in' ? 'received' : m.status) as MessageStatus,
+    error: m.error_details ?? undefined,
+  }
+}
+
+/** Stored messages merged with live ones, deduplicated by id, oldest first. */
+export function mergeMessages(
+  stored: ViewMessage[],
+  live: LiveMessage[],
+  statuses: Record<number, MessageStatus>,
+): ViewMessage[] {
+  const byId = new Map<number | string, ViewMessage>()
+  for (const m of stored) byId.set(m.id, m)
+  for (const m of live) {
+    const known = byId.get(m.id)
+    if (known) {
+      byId.set(m.id, { ...known, status: laterStatus(known.status, m.status) })
+    } else {
+      byId.set(m.id, { ...m })
+    }
+  }
+  const merged = [...byId.values()].map((m) => {
+    const s = typeof m.id === 'number' ? statuses[m.id] : undefined
+    return s && m.direction === 'out' ? { ...m, status: laterStatus(m.status, s) } : m
+  })
+  return merged.sort((a, b) => {
+    const aLocal = typeof a.id === 'string'
+    const bLocal = typeof b.id === 'string'
+    if (aLocal !== bLocal) return aLocal ? 1 : -1
+    if (a.at !== b.at) return a.at - b.at
+    return typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : 0
+  })
+}
+
+export function messagesQueryKey(conversationId: number) {
+  return ['conversations', conversationId, 'messages'] as const
+}
+
+/** `GET /api/v1/conversations/<id>/messages`, newest page first; older pages on demand. */
+export function useConversationMessages(conversationId: number) {
+  return useInfiniteQuery({
+    queryKey: messagesQueryKey(conversationId),
+    queryFn: ({ pageParam, signal }) =>
+      apiFetch<MessagesPage>(`/api/v1/conversations/${String(conversationId)}/messages`, {
+        query: { limit: 50, before: pageParam },
+        signal,
+      }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+  })
+}
+
+export interface CustomerInfo {
+  name: string | null
+  phone: string | null
+}
+
+interface ConversationsPage {
+  conversations: { id: number; customer: { name: string | null; phone: string | null } | null }[]
+}
+
+/** Customer names and phones for the inbox (the socket's summaries carry only the wa_id). */
+export function useCustomerInfo(ids: number[]) {
+  const idsKey = [...ids].sort((a, b) => a - b).join(',')
+  return useQuery({
+    queryKey: ['conversations', 'open', idsKey],
+    queryFn: async ({ signal }) => {
+      const page = await apiFetch<ConversationsPage>('/api/v1/conversations', {
+        query: { status: 'open', limit: 200 },
+        signal,
+      })
+      const out: Record<number, CustomerInfo> = {}
+      for (const c of page.conversations) {
+        out[c.id] = { name: c.customer?.name ?? null, phone: c.customer?.phone ?? null }
+      }
+      return out
+    },
+    enabled: ids.length > 0,
+    placeholderData: keepPreviousData,
+    staleTime: 30_000,
+    retry: 1,
+  })
+}

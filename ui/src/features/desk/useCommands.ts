@@ -1,0 +1,72 @@
+import { useCallback, useMemo } from 'react'
+import type { AgentCommand } from '@/lib/agent-socket'
+import { t } from '@/lib/i18n'
+import { useDeskSocketClient } from './desk-context'
+import { deskActions } from './store'
+
+function newKey(): string {
+  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  // crypto.randomUUID needs a secure context; build a v4 UUID by hand elsewhere.
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The desk's commands over the socket; failures surface as the desk's notice. */
+export function useCommands() {
+  const client = useDeskSocketClient()
+
+  const run = useCallback(
+    async (command: AgentCommand) => {
+      try {
+        return await client.send(command)
+      } catch (error) {
+        deskActions.setNotice(t('common.error', { detail: describe(error) }))
+        return null
+      }
+    },
+    [client],
+  )
+
+  return useMemo(
+    () => ({
+      accept: (conversationId: number) => {
+        // Accepting opens the conversation.
+        deskActions.select(conversationId)
+        return run({ type: 'accept', conversation_id: conversationId })
+      },
+      decline: (conversationId: number) => run({ type: 'decline', conversation_id: conversationId }),
+      resolve: (conversationId: number) => run({ type: 'resolve', conversation_id: conversationId }),
+      markRead: (conversationId: number) => {
+        deskActions.markReadLocal(conversationId)
+        // Best effort: a failed read receipt is not worth a notice.
+        client.send({ type: 'mark_read', conversation_id: conversationId }).catch(() => undefined)
+      },
+      send: async (conversationId: number, text: string) => {
+        const key = newKey()
+        const localId = `local:${key}`
+        deskActions.addOutgoing(conversationId, localId, text)
+        try {
+          const ack = await client.send({
+            type: 'send',
+            conversation_id: conversationId,
+            content: { type: 'text', text },
+            idempotency_key: key,
+          })
+          const messageId = ack.message_id
+          if (typeof messageId === 'number') deskActions.confirmOutgoing(conversationId, localId, messageId)
+        } catch (error) {
+          deskActions.failOutgoing(conversationId, localId, describe(error))
+          deskActions.setNotice(t('common.error', { detail: describe(error) }))
+        }
+      },
+    }),
+    [client, run],
+  )
+}

@@ -1,0 +1,122 @@
+/** Frames of the agent WebSocket protocol (docs/agent-protocol.md). */
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline'
+
+export interface ConversationSummary {
+  conversation: string
+  conversation_id: number
+  customer_id: number
+  customer: string
+  owner: 'flow' | 'queued' | 'offered' | 'assigned' | 'resolved'
+  team: string | null
+  agent: string | null
+  priority: number
+  labels: string[]
+  unread: number
+  preview: string
+  note?: string
+}
+
+export interface OfferedData extends ConversationSummary {
+  expires_at: number
+}
+
+export interface AssignedData extends ConversationSummary {
+  recent_message_ids: number[]
+  window_open_until: number | null
+}
+
+export interface ConversationRef {
+  conversation: string
+  conversation_id: number
+}
+
+export interface MessageNewData extends ConversationRef {
+  message_id: number
+  wamid: string
+  type: string
+  text: string
+  timestamp: number
+}
+
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed'
+
+export interface MessageStatusData extends ConversationRef {
+  message_id: number
+  wamid: string
+  status: DeliveryStatus
+}
+
+export interface ConversationUpdatedData extends ConversationRef {
+  change: 'labels' | 'note' | 'priority'
+  by: string
+  labels?: string[]
+  text?: string
+  priority?: number
+}
+
+export interface EventBase<T extends string, D> {
+  seq: number
+  type: T
+  data: D
+  at: number
+}
+
+export type AgentEvent =
+  | EventBase<'presence', { status: 'online' | 'away' | 'offline'; connections: number }>
+  | EventBase<'conversation.offered', OfferedData>
+  | EventBase<'conversation.offer_withdrawn', ConversationRef & { reason: string }>
+  | EventBase<'conversation.assigned', AssignedData>
+  | EventBase<'message.new', MessageNewData>
+  | EventBase<'conversation.updated', ConversationUpdatedData>
+  | EventBase<'conversation.resolved', ConversationRef & { reason: string }>
+  | EventBase<'conversation.transferred', ConversationRef & { reason: string }>
+  | EventBase<'conversation.released', ConversationRef & { reason: string }>
+  | EventBase<'message.status', MessageStatusData>
+  | EventBase<'queue.stats', Record<string, unknown>>
+
+export interface WelcomeFrame {
+  type: 'welcome'
+  agent_id: number
+  role: string
+  resume_from: number
+  last_seq: number
+  commands: string[]
+}
+
+/** A command without its `id` (the client assigns one). */
+export type AgentCommand =
+  | { type: 'accept' | 'decline' | 'resolve' | 'mark_read' | 'typing'; conversation_id: number }
+  | {
+      type: 'send'
+      conversation_id: number
+      content: { type: 'text'; text: string } | ({ type: string } & Record<string, unknown>)
+      idempotency_key?: string
+    }
+  | { type: 'note'; conversation_id: number; text: string }
+  | { type: 'label'; conversation_id: number; add?: string[]; remove?: string[] }
+  | { type: 'priority'; conversation_id: number; priority: number }
+  | { type: 'transfer'; conversation_id: number; team?: string | number; agent?: string | number; note?: string }
+  | { type: 'presence'; status: 'online' | 'away' }
+
+export type AckData = Record<string, unknown>
+
+/** The minimal WebSocket surface the client uses (the browser's WebSocket satisfies it). */
+export interface SocketLike {
+  readonly readyState: number
+  onopen: ((ev: Event) => unknown) | null
+  onmessage: ((ev: MessageEvent) => unknown) | null
+  onclose: ((ev: CloseEvent) => unknown) | null
+  onerror: ((ev: Event) => unknown) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+}
+
+export type SocketFactory = (url: string) => SocketLike
+
+/** Where the last processed seq is kept (localStorage in the browser). */
+export interface SeqStorage {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}

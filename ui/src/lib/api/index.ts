@@ -1,0 +1,5 @@
+export { apiFetch, getAccessToken, refreshAccessToken, setAuthHandlers } from './client'
+export type { AuthHandlers, RequestOptions } from './client'
+export { ApiError, isApiError, problemFromResponse } from './errors'
+export { singleFlight } from './single-flight'
+export type * from './types'
