@@ -1,21 +1,18 @@
-/** Shapes of the REST API (docs/rest-api.md, docs/auth.md). */
+/** Shapes of the REST API (docs/rest-api.md, docs/auth.md).  Where the server's OpenAPI
+ * document describes them, they are taken from it (schema.d.ts, generated: `npm run gen:api`),
+ * so a change of the API breaks the build here rather than in a user's browser. */
 
-export interface TokenPair {
-  access_token: string
-  expires_in: number
-  refresh_token: string
-  refresh_expires_in: number
-  token_type: string
-}
+import type { paths } from './schema'
 
-export interface Me {
-  id: number
-  email: string
-  name: string
-  role: 'agent' | 'supervisor' | 'admin'
-  active?: boolean
-  created_at?: string
-}
+/** The JSON body of a route's success answer. */
+type Answer<P extends keyof paths, M extends keyof paths[P], S extends number = 200> =
+  paths[P][M] extends { responses: Record<S, { content: { 'application/json': infer B } }> }
+    ? B
+    : never
+
+export type TokenPair = Answer<'/api/v1/auth/login', 'post'>
+
+export type Me = Answer<'/api/v1/auth/me', 'get'>
 
 export interface ApiMessage {
   id: number
