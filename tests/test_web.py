@@ -89,7 +89,8 @@ async def test_supervision_tree_bad_limit(
 
 
 async def test_not_found_is_json(client: httpx.AsyncClient) -> None:
-    response = await client.get("/no/such/route")
+    # Other paths are the web app's (history fallback: tests/test_first_run.py).
+    response = await client.get("/api/v1/no/such/route")
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"
     assert brief(response) == {"error": "not found"}
