@@ -3,8 +3,8 @@ import { Button } from '@/components'
 import { formatTime, t, type MessageKey } from '@/lib/i18n'
 import { Composer } from './Composer'
 import { customerLabel } from './Inbox'
-import { fromApi, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
-import { useDeskStore, type InboxItem, type LiveMessage } from './store'
+import { fromApi, isConversationMessage, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
+import { deskActions, useDeskStore, type InboxItem, type LiveMessage } from './store'
 import { useCommands } from './useCommands'
 import { WhatsAppText } from './whatsapp-format'
 
@@ -46,7 +46,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
   const logRef = useRef<HTMLDivElement>(null)
 
   const messages = useMemo(() => {
-    const stored = (query.data?.pages ?? []).flatMap((page) => page.messages.map(fromApi))
+    const stored = (query.data?.pages ?? []).flatMap((page) => page.messages.filter(isConversationMessage).map(fromApi))
     return mergeMessages(stored, live, statuses)
   }, [query.data, live, statuses])
 
@@ -70,6 +70,11 @@ export function ConversationView({ item, info }: ConversationViewProps) {
   return (
     <section aria-labelledby="conversation-title" className="flex min-h-0 flex-1 flex-col">
       <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-3">
+        {/* On a narrow screen the conversation replaces the inbox: this is the way back. */}
+        <Button variant="ghost" size="sm" className="md:hidden" onClick={() => deskActions.select(null)}>
+          <span aria-hidden="true">←</span>
+          <span className="sr-only">{t('desk.back')}</span>
+        </Button>
         <div className="min-w-0 flex-1">
           <h2 id="conversation-title" className="truncate font-semibold">
             {title}

@@ -78,7 +78,10 @@ function DeskLayout() {
 
   return (
     <div className="flex min-h-0 flex-1">
-      <aside className="flex w-80 shrink-0 flex-col border-r border-slate-200 bg-white">
+      {/* Narrow screens show one pane at a time: the inbox, or the open conversation. */}
+      <aside
+        className={`${selected ? 'hidden md:flex' : 'flex'} w-full shrink-0 flex-col border-r border-slate-200 bg-white md:w-80`}
+      >
         <div className="flex items-center justify-between border-b border-slate-200 px-3 py-2">
           <ConnectionStatus />
           <Button variant="ghost" size="sm" aria-label={t('desk.shortcuts')} onClick={() => setHelpOpen(true)}>
@@ -87,7 +90,7 @@ function DeskLayout() {
         </div>
         <Inbox items={items} names={names} />
       </aside>
-      <main className="flex min-h-0 min-w-0 flex-1 flex-col">
+      <main className={`${selected ? 'flex' : 'hidden md:flex'} min-h-0 min-w-0 flex-1 flex-col`}>
         {notice ? (
           <div role="alert" className="flex items-center gap-3 border-b border-red-200 bg-red-50 px-4 py-2 text-sm text-red-800">
             <span className="flex-1">{notice}</span>

@@ -41,6 +41,12 @@ export function messageText(type: string, payload: Record<string, unknown>): str
   return text ? `${t('desk.media', { type: label })} ${text}` : t('desk.media', { type: label })
 }
 
+/** Whether a stored row is something a person wrote: read receipts and typing indicators
+ * the desk sent are stored beside the messages (type "read"), but are not part of the talk. */
+export function isConversationMessage(m: ApiMessage): boolean {
+  return m.type !== 'read'
+}
+
 export function fromApi(m: ApiMessage): ViewMessage {
   return {
     id: m.id,
