@@ -810,6 +810,8 @@ class IdentityService:
                     continue  # changed here while we read: our row may predate the change
                 active, role = states.get(user_id, (False, None))
                 self._active[user_id] = (until, active, role)
+            # A change older than this read is in it; only newer ones still matter.
+            self._changed = {u: at for u, at in self._changed.items() if at >= now}
 
     def verify_access(self, token: str) -> Principal:
         """The `Principal` an access token stands for. Pure: no database, no I/O.

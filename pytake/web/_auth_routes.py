@@ -59,6 +59,7 @@ from pytake.web._rest_support import read_json_object
 
 __all__ = [
     "IDENTITY_EXTENSION",
+    "NO_STORE",
     "acting",
     "authenticate",
     "authorize",
@@ -77,7 +78,8 @@ _REALM: Final = 'Bearer realm="pytake"'
 # Token problems get RFC 6750's error="invalid_token"; failed sign-ins only the challenge.
 _TOKEN_CODES: Final = frozenset({"invalid_token", "token_expired"})
 # Token responses must not be cached (RFC 6749 section 5.1).
-_NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: Headers of an answer that carries a credential: no cache may keep it.
+NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -205,7 +207,7 @@ def token_response(pair: TokenPair) -> Response:
             "refresh_expires_in": pair.refresh_expires_in,
         }
     )
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return response
 
 

@@ -24,7 +24,7 @@ from quart.typing import ResponseReturnValue
 
 from pytake.identity import IdentityService, UserNotFound
 from pytake.web import _schemas as schemas
-from pytake.web._auth_routes import current_principal
+from pytake.web._auth_routes import NO_STORE, current_principal
 from pytake.web._bodies import InvalidField, typed_body
 from pytake.web._errors import json_error
 from pytake.web._openapi import documented
@@ -33,7 +33,6 @@ from pytake.web._ratelimit import client_address
 
 __all__ = ["create_second_factor_blueprint"]
 
-_NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _CODES: Final = {"code": str, "recovery_code": str}
 
 
@@ -47,7 +46,7 @@ def _codes(body: dict[str, Any]) -> dict[str, str | None]:
 def _shown_once(payload: dict[str, Any], status: int = 200) -> Response:
     response = jsonify(payload)
     response.status_code = status
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return response
 
 

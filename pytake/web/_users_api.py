@@ -22,7 +22,7 @@ the last active admin 409.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from quart import Blueprint, Response, jsonify, request
 from quart.typing import ResponseReturnValue
@@ -35,7 +35,7 @@ from pytake.identity import (
 )
 from pytake.web import _schemas as schemas
 from pytake.web._agent_ws import CLOSE_UNAUTHORIZED
-from pytake.web._auth_routes import current_principal, token_response
+from pytake.web._auth_routes import NO_STORE, current_principal, token_response
 from pytake.web._bodies import typed_body
 from pytake.web._errors import json_error
 from pytake.web._openapi import documented
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["create_users_blueprint"]
 
-_NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def user_json(user: UserInfo) -> dict[str, Any]:
@@ -133,7 +132,7 @@ def create_users_blueprint(identity: IdentityService,
         )
         response = jsonify(_credential_json(credential))
         response.status_code = 201
-        response.headers.update(_NO_STORE)
+        response.headers.update(NO_STORE)
         response.headers["Location"] = f"/api/v1/users/{credential.user.id}"
         return response
 
@@ -178,7 +177,7 @@ def create_users_blueprint(identity: IdentityService,
             ip=client_address(),
         )
         response = jsonify(_credential_json(credential))
-        response.headers.update(_NO_STORE)
+        response.headers.update(NO_STORE)
         return response
 
     @bp.patch("/api/v1/users/me")
