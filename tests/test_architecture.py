@@ -181,3 +181,59 @@ def test_a_dialect_branch_elsewhere_is_caught(tmp_path: Path) -> None:
     stray = tmp_path / "stray.py"
     stray.write_text('if session.get_bind().dialect.name == "postgresql":\n    pass\n')
     assert len(dialect_branches([stray])) == 1
+
+
+#: What a module may take from SQLAlchemy without touching the database itself: the session's
+#: type for annotations and the errors a caller may translate.
+_SQLALCHEMY_NAMES_ANYWHERE = {"sqlalchemy.orm.Session", "sqlalchemy.exc"}
+#: Calls on a session (or connection) that read or write rows.
+_DATABASE_CALLS = {"execute", "scalar", "scalars", "get", "add", "add_all", "delete", "flush",
+                   "merge", "refresh", "begin_nested"}
+
+
+def _may_touch_the_database(path: Path) -> bool:
+    """The store, and one ``_repo`` module (or ``_repo/`` package) per domain package."""
+    if not path.is_relative_to(ROOT):
+        return path.stem == "_repo"
+    rel = path.relative_to(ROOT)
+    return rel.parts[0] == "store" or "_repo" in {p.removesuffix(".py") for p in rel.parts}
+
+
+def database_access(sources: list[Path]) -> list[str]:
+    """``file:line`` of every SQL statement built, or session call made, outside the store and
+    the domain packages' ``_repo`` modules."""
+    found = []
+    for path in sources:
+        if _may_touch_the_database(path):
+            continue
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                imported = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                imported = []
+            for full in imported:
+                if full.split(".")[0] == "sqlalchemy" and not any(
+                    full == allowed or full.startswith(allowed + ".")
+                    for allowed in _SQLALCHEMY_NAMES_ANYWHERE
+                ):
+                    found.append(f"{name}:{node.lineno}: imports {full}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _DATABASE_CALLS
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in ("session", "connection", "conn")):
+                found.append(f"{name}:{node.lineno}: {node.func.value.id}.{node.func.attr}()")
+    return found
+
+
+def test_database_access_lives_in_the_store_and_the_repositories() -> None:
+    assert database_access(_sources()) == []
+
+
+def test_database_access_elsewhere_is_caught(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.py"
+    stray.write_text("import sqlalchemy as sa\n\ndef f(session):\n"
+                     "    return session.execute(sa.text('select 1'))\n")
+    assert len(database_access([stray])) == 2
