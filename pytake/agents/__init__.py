@@ -2,8 +2,7 @@
 the live connection registry behind ``/ws/agent``, and the stored event log."""
 
 from ._actor import AWAY, OFFLINE, ONLINE, AgentActor, AgentServices, AgentState
-from ._directory import AgentDirectory, AgentProfile
-from ._events import AgentEventLog, StoredEvent
+from ._repo import AgentDirectory, AgentEventLog, AgentProfile, StoredEvent
 from ._sockets import GOING_AWAY, SLOW_CONSUMER, AgentSockets, Connection
 
 __all__ = [

@@ -31,8 +31,7 @@ from ..contracts import (
     ReloadAgent,
     SetPresence,
 )
-from ._directory import AgentDirectory, AgentProfile
-from ._events import AgentEventLog, StoredEvent
+from ._repo import AgentDirectory, AgentEventLog, AgentProfile, StoredEvent
 from ._sockets import AgentSockets
 
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"

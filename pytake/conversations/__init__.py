@@ -12,7 +12,9 @@ from ._repo import (
     PageOrder,
     conversation_events,
     conversation_messages,
+    conversations_order,
     conversations_page,
+    messages_order,
     recomputed_metrics,
     visible_conversation,
 )
@@ -34,7 +36,9 @@ __all__ = [
     "build_body",
     "conversation_events",
     "conversation_messages",
+    "conversations_order",
     "conversations_page",
+    "messages_order",
     "recomputed_metrics",
     "visible_conversation",
 ]

@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from ..contracts import conversation_address
-from ..store import Conversation, Database
-
-
-def _key(session: Session, conversation_id: int) -> str | None:
-    row = session.execute(
-        sa.select(Conversation.business_phone_number_id, Conversation.customer_id).where(
-            Conversation.id == conversation_id
-        )
-    ).one_or_none()
-    return None if row is None else conversation_address(row[0], row[1])
+from ..store import Database
+from ._repo import conversation_key
 
 
 class ConversationDirectory:
@@ -34,7 +22,7 @@ class ConversationDirectory:
     async def key_for(self, conversation_id: int) -> str | None:
         key = self._keys.get(conversation_id)
         if key is None:
-            key = await self._db.run(_key, conversation_id, readonly=True)
+            key = await self._db.run(conversation_key, conversation_id, readonly=True)
             if key is not None:
                 self.remember(conversation_id, key)
         return key

@@ -9,12 +9,17 @@ from ._canned import (
     CannedResponseConflict,
     CannedResponseError,
     CannedResponseNotFound,
-    CannedResponseRepository,
     InvalidCannedResponse,
     canned_fields,
 )
 from ._rebuild import rebuilt
-from ._repo import AgentRecord, MemberRecord, TeamRecord, TeamRepository
+from ._repo import (
+    AgentRecord,
+    CannedResponseRepository,
+    MemberRecord,
+    TeamRecord,
+    TeamRepository,
+)
 from ._rules import (
     InvalidTeam,
     TeamConflict,

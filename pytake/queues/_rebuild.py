@@ -13,24 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from ..contracts import conversation_address
 from ..routing import Assignment, QueueState, WaitingEntry
-from ..store import Conversation, Database
-
-_WAITING = ("queued", "offered")
-
-
-def _rows(session: Session, team_id: int) -> list[Any]:
-    c = Conversation
-    return list(session.execute(
-        sa.select(c.id, c.business_phone_number_id, c.customer_id, c.owner_state,
-                  c.assigned_agent_id, c.priority, c.updated_at)
-        .where(c.team_id == team_id, c.status == "open",
-               c.owner_state.in_([*_WAITING, "assigned"]))
-    ))
+from ..store import Database
+from ._repo import WAITING as _WAITING
+from ._repo import open_rows_of_team
 
 
 def rebuilt(queue: QueueState, rows: list[Any]) -> QueueState:
@@ -61,4 +49,4 @@ def rebuilt(queue: QueueState, rows: list[Any]) -> QueueState:
 
 
 async def rebuild(db: Database, queue: QueueState, team_id: int) -> QueueState:
-    return rebuilt(queue, await db.run(_rows, team_id, readonly=True))
+    return rebuilt(queue, await db.run(open_rows_of_team, team_id, readonly=True))

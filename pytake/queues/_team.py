@@ -14,9 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-import sqlalchemy as sa
 import trio
-from sqlalchemy.orm import Session
 
 from ..routing import (
     AfterHours,
@@ -27,6 +25,7 @@ from ..routing import (
     Strategy,
 )
 from ..store import Database, Team
+from ._repo import team_id_of, team_ids, team_row
 
 log = logging.getLogger("pytake.queues")
 
@@ -72,8 +71,7 @@ def after_hours_from(settings: dict[str, Any]) -> AfterHours:
     )
 
 
-def _profile(session: Session, team_id: int) -> TeamProfile:
-    team = session.get(Team, team_id)
+def _profile(team: Team | None, team_id: int) -> TeamProfile:
     if team is None:
         return TeamProfile(exists=False)
     settings = dict(team.settings or {})
@@ -97,19 +95,7 @@ class TeamDirectory:
         self._db = db
 
     async def profile(self, team_id: int) -> TeamProfile:
-        return await self._db.run(_profile, team_id, readonly=True)
-
-
-def _team_id(session: Session, name_or_id: str) -> str | None:
-    if name_or_id.isdigit():
-        team = session.get(Team, int(name_or_id))
-    else:
-        team = session.execute(sa.select(Team).where(Team.name == name_or_id)).scalar()
-    return None if team is None else str(team.id)
-
-
-def _team_ids(session: Session) -> list[str]:
-    return [str(i) for i in session.execute(sa.select(Team.id)).scalars()]
+        return _profile(await self._db.run(team_row, team_id, readonly=True), team_id)
 
 
 class TeamNames:
@@ -131,7 +117,7 @@ class TeamNames:
         now = trio.current_time()
         cached = self._cached.get(name)
         if cached is None or now - cached[0] > self._ttl:
-            cached = self._cached[name] = (now, await self._db.run(_team_id, name, readonly=True))
+            cached = self._cached[name] = (now, await self._db.run(team_id_of, name, readonly=True))
         return cached[1]
 
 
@@ -171,4 +157,4 @@ class TeamLookup:
 
 
 async def all_team_ids(db: Database) -> list[str]:
-    return await db.run(_team_ids, readonly=True)
+    return await db.run(team_ids, readonly=True)

@@ -56,6 +56,7 @@ from pytake.store._enums import (
 )
 from pytake.store._group_commit import GroupCommitter, WriteKind, apply_writes
 from pytake.store._journal import SqlActorJournal
+from pytake.store._keyset import Keyset
 from pytake.store._migrations import (
     MIGRATIONS_DIR,
     SchemaError,
@@ -152,6 +153,7 @@ __all__ = [
     "InboxState",
     "JSONType",
     "JSONValueType",
+    "Keyset",
     "MemoryRateCounters",
     "Message",
     "MessageDirection",

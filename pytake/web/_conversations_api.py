@@ -28,7 +28,9 @@ from pytake.conversations import (
     ConversationFilter,
     conversation_events,
     conversation_messages,
+    conversations_order,
     conversations_page,
+    messages_order,
     recomputed_metrics,
     visible_conversation,
 )
@@ -46,7 +48,7 @@ from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
 from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
-from pytake.web._rest_support import Keyset, int_arg, iso, optional_id_arg, str_arg
+from pytake.web._rest_support import cursor_arg, int_arg, iso, optional_id_arg, str_arg
 
 __all__ = ["create_conversations_blueprint"]
 
@@ -122,8 +124,8 @@ def _found(result: T | None, conversation_id: int) -> T:
 def create_conversations_blueprint(db: Database) -> Blueprint:
     """The ``/api/v1/conversations`` read routes over ``db``. Needs the auth blueprint."""
     bp = Blueprint("conversations_api", __name__)
-    conversations_keyset = Keyset(db.backend, Conversation.updated_at, Conversation.id)
-    messages_keyset = Keyset(db.backend, Message.created_at, Message.id)
+    conversations_keyset = conversations_order(db.backend)
+    messages_keyset = messages_order(db.backend)
 
     @bp.get("/api/v1/conversations")
     @documented(query=schemas.CONVERSATIONS_QUERY, response=schemas.CONVERSATIONS)
@@ -141,8 +143,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
             viewer=principal.user_id if principal.role == UserRole.AGENT else None,
         )
         limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, minimum=1)
-        cursor = str_arg("cursor")
-        position = conversations_keyset.parse(cursor) if cursor else None
+        position = cursor_arg(conversations_keyset)
         rows, next_cursor = await db.run(
             conversations_page, conversations_keyset, f, position, limit, readonly=True
         )
@@ -166,8 +167,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
         """A conversation's messages, newest first; ``before`` continues with older ones."""
         principal = current_principal()
         limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, minimum=1)
-        before = str_arg("before")
-        position = messages_keyset.parse(before, "before") if before else None
+        position = cursor_arg(messages_keyset, "before")
         found = await db.run(
             conversation_messages, messages_keyset, conversation_id, principal, position, limit,
             readonly=True,

@@ -4,9 +4,7 @@
 - `read_json_object` reads a bounded JSON object body (400 / 413 otherwise).
 - `iso` formats an aware datetime as ISO 8601 in UTC.
 - `keyed_page` is cursor pagination of a short listing read whole.
-- `Keyset` is cursor pagination over ``(time column, id)``: rows come newest (or oldest)
-  first, and the opaque cursor names the last row a page held, so the next page starts right
-  after it without duplicates or gaps, however many rows share a time.
+- `cursor_arg` reads a cursor of a `pytake.store.Keyset` (pagination over ``(time, id)``).
 
 Errors are raised as werkzeug HTTP exceptions with a specific description; the app's error
 handlers answer them as ``{"error": description}``. They may be raised inside a function
@@ -23,16 +21,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
-import sqlalchemy as sa
 from quart import request
-from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from pytake.storable import storable
-from pytake.store import time_key, time_key_value
+from pytake.store import Keyset
 
 __all__ = [
-    "Keyset",
+    "cursor_arg",
     "int_arg",
     "iso",
     "keyed_page",
@@ -121,70 +117,16 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
 
-class Keyset:
-    """Cursor pagination over ``(time, id)`` of one table, for one database backend.
-
-    ``select`` the `column` beside the rows, order by `order_by`, filter with
-    `after`, and make the next cursor with `cursor` from the last row's key and id.
-
-    On PostgreSQL the key is the ``timestamptz`` column itself (its index serves the order).
-    On SQLite times are text in two formats: ``CURRENT_TIMESTAMP``'s (rows written by SQL,
-    such as the inbox's) has no fraction, the ORM's has microseconds, so equal instants
-    compare unequal as stored. The key there is the text brought to the ORM's format, and the
-    cursor carries that text, so order and cursor are exact (no index serves it: SQLite
-    databases are small).
-    """
-
-    def __init__(
-        self,
-        backend: str,
-        time_column: InstrumentedAttribute[datetime],
-        id_column: InstrumentedAttribute[int],
-    ) -> None:
-        self.backend = backend
-        self._id = id_column
-        self.key: sa.ColumnElement[Any] = time_key(backend, time_column)
-
-    @property
-    def column(self) -> sa.Label[Any]:
-        """The key to select beside the rows (labelled, so the ORM keeps it apart)."""
-        return self.key.label("keyset_key")
-
-    def order_by(self, *, descending: bool) -> tuple[sa.ColumnElement[Any], ...]:
-        """The ORDER BY clauses: newest first when ``descending``, else oldest first."""
-        if descending:
-            return self.key.desc(), self._id.desc()
-        return self.key.asc(), self._id.asc()
-
-    def after(self, position: tuple[Any, int], *, descending: bool) -> sa.ColumnElement[bool]:
-        """Rows that come after ``position`` (a decoded cursor) in that order."""
-        key, row_id = position
-        row = sa.tuple_(self.key, self._id)
-        bound = sa.tuple_(sa.literal(key, self.key.type), sa.literal(row_id, sa.BigInteger()))
-        return row < bound if descending else row > bound
-
-    def cursor(self, key: Any, row_id: int) -> str:
-        """The opaque cursor naming the row with time ``key`` (as selected) and id ``row_id``."""
-        value = key.astimezone(UTC).isoformat() if isinstance(key, datetime) else key
-        raw = json.dumps([value, row_id], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    def parse(self, cursor: str, name: str = "cursor") -> tuple[Any, int]:
-        """Decode a cursor made by `cursor`; 400 naming the argument if it is not one."""
-        problem = BadRequest(f"{name} is not a cursor this API handed out")
-        if len(cursor) > 200:
-            raise problem
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            value, row_id = json.loads(raw)
-        except (binascii.Error, ValueError, TypeError):
-            raise problem from None
-        if not isinstance(value, str) or type(row_id) is not int or row_id < 1:
-            raise problem
-        key = time_key_value(self.backend, value)
-        if key is None:
-            raise problem
-        return key, row_id
+def cursor_arg(order: Keyset, name: str = "cursor") -> tuple[Any, int] | None:
+    """The position named by the query argument ``name`` (a cursor ``order`` handed out), or
+    ``None`` when absent; 400 naming the argument when it is not such a cursor."""
+    raw = str_arg(name)
+    if raw is None:
+        return None
+    position = order.parse(raw)
+    if position is None:
+        raise BadRequest(f"{name} is not a cursor this API handed out")
+    return position
 
 
 #: Default and ceiling of ``?limit=`` on the listings paginated by `keyed_page`.

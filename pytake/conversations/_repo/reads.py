@@ -18,13 +18,14 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ..identity import Forbidden, Principal
-from ..routing import ConversationEvent as RoutingEvent
-from ..routing import ConversationMetrics, compute_metrics
-from ..store import (
+from ...identity import Forbidden, Principal
+from ...routing import ConversationEvent as RoutingEvent
+from ...routing import ConversationMetrics, compute_metrics
+from ...store import (
     Conversation,
     ConversationEvent,
     Customer,
+    Keyset,
     Message,
     OwnerState,
     TeamMember,
@@ -37,7 +38,9 @@ __all__ = [
     "PageOrder",
     "conversation_events",
     "conversation_messages",
-        "conversations_page",
+    "conversations_order",
+    "conversations_page",
+    "messages_order",
     "recomputed_metrics",
     "visible_conversation",
 ]
@@ -50,9 +53,18 @@ _PHONE_LIKE: Final = re.compile(r"^[+\d\s().-]+$")
 _PHONE_PUNCTUATION: Final = ("+", " ", "(", ")", ".", "-")
 
 
+def conversations_order(backend: str) -> Keyset:
+    """How `conversations_page` orders and cuts pages: by last activity, then id."""
+    return Keyset(backend, Conversation.updated_at, Conversation.id)
+
+
+def messages_order(backend: str) -> Keyset:
+    """How `conversation_messages` orders and cuts pages: by time, then id."""
+    return Keyset(backend, Message.created_at, Message.id)
+
+
 class PageOrder(Protocol):
-    """Keyset pagination over one table's ``(time, id)``, as the caller's cursors encode it
-    (the web edge's ``Keyset``)."""
+    """Keyset pagination over one table's ``(time, id)`` (a `pytake.store.Keyset`)."""
 
     @property
     def column(self) -> sa.Label[Any]: ...

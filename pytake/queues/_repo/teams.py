@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
-from ..store import (
+from ...store import (
     AuditLog,
     Conversation,
     ConversationStatus,
@@ -31,7 +31,7 @@ from ..store import (
     UserRole,
     utcnow,
 )
-from ._rules import (
+from .._rules import (
     DEFAULT_MAX_CONCURRENT,
     InvalidTeam,
     TeamConflict,

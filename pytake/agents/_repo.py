@@ -1,5 +1,6 @@
-"""The per-agent event log (table ``agent_events``): appended through the group committer,
-replayed by seq for a reconnecting client."""
+"""What agents keep in the database: the per-agent event log (table ``agent_events``,
+appended through the group committer, replayed by seq for a reconnecting client) and each
+agent's profile (teams, skills per team, capacity)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ..store import (
     AgentEvent,
     Database,
     GroupCommitter,
+    TeamMember,
+    User,
     insert_once,
     insert_rows,
 )
@@ -106,3 +109,36 @@ class AgentEventLog:
     async def after(self, agent_id: int, seq: int, limit: int = 500) -> list[StoredEvent]:
         """Up to ``limit`` events with a seq above ``seq``, in order."""
         return await self._db.run(_after, agent_id, seq, limit)
+
+
+
+@attrs.frozen
+class AgentProfile:
+    exists: bool
+    name: str = ""
+    #: team id (as text) → the agent's skills in that team
+    teams: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: the most conversations at once, across teams (the largest of its memberships)
+    capacity: int = 1
+
+
+def _profile(session: Session, agent_id: int) -> AgentProfile:
+    user = session.get(User, agent_id)
+    if user is None or not user.active:
+        return AgentProfile(exists=False)
+    rows = session.execute(
+        sa.select(TeamMember.team_id, TeamMember.skills, TeamMember.max_concurrent).where(
+            TeamMember.user_id == agent_id
+        )
+    ).all()
+    teams = {str(r.team_id): tuple(str(s) for s in (r.skills or ())) for r in rows}
+    capacity = max((r.max_concurrent for r in rows), default=1)
+    return AgentProfile(exists=True, name=user.name, teams=teams, capacity=max(1, capacity))
+
+
+class AgentDirectory:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def profile(self, agent_id: int) -> AgentProfile:
+        return await self._db.run(_profile, agent_id, readonly=True)
