@@ -5,6 +5,8 @@ Layers, bottom up:
 - ``_errors``     `AuthError` (401), `Forbidden` (403), `InvalidUser` / `EmailTaken`
 - ``_passwords``  argon2id hashing off the trio loop, rehash on sign-in, the password policy
 - ``_ratelimit``  in-memory token buckets for sign-in attempts, per address and per email
+- ``_repo``       every query and write: users, refresh tokens, set-password tokens, second
+                  factors (the services keep the rules and the transactions)
 - ``_service``    `IdentityService`: create users, sign in, rotate refresh tokens (reuse of a
                   spent one revokes its family), verify access tokens (HS256 JWT)
 - ``_audit``      the ``audit_logs`` row written with each change

@@ -27,11 +27,11 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
-import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
 from pytake.errors import EmailTaken, InvalidUser, UserConflict, UserNotFound
+from pytake.identity import _repo
 from pytake.identity._audit import audit as _audit
 from pytake.identity._passwords import password_problem
 from pytake.identity._service import (
@@ -42,7 +42,7 @@ from pytake.identity._service import (
     checked_name,
     checked_role,
 )
-from pytake.store import PasswordToken, RefreshToken, User, UserRole
+from pytake.store import PasswordToken, User, UserRole
 
 __all__ = ["INVITE_TTL", "RESET_TTL", "Credential", "Delivery", "UserAdmin", "UserPage"]
 
@@ -88,17 +88,11 @@ def hash_password_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-#: Ids beyond BIGINT name nobody (and must not reach the database as a parameter).
-_MAX_ID: Final = 2**63 - 1
-
-
 # --- database work (worker threads, inside `Database.run`) ----------------------------------
 
 
 def _locked_user(session: Session, user_id: int) -> User:
-    user = None
-    if 0 < user_id <= _MAX_ID:
-        user = session.get(User, user_id, with_for_update=True)
+    user = _repo.user_by_id(session, user_id, lock=True)
     if user is None:
         raise UserNotFound(user_id)
     return user
@@ -106,31 +100,8 @@ def _locked_user(session: Session, user_id: int) -> User:
 
 def _keep_an_admin(session: Session, user: User) -> None:
     """Refuse to take ``user`` out of the active admins if no other would be left."""
-    admins = set(session.scalars(
-        sa.select(User.id)
-        .where(User.role == UserRole.ADMIN, User.active.is_(True))
-        .with_for_update()
-    ))
-    if not admins - {user.id}:
+    if not _repo.lock_active_admins(session) - {user.id}:
         raise UserConflict(f"{user.email} is the last active admin; make another admin first")
-
-
-def _revoke_sessions(session: Session, user_id: int, at: datetime) -> int:
-    result = session.execute(
-        sa.update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=at)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _drop_pending_tokens(session: Session, user_id: int) -> None:
-    # An older link must not outlive the reset or password that replaced it.
-    session.execute(
-        sa.delete(PasswordToken).where(
-            PasswordToken.user_id == user_id, PasswordToken.used_at.is_(None)
-        )
-    )
 
 
 @attrs.frozen
@@ -143,12 +114,9 @@ class _Audit:
 def _page(
     session: Session, after: int, limit: int, role: UserRole | None, active: bool | None
 ) -> UserPage:
-    query = sa.select(User).where(User.id > after).order_by(User.id).limit(limit + 1)
-    if role is not None:
-        query = query.where(User.role == role)
-    if active is not None:
-        query = query.where(User.active.is_(active))
-    users = [_info(u) for u in session.scalars(query)]
+    # One more than asked for: whether another page follows.
+    found = _repo.users_after(session, after, limit + 1, role=role, active=active)
+    users = [_info(u) for u in found]
     more = len(users) > limit
     users = users[:limit]
     return UserPage(users, users[-1].id if more and users else None)
@@ -161,15 +129,12 @@ def _invite(
     delivery: Delivery,
     audit: _Audit,
 ) -> UserInfo:
-    session.add(user)
-    session.flush()
+    _repo.insert_user(session, user)
     if token is not None:
-        token.user_id = user.id
-        session.add(token)
+        _repo.add_password_token(session, token, user.id)
     _audit(session, "user.invite", audit.at, actor=audit.actor, target=user.id, ip=audit.ip,
            details={"email": user.email, "role": str(user.role), "delivery": str(delivery)})
-    session.flush()
-    session.refresh(user)
+    _repo.reload_user(session, user)
     return _info(user)
 
 
@@ -194,12 +159,11 @@ def _update(
             setattr(user, field, value)
     revoked = 0
     if "role" in done or ("active" in done and not active):
-        revoked = _revoke_sessions(session, user.id, audit.at)
+        revoked = _repo.revoke_user_sessions(session, user.id, audit.at)
     if done:
         _audit(session, "user.update", audit.at, actor=audit.actor, target=user.id,
                ip=audit.ip, details={**done, "revoked_tokens": revoked})
-    session.flush()
-    session.refresh(user)
+    _repo.reload_user(session, user)
     return _info(user), revoked
 
 
@@ -213,15 +177,14 @@ def _reset(
 ) -> UserInfo:
     user = _locked_user(session, user_id)
     user.password_hash = password_hash
-    _drop_pending_tokens(session, user.id)
-    revoked = _revoke_sessions(session, user.id, audit.at)
+    # An older link must not outlive the reset that replaced it.
+    _repo.drop_unused_password_tokens(session, user.id)
+    revoked = _repo.revoke_user_sessions(session, user.id, audit.at)
     if token is not None:
-        token.user_id = user.id
-        session.add(token)
+        _repo.add_password_token(session, token, user.id)
     _audit(session, "user.reset_password", audit.at, actor=audit.actor, target=user.id,
            ip=audit.ip, details={"delivery": str(delivery), "revoked_tokens": revoked})
-    session.flush()
-    session.refresh(user)
+    _repo.reload_user(session, user)
     return _info(user)
 
 
@@ -230,11 +193,7 @@ _BAD_TOKEN: Final = "the set-password token is unknown, expired or already used"
 
 def _token_owner(session: Session, token_hash: str, at: datetime) -> str:
     """The email of the active user a live token belongs to (for the password policy)."""
-    row = session.execute(
-        sa.select(PasswordToken, User)
-        .join(User, User.id == PasswordToken.user_id)
-        .where(PasswordToken.token_hash == token_hash)
-    ).one_or_none()
+    row = _repo.password_token_with_user(session, token_hash)
     if row is None or row[0].used_at is not None or row[0].expires_at <= at:
         raise InvalidUser(_BAD_TOKEN, field="token")
     if not row[1].active:
@@ -243,10 +202,7 @@ def _token_owner(session: Session, token_hash: str, at: datetime) -> str:
 
 
 def _redeem(session: Session, token_hash: str, password_hash: str, audit: _Audit) -> UserInfo:
-    token = session.scalars(
-        sa.select(PasswordToken).where(PasswordToken.token_hash == token_hash)
-        .with_for_update()
-    ).one_or_none()
+    token = _repo.password_token(session, token_hash, lock=True)
     # Checked again under the lock: of two redemptions of one token, only the first counts.
     if token is None or token.used_at is not None or token.expires_at <= audit.at:
         raise InvalidUser(_BAD_TOKEN, field="token")
@@ -255,17 +211,17 @@ def _redeem(session: Session, token_hash: str, password_hash: str, audit: _Audit
         raise InvalidUser("this account is deactivated", field="token")
     token.used_at = audit.at
     user.password_hash = password_hash
-    _drop_pending_tokens(session, user.id)
-    revoked = _revoke_sessions(session, user.id, audit.at)
+    # An older link must not outlive the password that replaced it.
+    _repo.drop_unused_password_tokens(session, user.id)
+    revoked = _repo.revoke_user_sessions(session, user.id, audit.at)
     _audit(session, "user.set_password", audit.at, actor=user.id, target=user.id, ip=audit.ip,
            details={"purpose": token.purpose, "revoked_tokens": revoked})
-    session.flush()
-    session.refresh(user)
+    _repo.reload_user(session, user)
     return _info(user)
 
 
 def _password_of(session: Session, user_id: int) -> tuple[str, str]:
-    user = session.get(User, user_id) if 0 < user_id <= _MAX_ID else None
+    user = _repo.user_by_id(session, user_id)
     if user is None:
         raise UserNotFound(user_id)
     return user.email, user.password_hash
@@ -275,14 +231,11 @@ def _change_password(
     session: Session, user_id: int, old_hash: str, new_hash: str, audit: _Audit
 ) -> int:
     # Compare-and-set: a reset that happened after the current password was checked wins.
-    result = session.execute(
-        sa.update(User).where(User.id == user_id, User.password_hash == old_hash)
-        .values(password_hash=new_hash)
-    )
-    if not getattr(result, "rowcount", 0):
+    if not _repo.replace_password_hash(session, user_id, old_hash, new_hash):
         raise InvalidUser("the password changed meanwhile; try again", field="current_password")
-    _drop_pending_tokens(session, user_id)
-    revoked = _revoke_sessions(session, user_id, audit.at)
+    # An older link must not outlive the password that replaced it.
+    _repo.drop_unused_password_tokens(session, user_id)
+    revoked = _repo.revoke_user_sessions(session, user_id, audit.at)
     _audit(session, "user.change_password", audit.at, actor=user_id, target=user_id,
            ip=audit.ip, details={"revoked_tokens": revoked})
     return revoked
@@ -347,7 +300,7 @@ class UserAdmin:
 
     async def get(self, user_id: int) -> UserInfo:
         """The user with this id; `UserNotFound` otherwise."""
-        user = await self.identity.get_user(user_id) if 0 < user_id <= _MAX_ID else None
+        user = await self.identity.get_user(user_id) if 0 < user_id <= _repo.MAX_ID else None
         if user is None:
             raise UserNotFound(user_id)
         return user

@@ -34,17 +34,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import jwt
-import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import trio
 from sqlalchemy.orm import Session
 
 from pytake.errors import AuthError, EmailTaken, InvalidUser, UserConflict
+from pytake.identity import _repo
 from pytake.identity._audit import audit as _audit
 from pytake.identity._passwords import Passwords, password_problem
 from pytake.identity._ratelimit import LoginLimiter
 from pytake.identity._totp import Proof, Sealer, SecondFactors, claim
-from pytake.store import Database, RefreshToken, User, UserRole, serialize
+from pytake.store import Database, User, UserRole
 
 if TYPE_CHECKING:
     from pytake.config import Settings
@@ -208,28 +208,20 @@ def _info(user: User) -> UserInfo:
 
 
 def _account_by_email(session: Session, email: str) -> _Account | None:
-    return _Account.of(session.scalars(sa.select(User).where(User.email == email)).one_or_none())
+    return _Account.of(_repo.user_by_email(session, email))
 
 
 def _account_by_id(session: Session, user_id: int) -> _Account | None:
-    return _Account.of(session.get(User, user_id) if 0 < user_id < 2**63 else None)
-
-
-def _any_user(session: Session) -> bool:
-    return session.scalar(sa.select(User.id).limit(1)) is not None
+    return _Account.of(_repo.user_by_id(session, user_id))
 
 
 def _insert_first_admin(session: Session, user: User, ip: str | None,
                         at: datetime) -> UserInfo | None:
     # Two set-ups at once: the second waits here, then finds the first one's admin.
-    serialize(session, "pytake.first-admin")
-    if _any_user(session):
+    _repo.lock_first_admin_setup(session)
+    if _repo.any_user(session):
         return None
     return _insert_user(session, user, None, ip, at)
-
-
-def _email_exists(session: Session, email: str) -> bool:
-    return session.scalar(sa.select(User.id).where(User.email == email)) is not None
 
 
 def _insert_user(
@@ -239,8 +231,7 @@ def _insert_user(
     ip: str | None,
     at: datetime,
 ) -> UserInfo:
-    session.add(user)
-    session.flush()
+    _repo.insert_user(session, user)
     _audit(
         session,
         "user.create",
@@ -250,8 +241,7 @@ def _insert_user(
         ip=ip,
         details={"email": user.email, "role": str(user.role)},
     )
-    session.flush()
-    session.refresh(user)
+    _repo.reload_user(session, user)
     return _info(user)
 
 
@@ -269,19 +259,10 @@ def _login(
         return False
     if new_password_hash is not None:
         # Compare-and-set: a password changed meanwhile must not be overwritten.
-        session.execute(
-            sa.update(User)
-            .where(User.id == account.id, User.password_hash == account.password_hash)
-            .values(password_hash=new_password_hash)
-        )
-    session.add(
-        RefreshToken(
-            user_id=account.id,
-            token_hash=token.token_hash,
-            family_id=token.family_id,
-            expires_at=token.expires_at,
-        )
-    )
+        _repo.replace_password_hash(session, account.id, account.password_hash,
+                                    new_password_hash)
+    _repo.add_refresh_token(session, account.id, token.token_hash, token.family_id,
+                            token.expires_at)
     details: dict[str, Any] = {"family_id": token.family_id}
     if new_password_hash is not None:
         details["password_rehashed"] = True
@@ -305,15 +286,6 @@ def _login_failed(
     )
 
 
-def _revoke(session: Session, family_id: str, at: datetime) -> int:
-    result = session.execute(
-        sa.update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=at)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def _rotate(
     session: Session,
     presented_hash: str,
@@ -322,25 +294,18 @@ def _rotate(
     expires_at: datetime,
     ip: str | None,
 ) -> tuple[_Rotation, _Account | None]:
-    # FOR UPDATE: of two concurrent refreshes with one token, the second waits for the first
-    # to commit, then sees the token used (PostgreSQL re-reads a locked row). SQLite write
-    # transactions are serialized anyway (BEGIN IMMEDIATE).
-    row = session.execute(
-        sa.select(RefreshToken, User)
-        .join(User, User.id == RefreshToken.user_id)
-        .where(RefreshToken.token_hash == presented_hash)
-        .with_for_update(of=RefreshToken)
-    ).one_or_none()
+    # Locked: of two concurrent refreshes with one token, the second sees it used.
+    row = _repo.locked_refresh_token(session, presented_hash)
     if row is None:
         return _Rotation.UNKNOWN, None
-    token, user = row[0], row[1]
+    token, user = row
     account = _Account(user.id, user.email, UserRole(user.role), user.active,
                        user.password_hash)
     family = {"family_id": token.family_id}
     if token.revoked_at is not None:
         return _Rotation.REVOKED, account
     if token.used_at is not None:
-        count = _revoke(session, token.family_id, at)
+        count = _repo.revoke_family(session, token.family_id, at)
         _audit(
             session,
             "auth.refresh_reused",
@@ -354,28 +319,19 @@ def _rotate(
     if token.expires_at <= at:
         return _Rotation.EXPIRED, account
     if not user.active:
-        _revoke(session, token.family_id, at)
+        _repo.revoke_family(session, token.family_id, at)
         return _Rotation.INACTIVE, account
     token.used_at = at
-    session.add(
-        RefreshToken(
-            user_id=user.id,
-            token_hash=new_hash,
-            family_id=token.family_id,
-            expires_at=expires_at,
-        )
-    )
+    _repo.add_refresh_token(session, user.id, new_hash, token.family_id, expires_at)
     _audit(session, "auth.refresh", at, actor=user.id, target=user.id, ip=ip, details=family)
     return _Rotation.OK, account
 
 
 def _logout(session: Session, presented_hash: str, at: datetime, ip: str | None) -> bool:
-    token = session.scalars(
-        sa.select(RefreshToken).where(RefreshToken.token_hash == presented_hash)
-    ).one_or_none()
+    token = _repo.refresh_token(session, presented_hash)
     if token is None:
         return False
-    count = _revoke(session, token.family_id, at)
+    count = _repo.revoke_family(session, token.family_id, at)
     _audit(
         session,
         "auth.logout",
@@ -391,10 +347,8 @@ def _logout(session: Session, presented_hash: str, at: datetime, ip: str | None)
 def _revoke_family(
     session: Session, family_id: str, actor: int | None, ip: str | None, at: datetime
 ) -> int:
-    user_id = session.scalar(
-        sa.select(RefreshToken.user_id).where(RefreshToken.family_id == family_id).limit(1)
-    )
-    count = _revoke(session, family_id, at)
+    user_id = _repo.family_owner(session, family_id)
+    count = _repo.revoke_family(session, family_id, at)
     if user_id is not None:
         _audit(
             session,
@@ -409,22 +363,12 @@ def _revoke_family(
 
 
 def _get_user(session: Session, user_id: int) -> UserInfo | None:
-    user = session.get(User, user_id) if 0 < user_id < 2**63 else None
+    user = _repo.user_by_id(session, user_id)
     return None if user is None else _info(user)
 
 
-def _account_states(session: Session,
-                    user_ids: list[int]) -> dict[int, tuple[bool, UserRole | None]]:
-    states: dict[int, tuple[bool, UserRole | None]] = {}
-    for start in range(0, len(user_ids), 1000):
-        rows = session.execute(sa.select(User.id, User.active, User.role)
-                               .where(User.id.in_(user_ids[start:start + 1000])))
-        states.update({user_id: (active, UserRole(role)) for user_id, active, role in rows})
-    return states
-
-
 def _list_users(session: Session) -> list[UserInfo]:
-    return [_info(u) for u in session.scalars(sa.select(User).order_by(User.id))]
+    return [_info(u) for u in _repo.users(session)]
 
 
 # --- the service ---------------------------------------------------------------------------
@@ -577,7 +521,7 @@ class IdentityService:
         if problem:
             raise InvalidUser(problem, field="password")
         # Checked before hashing, to answer quickly; the unique index settles races.
-        if await self._db.run(_email_exists, email, readonly=True):
+        if await self._db.run(_repo.email_taken, email, readonly=True):
             raise EmailTaken(email)
         password_hash = await self.passwords.hash(password)
         user = User(
@@ -590,7 +534,7 @@ class IdentityService:
 
     async def needs_setup(self) -> bool:
         """Whether no user exists yet (the first admin is still to be made)."""
-        return not await self._db.run(_any_user, readonly=True)
+        return not await self._db.run(_repo.any_user, readonly=True)
 
     async def create_first_admin(self, email: str, name: str, password: str, *,
                                  ip: str | None = None) -> UserInfo:
@@ -800,7 +744,8 @@ class IdentityService:
             if not watched:
                 continue
             try:
-                states = await self._db.run(_account_states, watched, readonly=True)
+                states = await self._db.run(_repo.account_states, watched,
+                                            readonly=True)
             except Exception as exc:  # the database away: ensure_active reads (and fails) itself
                 log.warning("re-reading %d accounts failed: %s", len(watched), exc)
                 continue

@@ -32,7 +32,6 @@ from typing import Final, Protocol
 
 import attrs
 import pyotp
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pytake.errors import (
@@ -41,8 +40,9 @@ from pytake.errors import (
     SecondFactorConflict,
     SecondFactorUnavailable,
 )
+from pytake.identity import _repo
 from pytake.identity._audit import audit
-from pytake.store import Database, RecoveryCode, SecondFactor, User
+from pytake.store import Database
 
 __all__ = [
     "ISSUER_NAME",
@@ -151,68 +151,50 @@ class _Stored:
 
 
 def _stored(session: Session, user_id: int) -> _Stored | None:
-    row = session.get(SecondFactor, user_id)
+    row = _repo.second_factor(session, user_id)
     if row is None:
         return None
     return _Stored(row.secret, row.confirmed_at is not None, row.last_step)
 
 
 def _state(session: Session, user_id: int) -> SecondFactorState:
-    row = session.get(SecondFactor, user_id)
-    left = session.scalar(
-        sa.select(sa.func.count()).select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
-    ) or 0
+    row = _repo.second_factor(session, user_id)
+    left = _repo.unused_recovery_codes(session, user_id)
     return SecondFactorState(
         enabled=row is not None and row.confirmed_at is not None,
         pending=row is not None and row.confirmed_at is None,
-        recovery_codes_left=int(left) if row is not None else 0,
+        recovery_codes_left=left if row is not None else 0,
     )
 
 
 def _begin(session: Session, user_id: int, sealed: str, ip: str | None, at: datetime) -> None:
-    row = session.get(SecondFactor, user_id, with_for_update=True)
+    row = _repo.second_factor(session, user_id, lock=True)
     if row is not None and row.confirmed_at is not None:
         raise SecondFactorConflict("a second factor is already enabled; disable it first")
     if row is None:
-        session.add(SecondFactor(user_id=user_id, secret=sealed, last_step=0))
+        _repo.add_second_factor(session, user_id, sealed)
     else:
         row.secret, row.last_step = sealed, 0
     audit(session, "auth.second_factor_begin", at, actor=user_id, target=user_id, ip=ip)
-
-
-def _replace_codes(session: Session, user_id: int, hashes: list[str]) -> None:
-    session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-    session.add_all(RecoveryCode(user_id=user_id, code_hash=h) for h in hashes)
 
 
 def claim(session: Session, proof: Proof, at: datetime) -> bool:
     """Spend ``proof`` (compare-and-set): ``False`` if a concurrent sign-in spent it first,
     or the factor changed meanwhile."""
     if proof.step is not None:
-        result = session.execute(
-            sa.update(SecondFactor)
-            .where(SecondFactor.user_id == proof.user_id, SecondFactor.last_step < proof.step)
-            .values(last_step=proof.step)
-        )
-    else:
-        result = session.execute(
-            sa.update(RecoveryCode)
-            .where(RecoveryCode.user_id == proof.user_id,
-                   RecoveryCode.code_hash == proof.recovery_hash,
-                   RecoveryCode.used_at.is_(None))
-            .values(used_at=at)
-        )
-    return bool(getattr(result, "rowcount", 0))
+        return _repo.advance_last_step(session, proof.user_id, proof.step)
+    if proof.recovery_hash is None:
+        return False  # neither a step nor a code: nothing matches (no stored hash is NULL)
+    return _repo.spend_recovery_code(session, proof.user_id, proof.recovery_hash, at)
 
 
 def _confirm(session: Session, proof: Proof, hashes: list[str], ip: str | None,
              at: datetime) -> bool:
-    row = session.get(SecondFactor, proof.user_id, with_for_update=True)
+    row = _repo.second_factor(session, proof.user_id, lock=True)
     if row is None or row.confirmed_at is not None or not claim(session, proof, at):
         return False
     row.confirmed_at = at
-    _replace_codes(session, proof.user_id, hashes)
+    _repo.replace_recovery_codes(session, proof.user_id, hashes)
     audit(session, "auth.second_factor_enabled", at, actor=proof.user_id,
           target=proof.user_id, ip=ip)
     return True
@@ -222,7 +204,7 @@ def _regenerate(session: Session, proof: Proof, hashes: list[str], ip: str | Non
                 at: datetime) -> bool:
     if not claim(session, proof, at):
         return False
-    _replace_codes(session, proof.user_id, hashes)
+    _repo.replace_recovery_codes(session, proof.user_id, hashes)
     audit(session, "auth.recovery_codes_replaced", at, actor=proof.user_id,
           target=proof.user_id, ip=ip, details={"by": proof.kind})
     return True
@@ -232,9 +214,7 @@ def _remove(session: Session, user_id: int, actor: int | None, proof: Proof | No
             ip: str | None, at: datetime) -> bool:
     if proof is not None and not claim(session, proof, at):
         return False
-    existed = session.get(SecondFactor, user_id) is not None
-    session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-    session.execute(sa.delete(SecondFactor).where(SecondFactor.user_id == user_id))
+    existed = _repo.delete_second_factor(session, user_id)
     action = "auth.second_factor_disabled" if actor == user_id else "auth.second_factor_reset"
     audit(session, action, at, actor=actor, target=user_id, ip=ip,
           details={"had_factor": existed})
@@ -244,10 +224,6 @@ def _remove(session: Session, user_id: int, actor: int | None, proof: Proof | No
 def _failed(session: Session, user_id: int, action: str, ip: str | None, at: datetime) -> None:
     audit(session, "auth.second_factor_failed", at, actor=user_id, target=user_id, ip=ip,
           details={"during": action})
-
-
-def _email_of(session: Session, user_id: int) -> str | None:
-    return session.scalar(sa.select(User.email).where(User.id == user_id))
 
 
 # --- the service -----------------------------------------------------------------------------
@@ -287,7 +263,7 @@ class SecondFactors:
         """Start (or restart) enrolment with a fresh key.  Raises `SecondFactorConflict` if
         a confirmed factor exists, `SecondFactorUnavailable` without a secret key."""
         sealer = self._sealer()
-        email = await self._db.run(_email_of, user_id, readonly=True) or str(user_id)
+        email = await self._db.run(_repo.user_email, user_id, readonly=True) or str(user_id)
         secret = pyotp.random_base32()
         sealed = sealer.encrypt_text(secret, context=_context(user_id))
         await self._db.run(_begin, user_id, sealed, ip, self._now())
