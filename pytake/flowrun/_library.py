@@ -14,25 +14,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..flows import Flow, InvalidFlow, load_flow
 from ..store import (
     Database,
-    FlowExecution,
-    FlowNode,
     FlowVersion,
     FlowVersionStatus,
     GroupCommitter,
-    insert_once,
-    insert_rows,
 )
 from ..store import Flow as FlowRecord
+from ._repo import (
+    add_flow,
+    add_nodes,
+    archive_published,
+    candidate_of,
+    find_version,
+    flow_by_name,
+    latest_version_number,
+    record_steps,
+    save_version,
+    update_candidate,
+)
 
 log = logging.getLogger("pytake.flows")
-
-_executions: sa.Table = FlowExecution.__table__  # type: ignore[assignment]
 
 
 @attrs.frozen
@@ -41,36 +46,12 @@ class StoredFlow:
     flow: Flow
 
 
-def _find(session: Session, name: str,
-          version: int | None) -> tuple[int, int, Any, FlowVersionStatus] | None:
-    query = (
-        sa.select(FlowVersion.id, FlowVersion.version, FlowVersion.graph, FlowVersion.status)
-        .join(FlowRecord, FlowRecord.id == FlowVersion.flow_id)
-        .where(FlowRecord.name == name)
-    )
-    if version is None:
-        query = query.where(FlowVersion.status == FlowVersionStatus.PUBLISHED)
-    else:
-        query = query.where(FlowVersion.version == version)
-    row = session.execute(query.limit(1)).first()
-    return None if row is None else (int(row[0]), int(row[1]), row[2], row[3])
-
-
-def _candidate(session: Session, name: str) -> tuple[int | None, float]:
-    row = session.execute(
-        sa.select(FlowRecord.candidate_version, FlowRecord.candidate_share)
-        .where(FlowRecord.name == name)
-    ).first()
-    return (None, 0.0) if row is None else (row[0], float(row[1] or 0.0))
-
-
 def set_candidate(session: Session, name: str, version: int | None, share: float) -> None:
     """Let ``version`` of flow ``name`` take ``share`` (0..1) of the conversations that start
     it (``None``: stop the split)."""
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must be between 0 and 1, got {share}")
-    session.execute(sa.update(FlowRecord).where(FlowRecord.name == name).values(
-        candidate_version=version, candidate_share=share if version is not None else 0.0))
+    update_candidate(session, name, version, share if version is not None else 0.0)
 
 
 def in_share(key: str, share: float) -> bool:
@@ -93,39 +74,22 @@ def publish(session: Session, document: dict[str, Any]) -> int:
 
 def _store(session: Session, document: dict[str, Any], *, publish: bool) -> int:
     name = str(document["id"])
-    record = session.execute(sa.select(FlowRecord).where(FlowRecord.name == name)).scalar()
+    record = flow_by_name(session, name)
     if record is None:
-        record = FlowRecord(name=name, description=str(document.get("description") or ""))
-        session.add(record)
-        session.flush()
-    latest = session.execute(
-        sa.select(sa.func.max(FlowVersion.version)).where(FlowVersion.flow_id == record.id)
-    ).scalar()
+        record = add_flow(session, FlowRecord(
+            name=name, description=str(document.get("description") or "")))
+    latest = latest_version_number(session, record.id)
     if publish:
         record.candidate_version, record.candidate_share = None, 0.0
-        session.execute(
-            sa.update(FlowVersion)
-            .where(FlowVersion.flow_id == record.id,
-                   FlowVersion.status == FlowVersionStatus.PUBLISHED)
-            .values(status=FlowVersionStatus.ARCHIVED)
-        )
-    number = int(latest or 0) + 1
+        archive_published(session, record.id)
+    number = (latest or 0) + 1
     version = FlowVersion(
         flow_id=record.id, version=number, graph={**document, "version": number},
         status=FlowVersionStatus.PUBLISHED if publish else FlowVersionStatus.DRAFT,
         published_at=datetime.now(UTC) if publish else None,
     )
-    session.add(version)
-    session.flush()
-    # The nodes on their own, so they can be queried (metrics per node) without the graph.
-    session.add_all(
-        FlowNode(flow_version_id=version.id, node_key=str(node["id"])[:100],
-                 type=str(node.get("type") or "")[:50],
-                 config={k: v for k, v in node.items() if k not in ("id", "type")})
-        for node in document.get("nodes") or ()
-        if isinstance(node, dict) and node.get("id") is not None
-    )
-    session.flush()
+    save_version(session, version)
+    add_nodes(session, version.id, document.get("nodes") or ())
     return number
 
 
@@ -133,14 +97,7 @@ class _RecordSteps:
     name = "flow_executions.insert"
 
     def apply_many(self, session: Session, params: Sequence[dict[str, Any]]) -> list[None]:
-        unkeyed = [row for row in params if row["effect_key"] is None]
-        keyed = [row for row in params if row["effect_key"] is not None]
-        if unkeyed:
-            insert_rows(session, _executions, unkeyed, json_columns=frozenset({"variables"}))
-        # A turn run again after a crash (its message replayed over an older snapshot)
-        # records its steps once.
-        insert_once(session, _executions, keyed, unique=("conversation_id", "effect_key"),
-                    json_columns=frozenset({"variables"}))
+        record_steps(session, params)
         return [None] * len(params)
 
 
@@ -159,7 +116,7 @@ class FlowLibrary:
     async def start_version(self, name: str, key: str) -> int | None:
         """The version a conversation ``key`` starting flow ``name`` runs: the candidate for
         its share of keys, else the published one (``None``)."""
-        candidate, share = await self._db.run(_candidate, name, readonly=True)
+        candidate, share = await self._db.run(candidate_of, name, readonly=True)
         if candidate is not None and share > 0 and in_share(key, share):
             return int(candidate)
         return None
@@ -167,7 +124,7 @@ class FlowLibrary:
     async def load(self, name: str, version: int | None = None) -> StoredFlow | None:
         if version is not None and (name, version) in self._cache:
             return self._cache[(name, version)]
-        found = await self._db.run(_find, name, version, readonly=True)
+        found = await self._db.run(find_version, name, version, readonly=True)
         if found is None:
             return None
         version_id, number, graph, status = found

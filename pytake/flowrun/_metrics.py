@@ -43,19 +43,17 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..routing import MESSAGE_TYPES
-from ..store import (
-    Conversation,
-    ConversationEvent,
-    ConversationStatus,
-    FlowExecution,
-    FlowVersion,
-    OwnerState,
+from ..store import OwnerState
+from ._repo import (
+    bot_owned,
+    execution_rows,
+    flow_by_name,
+    owner_events,
+    version_documents,
+    version_numbers,
 )
-from ..store import Flow as FlowRecord
 from ._versions import FlowNotFound
 
 __all__ = ["Row", "Run", "flow_metrics", "replay"]
@@ -211,53 +209,26 @@ def flow_metrics(session: Session, name: str, *, since: datetime, until: datetim
     """The metrics of flow ``name`` (only its version ``version``, if given) for runs that
     started in ``[since, until)``; see the module docstring.  `FlowNotFound` if there is no
     such flow or version."""
-    record = session.execute(sa.select(FlowRecord).where(FlowRecord.name == name)).scalar()
+    record = flow_by_name(session, name)
     if record is None:
         raise FlowNotFound(f"no flow {name!r}")
-    versions = dict(session.execute(
-        sa.select(FlowVersion.id, FlowVersion.version).where(FlowVersion.flow_id == record.id)
-    ).all())
+    versions = version_numbers(session, record.id)
     if version is not None:
         versions = {vid: n for vid, n in versions.items() if n == version}
         if not versions:
             raise FlowNotFound(f"flow {name!r} has no version {version}")
     selected = set(versions)
 
-    e = FlowExecution
-    conversations = (
-        sa.select(e.conversation_id).distinct()
-        .where(e.flow_version_id.in_(selected), e.at >= since, e.at < until)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        sa.select(e.conversation_id, e.flow_version_id, e.node_key, e.step_type, e.at)
-        .where(e.conversation_id.in_(conversations), e.at >= since)
-        .order_by(e.conversation_id, e.at, e.id)
-    ).all()
-    c = ConversationEvent
+    rows = execution_rows(session, selected, since, until)
     boundaries: dict[int, list[datetime]] = {}
-    for conversation_id, at, payload in session.execute(
-        sa.select(c.conversation_id, c.at, c.payload)
-        .where(c.conversation_id.in_(conversations), c.at >= since,
-               c.type.not_in(sorted(MESSAGE_TYPES)))
-    ):
+    for conversation_id, at, payload in owner_events(session, selected, since, until):
         payload = payload if isinstance(payload, Mapping) else {}
         before, after = payload.get("from"), payload.get("to")
         if before != after and OwnerState.FLOW.value in (before, after):
-            boundaries.setdefault(int(conversation_id), []).append(at)
-    bot_owns = set(session.execute(
-        sa.select(Conversation.id).where(
-            Conversation.id.in_(conversations),
-            Conversation.status == ConversationStatus.OPEN,
-            Conversation.owner_state == OwnerState.FLOW,
-        )
-    ).scalars())
+            boundaries.setdefault(conversation_id, []).append(at)
+    bot_owns = bot_owned(session, selected, since, until)
     version_ids = {int(r[1]) for r in rows} | selected
-    graphs = {
-        int(vid): Graph(graph) for vid, graph in session.execute(
-            sa.select(FlowVersion.id, FlowVersion.graph).where(FlowVersion.id.in_(version_ids))
-        )
-    }
+    graphs = {vid: Graph(graph) for vid, graph in version_documents(session, version_ids).items()}
 
     outcomes = dict.fromkeys((RESOLVED, HANDED_OFF, ENDED, DROPPED, IN_PROGRESS), 0)
     nodes: dict[str, dict[str, Any]] = {}

@@ -30,14 +30,24 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pytake.errors import FlowError
 
 from ..flows import ID_PATTERN, InvalidFlow, Problem
-from ..store import AuditLog, FlowVersion, FlowVersionStatus, utcnow
 from ..store import Flow as FlowRecord
+from ..store import FlowVersion, FlowVersionStatus, utcnow
+from ._repo import (
+    add_audit,
+    add_flow,
+    flow_by_name,
+    flow_records,
+    save_version,
+    version_of,
+    version_titles,
+    versions_of,
+    write_changes,
+)
 
 __all__ = [
     "FlowConflict",
@@ -76,18 +86,8 @@ def _title(graph: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _audit(session: Session, actor: int | None, action: str, name: str,
-           details: dict[str, Any], ip: str | None) -> None:
-    session.add(AuditLog(actor_user_id=actor, action=action, target_type="flow",
-                         target_id=name, details=details, ip=ip[:45] if ip else None,
-                         at=utcnow()))
-
-
 def _record(session: Session, name: str, *, lock: bool = False) -> FlowRecord:
-    query = sa.select(FlowRecord).where(FlowRecord.name == name)
-    if lock:
-        query = query.with_for_update()
-    record = session.execute(query).scalar()
+    record = flow_by_name(session, name, lock=lock)
     if record is None:
         raise FlowNotFound(f"no flow {name!r}")
     return record
@@ -106,28 +106,16 @@ def _end_split(record: FlowRecord) -> None:
         record.candidate_share = 0.0
 
 
-def _versions(session: Session, flow_id: int) -> list[FlowVersion]:
-    return list(session.scalars(
-        sa.select(FlowVersion).where(FlowVersion.flow_id == flow_id)
-        .order_by(FlowVersion.version)
-    ))
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
 def list_flows(session: Session) -> list[dict[str, Any]]:
     """Every flow, by name: its published and latest draft version and when it changed."""
-    v = FlowVersion
-    rows = session.execute(
-        sa.select(v.flow_id, v.version, v.status, v.graph["name"].as_string())
-        .order_by(v.flow_id, v.version)
-    ).all()
     versions: dict[int, list[tuple[int, FlowVersionStatus, str | None]]] = {}
-    for flow_id, number, status, title in rows:
-        versions.setdefault(int(flow_id), []).append((int(number), status, title))
+    for flow_id, number, status, title in version_titles(session):
+        versions.setdefault(flow_id, []).append((number, status, title))
     flows = []
-    for record in session.scalars(sa.select(FlowRecord).order_by(FlowRecord.name)):
+    for record in flow_records(session):
         mine = versions.get(record.id, [])
         published = [n for n, status, _ in mine if status == PUBLISHED]
         drafts = [n for n, status, _ in mine if status == DRAFT]
@@ -160,7 +148,7 @@ def _version_json(version: FlowVersion) -> dict[str, Any]:
 def flow_detail(session: Session, name: str) -> dict[str, Any]:
     """One flow and the list of its versions, oldest first (no documents)."""
     record = _record(session, name)
-    versions = _versions(session, record.id)
+    versions = versions_of(session, record.id)
     published = [v.version for v in versions if v.status == PUBLISHED]
     drafts = [v.version for v in versions if v.status == DRAFT]
     return {
@@ -179,10 +167,7 @@ def flow_detail(session: Session, name: str) -> dict[str, Any]:
 def version_document(session: Session, name: str, version: int) -> dict[str, Any]:
     """One version with its ``document``."""
     record = _record(session, name)
-    found = session.execute(
-        sa.select(FlowVersion).where(FlowVersion.flow_id == record.id,
-                                     FlowVersion.version == version)
-    ).scalar()
+    found = version_of(session, record.id, version)
     if found is None:
         raise FlowNotFound(f"flow {name!r} has no version {version}")
     return {"name": record.name, **_version_json(found),
@@ -206,17 +191,13 @@ def save_draft(session: Session, document: dict[str, Any], *, replace: bool,
     if not isinstance(name, str) or not ID_PATTERN.match(name):
         raise ValueError("the document's id must be 1 to 64 letters, digits, _ or -")
     description = document.get("description")
-    record = session.execute(
-        sa.select(FlowRecord).where(FlowRecord.name == name).with_for_update()
-    ).scalar()
+    record = flow_by_name(session, name, lock=True)
     if record is None:
-        record = FlowRecord(name=name, created_by_user_id=user_id)
-        session.add(record)
-        session.flush()
+        record = add_flow(session, FlowRecord(name=name, created_by_user_id=user_id))
     if isinstance(description, str):
         record.description = description
     record.updated_at = utcnow()
-    versions = _versions(session, record.id)
+    versions = versions_of(session, record.id)
     drafts = [v for v in versions if v.status == DRAFT]
     if replace and drafts and drafts[-1].version != _candidate(record):
         target = drafts[-1]
@@ -227,11 +208,10 @@ def save_draft(session: Session, document: dict[str, Any], *, replace: bool,
         number = (versions[-1].version if versions else 0) + 1
         target = FlowVersion(flow_id=record.id, version=number, status=DRAFT,
                              graph={**document, "version": number}, created_by_user_id=user_id)
-        session.add(target)
         created = True
-    session.flush()
-    _audit(session, user_id, "flow.save_draft", name,
-           {"version": target.version, "created": created}, ip)
+    save_version(session, target)
+    add_audit(session, user_id, "flow.save_draft", name,
+              {"version": target.version, "created": created}, ip)
     return {"name": name, "version": target.version, "status": str(DRAFT), "created": created}
 
 
@@ -246,13 +226,13 @@ def _switch(session: Session, record: FlowRecord, versions: list[FlowVersion],
         if version.status == PUBLISHED:
             version.status = ARCHIVED
             archived = version.version
-    session.flush()  # one published version per flow: archive before publishing
+    write_changes(session)  # one published version per flow: archive before publishing
     target.status = PUBLISHED
     target.published_at = utcnow()
     target.graph = {**target.graph, "version": target.version}
     record.updated_at = utcnow()
     _end_split(record)
-    session.flush()
+    write_changes(session)
     return archived
 
 
@@ -263,7 +243,7 @@ def publish_version(session: Session, name: str, version: int | None, check: Che
 
     ``{"name", "version", "status": "published", "archived": n | None}``."""
     record = _record(session, name, lock=True)
-    versions = _versions(session, record.id)
+    versions = versions_of(session, record.id)
     if version is None:
         drafts = [v for v in versions if v.status == DRAFT]
         if not drafts:
@@ -277,8 +257,8 @@ def publish_version(session: Session, name: str, version: int | None, check: Che
         if target.status == PUBLISHED:
             raise FlowConflict(f"version {version} of flow {name!r} is already published")
     archived = _switch(session, record, versions, target, check)
-    _audit(session, user_id, "flow.publish", name,
-           {"version": target.version, "archived": archived}, ip)
+    add_audit(session, user_id, "flow.publish", name,
+              {"version": target.version, "archived": archived}, ip)
     return {"name": name, "version": target.version, "status": str(PUBLISHED),
             "archived": archived}
 
@@ -292,7 +272,7 @@ def rollback(session: Session, name: str, check: Check, *, user_id: int | None =
 
     ``{"name", "version", "status": "published", "archived": n}``."""
     record = _record(session, name, lock=True)
-    versions = _versions(session, record.id)
+    versions = versions_of(session, record.id)
     current = [v for v in versions if v.status == PUBLISHED]
     if not current:
         raise FlowConflict(f"flow {name!r} has no published version to roll back")
@@ -303,7 +283,7 @@ def rollback(session: Session, name: str, check: Check, *, user_id: int | None =
                            f"{current[0].version}")
     target = older[-1]
     archived = _switch(session, record, versions, target, check)
-    _audit(session, user_id, "flow.rollback", name,
-           {"version": target.version, "archived": archived}, ip)
+    add_audit(session, user_id, "flow.rollback", name,
+              {"version": target.version, "archived": archived}, ip)
     return {"name": name, "version": target.version, "status": str(PUBLISHED),
             "archived": archived}

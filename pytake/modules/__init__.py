@@ -10,6 +10,8 @@ How the package is layered, bottom up (import everything from here, never from i
 - ``_registry``  `ModuleRegistry`: discovery from the ``pytake.modules`` entry-point group,
                  broken plugins skipped; one flow node type (`NodeType`) per action
 - ``_secrets``   `SecretBox`: AES-256-GCM with a key derived from ``PYTAKE_SECRET_KEY``
+- ``_repo``      the SQL: ``modules`` and ``module_configurations`` rows, the ``webhook``
+                 module's subscriptions and delivery log
 - ``_configs``   `ModuleConfigs`: configurations per module and tenant in the database,
                  secret fields encrypted, masked in listings
 - ``_runner``    `ModuleRunner`: timeout, retries where safe, a circuit breaker per module and

@@ -29,15 +29,23 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 import attrs
-import sqlalchemy as sa
 import trio
-from sqlalchemy.orm import Session
 
 from pytake.errors import ModuleConfigError
 from pytake.modules._contract import MASK, Manifest
 from pytake.modules._registry import ModuleRegistry
+from pytake.modules._repo import (
+    ConfigRow,
+    config_row,
+    config_rows,
+    delete_config,
+    module_enabled,
+    save_config,
+    set_module_enabled,
+    sync_module_records,
+)
 from pytake.modules._secrets import SecretBox
-from pytake.store import Database, ModuleConfiguration, ModuleRecord, upsert
+from pytake.store import Database
 
 __all__ = ["DEFAULT_TENANT", "TENANT_KEY", "ConfigView", "ModuleConfigs"]
 
@@ -74,13 +82,6 @@ class ConfigView:
             "secrets_set": list(self.secrets_set),
             "updated_at": self.updated_at.astimezone(UTC).isoformat(),
         }
-
-
-@attrs.frozen
-class _Row:
-    config: dict[str, Any]
-    secrets_encrypted: bytes | None
-    updated_at: datetime
 
 
 def _secrets_context(module: str, tenant_key: str) -> str:
@@ -153,21 +154,21 @@ class ModuleConfigs:
             for m in self._registry
         ]
         if rows:
-            await self._db.run(_sync_records, rows)
+            await self._db.run(sync_module_records, rows)
 
     async def set_enabled(self, module: str, enabled: bool) -> None:
         """Turn the administrator's switch of ``module`` on or off (off: flows calling it
         take their ``error`` edge)."""
         manifest = self._manifest(module)
         version = self._registry.get(module).version
-        await self._db.run(_set_enabled, module, version, manifest.to_json(), enabled)
+        await self._db.run(set_module_enabled, module, version, manifest.to_json(), enabled)
         self._forget(module)
 
     async def is_enabled(self, module: str) -> bool:
         """Whether flows may call ``module``: true unless an administrator switched it off.
         Reused for `CONFIG_TTL` seconds, as configurations are."""
         async def read() -> bool:
-            return await self._db.run(_is_enabled, module, readonly=True)
+            return await self._db.run(module_enabled, module, readonly=True)
 
         return await self._reused(self._switches, module, module, read)
 
@@ -204,7 +205,7 @@ class ModuleConfigs:
             blob = box.encrypt_json(secret, context=_secrets_context(module, tenant_key))
         version = self._registry.get(module).version
         updated_at = await self._db.run(
-            _save, module, version, manifest.to_json(), tenant_key, plain, blob
+            save_config, module, version, manifest.to_json(), tenant_key, plain, blob
         )
         self._forget(module)
         return ConfigView(
@@ -249,7 +250,7 @@ class ModuleConfigs:
 
     async def _load(self, module: str, tenant_key: str) -> dict[str, Any]:
         manifest = self._manifest(module)
-        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        row = await self._db.run(config_row, module, tenant_key, readonly=True)
         if row is None:
             try:
                 return manifest.validate_config({}, module=module)
@@ -271,13 +272,13 @@ class ModuleConfigs:
         Works without (or with the wrong) secret key too: every secret field then reads as set.
         """
         manifest = self._manifest(module)
-        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        row = await self._db.run(config_row, module, tenant_key, readonly=True)
         return None if row is None else self._view(manifest, module, tenant_key, row)
 
     async def list(self, module: str | None = None) -> list[ConfigView]:
         """Every stored configuration (of ``module``, or of every registered module), secrets
         masked, by module and tenant."""
-        rows = await self._db.run(_list_rows, module, readonly=True)
+        rows = await self._db.run(config_rows, module, readonly=True)
         views = []
         for name, tenant_key, row in rows:
             if name not in self._registry:
@@ -287,23 +288,23 @@ class ModuleConfigs:
 
     async def delete(self, module: str, *, tenant_key: str = DEFAULT_TENANT) -> bool:
         """Remove the configuration; ``False`` if there was none."""
-        deleted = await self._db.run(_delete, module, tenant_key)
+        deleted = await self._db.run(delete_config, module, tenant_key)
         self._forget(module)
         return deleted
 
     # -- helpers ------------------------------------------------------------------------------
 
     async def _stored(self, module: str, tenant_key: str) -> dict[str, Any]:
-        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        row = await self._db.run(config_row, module, tenant_key, readonly=True)
         if row is None:
             return {}
         return {**row.config, **self._decrypt(module, tenant_key, row)}
 
     async def _stored_secrets(self, module: str, tenant_key: str) -> dict[str, Any]:
-        row = await self._db.run(_get_row, module, tenant_key, readonly=True)
+        row = await self._db.run(config_row, module, tenant_key, readonly=True)
         return {} if row is None else self._decrypt(module, tenant_key, row)
 
-    def _decrypt(self, module: str, tenant_key: str, row: _Row) -> dict[str, Any]:
+    def _decrypt(self, module: str, tenant_key: str, row: ConfigRow) -> dict[str, Any]:
         if row.secrets_encrypted is None:
             return {}
         box = self._require_box(module, tenant_key)
@@ -322,7 +323,7 @@ class ModuleConfigs:
             )
         return value
 
-    def _view(self, manifest: Manifest, module: str, tenant_key: str, row: _Row) -> ConfigView:
+    def _view(self, manifest: Manifest, module: str, tenant_key: str, row: ConfigRow) -> ConfigView:
         secret_names: tuple[str, ...] = ()
         if row.secrets_encrypted is not None:
             # Which secrets are set is not secret (their values are): read the names from
@@ -342,125 +343,3 @@ class ModuleConfigs:
             updated_at=row.updated_at,
         )
 
-
-# --- database work (worker threads) --------------------------------------------------------
-
-_modules = ModuleRecord.__table__
-_configs = ModuleConfiguration.__table__
-
-
-def _sync_records(session: Session, rows: list[dict[str, Any]]) -> None:
-    stmt = upsert(session, _modules)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["name"],
-        set_={
-            "version": stmt.excluded.version,
-            "manifest": stmt.excluded.manifest,
-            "updated_at": sa.func.now(),
-        },
-    )
-    session.execute(stmt, rows)
-
-
-def _ensure_module(session: Session, name: str, version: str, manifest: dict[str, Any]) -> int:
-    stmt = upsert(session, _modules).values(
-        name=name, version=version, manifest=manifest
-    )
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-    module_id: int = session.execute(
-        sa.select(ModuleRecord.id).where(ModuleRecord.name == name)
-    ).scalar_one()
-    return module_id
-
-
-def _set_enabled(
-    session: Session, name: str, version: str, manifest: dict[str, Any], enabled: bool
-) -> None:
-    _ensure_module(session, name, version, manifest)
-    session.execute(
-        sa.update(ModuleRecord).where(ModuleRecord.name == name).values(enabled=enabled)
-    )
-
-
-def _is_enabled(session: Session, name: str) -> bool:
-    value = session.execute(
-        sa.select(ModuleRecord.enabled).where(ModuleRecord.name == name)
-    ).scalar_one_or_none()
-    return value is None or bool(value)
-
-
-def _save(
-    session: Session,
-    name: str,
-    version: str,
-    manifest: dict[str, Any],
-    tenant_key: str,
-    config: dict[str, Any],
-    blob: bytes | None,
-) -> datetime:
-    module_id = _ensure_module(session, name, version, manifest)
-    stmt = upsert(session, _configs).values(
-        module_id=module_id, tenant_key=tenant_key, config=config, secrets_encrypted=blob
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["module_id", "tenant_key"],
-        set_={
-            "config": stmt.excluded.config,
-            "secrets_encrypted": stmt.excluded.secrets_encrypted,
-            "updated_at": sa.func.now(),
-        },
-    )
-    session.execute(stmt)
-    updated_at: datetime = session.execute(
-        sa.select(ModuleConfiguration.updated_at).where(
-            ModuleConfiguration.module_id == module_id,
-            ModuleConfiguration.tenant_key == tenant_key,
-        )
-    ).scalar_one()
-    return updated_at
-
-
-def _config_query() -> sa.Select[tuple[str, str, dict[str, Any], bytes | None, datetime]]:
-    return sa.select(
-        ModuleRecord.name,
-        ModuleConfiguration.tenant_key,
-        ModuleConfiguration.config,
-        ModuleConfiguration.secrets_encrypted,
-        ModuleConfiguration.updated_at,
-    ).join(ModuleRecord, ModuleRecord.id == ModuleConfiguration.module_id)
-
-
-def _get_row(session: Session, name: str, tenant_key: str) -> _Row | None:
-    row = session.execute(
-        _config_query().where(
-            ModuleRecord.name == name, ModuleConfiguration.tenant_key == tenant_key
-        )
-    ).first()
-    if row is None:
-        return None
-    return _Row(dict(row.config or {}), row.secrets_encrypted, row.updated_at)
-
-
-def _list_rows(session: Session, name: str | None) -> list[tuple[str, str, _Row]]:
-    query = _config_query().order_by(ModuleRecord.name, ModuleConfiguration.tenant_key)
-    if name is not None:
-        query = query.where(ModuleRecord.name == name)
-    return [
-        (r.name, r.tenant_key, _Row(dict(r.config or {}), r.secrets_encrypted, r.updated_at))
-        for r in session.execute(query)
-    ]
-
-
-def _delete(session: Session, name: str, tenant_key: str) -> bool:
-    module_id = session.execute(
-        sa.select(ModuleRecord.id).where(ModuleRecord.name == name)
-    ).scalar_one_or_none()
-    if module_id is None:
-        return False
-    result = session.execute(
-        sa.delete(ModuleConfiguration).where(
-            ModuleConfiguration.module_id == module_id,
-            ModuleConfiguration.tenant_key == tenant_key,
-        )
-    )
-    return bool(getattr(result, "rowcount", 0))

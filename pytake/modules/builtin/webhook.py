@@ -60,7 +60,6 @@ from urllib.parse import urlsplit
 
 import attrs
 import httpx
-import sqlalchemy as sa
 import trio
 from sqlalchemy.orm import Session
 
@@ -74,6 +73,19 @@ from pytake.modules._contract import (
     ModuleContext,
     ModuleResponse,
     Param,
+)
+from pytake.modules._repo import (
+    active_subscriptions,
+    add_delivery,
+    add_subscription,
+    change_subscription,
+    delete_subscription,
+    delivery_row,
+    delivery_rows,
+    last_attempt,
+    set_subscription_active,
+    subscription_row,
+    subscription_rows,
 )
 from pytake.modules._secrets import SecretBox
 from pytake.modules.builtin._http import HttpAnswer, HttpModule, describe_url, request
@@ -513,7 +525,7 @@ class WebhookModule(HttpModule):
 
     async def set_active(self, webhook_id: int, active: bool) -> None:
         """Pause or resume a subscription."""
-        await self._database().run(_set_active, webhook_id, active)
+        await self._database().run(set_subscription_active, webhook_id, active)
         self._cache = None
 
     async def subscriptions(self) -> list[Subscription]:
@@ -556,7 +568,7 @@ class WebhookModule(HttpModule):
         now = trio.current_time()
         if self._cache is not None and now - self._cache[0] < SUBSCRIPTIONS_TTL:
             return self._cache[1]
-        rows = await self._database().run(_active_subscriptions, readonly=True)
+        rows = await self._database().run(active_subscriptions, readonly=True)
         box = self._box() if rows else None
         targets = []
         for row in rows:
@@ -614,7 +626,7 @@ class WebhookModule(HttpModule):
         async with self.client() as client:
             outcome = await self._attempt(client, target, event, attempt, policy)
         if outcome.status == 410:
-            await database.run(_set_active, webhook_id, False)
+            await database.run(set_subscription_active, webhook_id, False)
             self._cache = None
         return await database.run(_insert_delivery, {
             **_log_row(target, event, attempt, outcome), "redelivery_of": delivery_id,
@@ -689,7 +701,7 @@ class WebhookModule(HttpModule):
         if outcome.status == 410:
             log.warning("%s answered 410 Gone: subscription deactivated", what)
             try:
-                await self._database().run(_set_active, target.id, False)
+                await self._database().run(set_subscription_active, target.id, False)
             except StorageUnavailable as exc:
                 log.warning("webhook %d not deactivated: %s", target.id, exc)
             self._cache = None
@@ -785,7 +797,7 @@ def _subscription(row: WebhookSubscription) -> Subscription:
 
 
 def _row(session: Session, webhook_id: int) -> WebhookSubscription:
-    row = session.get(WebhookSubscription, webhook_id)
+    row = subscription_row(session, webhook_id)
     if row is None:
         raise WebhookNotFound(f"webhook {webhook_id} not found", module="webhook")
     return row
@@ -801,12 +813,11 @@ def _audit(session: Session, verb: str, actor: Actor, webhook_id: int,
 def _insert_subscription(
     session: Session, fields: dict[str, Any], secret: str, box: SecretBox, actor: Actor
 ) -> Subscription:
-    row = WebhookSubscription(**fields, secret="")
-    session.add(row)
-    session.flush()  # the id binds the encrypted secret to this row
-    row.secret = box.encrypt_text(secret, context=_secret_context(row.id))
-    session.flush()
-    session.refresh(row)
+    def seal(webhook_id: int) -> str:
+        # The id binds the encrypted secret to this row.
+        return box.encrypt_text(secret, context=_secret_context(webhook_id))
+
+    row = add_subscription(session, fields, seal)
     _audit(session, "create", actor, row.id, {"url": row.url, "events": list(row.events)})
     return _subscription(row)
 
@@ -819,10 +830,7 @@ def _update_subscription(session: Session, webhook_id: int, fields: dict[str, An
         _audit(session, "update", actor, webhook_id,
                {name: {"from": getattr(row, name), "to": value}
                 for name, value in changed.items()})
-        for name, value in changed.items():
-            setattr(row, name, value)
-        row.updated_at = utcnow()
-        session.flush()
+        change_subscription(session, row, changed)
     return _subscription(row)
 
 
@@ -839,44 +847,16 @@ def _get_subscription(session: Session, webhook_id: int) -> Subscription:
 
 
 def _delete_subscription(session: Session, webhook_id: int, actor: Actor) -> bool:
-    result = session.execute(
-        sa.delete(WebhookSubscription).where(WebhookSubscription.id == webhook_id)
-    )
-    removed = bool(getattr(result, "rowcount", 0))
+    removed = delete_subscription(session, webhook_id)
     if removed:
         _audit(session, "delete", actor, webhook_id)
     return removed
 
 
-def _set_active(session: Session, webhook_id: int, active: bool) -> None:
-    session.execute(
-        sa.update(WebhookSubscription)
-        .where(WebhookSubscription.id == webhook_id)
-        .values(active=active, updated_at=utcnow())
-    )
-
-
 def _list_subscriptions(
     session: Session, after_id: int | None, limit: int | None
 ) -> list[Subscription]:
-    query = sa.select(WebhookSubscription).order_by(WebhookSubscription.id).limit(limit)
-    if after_id is not None:
-        query = query.where(WebhookSubscription.id > after_id)
-    return [_subscription(row) for row in session.scalars(query)]
-
-
-def _active_subscriptions(session: Session) -> list[tuple[int, str, list[str], str]]:
-    rows = session.execute(
-        sa.select(
-            WebhookSubscription.id,
-            WebhookSubscription.url,
-            WebhookSubscription.events,
-            WebhookSubscription.secret,
-        )
-        .where(WebhookSubscription.active.is_(True))
-        .order_by(WebhookSubscription.id)
-    )
-    return [(r.id, r.url, list(r.events or []), r.secret) for r in rows]
+    return [_subscription(row) for row in subscription_rows(session, after_id, limit)]
 
 
 def _record(r: WebhookDelivery) -> DeliveryRecord:
@@ -896,10 +876,7 @@ def _record(r: WebhookDelivery) -> DeliveryRecord:
 
 
 def _insert_delivery(session: Session, row: dict[str, Any]) -> DeliveryRecord:
-    delivery = WebhookDelivery(**row, at=utcnow())
-    session.add(delivery)
-    session.flush()
-    return _record(delivery)
+    return _record(add_delivery(session, row))
 
 
 def _list_deliveries(
@@ -909,15 +886,7 @@ def _list_deliveries(
     before_id: int | None,
     limit: int,
 ) -> list[DeliveryRecord]:
-    # Ids grow with every row written, so id order is the order attempts were logged in.
-    query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
-    if webhook_id is not None:
-        query = query.where(WebhookDelivery.webhook_id == webhook_id)
-    if event_id is not None:
-        query = query.where(WebhookDelivery.event_id == event_id)
-    if before_id is not None:
-        query = query.where(WebhookDelivery.id < before_id)
-    return [_record(r) for r in session.scalars(query)]
+    return [_record(r) for r in delivery_rows(session, webhook_id, event_id, before_id, limit)]
 
 
 def _deliveries_of(
@@ -942,16 +911,11 @@ def _redelivery_source(
     """What a redelivery sends (the logged event, the subscription's URL and secret) and its
     attempt number (one more than any logged for that event and subscription)."""
     subscription = _row(session, webhook_id)
-    logged = session.get(WebhookDelivery, delivery_id)
+    logged = delivery_row(session, delivery_id)
     if logged is None or logged.webhook_id != webhook_id:
         raise WebhookNotFound(f"webhook {webhook_id} has no delivery {delivery_id}",
                               module="webhook")
-    last = session.scalar(
-        sa.select(sa.func.max(WebhookDelivery.attempt)).where(
-            WebhookDelivery.webhook_id == webhook_id,
-            WebhookDelivery.event_id == logged.event_id,
-        )
-    )
+    last = last_attempt(session, webhook_id, logged.event_id)
     source = _Source(subscription.url, subscription.secret, logged.event_id,
                      logged.event_type, dict(logged.payload or {}))
-    return source, int(last or 0) + 1
+    return source, (last or 0) + 1
