@@ -7,6 +7,8 @@
 - ``_media``, ``_templates``: inbound media downloads, the template catalogue.
 - ``_numbers``: business numbers added, paused and removed at run time, with their tokens.
 - ``_metrics``: the inbound side's Prometheus metrics.
+- ``_repo``: the SQL of ``_inbox``, ``_outbox`` and ``_numbers``, one module each; the
+  pipelines keep their rules and transactions.
 
 The protocol itself (parsing, building, limits, signatures) is `pytake.whatsapp`.
 """

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
-import sqlalchemy as sa
 import trio
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..actors import Router
@@ -32,18 +32,10 @@ from ..contracts import DeliveryFailed, MessageStatus, conversation_address
 from ..errors import ActorStopped, MailboxFull, StorageUnavailable
 from ..storable import storable_text
 from ..store import (
-    Conversation,
-    Customer,
     Database,
-    DeadLetterRecord,
     GroupCommitter,
-    InboxEntry,
-    JSONType,
-    Message,
-    UTCDateTime,
     Write,
     driver_connection,
-    insert_returning_ids,
     is_postgresql,
     journal_in,
 )
@@ -58,14 +50,9 @@ from ..whatsapp import (
 from . import _inbox_bulk as _bulk
 from ._media import MediaRequest
 from ._outbox import outbox_id_from_callback, reconcile_sending_in
+from ._repo import inbox as repo
 
 log = logging.getLogger("pytake.whatsapp")
-
-_inbox: sa.Table = InboxEntry.__table__  # type: ignore[assignment]
-_customers: sa.Table = Customer.__table__  # type: ignore[assignment]
-_conversations: sa.Table = Conversation.__table__  # type: ignore[assignment]
-_messages: sa.Table = Message.__table__  # type: ignore[assignment]
-_dead: sa.Table = DeadLetterRecord.__table__  # type: ignore[assignment]
 
 #: message types that are not chat messages of their own: they change another message
 _MODIFIERS = {"reaction", "edit", "revoke"}
@@ -78,32 +65,11 @@ _STATUS_COLUMN = {
 }
 
 
-# The hot statements, built once: constructing and caching a Core statement per message
-# costs more CPU than the database spends running it.
-_INSERT_MESSAGE = sa.text(
-    "INSERT INTO messages (conversation_id, whatsapp_message_id, direction, type, payload, "
-    "status, whatsapp_timestamp, created_at) VALUES (:conversation_id, :wamid, 'in', :type, "
-    ":payload, 'received', :ts, CURRENT_TIMESTAMP) "
-    "ON CONFLICT (whatsapp_message_id) DO NOTHING RETURNING id"
-).bindparams(sa.bindparam("payload", type_=JSONType), sa.bindparam("ts", type_=UTCDateTime()))
-_OPEN_WINDOW = sa.text(
-    "UPDATE conversations SET last_customer_message_at = :ts, updated_at = CURRENT_TIMESTAMP "
-    "WHERE id = :id AND (last_customer_message_at IS NULL OR last_customer_message_at < :ts)"
-).bindparams(sa.bindparam("ts", type_=UTCDateTime()))
-_FIND_CUSTOMER = sa.text(
-    "SELECT id, wa_id, bsuid, name FROM customers WHERE business_phone_number_id = :p "
-    "AND (wa_id = :w OR bsuid = :b) ORDER BY id LIMIT 1"
-)
-_FIND_OPEN_CONVERSATION = sa.text(
-    "SELECT id FROM conversations WHERE customer_id = :c AND status = 'open' LIMIT 1"
-)
-
 class _StoreInbox:
     name = "inbox.store"
 
     def apply_many(self, session: Session, params: Sequence[tuple[bytes, str]]) -> list[int]:
-        rows = [{"body": body, "signature": signature} for body, signature in params]
-        return insert_returning_ids(session, _inbox, rows)
+        return repo.store_bodies(session, params)
 
 
 STORE_INBOX = _StoreInbox()
@@ -152,7 +118,7 @@ class _Ingest:
         rows = [(inbox_id, body) for inbox_id, (body, _) in zip(ids, params, strict=True)]
         try:
             outcomes: Sequence[InboxOutcome | None] = self.process.apply_many(session, rows)
-        except sa.exc.OperationalError:
+        except OperationalError:
             raise
         except Exception:
             log.exception("processing inbox rows %s with their storing failed; "
@@ -219,12 +185,12 @@ class _ProcessInbox:
         # batch redone with a savepoint per element, so that the failure stays local (a
         # savepoint per element costs two round trips each, most of the time for nothing).
         try:
-            with session.begin_nested():
+            with repo.savepoint(session):
                 if is_postgresql(session):
                     return self._many_postgres(session, params)
                 return [self._one(session, inbox_id, body, safe=False)
                         for inbox_id, body in params]
-        except sa.exc.OperationalError:
+        except OperationalError:
             raise
         except _ElementFailed:
             return [self._one(session, inbox_id, body, safe=True) for inbox_id, body in params]
@@ -236,13 +202,7 @@ class _ProcessInbox:
         consecutive bodies set-based (see ``_inbox_bulk``); the rest message by message."""
         self._safe = False
         connection = driver_connection(session)
-        with connection.cursor() as cur:
-            cur.execute(
-                "UPDATE inbox SET state = 'processed', processed_at = now(), "
-                "attempts = attempts + 1 WHERE id = ANY(%s) AND state = 'pending' RETURNING id",
-                ([inbox_id for inbox_id, _ in params],),
-            )
-            claimed = {int(r[0]) for r in cur.fetchall()}
+        claimed = repo.claim_many(connection, [inbox_id for inbox_id, _ in params])
         outcomes: list[InboxOutcome] = []
         plain: list[tuple[InboxOutcome, InboundMessage]] = []
         for inbox_id, body in params:
@@ -285,7 +245,7 @@ class _ProcessInbox:
             return
         try:
             stored = _bulk.process(connection, [m for _, m in plain], conversation_address)
-        except sa.exc.OperationalError:
+        except OperationalError:
             raise
         except Exception as exc:
             # One message the database refused: redo the batch element by element, so that
@@ -312,12 +272,7 @@ class _ProcessInbox:
         outcome = InboxOutcome(inbox_id)
         # Claim the row first: if another processor (another node, a concurrent call) got
         # to it, this transaction does nothing with it.
-        claimed = session.execute(
-            sa.update(_inbox)
-            .where(_inbox.c.id == inbox_id, _inbox.c.state == "pending")
-            .values(state="processed", processed_at=sa.func.now(), attempts=_inbox.c.attempts + 1)
-        )
-        if not getattr(claimed, "rowcount", 1):
+        if not repo.claim(session, inbox_id):
             outcome.ignored = "already processed"
             return outcome
         try:
@@ -354,15 +309,15 @@ class _ProcessInbox:
         if not self._safe:
             try:
                 fn(session, item, outcome)
-            except sa.exc.OperationalError:
+            except OperationalError:
                 raise
             except Exception as exc:
                 raise _ElementFailed() from exc
             return
         try:
-            with session.begin_nested():
+            with repo.savepoint(session):
                 fn(session, item, outcome)
-        except sa.exc.OperationalError:
+        except OperationalError:
             raise  # the database itself: fail the batch, it will be retried
         except Exception as exc:
             # Only this message or status is set aside, with its reason; the others of its
@@ -372,7 +327,7 @@ class _ProcessInbox:
             raw = getattr(item, "raw", item)
             log.exception("webhook element of inbox row %d failed; dead-lettered: %r",
                           outcome.inbox_id, raw)
-            with session.begin_nested():
+            with repo.savepoint(session):
                 _dead_letter_element(session, outcome.inbox_id, type(item).__name__, raw,
                                      f"{type(exc).__name__}: {exc}")
 
@@ -392,23 +347,16 @@ class _ProcessInbox:
             self._modify(session, m)
             return
         conversation_id = self._conversation(session, customer_id, m.phone_number_id)
-        stmt = _INSERT_MESSAGE.bindparams(
-            conversation_id=conversation_id,
-            wamid=m.wamid,
-            type=m.type,
-            payload=m.raw,
-            ts=_bulk.epoch_time(m.timestamp),
+        message_id = repo.insert_message(
+            session, conversation_id, m.wamid, m.type, m.raw, _bulk.epoch_time(m.timestamp)
         )
-        message_id = session.execute(stmt).scalar()
         if message_id is None:
             outcome.duplicates += 1
             return
         _count_stored(outcome, m)
         received = _bulk.inbound_received(m, message_id, conversation_id, customer_id)
         if received.opens_window:
-            session.execute(
-                _OPEN_WINDOW, {"id": conversation_id, "ts": _bulk.epoch_time(m.timestamp)}
-            )
+            repo.open_window(session, conversation_id, _bulk.epoch_time(m.timestamp))
         self._journal(
             session, outcome, conversation_address(m.phone_number_id, customer_id), received
         )
@@ -428,24 +376,10 @@ class _ProcessInbox:
             )
 
     def _customer(self, session: Session, m: InboundMessage) -> int:
-        c = _customers.c
         wa_id, bsuid, name = _bulk.customer_keys(m)
-        row = session.execute(
-            _FIND_CUSTOMER, {"p": m.phone_number_id, "w": wa_id, "b": bsuid}
-        ).first()
+        row = repo.find_customer(session, m.phone_number_id, wa_id, bsuid)
         if row is None:
-            result = session.execute(
-                sa.insert(_customers)
-                .values(
-                    business_phone_number_id=m.phone_number_id,
-                    wa_id=wa_id,
-                    bsuid=bsuid,
-                    phone=wa_id,
-                    name=name,
-                )
-                .returning(c.id)
-            )
-            return int(result.scalar_one())
+            return repo.insert_customer(session, m.phone_number_id, wa_id, bsuid, name)
         updates: dict[str, Any] = {}
         if wa_id and not row.wa_id:
             updates["wa_id"] = wa_id
@@ -463,25 +397,14 @@ class _ProcessInbox:
             if new_user_id:
                 updates["bsuid"] = new_user_id
         if updates:
-            session.execute(sa.update(_customers).where(c.id == row.id).values(**updates))
+            repo.update_customer(session, row.id, updates)
         return int(row.id)
 
     def _conversation(self, session: Session, customer_id: int, phone_number_id: str) -> int:
-        c = _conversations.c
-        found = session.execute(_FIND_OPEN_CONVERSATION, {"c": customer_id}).scalar()
+        found = repo.open_conversation(session, customer_id)
         if found is not None:
-            return int(found)
-        result = session.execute(
-            sa.insert(_conversations)
-            .values(
-                customer_id=customer_id,
-                business_phone_number_id=phone_number_id,
-                status="open",
-                owner_state="flow",
-            )
-            .returning(c.id)
-        )
-        return int(result.scalar_one())
+            return found
+        return repo.insert_conversation(session, customer_id, phone_number_id)
 
     def _modify(self, session: Session, m: InboundMessage) -> None:
         """Reactions, edits and revokes change the message they point at; no new message."""
@@ -491,11 +414,7 @@ class _ProcessInbox:
         )
         if not target:
             return
-        row = session.execute(
-            sa.select(_messages.c.id, _messages.c.payload).where(
-                _messages.c.whatsapp_message_id == target
-            )
-        ).first()
+        row = repo.message_payload(session, target)
         if row is None:
             log.info("%s for unknown message %s ignored", m.type, target)
             return
@@ -511,27 +430,18 @@ class _ProcessInbox:
                                                     "message": m.raw.get("edit", {})})
         elif m.type == "revoke":
             payload = {"revoked": True, "revoked_at": m.timestamp, "wamid": m.wamid}
-        session.execute(
-            sa.update(_messages).where(_messages.c.id == row.id).values(payload=payload)
-        )
+        repo.set_payload(session, row.id, payload)
 
     # -- statuses ---------------------------------------------------------------------------
 
     def _status(self, session: Session, s: StatusUpdate, outcome: InboxOutcome) -> None:
-        m = _messages.c
-        row = session.execute(
-            sa.select(m.id, m.status, m.conversation_id).where(m.whatsapp_message_id == s.wamid)
-        ).first()
+        row = repo.message_state(session, s.wamid)
         if row is None:
             # Sent by us but the answer with its wamid never arrived (a dropped connection,
             # a restart mid-send): the outbox id travels in biz_opaque_callback_data.
             outbox_id = outbox_id_from_callback(s.biz_opaque_callback_data)
             if outbox_id is not None and reconcile_sending_in(session, outbox_id, s.wamid):
-                row = session.execute(
-                    sa.select(m.id, m.status, m.conversation_id).where(
-                        m.whatsapp_message_id == s.wamid
-                    )
-                ).first()
+                row = repo.message_state(session, s.wamid)
         if row is None:
             outcome.statuses_unknown += 1
             log.info("status %s for unknown message %s ignored", s.status, s.wamid)
@@ -550,10 +460,7 @@ class _ProcessInbox:
                 "code": error.code, "title": error.title, "message": error.message,
                 "details": error.details,
             }
-            conversation = session.execute(
-                sa.select(_conversations.c.customer_id, _conversations.c.business_phone_number_id)
-                .where(_conversations.c.id == row.conversation_id)
-            ).first()
+            conversation = repo.conversation_owner(session, row.conversation_id)
             if conversation is not None:
                 self._journal(
                     session,
@@ -563,12 +470,9 @@ class _ProcessInbox:
                     DeliveryFailed(message_id=row.id, code=error.code, details=error.details),
                 )
         if values:
-            session.execute(sa.update(_messages).where(m.id == row.id).values(**values))
+            repo.update_message(session, row.id, values)
         if new_state != row.status:
-            owner = session.execute(
-                sa.select(_conversations.c.customer_id, _conversations.c.business_phone_number_id)
-                .where(_conversations.c.id == row.conversation_id)
-            ).first()
+            owner = repo.conversation_owner(session, row.conversation_id)
             if owner is not None:
                 outcome.notices.append((
                     conversation_address(owner.business_phone_number_id, owner.customer_id),
@@ -593,27 +497,14 @@ def _dead_letter_element(
         shown = json.dumps(raw, ensure_ascii=False, default=repr)
     except ValueError:  # a circular structure: cannot happen for parsed JSON, but be safe
         shown = repr(raw)
-    session.execute(
-        sa.insert(_dead).values(
-            kind="whatsapp-element", actor_id=str(inbox_id), message_type=kind,
-            message=_printable(shown, 20_000), error=_printable(error), traceback="",
-            attempts=1,
-        )
-    )
+    repo.dead_letter(session, "whatsapp-element", inbox_id, kind, _printable(shown, 20_000),
+                     _printable(error))
 
 
 def _dead_letter(session: Session, inbox_id: int, body: bytes, error: str) -> None:
-    session.execute(
-        sa.update(_inbox)
-        .where(_inbox.c.id == inbox_id)
-        .values(state="dead", error=_printable(error), processed_at=sa.func.now())
-    )
-    session.execute(
-        sa.insert(_dead).values(
-            kind="whatsapp-inbox", actor_id=str(inbox_id), message_type="webhook body",
-            message=_printable(body), error=_printable(error), traceback="", attempts=1,
-        )
-    )
+    repo.mark_dead(session, inbox_id, _printable(error))
+    repo.dead_letter(session, "whatsapp-inbox", inbox_id, "webhook body", _printable(body),
+                     _printable(error))
 
 
 def _count_stored(outcome: InboxOutcome, m: InboundMessage) -> None:
@@ -621,16 +512,6 @@ def _count_stored(outcome: InboxOutcome, m: InboundMessage) -> None:
         outcome.unsupported += 1
     else:
         outcome.stored += 1
-
-
-def _pending(session: Session, limit: int) -> list[tuple[int, bytes]]:
-    rows = session.execute(
-        sa.select(_inbox.c.id, _inbox.c.body)
-        .where(_inbox.c.state == "pending")
-        .order_by(_inbox.c.id)
-        .limit(limit)
-    )
-    return [(int(r.id), bytes(r.body)) for r in rows]
 
 
 #: Rows handed over in memory at most; beyond it the processor reads them back from the table.
@@ -767,7 +648,7 @@ class InboxProcessor:
             # `_hand_over` sets this again then.
             self._scan = False
             try:
-                rows = await self.db.read(_pending, self.batch)
+                rows = await self.db.read(repo.pending, self.batch)
             except BaseException:
                 self._scan = True
                 raise

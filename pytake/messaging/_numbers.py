@@ -7,7 +7,8 @@ before it reaches the database (a `Sealer`: `pytake.modules.SecretBox` keyed by
 say whether one is set.
 
 - `number_fields` checks a request's fields (`InvalidNumber` names the field).
-- `NumberRepository` is the ``business_numbers`` table: the only SQL about numbers.
+- `NumberRepository` is the ``business_numbers`` table (its statements are
+  ``_repo.numbers``, the only SQL about numbers).
 - `NumberBook` is what the message path reads: every number's token (decrypted once per
   read of the table) and which numbers the inbox accepts.  It re-reads the table every
   `REFRESH_INTERVAL` seconds (so every node follows a change made through another one within
@@ -30,13 +31,13 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 import attrs
-import sqlalchemy as sa
 import trio
 from sqlalchemy.orm import Session
 
 from pytake.errors import WhatsAppError
 from pytake.messaging._inbox import InboxProcessor
 from pytake.messaging._outbox import OutboxSender
+from pytake.messaging._repo import numbers as repo
 from pytake.store import SYSTEM, Actor, BusinessNumber, Database, record_audit, utcnow
 
 log = logging.getLogger("pytake.whatsapp")
@@ -225,20 +226,14 @@ class NumberRepository:
 
 
 def _row(session: Session, phone_number_id: str) -> BusinessNumber:
-    row = session.scalar(sa.select(BusinessNumber).where(
-        BusinessNumber.phone_number_id == phone_number_id))
+    row = repo.find_number(session, phone_number_id)
     if row is None:
         raise NumberNotFound(f"no business number {phone_number_id}")
     return row
 
 
 def _page(session: Session, after: int, limit: int) -> list[NumberRecord]:
-    rows = session.scalars(
-        sa.select(BusinessNumber)
-        .where(BusinessNumber.id > after)
-        .order_by(BusinessNumber.id).limit(limit)
-    )
-    return [_record(row) for row in rows]
+    return [_record(row) for row in repo.numbers_page(session, after, limit)]
 
 
 def _audit(session: Session, verb: str, actor: Actor, phone_number_id: str,
@@ -253,15 +248,9 @@ def _audit(session: Session, verb: str, actor: Actor, phone_number_id: str,
 
 def _add(session: Session, values: dict[str, Any], actor: Actor) -> NumberRecord:
     number = values["phone_number_id"]
-    if session.scalar(sa.select(BusinessNumber.id)
-                      .where(BusinessNumber.phone_number_id == number)) is not None:
+    row = repo.insert_number(session, values)
+    if row is None:  # also when added at the same time through another node
         raise NumberConflict(f"business number {number} is configured already")
-    row = BusinessNumber(**values)
-    session.add(row)
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:  # added at the same time through another node
-        raise NumberConflict(f"business number {number} is configured already") from None
     _audit(session, "add", actor, number, values)
     return _record(row)
 
@@ -270,23 +259,18 @@ def _update(session: Session, phone_number_id: str, values: dict[str, Any],
             actor: Actor) -> NumberRecord:
     row = _row(session, phone_number_id)
     _audit(session, "update", actor, phone_number_id, values)
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.updated_at = utcnow()  # also when nothing changed: the book re-reads it
-    session.flush()
+    # Stamped also when nothing changed: the book re-reads it.
+    repo.update_number(session, row, values, utcnow())
     return _record(row)
 
 
 def _remove(session: Session, phone_number_id: str, actor: Actor) -> None:
-    session.delete(_row(session, phone_number_id))
+    repo.delete_number(session, _row(session, phone_number_id))
     _audit(session, "remove", actor, phone_number_id, {})
 
 
 def _entries(session: Session) -> list[_Entry]:
-    rows = session.execute(sa.select(
-        BusinessNumber.phone_number_id, BusinessNumber.access_token, BusinessNumber.paused,
-    ))
-    return [_Entry(number, token, paused) for number, token, paused in rows]
+    return [_Entry(number, token, paused) for number, token, paused in repo.number_entries(session)]
 
 
 class NumberBook:

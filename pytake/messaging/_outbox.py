@@ -66,27 +66,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
-import sqlalchemy as sa
 import trio
 from sqlalchemy.orm import Session
 
 from pytake.errors import CloudApiError, InvalidMessage
 from pytake.messaging._client import CloudApiClient, SendResult
 from pytake.messaging._governor import Decision, Outcome, SendGovernor
+from pytake.messaging._repo import outbox as repo
 from pytake.messaging._templates import TemplateCatalogue
-from pytake.store import (
-    Database,
-    DeliveryStatus,
-    GroupCommitter,
-    Message,
-    MessageDirection,
-    OutboxEntry,
-    OutboxState,
-    driver_connection,
-    insert_returning_ids,
-    is_postgresql,
-    utcnow,
-)
+from pytake.store import Database, GroupCommitter, is_postgresql, utcnow
 from pytake.whatsapp import check_window
 
 __all__ = [
@@ -109,9 +97,6 @@ log = logging.getLogger("pytake.whatsapp")
 
 CALLBACK_PREFIX: Final = "outbox:"
 UNKNOWN_AFTER_RESTART: Final = "outcome unknown after restart"
-
-_outbox: sa.Table = OutboxEntry.__table__  # type: ignore[assignment]
-_messages: sa.Table = Message.__table__  # type: ignore[assignment]
 
 
 # Wall time minus trio time, fixed at the first reading in each trio run: trio's clock is
@@ -203,7 +188,7 @@ class _Enqueue:
     def apply_many(self, session: Session, params: Sequence[OutboundRequest]) -> list[Enqueued]:
         keys = sorted({r.key for r in params if r.key is not None})
         stored = {key: Enqueued(oid, mid, repeated=True)
-                  for key, oid, mid in _stored_keys(session, keys)} if keys else {}
+                  for key, oid, mid in repo.stored_keys(session, keys)} if keys else {}
         fresh: list[int] = []  # the requests to store: no key, or its first use
         seen = set(stored)
         for i, r in enumerate(params):
@@ -226,37 +211,12 @@ def _insert(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueue
     if not params:
         return []
     with_message = [r for r in params if r.conversation_id is not None]
-    ids = iter(insert_returning_ids(session, _messages, [
-        {
-            "conversation_id": r.conversation_id,
-            "direction": MessageDirection.OUTBOUND.value,
-            "type": r.message_type,
-            "payload": r.body.get(r.message_type, {}),
-            "sent_by_user_id": r.sent_by_user_id,
-            "status": DeliveryStatus.PENDING.value,
-        }
-        for r in with_message
-    ], json_columns=frozenset({"payload"})))
+    ids = iter(repo.insert_messages(session, with_message))
     message_ids = [next(ids) if r.conversation_id is not None else None for r in params]
     wanted = sorted({r.to for r in params if r.claim})
-    claims = _claims(params, _busy_recipients(session, wanted) if wanted else set())
+    claims = _claims(params, repo.busy_recipients(session, wanted) if wanted else set())
     wall = utcnow()
-    outbox_ids = insert_returning_ids(session, _outbox, [
-        {
-            "message_id": mid,
-            "business_phone_number_id": r.phone_number_id,
-            "recipient": r.to,
-            "payload": r.body,
-            "state": (OutboxState.SENDING if claim else OutboxState.PENDING).value,
-            "attempts": 1 if claim else 0,
-            "next_attempt_at": r.at or wall,
-            # Set here rather than by the database's now(): the stale sweep compares it with
-            # the sender's clock.
-            "updated_at": r.at or wall,
-            "idempotency_key": r.key,
-        }
-        for r, mid, claim in zip(params, message_ids, claims, strict=True)
-    ], json_columns=frozenset({"payload"}))
+    outbox_ids = repo.insert_outbox(session, params, message_ids, claims, wall)
     return [
         Enqueued(
             oid,
@@ -277,47 +237,6 @@ def _claims(params: Sequence[OutboundRequest], busy: set[tuple[str, str]]) -> li
         claims.append(r.claim and key not in busy)
         busy.add(key)
     return claims
-
-
-# Constant statements psycopg prepares once per connection (see store._bulk): these run with
-# every enqueue.
-_PG_STORED_KEYS: Final = (
-    "SELECT idempotency_key, id, message_id FROM outbox WHERE idempotency_key = ANY(%s)"
-)
-_PG_BUSY_RECIPIENTS: Final = (
-    "SELECT DISTINCT business_phone_number_id, recipient FROM outbox "
-    "WHERE state IN ('pending', 'sending') AND recipient = ANY(%s)"
-)
-
-
-def _stored_keys(session: Session, keys: list[str]) -> list[tuple[str, int, int | None]]:
-    """(key, outbox id, message id) of the rows stored under ``keys``."""
-    if is_postgresql(session):
-        with driver_connection(session).cursor() as cursor:
-            cursor.execute(_PG_STORED_KEYS, (keys,), prepare=True)
-            rows: Any = cursor.fetchall()
-    else:
-        rows = session.execute(
-            sa.select(_outbox.c.idempotency_key, _outbox.c.id, _outbox.c.message_id)
-            .where(_outbox.c.idempotency_key.in_(keys))
-        )
-    return [(str(k), int(o), m) for k, o, m in rows]
-
-
-def _busy_recipients(session: Session, recipients: list[str]) -> set[tuple[str, str]]:
-    """(number, recipient) pairs among ``recipients`` with a row waiting or being sent."""
-    if is_postgresql(session):
-        with driver_connection(session).cursor() as cursor:
-            cursor.execute(_PG_BUSY_RECIPIENTS, (recipients,), prepare=True)
-            rows: Any = cursor.fetchall()
-    else:
-        rows = session.execute(
-            sa.select(_outbox.c.business_phone_number_id, _outbox.c.recipient)
-            .where(_outbox.c.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
-                   _outbox.c.recipient.in_(recipients))
-            .distinct()
-        )
-    return {(str(number), str(to)) for number, to in rows}
 
 
 #: The group-commit write kind that stores a message and its outbox row together.
@@ -356,181 +275,31 @@ def _claim(
 ) -> tuple[list[OutboxRow], datetime | None, int]:
     """Claim up to ``limit`` due rows; also return when the next future retry is due and
     how many due rows are still ``pending`` (of numbers not paused)."""
-    o = _outbox
-    older = _outbox.alias("older")
-    blocked = (
-        sa.select(older.c.id)
-        .where(
-            older.c.recipient == o.c.recipient,
-            older.c.business_phone_number_id == o.c.business_phone_number_id,
-            older.c.id < o.c.id,
-            older.c.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
-        )
-        .exists()
-    )
-    due = [o.c.state == OutboxState.PENDING, o.c.next_attempt_at <= now]
-    if exclude_numbers:
-        due.append(o.c.business_phone_number_id.not_in(list(exclude_numbers)))
     rows: list[OutboxRow] = []
     if limit > 0:
-        # SKIP LOCKED lets several senders claim side by side on PostgreSQL; SQLite has no
-        # row locks (its writers take turns) and SQLAlchemy renders nothing there.
-        select = (sa.select(o.c.id).where(*due, ~blocked).order_by(o.c.id).limit(limit)
-                  .with_for_update(skip_locked=True, of=o))
-        ids = list(session.execute(select).scalars())
-        if ids:
-            result = session.execute(
-                sa.update(o)
-                .where(o.c.id.in_(ids))
-                .values(state=OutboxState.SENDING, attempts=o.c.attempts + 1, updated_at=now)
-                .returning(
-                    o.c.id, o.c.message_id, o.c.business_phone_number_id, o.c.recipient,
-                    o.c.payload, o.c.attempts,
-                )
-            )
-            rows = sorted(
-                (OutboxRow(r.id, r.message_id, r.business_phone_number_id, r.recipient,
-                           dict(r.payload), r.attempts) for r in result),
-                key=lambda r: r.id,
-            )
+        rows = [OutboxRow(*r) for r in repo.claim_due(session, now, limit, exclude_numbers)]
     # Only future retries: a due row that is held back (an older row to its recipient is
     # waiting, or its number is paused) becomes claimable through those, not by polling.
     # And how many are due now (held back behind an older row, or just stored elsewhere):
     # only those make a finished send look again; future ones have their time, paused
     # numbers their un-pausing.
-    due_now = [o.c.next_attempt_at <= now]
-    if exclude_numbers:
-        due_now.append(o.c.business_phone_number_id.not_in(list(exclude_numbers)))
-    next_due, waiting = session.execute(
-        sa.select(
-            sa.func.min(sa.case((o.c.next_attempt_at > now, o.c.next_attempt_at))),
-            sa.func.count(sa.case((sa.and_(*due_now), 1))),
-        ).where(o.c.state == OutboxState.PENDING)
-    ).one()
-    return rows, next_due, int(waiting)
-
-
-def _finish_sent(session: Session, row_id: int, wamid: str, now: datetime) -> bool:
-    return _mark_sent(session, wamid, now, _outbox.c.id == row_id,
-                      _outbox.c.state == OutboxState.SENDING)
-
-
-def _mark_sent(
-    session: Session, wamid: str, now: datetime, *where: sa.ColumnElement[bool]
-) -> bool:
-    """Mark the outbox row ``where`` selects sent as ``wamid``, and its message with it;
-    whether there was such a row."""
-    done = session.execute(
-        sa.update(_outbox)
-        .where(*where)
-        .values(state=OutboxState.SENT, whatsapp_message_id=wamid, last_error=None,
-                updated_at=now)
-        .returning(_outbox.c.message_id)
-    ).first()
-    if done is None:
-        return False
-    if done.message_id is not None:
-        _message_sent(session, done.message_id, wamid, now)
-    return True
-
-
-def _message_sent(session: Session, message_id: int, wamid: str, now: datetime) -> None:
-    session.execute(
-        sa.update(_messages)
-        .where(_messages.c.id == message_id)
-        .values(
-            whatsapp_message_id=wamid,
-            status=sa.case(
-                (_messages.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED]),
-                 DeliveryStatus.SENT),
-                else_=_messages.c.status,
-            ),
-            sent_at=sa.func.coalesce(_messages.c.sent_at, now),
-            failed_at=None,
-            error_code=None,
-            error_details=None,
-        )
-    )
-
-
-def _finish_failed(
-    session: Session, row_id: int, report: SendReport, details: dict[str, Any], now: datetime
-) -> bool:
-    done = session.execute(
-        sa.update(_outbox)
-        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
-        .values(state=OutboxState.FAILED, last_error=report.reason[:2000], updated_at=now)
-        .returning(_outbox.c.message_id)
-    ).first()
-    if done is None:
-        return False
-    if done.message_id is not None:
-        session.execute(
-            sa.update(_messages)
-            .where(_messages.c.id == done.message_id)
-            .values(status=DeliveryStatus.FAILED, failed_at=now, error_code=report.error_code,
-                    error_details=details)
-        )
-    return True
-
-
-def _finish_retry(
-    session: Session, row_id: int, reason: str, at: datetime, now: datetime, refund: bool
-) -> bool:
-    values: dict[str, Any] = {
-        "state": OutboxState.PENDING, "next_attempt_at": at, "updated_at": now,
-    }
-    if reason:
-        values["last_error"] = reason[:2000]
-    if refund:  # not an attempt: pacing sent it back before it was tried
-        values["attempts"] = _outbox.c.attempts - 1
-    done = session.execute(
-        sa.update(_outbox)
-        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
-        .values(**values)
-    )
-    return bool(getattr(done, "rowcount", 0))
+    next_due, waiting = repo.pending_summary(session, now, exclude_numbers)
+    return rows, next_due, waiting
 
 
 def _recover(session: Session, cutoff: datetime, own: Sequence[int], now: datetime) -> list[int]:
-    where = [_outbox.c.state == OutboxState.SENDING, _outbox.c.updated_at <= cutoff]
-    if own:
-        where.append(_outbox.c.id.not_in(list(own)))
-    rows = session.execute(
-        sa.update(_outbox)
-        .where(*where)
-        .values(state=OutboxState.FAILED, last_error=UNKNOWN_AFTER_RESTART, updated_at=now)
-        .returning(_outbox.c.id, _outbox.c.message_id)
-    ).all()
-    message_ids = [r.message_id for r in rows if r.message_id is not None]
-    if message_ids:
-        session.execute(
-            sa.update(_messages)
-            .where(_messages.c.id.in_(message_ids), _messages.c.status == DeliveryStatus.PENDING)
-            .values(status=DeliveryStatus.FAILED, failed_at=now,
-                    error_details={"outcome": Outcome.UNKNOWN.value,
-                                   "message": UNKNOWN_AFTER_RESTART})
-        )
-    return [r.id for r in rows]
+    """Rows a dead sender was sending are not sent again: their outcome is unknown until a
+    status webhook reconciles them."""
+    return repo.fail_stale(
+        session, cutoff, own, now, error=UNKNOWN_AFTER_RESTART,
+        details={"outcome": Outcome.UNKNOWN.value, "message": UNKNOWN_AFTER_RESTART},
+    )
 
 
 def reconcile_sending_in(session: Session, outbox_id: int, wamid: str) -> bool:
     """`reconcile_sending` inside the caller's transaction (for a webhook handler)."""
-    return _mark_sent(
-        session,
-        wamid,
-        utcnow(),
-        _outbox.c.id == outbox_id,
-        sa.or_(
-            _outbox.c.state == OutboxState.SENDING,
-            sa.and_(_outbox.c.state == OutboxState.FAILED,
-                    _outbox.c.last_error == UNKNOWN_AFTER_RESTART),
-            # A dropped answer put it back for a retry, but Meta had it.
-            sa.and_(_outbox.c.state == OutboxState.PENDING,
-                    _outbox.c.whatsapp_message_id.is_(None),
-                    _outbox.c.attempts > 0),
-        ),
-    )
+    return repo.mark_reconciled(session, outbox_id, wamid, utcnow(),
+                                unknown=UNKNOWN_AFTER_RESTART)
 
 
 async def reconcile_sending(db: Database, outbox_id: int, wamid: str) -> bool:
@@ -670,7 +439,7 @@ class OutboxSender:
         for number in expired:
             self.governors[number].token_changed()
         if expired:
-            await self.db.run(_due_now, expired, self.clock())
+            await self.db.run(repo.due_now, expired, self.clock())
         self.wake()
 
     async def enqueue(
@@ -748,7 +517,7 @@ class OutboxSender:
         while self._unadopted:
             now = self.clock()
             try:
-                await self.db.run(_finish_retry, self._unadopted[0], "", now, now, True)
+                await self.db.run(repo.finish_retry, self._unadopted[0], "", now, now, True)
             except Exception as exc:  # kept for the next start (or the status webhook)
                 log.warning("outbox rows %s not put back to pending yet: %s",
                             self._unadopted, exc)
@@ -809,7 +578,9 @@ class OutboxSender:
             wait = gov.ready_at(row.recipient, trio.current_time()) - trio.current_time()
             now = self.clock()
             self._maybe_pending = True
-            await self.db.run(_finish_retry, row.id, "", now + timedelta(seconds=wait), now, True)
+            await self.db.run(
+                repo.finish_retry, row.id, "", now + timedelta(seconds=wait), now, True
+            )
             return
         body = dict(row.payload)
         read_receipt = _is_read_receipt(body)
@@ -847,7 +618,7 @@ class OutboxSender:
             now = self.clock()
             self._maybe_pending = True
             await self.db.run(
-                _finish_retry, row.id, str(error), now + timedelta(seconds=wait), now, False
+                repo.finish_retry, row.id, str(error), now + timedelta(seconds=wait), now, False
             )
             self.retried += 1
             log.info("outbox row %d: %s; retrying in %.2fs", row.id, error, wait)
@@ -860,7 +631,8 @@ class OutboxSender:
             "fbtrace_id": error.fbtrace_id,
             "http_status": error.http_status,
         }
-        if await self.db.run(_finish_failed, row.id, report, details, self.clock()):
+        if await self.db.run(repo.finish_failed, row.id, report.reason, report.error_code,
+                             details, self.clock()):
             self.failed += 1
             log.warning("outbox row %d failed for good (%s): %s", row.id,
                         decision.outcome.value, decision.reason)
@@ -877,20 +649,11 @@ class OutboxSender:
             log.exception("on_outcome failed for outbox row %d", row.id)
 
 
-def _due_now(session: Session, numbers: Sequence[str], now: datetime) -> None:
-    session.execute(
-        sa.update(_outbox)
-        .where(_outbox.c.business_phone_number_id.in_(list(numbers)),
-               _outbox.c.state == OutboxState.PENDING, _outbox.c.next_attempt_at > now)
-        .values(next_attempt_at=now)
-    )
-
-
 def _finish(session: Session, row_id: int, wamid: str | None, now: datetime) -> bool:
     """A sent message (``wamid``) or a read receipt (``None``) is done."""
     if wamid is None:
-        return _finish_read(session, row_id, now)
-    return _finish_sent(session, row_id, wamid, now)
+        return repo.finish_read(session, row_id, now)
+    return repo.finish_sent(session, row_id, wamid, now)
 
 
 class _Finish:
@@ -901,59 +664,13 @@ class _Finish:
     ) -> list[bool]:
         if not is_postgresql(session):
             return [_finish(session, *p) for p in params]
-        return _finish_many_postgres(session, params)
+        return repo.finish_sent_many(session, params)
 
 
 #: Seconds a sent row's bookkeeping may wait to share a transaction with the writes of the
 #: conversations (nothing waits on it but the send's own slot and its "sent" report).
 FINISH_LINGER: Final = 0.05
 
-# Two statements for a whole batch of sends (two per row took most of the sender's share of
-# the database work).  A read receipt has no wamid and no message row.
-_FINISH_OUTBOX_SQL: Final = """
-UPDATE outbox AS o
-SET state = 'sent', whatsapp_message_id = coalesce(v.wamid, o.whatsapp_message_id),
-    last_error = NULL, updated_at = v.at
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, wamid, at)
-WHERE o.id = v.id AND o.state = 'sending'
-RETURNING o.id, o.message_id, v.wamid, v.at
-"""
-_FINISH_MESSAGES_SQL: Final = """
-UPDATE messages AS m
-SET whatsapp_message_id = v.wamid,
-    status = CASE WHEN m.status IN ('pending', 'failed') THEN 'sent' ELSE m.status END,
-    sent_at = coalesce(m.sent_at, v.at),
-    failed_at = NULL, error_code = NULL, error_details = NULL
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, wamid, at)
-WHERE m.id = v.id
-"""
-
-
-def _finish_many_postgres(
-    session: Session, params: Sequence[tuple[int, str | None, datetime]]
-) -> list[bool]:
-    with driver_connection(session).cursor() as cursor:
-        cursor.execute(_FINISH_OUTBOX_SQL, (
-            [p[0] for p in params], [p[1] for p in params], [p[2] for p in params],
-        ))
-        finished = cursor.fetchall()
-        sent = [(message_id, wamid, at) for _, message_id, wamid, at in finished
-                if message_id is not None and wamid is not None]
-        if sent:
-            cursor.execute(_FINISH_MESSAGES_SQL, (
-                [m for m, _, _ in sent], [w for _, w, _ in sent], [a for _, _, a in sent],
-            ))
-    done = {row[0] for row in finished}
-    return [p[0] in done for p in params]
-
 
 FINISH = _Finish()
 
-
-def _finish_read(session: Session, row_id: int, now: datetime) -> bool:
-    done = session.execute(
-        sa.update(_outbox)
-        .where(_outbox.c.id == row_id, _outbox.c.state == OutboxState.SENDING)
-        .values(state=OutboxState.SENT, last_error=None, updated_at=now)
-    )
-    return bool(getattr(done, "rowcount", 0))
