@@ -335,6 +335,14 @@ def _picklable(exc: BaseException) -> BaseException:
     return exc
 
 
+#: Held while a batch is unpickled.  Unpickling imports the modules that define the write
+#: kinds and read functions, the first time, in whichever channel's thread meets them: two
+#: threads importing one package from two ends (one its ``__init__``, which imports its
+#: submodules; the other a submodule directly) each hold a module lock the other needs, and
+#: Python breaks that with ``_DeadlockError``.  One importer at a time cannot deadlock.
+_UNPICKLING = threading.Lock()
+
+
 def serve_channel(db: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
     """Run one channel's batches, one transaction each, until ``requests`` ends."""
     from pytake.store._group_commit import apply_writes
@@ -342,7 +350,8 @@ def serve_channel(db: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
     while (frame := _read_frame(requests)) is not None:
         reply: tuple[bool, Any]
         try:
-            items = pickle.loads(frame)
+            with _UNPICKLING:
+                items = pickle.loads(frame)
             reply = (True, db.run_sync(apply_writes, items))
         except Exception as exc:
             reply = (False, _picklable(exc))
