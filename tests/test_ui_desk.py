@@ -106,3 +106,71 @@ async def test_an_agent_answers_a_customer_in_the_browser(
         in_trio = _in_trio(trio.lowlevel.current_trio_token())
         dialogs = await trio.to_thread.run_sync(_journey, desk, email, in_trio)
     assert dialogs == []
+
+
+def _hand_over(desk: Desk, email: str, colleague: int, in_trio: Callable[..., Any]) -> None:
+    """Labels, priority and a note on a conversation, then a transfer to ``colleague`` with
+    a note, all from the keyboard and the actions' dialogs."""
+    customer = desk.customer("Bruno Ærøskøbing")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="en-US").new_page()
+        _sign_in(page, desk.base_url, email)
+        in_trio(desk.sim.send_text, customer, "quero trocar de plano")
+        page.get_by_role("button", name="Accept").click(timeout=STEP_MS)
+        expect(page.get_by_role("log", name="Messages").get_by_text(
+            "quero trocar de plano")).to_be_visible(timeout=STEP_MS)
+        actions = page.get_by_role("toolbar", name="Conversation actions")
+
+        actions.get_by_role("button", name="Labels").click()
+        dialog = page.get_by_role("dialog", name="Labels")
+        dialog.get_by_label("New label").fill("vip ⭐")
+        dialog.get_by_role("button", name="Add").click()
+        expect(dialog.get_by_role("list", name="Labels").get_by_text("vip ⭐")).to_be_visible(
+            timeout=STEP_MS)
+        dialog.get_by_role("button", name="Close").click()
+
+        actions.get_by_role("button", name="Priority").click()
+        dialog = page.get_by_role("dialog", name="Priority")
+        dialog.get_by_label("Priority").select_option(label="Urgent")
+        dialog.get_by_role("button", name="Save").click()
+        expect(dialog).to_have_count(0, timeout=STEP_MS)
+        expect(actions.get_by_role("button", name=re.compile("Priority.*50"))).to_be_visible(
+            timeout=STEP_MS)
+
+        # N opens the note, from anywhere but a text field.
+        page.locator("body").press("n")
+        dialog = page.get_by_role("dialog", name="Add a private note")
+        dialog.get_by_label("Note").fill("pediu desconto")
+        dialog.get_by_role("button", name="Save note").click()
+        expect(page.get_by_text("pediu desconto", exact=True)).to_be_visible(timeout=STEP_MS)
+
+        page.locator("body").press("t")
+        dialog = page.get_by_role("dialog", name="Transfer")
+        dialog.get_by_label("Team").select_option(str(desk.team_id))
+        agent = dialog.get_by_label("Agent (optional)")
+        expect(agent.locator(f"option[value='{colleague}']")).to_have_count(1, timeout=STEP_MS)
+        agent.select_option(str(colleague))
+        dialog.get_by_label("Note for whoever takes it").fill("cliente VIP, ver desconto")
+        dialog.get_by_role("button", name="Transfer").click()
+        expect(page.get_by_role("list", name="Conversations").get_by_text(
+            "quero trocar de plano")).to_have_count(0, timeout=STEP_MS)
+        browser.close()
+
+
+async def test_an_agent_labels_prioritises_notes_and_transfers_in_the_browser(
+        pg_url: str, tmp_path: Path, built_app: Path) -> None:
+    async with running_desk(pg_url, tmp_path, agents=2,
+                            PYTAKE_UI_DIR=str(built_app)) as desk:
+        email, other = list(desk.agents)
+        async with desk.connect(other) as colleague:
+            # Away: the customer's conversation is offered to the browser's agent, not here.
+            assert await colleague.command("presence", status="away") == {"status": "away"}
+            in_trio = _in_trio(trio.lowlevel.current_trio_token())
+            await trio.to_thread.run_sync(_hand_over, desk, email, desk.agents[other], in_trio)
+            assigned = await colleague.event("conversation.assigned", timeout=15.0)
+    data = assigned["data"]
+    assert data["note"] == "cliente VIP, ver desconto"
+    assert data["labels"] == ["vip ⭐"]
+    assert data["priority"] == 50
+    assert data["preview"] == "quero trocar de plano"

@@ -1,14 +1,15 @@
-import { useId, useState, type KeyboardEvent } from 'react'
+import { useId, useState, type KeyboardEvent, type Ref } from 'react'
 import { Button } from '@/components'
 import { t } from '@/lib/i18n'
 
 interface ComposerProps {
+  ref?: Ref<HTMLTextAreaElement>
   disabled: boolean
   onSend: (text: string) => void
 }
 
 /** The reply box: Enter sends, Shift+Enter adds a line. */
-export function Composer({ disabled, onSend }: ComposerProps) {
+export function Composer({ ref, disabled, onSend }: ComposerProps) {
   const [text, setText] = useState('')
   const id = useId()
 
@@ -39,6 +40,7 @@ export function Composer({ disabled, onSend }: ComposerProps) {
           {t('desk.message')}
         </label>
         <textarea
+          ref={ref}
           id={id}
           rows={2}
           value={text}

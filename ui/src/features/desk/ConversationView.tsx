@@ -1,9 +1,11 @@
-import { useEffect, useMemo, useRef } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { Button } from '@/components'
 import { formatTime, t, type MessageKey } from '@/lib/i18n'
 import { Composer } from './Composer'
+import { ConversationActions, type ActionDialog } from './ConversationActions'
 import { customerLabel } from './Inbox'
 import { fromApi, isConversationMessage, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
+import { isShortcut } from './keyboard'
 import { deskActions, useDeskStore, type InboxItem, type LiveMessage } from './store'
 import { useCommands } from './useCommands'
 import { WhatsAppText } from './whatsapp-format'
@@ -66,6 +68,27 @@ export function ConversationView({ item, info }: ConversationViewProps) {
 
   const { title, subtitle } = customerLabel(item, info)
   const assigned = item.state === 'assigned'
+  const [dialog, setDialog] = useState<ActionDialog | null>(null)
+  const composerRef = useRef<HTMLTextAreaElement>(null)
+
+  // R replies, N adds a note, T transfers, Shift+E resolves (Shift: resolving by a stray key
+  // would be costly); only on an assigned conversation.
+  const { resolve } = commands
+  useEffect(() => {
+    if (!assigned) return
+    const onKey = (e: KeyboardEvent) => {
+      if (!isShortcut(e)) return
+      const key = e.key
+      if (key === 'r' || key === 'R') composerRef.current?.focus()
+      else if (key === 'n' || key === 'N') setDialog('note')
+      else if (key === 't' || key === 'T') setDialog('transfer')
+      else if (key === 'E' && e.shiftKey) void resolve(item.id)
+      else return
+      e.preventDefault()
+    }
+    document.addEventListener('keydown', onKey)
+    return () => document.removeEventListener('keydown', onKey)
+  }, [assigned, item.id, resolve])
 
   return (
     <section aria-labelledby="conversation-title" className="flex min-h-0 flex-1 flex-col">
@@ -91,7 +114,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
           ) : null}
         </div>
         {assigned ? (
-          <Button variant="secondary" onClick={() => void commands.resolve(item.id)}>
+          <Button variant="secondary" aria-keyshortcuts="Shift+E" onClick={() => void commands.resolve(item.id)}>
             {t('desk.resolve')}
           </Button>
         ) : (
@@ -103,6 +126,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
           </>
         )}
       </header>
+      {assigned ? <ConversationActions item={item} open={dialog} onOpenChange={setDialog} /> : null}
       {item.note ? <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">{item.note}</p> : null}
       <div
         ref={logRef}
@@ -135,7 +159,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
           <MessageBubble key={m.id} message={m} />
         ))}
       </div>
-      <Composer disabled={!assigned} onSend={(text) => void commands.send(item.id, text)} />
+      <Composer ref={composerRef} disabled={!assigned} onSend={(text) => void commands.send(item.id, text)} />
     </section>
   )
 }

@@ -96,6 +96,21 @@ beforeEach(() => {
           }),
         )
       }
+      if (url.startsWith('/api/v1/teams/3/members')) {
+        return Promise.resolve(
+          json({
+            members: [
+              { user_id: 12, name: 'Eu Mesma', email: 'a@x', role: 'agent', active: true, skills: [], max_concurrent: 5, joined_at: null },
+              { user_id: 13, name: 'Bia Colega', email: 'b@x', role: 'agent', active: true, skills: [], max_concurrent: 5, joined_at: null },
+              { user_id: 14, name: 'Ex Colega', email: 'c@x', role: 'agent', active: false, skills: [], max_concurrent: 5, joined_at: null },
+            ],
+            next_cursor: null,
+          }),
+        )
+      }
+      if (url.startsWith('/api/v1/teams')) {
+        return Promise.resolve(json({ teams: [{ id: 3, name: 'Suporte', member_count: 3 }], next_cursor: null }))
+      }
       if (url.startsWith('/api/v1/conversations')) {
         return Promise.resolve(
           json({
@@ -265,5 +280,71 @@ describe('Desk', () => {
     await user.type(screen.getByRole('searchbox', { name: 'Search' }), 'j')
     expect(screen.getByRole('searchbox', { name: 'Search' })).toHaveValue('j')
     expect(screen.getByRole('heading', { name: '5511900000050' })).toBeInTheDocument()
+  })
+
+  it('notes, labels, transfers and resolves from the keyboard and the actions; sets presence', async () => {
+    const user = userEvent.setup()
+    renderDesk()
+    const ws = socket()
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      ws.receive({ type: 'live', last_seq: 0 })
+      ws.receive({ seq: 1, type: 'presence', data: { status: 'online', connections: 1 }, at: 1000 })
+      ws.receive({
+        seq: 2,
+        type: 'conversation.assigned',
+        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+        at: 1001,
+      })
+    })
+    const presence = screen.getByRole('combobox', { name: 'Your status' })
+    expect(presence).toHaveValue('online')
+    await user.selectOptions(presence, 'away')
+    expect(ws.sent.find((c) => c.type === 'presence')).toMatchObject({ status: 'away' })
+
+    await user.click(screen.getByRole('button', { name: /5511987654321|Ana Souza/ }))
+    // N opens the note; typing N in it writes an N.
+    await user.keyboard('n')
+    const noteDialog = await screen.findByRole('dialog', { name: 'Add a private note' })
+    await user.type(within(noteDialog).getByRole('textbox', { name: 'Note' }), 'Nota interna')
+    await user.click(within(noteDialog).getByRole('button', { name: 'Save note' }))
+    const note = ws.sent.find((c) => c.type === 'note')
+    expect(note).toMatchObject({ conversation_id: 42, text: 'Nota interna' })
+    act(() => ws.receive({ type: 'ack', id: note?.id, data: {} }))
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull())
+
+    await user.click(screen.getByRole('button', { name: 'Labels' }))
+    const labels = await screen.findByRole('dialog', { name: 'Labels' })
+    await user.type(within(labels).getByRole('textbox', { name: 'New label' }), 'vip{Enter}')
+    expect(ws.sent.find((c) => c.type === 'label')).toMatchObject({ conversation_id: 42, add: ['vip'], remove: [] })
+    await user.keyboard('{Escape}')
+
+    await user.keyboard('t')
+    const transfer = await screen.findByRole('dialog', { name: 'Transfer' })
+    const team = within(transfer).getByRole('combobox', { name: 'Team' })
+    await waitFor(() => expect(within(team).getByRole('option', { name: 'Suporte' })).toBeInTheDocument())
+    await user.selectOptions(team, '3')
+    const agent = within(transfer).getByRole('combobox', { name: 'Agent (optional)' })
+    await waitFor(() => expect(within(agent).getByRole('option', { name: 'Bia Colega' })).toBeInTheDocument())
+    // A deactivated member cannot take it.
+    expect(within(agent).queryByRole('option', { name: 'Ex Colega' })).toBeNull()
+    await user.selectOptions(agent, '13')
+    await user.type(within(transfer).getByRole('textbox', { name: /Note for whoever/ }), 'cliente VIP')
+    await user.click(within(transfer).getByRole('button', { name: 'Transfer' }))
+    expect(ws.sent.find((c) => c.type === 'transfer')).toMatchObject({
+      conversation_id: 42,
+      team: 3,
+      agent: 13,
+      note: 'cliente VIP',
+    })
+    await user.keyboard('{Escape}')
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull())
+
+    // A plain E does nothing; Shift+E resolves.
+    await user.keyboard('e')
+    expect(ws.sent.find((c) => c.type === 'resolve')).toBeUndefined()
+    await user.keyboard('{Shift>}E{/Shift}')
+    expect(ws.sent.find((c) => c.type === 'resolve')).toMatchObject({ conversation_id: 42 })
   })
 })

@@ -5,20 +5,12 @@ import { ConnectionStatus } from './ConnectionStatus'
 import { ConversationView } from './ConversationView'
 import { DeskSocketContext } from './desk-context'
 import { Inbox } from './Inbox'
+import { isShortcut } from './keyboard'
 import { useCustomerInfo } from './messages'
+import { PresenceSwitch } from './PresenceSwitch'
 import { ShortcutsDialog } from './ShortcutsDialog'
 import { deskActions, unreadTotal, useDeskStore, visibleInbox } from './store'
 import { useDeskSocket } from './useDeskSocket'
-
-function isTextTarget(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false
-  if (target.isContentEditable) return true
-  const tag = target.tagName
-  if (tag === 'TEXTAREA' || tag === 'SELECT') return true
-  if (tag !== 'INPUT') return false
-  const type = (target as HTMLInputElement).type
-  return !['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file'].includes(type)
-}
 
 interface DeskProps {
   userId: number
@@ -56,8 +48,7 @@ function DeskLayout() {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || helpOpen) return
-      if (isTextTarget(e.target)) return
+      if (helpOpen || !isShortcut(e)) return
       if (e.key === '?') {
         e.preventDefault()
         setHelpOpen(true)
@@ -84,6 +75,7 @@ function DeskLayout() {
       >
         <div className="flex items-center justify-between border-b border-slate-200 px-3 py-2">
           <ConnectionStatus />
+          <PresenceSwitch />
           <Button variant="ghost" size="sm" aria-label={t('desk.shortcuts')} onClick={() => setHelpOpen(true)}>
             ?
           </Button>

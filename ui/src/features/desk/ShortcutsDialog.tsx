@@ -4,6 +4,10 @@ import { t, type MessageKey } from '@/lib/i18n'
 const shortcuts: [string[], MessageKey][] = [
   [['J'], 'desk.shortcutNext'],
   [['K'], 'desk.shortcutPrev'],
+  [['R'], 'desk.shortcutReply'],
+  [['N'], 'desk.shortcutNote'],
+  [['T'], 'desk.shortcutTransfer'],
+  [['Shift', 'E'], 'desk.shortcutResolve'],
   [['?'], 'desk.shortcutHelp'],
   [['Enter'], 'desk.shortcutSend'],
   [['Shift', 'Enter'], 'desk.shortcutNewline'],

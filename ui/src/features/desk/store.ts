@@ -42,7 +42,11 @@ export interface DeskData {
   statuses: Record<number, DeliveryStatus>
 }
 
+export type Presence = 'online' | 'away' | 'offline'
+
 interface DeskState extends DeskData {
+  /** The agent's own status, as the server last announced it. */
+  presence: Presence
   selectedId: number | null
   connection: ConnectionState
   search: string
@@ -181,6 +185,7 @@ const empty: DeskData = { inbox: {}, live: {}, statuses: {} }
 
 export const useDeskStore = create<DeskState>(() => ({
   ...empty,
+  presence: 'offline',
   selectedId: null,
   connection: 'connecting',
   search: '',
@@ -189,6 +194,10 @@ export const useDeskStore = create<DeskState>(() => ({
 
 export const deskActions = {
   applyEvent(event: AgentEvent): void {
+    if (event.type === 'presence') {
+      useDeskStore.setState({ presence: event.data.status })
+      return
+    }
     useDeskStore.setState((s) => {
       const next = reduceEvent(s, event)
       const selectedGone = s.selectedId !== null && !(s.selectedId in next.inbox)

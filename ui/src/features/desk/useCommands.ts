@@ -43,6 +43,20 @@ export function useCommands() {
       },
       decline: (conversationId: number) => run({ type: 'decline', conversation_id: conversationId }),
       resolve: (conversationId: number) => run({ type: 'resolve', conversation_id: conversationId }),
+      note: (conversationId: number, text: string) => run({ type: 'note', conversation_id: conversationId, text }),
+      labels: (conversationId: number, add: string[], remove: string[]) =>
+        run({ type: 'label', conversation_id: conversationId, add, remove }),
+      priority: (conversationId: number, priority: number) =>
+        run({ type: 'priority', conversation_id: conversationId, priority }),
+      transfer: (conversationId: number, team: number, agent: number | null, note: string) =>
+        run({
+          type: 'transfer',
+          conversation_id: conversationId,
+          team,
+          ...(agent === null ? {} : { agent }),
+          ...(note.trim() ? { note: note.trim() } : {}),
+        }),
+      presence: (status: 'online' | 'away') => run({ type: 'presence', status }),
       markRead: (conversationId: number) => {
         deskActions.markReadLocal(conversationId)
         // Best effort: a failed read receipt is not worth a notice.

@@ -37,3 +37,11 @@ export interface MessagesPage {
   messages: ApiMessage[]
   next_cursor: string | null
 }
+
+export type TeamsPage = Answer<'/api/v1/teams', 'get'>
+
+export type Team = TeamsPage['teams'][number]
+
+export type MembersPage = Answer<'/api/v1/teams/{team_id}/members', 'get'>
+
+export type TeamMember = MembersPage['members'][number]
