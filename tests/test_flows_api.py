@@ -8,13 +8,11 @@ PostgreSQL is shared by the whole test run: every test names its flows uniquely.
 from __future__ import annotations
 
 import copy
-import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -39,17 +37,11 @@ from pytake.store import Flow as FlowRecord
 from pytake.web import create_app, create_flows_blueprint
 
 from ._support import serving
+from .flow_support import EXAMPLE_TEAMS, ensure_teams, example
 from .test_auth_http import PASSWORD, FakeClock, bearer, make_identity
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
 VALID_CPF = "529.982.247-25"
 DIGITABLE = "23790.12345 60000.000003 00000.000008 1 96610000012345"
-
-
-def example(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
-    document.pop("$schema", None)
-    return document
 
 
 def unique(prefix: str) -> str:
@@ -99,6 +91,7 @@ async def flows_api(url: str) -> AsyncIterator[Api]:
         await nursery.start(engine.run)
         try:
             engine.identity = make_identity(engine.db, FakeClock(datetime.now(UTC).timestamp()))
+            await engine.db.run(ensure_teams, EXAMPLE_TEAMS)
             app = create_app(engine)
             if "flows_api" not in app.blueprints:  # until create_app registers it
                 app.register_blueprint(create_flows_blueprint(
@@ -271,6 +264,30 @@ async def test_draft_body_checks(api: Api) -> None:
     assert response.status_code == 201 and response.json()["version"] == 2
     response = await api.post(f"/api/v1/flows/{name}/publish", admin, {"version": "2"})
     assert response.status_code == 400
+
+
+async def test_publishing_refuses_a_handoff_to_a_team_that_does_not_exist(api: Api) -> None:
+    admin = await api.user("admin")
+    document = example("boleto")
+    document["id"] = unique("boleto")
+    ghost = unique("équipe fantasma")
+    for node in document["nodes"]:
+        if node["type"] == "handoff":
+            node["team"] = ghost
+    response = await api.post("/api/v1/flows", admin, document)
+    assert response.status_code == 201 and response.json()["valid"] is True  # a draft
+    response = await api.post(f"/api/v1/flows/{document['id']}/publish", admin)
+    assert response.status_code == 422, response.text
+    problems = response.json()["problems"]
+    handoffs = [i for i, n in enumerate(document["nodes"]) if n["type"] == "handoff"]
+    assert sorted(p["path"] for p in problems) == sorted(f"nodes[{i}].team" for i in handoffs)
+    assert all(p["code"] == "unknown_team" and repr(ghost) in p["message"] for p in problems)
+    detail = (await api.get(f"/api/v1/flows/{document['id']}", admin)).json()
+    assert detail["published_version"] is None
+    # Once the team exists, the same draft publishes.
+    await api.engine.db.run(ensure_teams, [ghost])
+    response = await api.post(f"/api/v1/flows/{document['id']}/publish", admin)
+    assert response.status_code == 200, response.text
 
 
 async def test_roles(api: Api) -> None:

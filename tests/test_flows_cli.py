@@ -8,6 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pytake.store import upgrade
+
+from .flow_support import ensure_teams
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
 
 
@@ -17,8 +24,34 @@ def _pytake(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, env=env, timeout=120)
 
 
+def _create_example_teams(url: str) -> None:
+    upgrade(url)
+    engine = sa.create_engine(url)
+    try:
+        with Session(engine) as session:
+            ensure_teams(session)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_publishing_refuses_a_flow_whose_team_does_not_exist(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'flows.db'}"
+    refused = _pytake("flows", "import", str(EXAMPLES / "boleto.json"), "--publish",
+                      "--database-url", url)
+    assert refused.returncode != 0
+    assert "nodes[" in refused.stderr and "team 'financeiro' does not exist" in refused.stderr
+    assert "nothing was stored" in refused.stderr
+    exported = _pytake("flows", "export", "boleto", "--database-url", url)
+    assert exported.returncode != 0
+    # As a draft it is stored: the team may be created before it is published.
+    drafted = _pytake("flows", "import", str(EXAMPLES / "boleto.json"), "--database-url", url)
+    assert drafted.returncode == 0, drafted.stderr
+
+
 def test_import_publishes_and_export_gives_the_flow_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'flows.db'}"
+    _create_example_teams(url)
     imported = _pytake("flows", "import", str(EXAMPLES / "triage.json"),
                        str(EXAMPLES / "boleto.json"), "--publish", "--database-url", url)
     assert imported.returncode == 0, imported.stderr

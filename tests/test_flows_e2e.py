@@ -13,20 +13,16 @@ from typing import Any
 
 import trio
 
-from pytake.flowrun import publish
 from pytake.standins.apis import BillingApiStandIn, run_app
 from pytake.standins.whatsapp import CloudApiStandIn, Customer, CustomerSimulator, run_standin
-from pytake.store import Team
 
 from .agent_support import running_desk
+from .flow_support import publish_examples
 from .webhook_support import APP_SECRET, Edge, running_edge, wa_id, webhook_settings
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
 
 
 def _publish_examples(session: Any) -> None:
-    for name in ("triage", "boleto"):
-        publish(session, json.loads((EXAMPLES / f"{name}.json").read_text()))
+    publish_examples(session)
 
 
 async def test_triage_flow_answers_asks_and_hands_off_to_the_team(
@@ -35,8 +31,8 @@ async def test_triage_flow_answers_asks_and_hands_off_to_the_team(
     async with running_desk(pg_url, tmp_path, agents=1, PYTAKE_FLOWS_DEFAULT="triage",
                             PYTAKE_ROUTING_DEFAULT_TEAM="") as desk:
         db = desk.edge.engine.db
-        await db.run(_publish_examples)
-        await db.run(_rename_team, desk.team_id, "suporte")
+        # The support hand-off goes to the desk's team.
+        await db.run(publish_examples, ("triage", "boleto"), {"suporte": str(desk.team_id)})
         (email,) = desk.agents
         async with desk.connect(email) as agent:
             await agent.event("presence", status="online")
@@ -68,11 +64,6 @@ async def test_triage_flow_answers_asks_and_hands_off_to_the_team(
             await desk.sim.send_text(customer, "alô?")
             await desk.edge.settle()
             assert len(desk.sent_to(customer)) == sent
-
-
-def _rename_team(session: Any, team_id: int, name: str) -> None:
-    team = session.get(Team, team_id)
-    team.name = name
 
 
 async def test_boleto_flow_sends_the_slip_from_the_billing_api_and_resolves(

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 import trio
 from sqlalchemy.orm import Session
 
-from pytake.flowrun import publish
 from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
 from pytake.store import Database
 
+from .flow_support import publish_examples
 from .process_support import free_port, server_env, server_process, until_ready
 from .webhook_support import APP_SECRET, wa_id
 
@@ -27,7 +27,7 @@ NODES = {n["id"]: n for n in json.loads((EXAMPLES / "triage.json").read_text())[
 
 
 def _publish_triage(session: Any) -> None:
-    publish(session, json.loads((EXAMPLES / "triage.json").read_text()))
+    publish_examples(session, ("triage",))
 
 
 async def test_a_turn_replayed_after_a_kill_sends_nothing_twice(

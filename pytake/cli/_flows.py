@@ -180,7 +180,7 @@ def run_import(args: argparse.Namespace) -> int:
     import trio
 
     from pytake.flowrun import publish, set_candidate, store_draft
-    from pytake.flows import validate
+    from pytake.flows import InvalidFlow, validate
     from pytake.store import Database
 
     node_types = _installed_node_types()
@@ -214,7 +214,14 @@ def run_import(args: argparse.Namespace) -> int:
 
     if args.share is not None and not 0.0 <= args.share <= 1.0:
         raise CommandError(f"--share must be between 0 and 1, got {args.share}")
-    for name, version in trio.run(store):
+    try:
+        stored = trio.run(store)
+    except InvalidFlow as exc:
+        for p in exc.problems:
+            print(f"{p.path}: {p.message}", file=sys.stderr)
+        raise CommandError(f"{len(exc.problems)} problem(s) when publishing; nothing was "
+                           "stored") from None
+    for name, version in stored:
         state = "published" if args.publish else "stored as a draft"
         if args.share is not None and not args.publish:
             state = f"takes {args.share:.0%} of new conversations"

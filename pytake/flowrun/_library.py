@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from sqlalchemy.orm import Session
 
-from ..flows import Flow, InvalidFlow, load_flow
+from ..flows import Code, Flow, InvalidFlow, Problem, load_flow
 from ..store import (
     Database,
     FlowVersion,
@@ -29,6 +29,7 @@ from ._repo import (
     add_nodes,
     archive_published,
     candidate_of,
+    existing_teams,
     find_version,
     flow_by_name,
     latest_version_number,
@@ -66,9 +67,32 @@ def store_draft(session: Session, document: dict[str, Any]) -> int:
     return _store(session, document, publish=False)
 
 
+#: The node types that name a team, and so need it to exist when the flow goes live.
+_TEAM_NODES = ("handoff", "team_open")
+
+
+def unknown_teams(session: Session, graph: Any) -> list[Problem]:
+    """A problem per node naming a team that does not exist: a flow published with one would
+    hand customers to nobody (the conversation would stay with the bot)."""
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    named = [(i, node["team"]) for i, node in enumerate(nodes if isinstance(nodes, list) else [])
+             if isinstance(node, dict) and node.get("type") in _TEAM_NODES
+             and isinstance(node.get("team"), str) and node["team"].strip()]
+    existing = existing_teams(session, {team.strip() for _, team in named})
+    return [Problem(f"nodes[{i}].team",
+                    f"team {team.strip()!r} does not exist; create it before publishing",
+                    Code.UNKNOWN_TEAM)
+            for i, team in named if team.strip() not in existing]
+
+
 def publish(session: Session, document: dict[str, Any]) -> int:
     """Store ``document`` (already validated) as the next version of its flow and publish
-    it, archiving the version published before; returns the new version number."""
+    it, archiving the version published before; returns the new version number.
+
+    `InvalidFlow` (nothing stored) when it names a team that does not exist."""
+    problems = unknown_teams(session, document)
+    if problems:
+        raise InvalidFlow(problems)
     return _store(session, document, publish=True)
 
 

@@ -29,6 +29,7 @@ from ..store import (
     FlowVersion,
     FlowVersionStatus,
     OwnerState,
+    Team,
     insert_once,
     insert_rows,
     utcnow,
@@ -65,6 +66,19 @@ _MAX_IP: Final = 45
 
 
 # --- flows -----------------------------------------------------------------------------------
+
+
+def existing_teams(session: Session, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` name a team, by its name or (all digits) its id."""
+    wanted = set(names)
+    if not wanted:
+        return set()
+    ids = {int(n) for n in wanted if n.isdigit() and len(n) < 19}
+    rows = session.execute(
+        sa.select(Team.id, Team.name).where(sa.or_(Team.name.in_(wanted), Team.id.in_(ids)))
+    ).all()
+    found = {str(r.id) for r in rows} | {r.name for r in rows}
+    return wanted & found
 
 
 def flow_by_name(session: Session, name: str, *, lock: bool = False) -> FlowRecord | None:

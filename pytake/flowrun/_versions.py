@@ -37,6 +37,7 @@ from pytake.errors import FlowError
 from ..flows import ID_PATTERN, InvalidFlow, Problem
 from ..store import Flow as FlowRecord
 from ..store import FlowVersion, FlowVersionStatus, utcnow
+from ._library import unknown_teams
 from ._repo import (
     add_audit,
     add_flow,
@@ -218,7 +219,8 @@ def save_draft(session: Session, document: dict[str, Any], *, replace: bool,
 def _switch(session: Session, record: FlowRecord, versions: list[FlowVersion],
             target: FlowVersion, check: Check) -> int | None:
     """Validate ``target`` and publish it, archiving the published one; its number."""
-    problems = check({**target.graph, "version": target.version})
+    problems = [*check({**target.graph, "version": target.version}),
+                *unknown_teams(session, target.graph)]
     if problems:
         raise InvalidFlow(problems)
     archived = None

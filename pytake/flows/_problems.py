@@ -58,6 +58,8 @@ class Code(enum.StrEnum):
     BAD_CONDITION = "bad_condition"
     #: A module action no installed module declares (only when modules are required).
     UNKNOWN_MODULE = "unknown_module"
+    #: A team (``handoff``, ``team_open``) that does not exist (checked when publishing).
+    UNKNOWN_TEAM = "unknown_team"
 
 
 @attrs.frozen

@@ -291,7 +291,7 @@ def create_flows_blueprint(
             return _invalid(exc.problems)
 
     @bp.post("/api/v1/flows/simulate")
-    @documented(request=schemas.SIMULATION, response=schemas.TRANSCRIPT, errors=(504,))
+    @documented(request=schemas.SIMULATION, response=schemas.TRANSCRIPT, errors=(404, 504))
     @requires(Permission.FLOWS_READ)
     async def simulate_flow() -> Response:
         """Play customer messages to a flow with recording ports; answer the transcript."""
