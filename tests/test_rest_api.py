@@ -29,11 +29,14 @@ from pytake.store import (
     Conversation,
     ConversationEvent,
     Customer,
+    FlowExecution,
+    FlowVersion,
     Message,
     Team,
     TeamMember,
     User,
 )
+from pytake.store import Flow as FlowRecord
 from pytake.web import create_app
 
 from ._support import brief, serving
@@ -524,6 +527,64 @@ async def test_agents_see_only_their_own_and_their_teams_waiting(pg_api: Api) ->
 
     no_token = await api.client.get(f"/api/v1/conversations/{seeded['colleagues']}/messages")
     assert (no_token.status_code, no_token.json()["code"]) == (401, "missing_token")
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+async def test_a_customer_profile_lists_past_conversations_and_what_flows_collected(
+        api: Api) -> None:
+    agent_id, agent = await api.user("agent")
+    _, stranger = await api.user("agent")
+    _, supervisor = await api.user("supervisor")
+
+    def seed(s: Session) -> dict[str, int]:
+        team = make_team(s)
+        add_member(s, team, agent_id)
+        earlier = make_conversation(s, name="Zoë Ñandú 🌵", status="resolved",
+                                    owner="resolved", team_id=team)
+        customer_id = s.get_one(Conversation, earlier).customer_id
+        now = Conversation(customer_id=customer_id, business_phone_number_id=PHONE_NUMBER_ID,
+                           status="open", owner_state="assigned", team_id=team,
+                           assigned_agent_id=agent_id, labels=["vip"], opened_at=BASE)
+        s.add(now)
+        s.flush()
+        version = _flow_version(s)
+        for step, variables in enumerate(({"cpf": "111"}, {"cpf": "529.982.247-25",
+                                                           "topic": "boleto"})):
+            s.add(FlowExecution(conversation_id=earlier, flow_version_id=version,
+                                node_key=f"n{step}", step_type="answered",
+                                variables=variables))
+        return {"customer": customer_id, "earlier": earlier, "now": now.id}
+
+    seeded = await api.run(seed)
+    path = f"/api/v1/customers/{seeded['customer']}"
+    for headers in (agent, supervisor):
+        response = await api.get(path, headers)
+        assert response.status_code == 200, response.text
+        profile = response.json()
+        assert profile["name"] == "Zoë Ñandú 🌵" and profile["id"] == seeded["customer"]
+        assert [c["id"] for c in profile["conversations"]] == [seeded["now"], seeded["earlier"]]
+        latest, earlier = profile["conversations"]
+        assert latest["labels"] == ["vip"] and latest["collected"] == {}
+        # The variables after the last flow step, not the first.
+        assert earlier["collected"] == {"cpf": "529.982.247-25", "topic": "boleto"}
+        assert earlier["status"] == "resolved"
+    refused = await api.get(path, stranger)
+    assert refused.status_code == 403 and "customer" in brief(refused)["error"]
+    missing = await api.get("/api/v1/customers/999999999", supervisor)
+    assert missing.status_code == 404 and "999999999" in brief(missing)["error"]
+    assert (await api.client.get(path)).status_code == 401
+
+
+def _flow_version(s: Session) -> int:
+    flow = FlowRecord(name=unique("flow"))
+    s.add(flow)
+    s.flush()
+    version = FlowVersion(flow_id=flow.id, version=1, graph={}, status="published")
+    s.add(version)
+    s.flush()
+    return version.id
 
 
 # --- teams -----------------------------------------------------------------------------------

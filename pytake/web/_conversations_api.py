@@ -6,6 +6,7 @@ Routes (answers are JSON; ``docs/rest-api.md`` has the shapes):
 - ``GET /api/v1/conversations/<id>``              one conversation
 - ``GET /api/v1/conversations/<id>/messages``     its messages, newest first, by cursor
 - ``GET /api/v1/conversations/<id>/events``       its event log (notes included), by ``seq``
+- ``GET /api/v1/customers/<id>``                  a customer, past conversations, what flows got
 
 Who sees what: supervisors and admins see every conversation; an agent sees those assigned
 to them and those waiting (``queued`` or ``offered``) in a team they are a member of. An
@@ -30,6 +31,7 @@ from pytake.conversations import (
     conversation_messages,
     conversations_order,
     conversations_page,
+    customer_profile,
     messages_order,
     recomputed_metrics,
     visible_conversation,
@@ -159,6 +161,31 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
             visible_conversation, conversation_id, current_principal(), readonly=True
         )
         return jsonify(_conversation_json(*_found(found, conversation_id)))
+
+    @bp.get("/api/v1/customers/<int:customer_id>")
+    @documented(response=schemas.CUSTOMER_PROFILE)
+    @requires(Permission.CONVERSATIONS_READ)
+    async def get_customer(customer_id: int) -> Response:
+        """A customer and their latest 50 conversations (newest first), each with what its
+        flows collected; for an agent, a customer of one of their conversations."""
+        found = await db.run(customer_profile, customer_id, current_principal(), readonly=True)
+        if found is None:
+            raise NotFound(f"customer {customer_id} not found")
+        customer, conversations = found
+        return jsonify({
+            "id": customer.id,
+            "name": customer.name,
+            "phone": customer.phone,
+            "wa_id": customer.wa_id,
+            "business_phone_number_id": customer.business_phone_number_id,
+            "created_at": iso(customer.created_at),
+            "conversations": [{
+                "id": c.id, "status": str(c.status), "owner": str(c.owner_state),
+                "team_id": c.team_id, "assigned_agent_id": c.assigned_agent_id,
+                "labels": list(c.labels or []), "opened_at": iso(c.opened_at),
+                "resolved_at": iso(c.resolved_at), "collected": collected,
+            } for c, collected in conversations],
+        })
 
     @bp.get("/api/v1/conversations/<int:conversation_id>/messages")
     @documented(query=schemas.MESSAGES_QUERY, response=schemas.MESSAGES)

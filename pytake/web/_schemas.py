@@ -107,6 +107,18 @@ CONVERSATION: Final = obj({
     "labels": STRINGS, "last_customer_message_at": MAYBE_TIME, "opened_at": MAYBE_TIME,
     "resolved_at": MAYBE_TIME, "last_activity_at": MAYBE_TIME,
 })
+CUSTOMER_PROFILE: Final = obj({
+    "id": INT, "name": MAYBE_STRING, "phone": MAYBE_STRING, "wa_id": MAYBE_STRING,
+    "business_phone_number_id": STRING, "created_at": MAYBE_TIME,
+    "conversations": {"type": "array", "items": obj({
+        "id": INT, "status": STRING, "owner": STRING, "team_id": MAYBE_INT,
+        "assigned_agent_id": MAYBE_INT, "labels": STRINGS, "opened_at": MAYBE_TIME,
+        "resolved_at": MAYBE_TIME,
+        "collected": {"type": "object",
+                      "description": "the flow variables after the conversation's last "
+                                     "flow step ({} when no flow ran)"},
+    })},
+})
 CONVERSATIONS_QUERY: Final = {
     "cursor": PAGE_QUERY["cursor"],
     "limit": {"type": "integer", "minimum": 1, "maximum": 200},

@@ -25,6 +25,7 @@ from ...store import (
     Conversation,
     ConversationEvent,
     Customer,
+    FlowExecution,
     Keyset,
     Message,
     OwnerState,
@@ -40,6 +41,7 @@ __all__ = [
     "conversation_messages",
     "conversations_order",
     "conversations_page",
+    "customer_profile",
     "messages_order",
     "recomputed_metrics",
     "visible_conversation",
@@ -272,3 +274,51 @@ def conversation_events(
         .limit(limit + 1)
     ).all()
     return list(rows[:limit]), len(rows) > limit
+
+
+#: The most past conversations a customer's profile lists (newest first).
+PROFILE_CONVERSATIONS: Final = 50
+
+
+def customer_profile(
+    session: Session, customer_id: int, principal: Principal
+) -> tuple[Customer, list[tuple[Conversation, dict[str, Any]]]] | None:
+    """The customer and their latest conversations (newest first), each with what its flows
+    collected (the variables after its last flow step). ``None`` if there is no such
+    customer; `Forbidden` for an agent none of whose conversations is theirs to see.
+
+    An agent who may see one of the customer's conversations sees the customer's history:
+    the context of whom they are talking to. Opening another of those conversations is still
+    checked one by one."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    if principal.role == UserRole.AGENT:
+        mine = session.scalar(
+            sa.select(Conversation.id)
+            .where(Conversation.customer_id == customer_id, _visible_to(principal.user_id))
+            .limit(1)
+        )
+        if mine is None:
+            raise Forbidden(f"customer {customer_id} has no conversation assigned to you "
+                            "or waiting in one of your teams")
+    conversations = list(session.scalars(
+        sa.select(Conversation)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
+        .limit(PROFILE_CONVERSATIONS)
+    ))
+    ids = [c.id for c in conversations]
+    last_steps = (
+        sa.select(sa.func.max(FlowExecution.id))
+        .where(FlowExecution.conversation_id.in_(ids))
+        .group_by(FlowExecution.conversation_id)
+    )
+    collected: dict[int, Any] = {}
+    if ids:
+        rows = session.execute(
+            sa.select(FlowExecution.conversation_id, FlowExecution.variables)
+            .where(FlowExecution.id.in_(last_steps))
+        ).all()
+        collected = {row.conversation_id: row.variables for row in rows}
+    return customer, [(c, dict(collected.get(c.id) or {})) for c in conversations]

@@ -3,6 +3,7 @@ import { Button } from '@/components'
 import { formatTime, t, type MessageKey } from '@/lib/i18n'
 import { Composer } from './Composer'
 import { ConversationActions, type ActionDialog } from './ConversationActions'
+import { CustomerPanel } from './CustomerPanel'
 import { customerLabel } from './Inbox'
 import { fromApi, isConversationMessage, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
 import { isShortcut } from './keyboard'
@@ -69,6 +70,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
   const { title, subtitle } = customerLabel(item, info)
   const assigned = item.state === 'assigned'
   const [dialog, setDialog] = useState<ActionDialog | null>(null)
+  const [customerOpen, setCustomerOpen] = useState(false)
   const composerRef = useRef<HTMLTextAreaElement>(null)
 
   // R replies, N adds a note, T transfers, Shift+E resolves (Shift: resolving by a stray key
@@ -91,75 +93,88 @@ export function ConversationView({ item, info }: ConversationViewProps) {
   }, [assigned, item.id, resolve])
 
   return (
-    <section aria-labelledby="conversation-title" className="flex min-h-0 flex-1 flex-col">
-      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-3">
-        {/* On a narrow screen the conversation replaces the inbox: this is the way back. */}
-        <Button variant="ghost" size="sm" className="md:hidden" onClick={() => deskActions.select(null)}>
-          <span aria-hidden="true">←</span>
-          <span className="sr-only">{t('desk.back')}</span>
-        </Button>
-        <div className="min-w-0 flex-1">
-          <h2 id="conversation-title" className="truncate font-semibold">
-            {title}
-          </h2>
-          {subtitle ? <p className="truncate text-xs text-slate-500">{subtitle}</p> : null}
-          {item.labels.length > 0 ? (
-            <p className="mt-1 flex flex-wrap gap-1">
-              {item.labels.map((label) => (
-                <span key={label} className="rounded bg-slate-200 px-1.5 text-xs text-slate-700">
-                  {label}
-                </span>
-              ))}
-            </p>
-          ) : null}
-        </div>
-        {assigned ? (
-          <Button variant="secondary" aria-keyshortcuts="Shift+E" onClick={() => void commands.resolve(item.id)}>
-            {t('desk.resolve')}
+    <div className="relative flex min-h-0 min-w-0 flex-1">
+      <section aria-labelledby="conversation-title" className="flex min-h-0 min-w-0 flex-1 flex-col">
+        <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-3">
+          {/* On a narrow screen the conversation replaces the inbox: this is the way back. */}
+          <Button variant="ghost" size="sm" className="md:hidden" onClick={() => deskActions.select(null)}>
+            <span aria-hidden="true">←</span>
+            <span className="sr-only">{t('desk.back')}</span>
           </Button>
-        ) : (
-          <>
-            <Button onClick={() => void commands.accept(item.id)}>{t('desk.accept')}</Button>
-            <Button variant="secondary" onClick={() => void commands.decline(item.id)}>
-              {t('desk.decline')}
-            </Button>
-          </>
-        )}
-      </header>
-      {assigned ? <ConversationActions item={item} open={dialog} onOpenChange={setDialog} /> : null}
-      {item.note ? <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">{item.note}</p> : null}
-      <div
-        ref={logRef}
-        role="log"
-        // Named by `title`, not aria-label: a label "Messages" would also match a search for the
-        // composer's label "Message" (Playwright's getByLabel matches substrings of aria-label).
-        title={t('desk.messages')}
-        className="flex min-h-0 flex-1 flex-col gap-2 overflow-y-auto bg-slate-100 p-4"
-      >
-        {query.hasNextPage ? (
-          <div className="flex justify-center">
-            <Button
-              variant="ghost"
-              size="sm"
-              disabled={query.isFetchingNextPage}
-              onClick={() => void query.fetchNextPage()}
-            >
-              {t('desk.loadOlder')}
-            </Button>
+          <div className="min-w-0 flex-1">
+            <h2 id="conversation-title" className="truncate font-semibold">
+              {title}
+            </h2>
+            {subtitle ? <p className="truncate text-xs text-slate-500">{subtitle}</p> : null}
+            {item.labels.length > 0 ? (
+              <p className="mt-1 flex flex-wrap gap-1">
+                {item.labels.map((label) => (
+                  <span key={label} className="rounded bg-slate-200 px-1.5 text-xs text-slate-700">
+                    {label}
+                  </span>
+                ))}
+              </p>
+            ) : null}
           </div>
-        ) : null}
-        {query.isPending && live.length === 0 ? <p className="text-sm text-slate-500">{t('common.loading')}</p> : null}
-        {query.isError ? (
-          <p className="text-sm text-red-700">{t('common.error', { detail: query.error.message })}</p>
-        ) : null}
-        {!query.isPending && messages.length === 0 ? (
-          <p className="text-sm text-slate-500">{t('desk.noMessages')}</p>
-        ) : null}
-        {messages.map((m) => (
-          <MessageBubble key={m.id} message={m} />
-        ))}
-      </div>
-      <Composer ref={composerRef} disabled={!assigned} onSend={(text) => void commands.send(item.id, text)} />
-    </section>
+          <Button
+            variant="ghost"
+            aria-expanded={customerOpen}
+            aria-controls={customerOpen ? 'customer-panel' : undefined}
+            onClick={() => setCustomerOpen((open) => !open)}
+          >
+            {t('desk.showCustomer')}
+          </Button>
+          {assigned ? (
+            <Button variant="secondary" aria-keyshortcuts="Shift+E" onClick={() => void commands.resolve(item.id)}>
+              {t('desk.resolve')}
+            </Button>
+          ) : (
+            <>
+              <Button onClick={() => void commands.accept(item.id)}>{t('desk.accept')}</Button>
+              <Button variant="secondary" onClick={() => void commands.decline(item.id)}>
+                {t('desk.decline')}
+              </Button>
+            </>
+          )}
+        </header>
+        {assigned ? <ConversationActions item={item} open={dialog} onOpenChange={setDialog} /> : null}
+        {item.note ? <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">{item.note}</p> : null}
+        <div
+          ref={logRef}
+          role="log"
+          // Named by `title`, not aria-label: a label "Messages" would also match a search for the
+          // composer's label "Message" (Playwright's getByLabel matches substrings of aria-label).
+          title={t('desk.messages')}
+          className="flex min-h-0 flex-1 flex-col gap-2 overflow-y-auto bg-slate-100 p-4"
+        >
+          {query.hasNextPage ? (
+            <div className="flex justify-center">
+              <Button
+                variant="ghost"
+                size="sm"
+                disabled={query.isFetchingNextPage}
+                onClick={() => void query.fetchNextPage()}
+              >
+                {t('desk.loadOlder')}
+              </Button>
+            </div>
+          ) : null}
+          {query.isPending && live.length === 0 ? <p className="text-sm text-slate-500">{t('common.loading')}</p> : null}
+          {query.isError ? (
+            <p className="text-sm text-red-700">{t('common.error', { detail: query.error.message })}</p>
+          ) : null}
+          {!query.isPending && messages.length === 0 ? (
+            <p className="text-sm text-slate-500">{t('desk.noMessages')}</p>
+          ) : null}
+          {messages.map((m) => (
+            <MessageBubble key={m.id} message={m} />
+          ))}
+        </div>
+        <Composer ref={composerRef} disabled={!assigned} onSend={(text) => void commands.send(item.id, text)} />
+      </section>
+      {customerOpen ? (
+        <CustomerPanel customerId={item.customerId} conversationId={item.id} onClose={() => setCustomerOpen(false)} />
+      ) : null}
+    </div>
   )
 }

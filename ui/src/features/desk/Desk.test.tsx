@@ -96,6 +96,22 @@ beforeEach(() => {
           }),
         )
       }
+      if (url.startsWith('/api/v1/customers/7')) {
+        return Promise.resolve(
+          json({
+            id: 7,
+            name: 'Ana Souza',
+            phone: '+5511987654321',
+            wa_id: '5511987654321',
+            business_phone_number_id: 'p',
+            created_at: '2026-01-01T10:00:00+00:00',
+            conversations: [
+              { id: 42, status: 'open', owner: 'assigned', team_id: 3, assigned_agent_id: 12, labels: [], opened_at: '2026-03-01T11:00:00+00:00', resolved_at: null, collected: {} },
+              { id: 30, status: 'resolved', owner: 'resolved', team_id: 3, assigned_agent_id: null, labels: ['boleto'], opened_at: '2026-02-01T11:00:00+00:00', resolved_at: '2026-02-01T12:00:00+00:00', collected: { cpf: '529.982.247-25', topic: '<b>2ª via</b>' } },
+            ],
+          }),
+        )
+      }
       if (url.startsWith('/api/v1/teams/3/members')) {
         return Promise.resolve(
           json({
@@ -346,5 +362,37 @@ describe('Desk', () => {
     expect(ws.sent.find((c) => c.type === 'resolve')).toBeUndefined()
     await user.keyboard('{Shift>}E{/Shift}')
     expect(ws.sent.find((c) => c.type === 'resolve')).toMatchObject({ conversation_id: 42 })
+  })
+
+  it('shows the customer panel: past conversations and what flows collected', async () => {
+    const user = userEvent.setup()
+    renderDesk()
+    const ws = socket()
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      ws.receive({
+        seq: 1,
+        type: 'conversation.assigned',
+        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+        at: 1001,
+      })
+    })
+    await user.click(screen.getByRole('button', { name: /5511987654321|Ana Souza/ }))
+    const toggle = screen.getByRole('button', { name: 'Customer details' })
+    expect(toggle).toHaveAttribute('aria-expanded', 'false')
+    await user.click(toggle)
+    expect(toggle).toHaveAttribute('aria-expanded', 'true')
+    const panel = screen.getByRole('complementary', { name: 'Customer' })
+    await waitFor(() => expect(within(panel).getByText('529.982.247-25')).toBeInTheDocument())
+    const items = within(panel).getAllByRole('listitem')
+    expect(items).toHaveLength(2)
+    expect(items[0]).toHaveTextContent('this one')
+    expect(items[1]).toHaveTextContent('Resolved')
+    expect(items[1]).toHaveTextContent('boleto')
+    // Collected values are text, never markup.
+    expect(within(panel).getByText('<b>2ª via</b>')).toBeInTheDocument()
+    await user.click(within(panel).getByRole('button', { name: 'Close' }))
+    expect(screen.queryByRole('complementary', { name: 'Customer' })).toBeNull()
   })
 })

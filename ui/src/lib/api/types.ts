@@ -45,3 +45,5 @@ export type Team = TeamsPage['teams'][number]
 export type MembersPage = Answer<'/api/v1/teams/{team_id}/members', 'get'>
 
 export type TeamMember = MembersPage['members'][number]
+
+export type CustomerProfile = Answer<'/api/v1/customers/{customer_id}', 'get'>

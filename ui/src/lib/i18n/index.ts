@@ -46,3 +46,7 @@ export function formatDuration(totalSeconds: number): string {
 export function formatTime(date: Date): string {
   return new Intl.DateTimeFormat(current, { hour: '2-digit', minute: '2-digit' }).format(date)
 }
+
+export function formatDate(date: Date): string {
+  return new Intl.DateTimeFormat(current, { dateStyle: 'short', timeStyle: 'short' }).format(date)
+}

@@ -111,6 +111,14 @@ export const en = {
   'desk.shortcutNote': 'Add a private note',
   'desk.shortcutTransfer': 'Transfer the conversation',
   'desk.shortcutResolve': 'Resolve the conversation',
+  'desk.customerPanel': 'Customer',
+  'desk.customerName': 'Name',
+  'desk.customerPhone': 'Phone',
+  'desk.pastConversations': 'Conversations',
+  'desk.thisConversation': 'this one',
+  'desk.conversationStatus.open': 'Open',
+  'desk.conversationStatus.resolved': 'Resolved',
+  'desk.showCustomer': 'Customer details',
 } as const
 
 export type MessageKey = keyof typeof en
@@ -227,4 +235,12 @@ export const ptBR: Record<MessageKey, string> = {
   'desk.shortcutNote': 'Adicionar nota privada',
   'desk.shortcutTransfer': 'Transferir a conversa',
   'desk.shortcutResolve': 'Resolver a conversa',
+  'desk.customerPanel': 'Cliente',
+  'desk.customerName': 'Nome',
+  'desk.customerPhone': 'Telefone',
+  'desk.pastConversations': 'Conversas',
+  'desk.thisConversation': 'esta',
+  'desk.conversationStatus.open': 'Aberta',
+  'desk.conversationStatus.resolved': 'Resolvida',
+  'desk.showCustomer': 'Dados do cliente',
 }
