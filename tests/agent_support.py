@@ -15,8 +15,10 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
+from pytake.config import load_settings
+from pytake.identity import IdentityService
 from pytake.standins.whatsapp import CloudApiStandIn, Customer, CustomerSimulator, run_standin
-from pytake.store import Team, TeamMember, UserRole
+from pytake.store import Database, Team, TeamMember, UserRole
 
 from .webhook_support import APP_SECRET, Edge, running_edge, wa_id, webhook_settings
 
@@ -210,3 +212,26 @@ async def running_desk(database_url: str, tmp_path: Path, *, agents: int = 2,
 
 def _rename(session: Any, team_id: int, name: str) -> None:
     session.get(Team, team_id).name = name
+
+
+async def seed_agent(url: str, team_name: str, secret_key: str) -> str:
+    """A team named ``team_name`` with one agent, written straight to the database at
+    ``url`` (for a `pytake serve` process started after); returns the agent's email."""
+    settings = load_settings(environ={"PYTAKE_DATABASE_URL": url,
+                                      "PYTAKE_SECRET_KEY": secret_key})
+    db = Database(url)
+    try:
+        identity = IdentityService.from_settings(db, settings)
+        email = f"agent-{secrets.token_hex(3)}@example.com"
+        user = await identity.create_user(email, "Agent", UserRole.AGENT, PASSWORD)
+
+        def seed(session: Any) -> None:
+            team = Team(name=team_name, routing_strategy="least_busy")
+            session.add(team)
+            session.flush()
+            session.add(TeamMember(team_id=team.id, user_id=user.id, max_concurrent=5))
+
+        await db.run(seed)
+        return email
+    finally:
+        await db.aclose()

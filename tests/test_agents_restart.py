@@ -7,45 +7,20 @@ from __future__ import annotations
 import secrets
 import signal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import trio
 
-from pytake.config import load_settings
-from pytake.identity import IdentityService
 from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
 from pytake.standins.whatsapp._customers import RetryPolicy
-from pytake.store import Database, Team, TeamMember, UserRole
 
-from .agent_support import PASSWORD, agent_client
+from .agent_support import PASSWORD, agent_client, seed_agent
 from .process_support import free_port, server_env, server_process, until_ready
 from .storage_fixtures import RedisTarget
 from .webhook_support import APP_SECRET, wa_id
 
 SECRET_KEY = "k" * 48  # fixed: tokens stay valid across the restart
-
-
-async def _seed(url: str, team_name: str) -> str:
-    settings = load_settings(environ={"PYTAKE_DATABASE_URL": url,
-                                      "PYTAKE_SECRET_KEY": SECRET_KEY})
-    db = Database(url)
-    try:
-        identity = IdentityService.from_settings(db, settings)
-        email = f"agent-{secrets.token_hex(3)}@example.com"
-        user = await identity.create_user(email, "Agent", UserRole.AGENT, PASSWORD)
-
-        def seed(session: Any) -> None:
-            team = Team(name=team_name, routing_strategy="least_busy")
-            session.add(team)
-            session.flush()
-            session.add(TeamMember(team_id=team.id, user_id=user.id, max_concurrent=5))
-
-        await db.run(seed)
-        return email
-    finally:
-        await db.aclose()
 
 
 # The killed server drops the agent's TCP connection; trio-websocket's client then never
@@ -55,7 +30,7 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
     pg_url: str, redis_target: RedisTarget, tmp_path: Path
 ) -> None:
     team_name = "team-" + secrets.token_hex(4)
-    email = await _seed(pg_url, team_name)
+    email = await seed_agent(pg_url, team_name, SECRET_KEY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
@@ -121,7 +96,7 @@ async def test_a_clean_shutdown_closes_agent_sockets_with_going_away(
     pg_url: str, tmp_path: Path
 ) -> None:
     team_name = "team-" + secrets.token_hex(4)
-    email = await _seed(pg_url, team_name)
+    email = await seed_agent(pg_url, team_name, SECRET_KEY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = server_env(pg_url, tmp_path, PYTAKE_SECRET_KEY=SECRET_KEY)

@@ -1,7 +1,8 @@
 """The agents' desk in a real browser (Debian's Chromium driven by Playwright) against PyTake
 on PostgreSQL with the Cloud API stand-in: sign in, a customer's message offered and
 accepted, a reply that reaches the stand-in, the browser offline while three messages arrive
-(all shown, in order, without a reload), a customer's HTML shown as text, resolve.
+(all shown, in order, without a reload), a customer's HTML shown as text, resolve; labels,
+priority, a note and a transfer; the server killed and started again under an open desk.
 
 The browser runs in a worker thread (Playwright's sync API); the customers and the stand-in
 run in the test's trio loop, reached with ``trio.from_thread``."""
@@ -9,6 +10,8 @@ run in the test's trio loop, reached with ``trio.from_thread``."""
 from __future__ import annotations
 
 import re
+import secrets
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,18 @@ import pytest
 import trio
 from playwright.sync_api import Page, expect, sync_playwright
 
+from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
+from pytake.standins.whatsapp._customers import RetryPolicy
 from pytake.web._app_files import find_app_dir
 
-from .agent_support import PASSWORD, Desk, running_desk
+from .agent_support import PASSWORD, Desk, running_desk, seed_agent
+from .process_support import free_port, server_env, server_process, until_ready
+from .webhook_support import APP_SECRET, wa_id
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: Fixed, so that the desk's tokens stay valid across a server restart.
+RESTART_KEY = "r" * 48
 #: How long a browser step may wait for the page (a busy CI machine, the first render).
 STEP_MS = 15_000
 
@@ -33,6 +42,23 @@ def built_app() -> Path:
     assert folder is not None, "the web app is not built: run `make ui` (make test builds it)"
     assert Path(CHROMIUM).exists(), "Chromium is missing: scripts/ensure-browser.sh installs it"
     return folder
+
+
+#: axe-core, from the web app's npm dev dependencies (the build does not ship it).
+AXE = Path(__file__).resolve().parent.parent / "ui" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_problems(page: Page) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now (WCAG 2.1 A/AA)."""
+    assert AXE.exists(), "axe-core is missing: `npm ci` in ui/ installs it"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Evaluated by the driver: the page's CSP (rightly) refuses an injected script tag.
+        page.evaluate(AXE.read_text() + "\n;true")
+    result = page.evaluate(
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _in_trio(token: trio.lowlevel.TrioToken) -> Callable[..., Any]:
@@ -59,12 +85,27 @@ def _journey(desk: Desk, email: str, in_trio: Callable[..., Any]) -> list[str]:
         context = browser.new_context(locale="en-US")
         page = context.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(desk.base_url + "/login")
+        expect(page.get_by_label("Email")).to_be_visible(timeout=STEP_MS)
+        problems = {"sign-in": serious_accessibility_problems(page)}
         _sign_in(page, desk.base_url, email)
 
         in_trio(desk.sim.send_text, customer, "preciso de ajuda")
+        expect(page.get_by_role("button", name="Accept")).to_be_visible(timeout=STEP_MS)
+        problems["an offer"] = serious_accessibility_problems(page)
         page.get_by_role("button", name="Accept").click(timeout=STEP_MS)
         log = page.get_by_role("log", name="Messages")
         expect(log.get_by_text("preciso de ajuda")).to_be_visible(timeout=STEP_MS)
+        problems["a conversation"] = serious_accessibility_problems(page)
+        page.get_by_role("button", name="Customer details").click()
+        expect(page.get_by_role("complementary", name="Customer")).to_contain_text(
+            "Ana", timeout=STEP_MS)
+        problems["the customer panel"] = serious_accessibility_problems(page)
+        page.locator("body").press("t")
+        expect(page.get_by_role("dialog", name="Transfer")).to_be_visible(timeout=STEP_MS)
+        problems["the transfer dialog"] = serious_accessibility_problems(page)
+        page.keyboard.press("Escape")
+        assert problems == {k: [] for k in problems}, problems
 
         reply = "Olá! Como posso *ajudar*?"
         page.get_by_label("Message").fill(reply)
@@ -174,3 +215,73 @@ async def test_an_agent_labels_prioritises_notes_and_transfers_in_the_browser(
     assert data["labels"] == ["vip ⭐"]
     assert data["priority"] == 50
     assert data["preview"] == "quero trocar de plano"
+
+
+def _through_a_restart(env: dict[str, str], port: int, log: Path, email: str,
+                       customer: Customer, sim: CustomerSimulator,
+                       in_trio: Callable[..., Any], in_background: Callable[..., Any]) -> None:
+    """A signed-in desk while its server is killed (SIGKILL) and started again: the desk
+    shows it is reconnecting, then catches up by itself with what the customer wrote while
+    the server was down, once and in order."""
+    base = f"http://127.0.0.1:{port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="en-US").new_page()
+        with server_process(env, port, log) as first:
+            in_trio(until_ready, base)
+            _sign_in(page, base, email)
+            in_trio(sim.send_text, customer, "meu boleto venceu")
+            page.get_by_role("button", name="Accept").click(timeout=STEP_MS)
+            messages = page.get_by_role("log", name="Messages")
+            expect(messages.get_by_text("meu boleto venceu")).to_be_visible(timeout=STEP_MS)
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        status = page.get_by_role("status")
+        expect(status).to_have_text(re.compile("Reconnecting|Offline"), timeout=STEP_MS)
+        # Sent while the server is down: the simulator retries, as the Cloud API does.
+        in_background(sim.send_text, customer, "alô? ainda aí?")
+        with server_process(env, port, log):
+            in_trio(until_ready, base)
+            expect(messages.get_by_text("alô? ainda aí?")).to_be_visible(timeout=30_000)
+            expect(status).to_have_text("Connected", timeout=STEP_MS)
+            shown = messages.inner_text()
+            assert shown.count("meu boleto venceu") == 1
+            assert shown.index("meu boleto venceu") < shown.index("alô? ainda aí?")
+            page.get_by_label("Message").fill("Estou aqui!")
+            page.get_by_role("button", name="Send").click()
+            expect(messages.get_by_text("Sent")).to_be_visible(timeout=STEP_MS)
+        browser.close()
+
+
+# The killed server drops the sockets of its clients (the simulator's HTTP connections).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_the_desk_catches_up_by_itself_after_the_server_restarts(
+        pg_url: str, tmp_path: Path, built_app: Path) -> None:
+    team_name = "team-" + secrets.token_hex(4)
+    email = await seed_agent(pg_url, team_name, RESTART_KEY)
+    port = free_port()
+    log = tmp_path / "server.log"
+    customer = Customer(wa_id(), "Ana")
+    async with run_standin(token="sim-token") as standin, trio.open_nursery() as nursery:
+        env = server_env(
+            pg_url, tmp_path,
+            PYTAKE_UI_DIR=str(built_app),
+            PYTAKE_SECRET_KEY=RESTART_KEY,
+            PYTAKE_WHATSAPP_APP_SECRET=APP_SECRET,
+            PYTAKE_WHATSAPP_ACCESS_TOKEN="sim-token",
+            PYTAKE_WHATSAPP_API_BASE=str(standin.base_url),
+            PYTAKE_ROUTING_DEFAULT_TEAM=team_name,
+            PYTAKE_AGENT_OFFLINE_GRACE="60",
+        )
+        async with CustomerSimulator(f"http://127.0.0.1:{port}/webhooks/whatsapp", APP_SECRET,
+                                     customers=[customer], standin=standin,
+                                     retry=RetryPolicy(delays=(0.25,) * 200)) as sim:
+            token = trio.lowlevel.current_trio_token()
+
+            def in_background(fn: Callable[..., Any], *args: Any) -> None:
+                trio.from_thread.run_sync(nursery.start_soon, fn, *args, trio_token=token)
+
+            await trio.to_thread.run_sync(_through_a_restart, env, port, log, email, customer,
+                                          sim, _in_trio(token), in_background)
+        assert any(s.body.get("text", {}).get("body") == "Estou aqui!" for s in standin.sent)
+    assert "Traceback" not in log.read_text(errors="replace")

@@ -3,7 +3,7 @@ import type { ComponentPropsWithRef } from 'react'
 type Variant = 'primary' | 'secondary' | 'danger' | 'ghost'
 
 const variants: Record<Variant, string> = {
-  primary: 'bg-emerald-600 text-white hover:bg-emerald-700 disabled:bg-emerald-300',
+  primary: 'bg-emerald-700 text-white hover:bg-emerald-800 disabled:bg-emerald-300',
   secondary: 'border border-slate-300 bg-white text-slate-800 hover:bg-slate-100 disabled:text-slate-400',
   danger: 'border border-red-300 bg-white text-red-700 hover:bg-red-50 disabled:text-red-300',
   ghost: 'text-slate-700 hover:bg-slate-200 disabled:text-slate-400',

@@ -59,7 +59,7 @@ export function Inbox({ items, names }: InboxProps) {
                 <span className="flex items-baseline justify-between gap-2">
                   <span className="truncate font-medium">{title}</span>
                   {item.unread > 0 ? (
-                    <span className="shrink-0 rounded-full bg-emerald-600 px-2 text-xs font-semibold text-white">
+                    <span className="shrink-0 rounded-full bg-emerald-700 px-2 text-xs font-semibold text-white">
                       <span aria-hidden="true">{item.unread}</span>
                       <span className="sr-only">{t('desk.unread', { count: item.unread })}</span>
                     </span>

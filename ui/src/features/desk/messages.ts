@@ -59,7 +59,10 @@ export function fromApi(m: ApiMessage): ViewMessage {
   }
 }
 
-/** Stored messages merged with live ones, deduplicated by id, oldest first. */
+/** Stored messages merged with live ones, deduplicated by id, in the order the server stored
+ * them (row ids grow), then this tab's unconfirmed sends. Not by time: a live message carries
+ * WhatsApp's timestamp (whole seconds, set when the customer sent it, however late it arrived)
+ * and a stored one the server's time, so two messages a second apart could swap. */
 export function mergeMessages(
   stored: ViewMessage[],
   live: LiveMessage[],
@@ -83,8 +86,8 @@ export function mergeMessages(
     const aLocal = typeof a.id === 'string'
     const bLocal = typeof b.id === 'string'
     if (aLocal !== bLocal) return aLocal ? 1 : -1
-    if (a.at !== b.at) return a.at - b.at
-    return typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : 0
+    if (typeof a.id === 'number' && typeof b.id === 'number') return a.id - b.id
+    return a.at - b.at
   })
 }
 
