@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import pytest
 import trio
 from playwright.sync_api import Page, expect, sync_playwright
 
-from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
-from pytake.standins.whatsapp._customers import RetryPolicy
+from pytake.standins.whatsapp import Customer, CustomerSimulator, RetryPolicy, run_standin
+from pytake.standins.whatsapp._payloads import text_message
+from pytake.store import TeamMember, UserRole
 from pytake.web._app_files import find_app_dir
 
 from .agent_support import PASSWORD, Desk, running_desk, seed_agent
@@ -285,3 +287,140 @@ async def test_the_desk_catches_up_by_itself_after_the_server_restarts(
                                           sim, _in_trio(token), in_background)
         assert any(s.body.get("text", {}).get("body") == "Estou aqui!" for s in standin.sent)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def _after_the_window(desk: Desk, email: str, customer: Customer,
+                      in_trio: Callable[..., Any]) -> None:
+    """A conversation whose customer last wrote 25 hours ago: the desk offers only approved
+    templates, with their variables and a preview, and sends the one chosen."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="en-US").new_page()
+        _sign_in(page, desk.base_url, email)
+        old = text_message(customer, "cadê meu pedido?", timestamp=int(time.time()) - 25 * 3600)
+        in_trio(desk.sim.send_message, customer, old)
+        page.get_by_role("button", name="Accept").click(timeout=STEP_MS)
+        expect(page.get_by_text("The 24-hour window has closed")).to_be_visible(timeout=STEP_MS)
+        assert page.get_by_role("textbox", name="Message").count() == 0
+        template = page.get_by_label("Template", exact=True)
+        # Approved ones only: spring_offer is PENDING at the stand-in.
+        expect(template.locator("option", has_text="order_shipped")).to_have_count(1,
+                                                                                  timeout=STEP_MS)
+        assert template.locator("option", has_text="spring_offer").count() == 0
+        template.select_option(label="order_shipped (pt_BR)")
+        send = page.get_by_role("button", name="Send template")
+        expect(send).to_be_disabled()
+        page.get_by_label("Value of {{customer}}").fill("Ana")
+        page.get_by_label("Value of {{order}}").fill("991")
+        expect(page.get_by_role("group", name="What the customer will read")).to_have_text(
+            "Olá Ana, o pedido 991 saiu para entrega.")
+        send.click()
+        log = page.get_by_role("log", name="Messages")
+        expect(log.get_by_text("Olá Ana, o pedido 991 saiu para entrega.")).to_be_visible(
+            timeout=STEP_MS)
+        expect(log.get_by_text("Sent")).to_be_visible(timeout=STEP_MS)
+        browser.close()
+
+
+async def test_a_closed_window_offers_only_templates_in_the_browser(
+        pg_url: str, tmp_path: Path, built_app: Path) -> None:
+    async with running_desk(pg_url, tmp_path, agents=1, PYTAKE_UI_DIR=str(built_app),
+                            PYTAKE_WHATSAPP_WABA_ID="waba-desk") as desk:
+        email = next(iter(desk.agents))
+        customer = desk.customer("Ana")
+        await trio.to_thread.run_sync(_after_the_window, desk, email, customer,
+                                      _in_trio(trio.lowlevel.current_trio_token()))
+        (sent,) = await desk.wait_sent_to(customer, 1, 15.0)
+    assert sent.body["type"] == "template"
+    assert sent.body["template"]["name"] == "order_shipped"
+    assert sent.body["template"]["components"] == [{"type": "body", "parameters": [
+        {"type": "text", "parameter_name": "customer", "text": "Ana"},
+        {"type": "text", "parameter_name": "order", "text": "991"}]}]
+
+
+async def test_the_template_list_has_the_approved_ones_with_their_variables(
+        pg_url: str, tmp_path: Path) -> None:
+    async with running_desk(pg_url, tmp_path, agents=1,
+                            PYTAKE_WHATSAPP_WABA_ID="waba-desk") as desk:
+        client = desk.edge.client
+        assert (await client.get("/api/v1/templates")).status_code == 401
+        token = await desk.token(next(iter(desk.agents)))
+        with trio.fail_after(10):  # synced from the stand-in at start
+            while not (listed := (await client.get(
+                    "/api/v1/templates", headers={"authorization": f"Bearer {token}"}
+            )).json())["synced"]:
+                await trio.sleep(0.05)
+    by_name = {t["name"]: t for t in listed["templates"]}
+    assert sorted(by_name) == ["hello_world", "order_shipped", "ticket_update"]
+    assert by_name["order_shipped"]["variables"] == ["customer", "order"]
+    assert by_name["ticket_update"]["variables"] == ["1", "2"]
+    assert by_name["ticket_update"]["buttons"] == ["Reabrir"]
+    hello = by_name["hello_world"]
+    assert (hello["header"], hello["variables"], hello["footer"]) == (
+        "Hello World", [], "WhatsApp Business Platform sample message")
+
+
+def _supervise(desk: Desk, email: str, customer: Customer, agent_name: str,
+               in_trio: Callable[..., Any]) -> None:
+    """A supervisor's team view: the waiting conversation, watched read-only, assigned to an
+    agent, then taken over."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="en-US").new_page()
+        _sign_in(page, desk.base_url, email)
+        # Away, as a supervisor who is also a member would be: no offers, still team events.
+        status = page.get_by_label("Your status")
+        expect(status).to_be_enabled(timeout=STEP_MS)
+        status.select_option("away")
+        expect(status).to_have_value("away", timeout=STEP_MS)
+        in_trio(desk.sim.send_text, customer, "quero falar com alguém")
+        page.get_by_role("navigation", name="Views").get_by_role("button", name="Team").click()
+        # The run's database holds other tests' teams too.
+        page.get_by_label("Team to watch").select_option(str(desk.team_id))
+        row = page.get_by_role("row").filter(has_text=customer.name)
+        expect(row).to_contain_text("waiting", timeout=STEP_MS)
+        queue = page.get_by_role("definition").first
+        expect(queue).to_have_text("1", timeout=STEP_MS)
+        assert serious_accessibility_problems(page) == []
+
+        page.get_by_role("button", name=f"Watch the conversation with {customer.name}").click()
+        watched = page.get_by_role("dialog")
+        expect(watched.get_by_text("quero falar com alguém")).to_be_visible(timeout=STEP_MS)
+        watched.get_by_role("button", name="Close").click()
+
+        page.get_by_label(f"Assign the conversation with {customer.name} to").select_option(
+            label=agent_name)
+        expect(row).to_contain_text(agent_name, timeout=STEP_MS)
+        expect(row).to_contain_text("assigned")
+
+        page.get_by_role("button", name=f"Take over the conversation with {customer.name}").click()
+        expect(row).to_contain_text("Supervisora", timeout=STEP_MS)
+        page.get_by_role("navigation", name="Views").get_by_role(
+            "button", name="My conversations").click()
+        expect(page.get_by_role("list", name="Conversations").get_by_text(
+            "quero falar com alguém")).to_be_visible(timeout=STEP_MS)
+        browser.close()
+
+
+async def test_a_supervisor_watches_assigns_and_takes_over_in_the_browser(
+        pg_url: str, tmp_path: Path, built_app: Path) -> None:
+    async with running_desk(pg_url, tmp_path, agents=1, PYTAKE_UI_DIR=str(built_app)) as desk:
+        (agent_email,) = desk.agents
+        supervisor = f"supervisor-{secrets.token_hex(3)}@example.com"
+        info = await desk.edge.engine.identity.create_user(
+            supervisor, "Supervisora Ângela", UserRole.SUPERVISOR, PASSWORD)
+        await desk.edge.engine.db.run(_join, desk.team_id, info.id)
+        customer = desk.customer(f"Cliente {secrets.token_hex(2)}")
+        async with desk.connect(agent_email) as agent:
+            # Away: nothing is offered to the agent; the conversation waits in the queue.
+            await agent.command("presence", status="away")
+            await trio.to_thread.run_sync(_supervise, desk, supervisor, customer, "Agent 0",
+                                          _in_trio(trio.lowlevel.current_trio_token()))
+            assigned = await agent.event("conversation.assigned", timeout=15.0)
+            assert assigned["data"]["preview"] == "quero falar com alguém"
+            taken = await agent.event("conversation.transferred", timeout=15.0)
+            assert taken["data"]["reason"] == "reassign"
+
+
+def _join(session: Any, team_id: int, user_id: int) -> None:
+    session.add(TeamMember(team_id=team_id, user_id=user_id, skills=[], max_concurrent=5))

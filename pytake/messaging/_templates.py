@@ -14,6 +14,7 @@ act on.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,6 +28,15 @@ __all__ = ["TemplateCatalogue", "TemplateInfo"]
 log = logging.getLogger("pytake.whatsapp")
 
 
+#: A variable in a template's text: ``{{1}}`` (positional) or ``{{order_id}}`` (named).
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _variables(text: str) -> tuple[str, ...]:
+    """The variable names of ``text`` in order of first appearance."""
+    return tuple(dict.fromkeys(_VARIABLE.findall(text)))
+
+
 @attrs.frozen
 class TemplateInfo:
     name: str
@@ -34,6 +44,37 @@ class TemplateInfo:
     status: str
     category: str | None = None
     id: str | None = None
+    #: The BODY text, with its ``{{…}}`` variables; ``""`` when the listing gave none.
+    body: str = ""
+    #: A text HEADER (``None``: no header, or a media one); its variables.
+    header: str | None = None
+    header_variables: tuple[str, ...] = ()
+    footer: str | None = None
+    #: The body's variables, in order: what a sender fills in.
+    variables: tuple[str, ...] = ()
+    buttons: tuple[str, ...] = ()
+
+
+def _texts(components: Any) -> dict[str, Any]:
+    """The fields of `TemplateInfo` taken from a listing's ``components``."""
+    found: dict[str, Any] = {}
+    for component in components if isinstance(components, list) else ():
+        if not isinstance(component, Mapping):
+            continue
+        kind = str(component.get("type", "")).upper()
+        text = component.get("text")
+        if kind == "BODY" and isinstance(text, str):
+            found["body"], found["variables"] = text, _variables(text)
+        elif kind == "HEADER" and isinstance(text, str) \
+                and str(component.get("format", "TEXT")).upper() == "TEXT":
+            found["header"], found["header_variables"] = text, _variables(text)
+        elif kind == "FOOTER" and isinstance(text, str):
+            found["footer"] = text
+        elif kind == "BUTTONS":
+            found["buttons"] = tuple(
+                str(b.get("text", "")) for b in component.get("buttons") or ()
+                if isinstance(b, Mapping))
+    return found
 
 
 class TemplateCatalogue:
@@ -56,6 +97,7 @@ class TemplateCatalogue:
                 status=str(t.get("status") or "").upper(),
                 category=t.get("category"),
                 id=str(t["id"]) if t.get("id") is not None else None,
+                **_texts(t.get("components")),
             )
         self._templates = fresh
         self.synced = True
@@ -98,6 +140,12 @@ class TemplateCatalogue:
             why = (f"it exists only in {', '.join(others)}" if others
                    else "no such template" + ("" if self.synced else " (catalogue not synced)"))
         raise InvalidMessage([f"template {name!r} ({language}) is not approved: {why}"])
+
+    def approved_templates(self) -> list[TemplateInfo]:
+        """Every approved template, by name then language: what may be sent outside the
+        24-hour window."""
+        return sorted((t for t in self._templates.values() if t.status == "APPROVED"),
+                      key=lambda t: (t.name, t.language))
 
     def __len__(self) -> int:
         return len(self._templates)

@@ -30,6 +30,7 @@ from pytake.web._second_factor_api import create_second_factor_blueprint
 from pytake.web._settings_api import create_settings_blueprint
 from pytake.web._setup_api import SetupGate, create_setup_blueprint
 from pytake.web._teams_api import create_teams_blueprint
+from pytake.web._templates_api import create_templates_blueprint
 from pytake.web._users_api import create_users_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
 from pytake.web._webhook import LeanRoutes, webhook_for
@@ -86,6 +87,7 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_settings_blueprint(full.runtime))
             app.register_blueprint(create_webhooks_blueprint(full.modules.registry))
             app.register_blueprint(create_canned_blueprint(full.db))
+            app.register_blueprint(create_templates_blueprint(full.templates))
     # Last: its catch-all path must not shadow a blueprint registered after it.
     app.register_blueprint(create_app_files_blueprint(
         find_app_dir(str(getattr(settings, "ui_dir", "") or ""))))

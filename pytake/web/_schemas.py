@@ -119,6 +119,15 @@ CUSTOMER_PROFILE: Final = obj({
                                      "flow step ({} when no flow ran)"},
     })},
 })
+TEMPLATES: Final = obj({
+    "synced": {"type": "boolean",
+               "description": "whether the catalogue was loaded from the Graph API"},
+    "templates": {"type": "array", "items": obj({
+        "name": STRING, "language": STRING, "category": MAYBE_STRING,
+        "header": MAYBE_STRING, "header_variables": STRINGS, "body": STRING,
+        "variables": STRINGS, "footer": MAYBE_STRING, "buttons": STRINGS,
+    })},
+})
 CONVERSATIONS_QUERY: Final = {
     "cursor": PAGE_QUERY["cursor"],
     "limit": {"type": "integer", "minimum": 1, "maximum": 200},

@@ -64,7 +64,7 @@ function SignedIn() {
           <SignOutButton />
         </div>
       </header>
-      <Desk key={me.data.id} userId={me.data.id} />
+      <Desk key={me.data.id} userId={me.data.id} role={me.data.role} />
     </div>
   )
 }

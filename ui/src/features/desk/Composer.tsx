@@ -1,17 +1,18 @@
-import { useId, useState, type KeyboardEvent, type Ref } from 'react'
+import { useState, type KeyboardEvent, type Ref } from 'react'
 import { Button } from '@/components'
 import { t } from '@/lib/i18n'
 
 interface ComposerProps {
   ref?: Ref<HTMLTextAreaElement>
   disabled: boolean
+  /** A line under the box (how long the 24-hour window stays open). */
+  note?: string | undefined
   onSend: (text: string) => void
 }
 
 /** The reply box: Enter sends, Shift+Enter adds a line. */
-export function Composer({ ref, disabled, onSend }: ComposerProps) {
+export function Composer({ ref, disabled, note, onSend }: ComposerProps) {
   const [text, setText] = useState('')
-  const id = useId()
 
   const submit = () => {
     const value = text.trim()
@@ -36,12 +37,12 @@ export function Composer({ ref, disabled, onSend }: ComposerProps) {
       }}
     >
       <div className="flex min-w-0 flex-1 flex-col">
-        <label htmlFor={id} className="sr-only">
+        <label htmlFor="composer" className="sr-only">
           {t('desk.message')}
         </label>
         <textarea
           ref={ref}
-          id={id}
+          id="composer"
           rows={2}
           value={text}
           disabled={disabled}
@@ -50,6 +51,7 @@ export function Composer({ ref, disabled, onSend }: ComposerProps) {
           onKeyDown={onKeyDown}
           className="max-h-40 min-h-[2.75rem] resize-y rounded-md border border-slate-300 px-3 py-2 text-sm outline-none focus:ring-2 focus:ring-emerald-500 disabled:bg-slate-100"
         />
+        {note ? <p className="mt-1 text-xs text-slate-600">{note}</p> : null}
       </div>
       <Button type="submit" disabled={disabled || text.trim() === ''}>
         {t('desk.send')}

@@ -3,10 +3,8 @@ import { useId, useState, type FormEvent } from 'react'
 import { Button, Dialog } from '@/components'
 import { apiFetch, type MembersPage, type TeamsPage } from '@/lib/api'
 import { t } from '@/lib/i18n'
-import type { InboxItem } from './store'
+import type { ActionDialog, InboxItem } from './store'
 import { useCommands } from './useCommands'
-
-export type ActionDialog = 'note' | 'labels' | 'priority' | 'transfer'
 
 const FIELD = 'rounded-md border border-slate-300 px-3 py-2 text-sm outline-none focus:ring-2 focus:ring-emerald-500'
 

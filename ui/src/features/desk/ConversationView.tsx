@@ -1,14 +1,16 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { Button } from '@/components'
-import { formatTime, t, type MessageKey } from '@/lib/i18n'
+import { formatDuration, formatTime, t, type MessageKey } from '@/lib/i18n'
 import { Composer } from './Composer'
-import { ConversationActions, type ActionDialog } from './ConversationActions'
+import { ConversationActions } from './ConversationActions'
 import { CustomerPanel } from './CustomerPanel'
 import { customerLabel } from './Inbox'
 import { fromApi, isConversationMessage, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
 import { isShortcut } from './keyboard'
 import { deskActions, useDeskStore, type InboxItem, type LiveMessage } from './store'
+import { TemplateComposer } from './TemplateComposer'
 import { useCommands } from './useCommands'
+import { useNow } from './useNow'
 import { WhatsAppText } from './whatsapp-format'
 
 const NO_LIVE: LiveMessage[] = []
@@ -69,8 +71,11 @@ export function ConversationView({ item, info }: ConversationViewProps) {
 
   const { title, subtitle } = customerLabel(item, info)
   const assigned = item.state === 'assigned'
-  const [dialog, setDialog] = useState<ActionDialog | null>(null)
+  const dialog = useDeskStore((s) => s.actionDialog)
   const [customerOpen, setCustomerOpen] = useState(false)
+  const now = useNow(30_000)
+  // No customer message yet, or the last one more than 24 h ago: only a template may go.
+  const windowClosed = item.windowOpenUntil === null || item.windowOpenUntil <= now
   const composerRef = useRef<HTMLTextAreaElement>(null)
 
   // R replies, N adds a note, T transfers, Shift+E resolves (Shift: resolving by a stray key
@@ -82,8 +87,8 @@ export function ConversationView({ item, info }: ConversationViewProps) {
       if (!isShortcut(e)) return
       const key = e.key
       if (key === 'r' || key === 'R') composerRef.current?.focus()
-      else if (key === 'n' || key === 'N') setDialog('note')
-      else if (key === 't' || key === 'T') setDialog('transfer')
+      else if (key === 'n' || key === 'N') deskActions.openAction('note')
+      else if (key === 't' || key === 'T') deskActions.openAction('transfer')
       else if (key === 'E' && e.shiftKey) void resolve(item.id)
       else return
       e.preventDefault()
@@ -137,7 +142,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
             </>
           )}
         </header>
-        {assigned ? <ConversationActions item={item} open={dialog} onOpenChange={setDialog} /> : null}
+        {assigned ? <ConversationActions item={item} open={dialog} onOpenChange={(open) => deskActions.openAction(open)} /> : null}
         {item.note ? <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">{item.note}</p> : null}
         <div
           ref={logRef}
@@ -170,7 +175,16 @@ export function ConversationView({ item, info }: ConversationViewProps) {
             <MessageBubble key={m.id} message={m} />
           ))}
         </div>
-        <Composer ref={composerRef} disabled={!assigned} onSend={(text) => void commands.send(item.id, text)} />
+        {assigned && windowClosed ? (
+          <TemplateComposer onSend={(template, shown) => void commands.sendTemplate(item.id, template, shown)} />
+        ) : (
+          <Composer
+            ref={composerRef}
+            disabled={!assigned}
+            note={assigned && item.windowOpenUntil !== null ? t('desk.windowOpen', { duration: formatDuration(Math.round((item.windowOpenUntil - now) / 1000)) }) : undefined}
+            onSend={(text) => void commands.send(item.id, text)}
+          />
+        )}
       </section>
       {customerOpen ? (
         <CustomerPanel customerId={item.customerId} conversationId={item.id} onClose={() => setCustomerOpen(false)} />

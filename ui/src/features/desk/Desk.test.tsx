@@ -112,6 +112,17 @@ beforeEach(() => {
           }),
         )
       }
+      if (url.startsWith('/api/v1/templates')) {
+        return Promise.resolve(
+          json({
+            synced: true,
+            templates: [
+              { name: 'order_shipped', language: 'pt_BR', category: 'UTILITY', header: null, header_variables: [], body: 'Olá {{customer}}, o pedido {{order}} saiu.', variables: ['customer', 'order'], footer: null, buttons: [] },
+              { name: 'ticket', language: 'es_ES', category: 'UTILITY', header: null, header_variables: [], body: 'Ticket #{{1}}: {{2}}', variables: ['1', '2'], footer: null, buttons: [] },
+            ],
+          }),
+        )
+      }
       if (url.startsWith('/api/v1/teams/3/members')) {
         return Promise.resolve(
           json({
@@ -195,7 +206,7 @@ describe('Desk', () => {
       ws.receive({
         seq: 2,
         type: 'conversation.assigned',
-        data: { ...summary, owner: 'assigned', recent_message_ids: [101], window_open_until: null },
+        data: { ...summary, owner: 'assigned', recent_message_ids: [101], window_open_until: Date.now() / 1000 + 3600 },
         at: Date.now() / 1000,
       })
     })
@@ -275,7 +286,7 @@ describe('Desk', () => {
         ws.receive({
           seq,
           type: 'conversation.assigned',
-          data: { ...summary, conversation_id: id, customer: `55119000000${String(id)}`, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+          data: { ...summary, conversation_id: id, customer: `55119000000${String(id)}`, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: Date.now() / 1000 + 3600 },
           at: 1000 + seq,
         })
       }
@@ -310,7 +321,7 @@ describe('Desk', () => {
       ws.receive({
         seq: 2,
         type: 'conversation.assigned',
-        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: Date.now() / 1000 + 3600 },
         at: 1001,
       })
     })
@@ -374,7 +385,7 @@ describe('Desk', () => {
       ws.receive({
         seq: 1,
         type: 'conversation.assigned',
-        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: Date.now() / 1000 + 3600 },
         at: 1001,
       })
     })
@@ -394,5 +405,97 @@ describe('Desk', () => {
     expect(within(panel).getByText('<b>2ª via</b>')).toBeInTheDocument()
     await user.click(within(panel).getByRole('button', { name: 'Close' }))
     expect(screen.queryByRole('complementary', { name: 'Customer' })).toBeNull()
+  })
+
+  it('opens the command palette with Ctrl+K and runs what is chosen', async () => {
+    const user = userEvent.setup()
+    renderDesk()
+    const ws = socket()
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      ws.receive({
+        seq: 1,
+        type: 'conversation.assigned',
+        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: Date.now() / 1000 + 3600 },
+        at: 1001,
+      })
+    })
+    await user.click(screen.getByRole('button', { name: /5511987654321|Ana Souza/ }))
+    await user.keyboard('{Control>}k{/Control}')
+    const box = await screen.findByRole('combobox', { name: 'Command' })
+    await user.type(box, 'resolve')
+    await user.keyboard('{Enter}')
+    expect(ws.sent.find((c) => c.type === 'resolve')).toMatchObject({ conversation_id: 42 })
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull())
+  })
+
+  it('notifies and names the customer when an offer arrives while the tab is hidden', () => {
+    const shown: { title: string; body?: string }[] = []
+    class FakeNotification {
+      static permission = 'granted'
+      onclick: (() => void) | null = null
+      constructor(title: string, options?: { body?: string }) {
+        shown.push({ title, body: options?.body })
+      }
+      close() {}
+    }
+    vi.stubGlobal('Notification', FakeNotification)
+    const visibility = vi.spyOn(document, 'visibilityState', 'get')
+    renderDesk()
+    const ws = socket()
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      ws.receive({ type: 'live', last_seq: 0 })
+    })
+    visibility.mockReturnValue('visible')
+    act(() => {
+      ws.receive({ seq: 1, type: 'conversation.offered', data: { ...summary, conversation_id: 41, owner: 'offered', expires_at: Date.now() / 1000 + 30 }, at: Date.now() / 1000 })
+    })
+    expect(shown).toEqual([]) // looking at the desk: no notification
+    visibility.mockReturnValue('hidden')
+    act(() => {
+      ws.receive({ seq: 2, type: 'conversation.offered', data: { ...summary, owner: 'offered', expires_at: Date.now() / 1000 + 30 }, at: Date.now() / 1000 })
+    })
+    expect(shown).toEqual([{ title: 'New conversation offered: 5511987654321', body: 'preciso de ajuda' }])
+    visibility.mockRestore()
+  })
+
+  it('offers only templates once the 24-hour window has closed', async () => {
+    const user = userEvent.setup()
+    renderDesk()
+    const ws = socket()
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 0, commands: [] })
+      ws.receive({
+        seq: 1,
+        type: 'conversation.assigned',
+        data: { ...summary, unread: 0, owner: 'assigned', recent_message_ids: [], window_open_until: Date.now() / 1000 - 60 },
+        at: 1001,
+      })
+    })
+    await user.click(screen.getByRole('button', { name: /5511987654321|Ana Souza/ }))
+    expect(screen.getByText(/24-hour window has closed/)).toBeInTheDocument()
+    expect(screen.queryByRole('textbox', { name: 'Message' })).toBeNull()
+    const picker = screen.getByRole('combobox', { name: 'Template' })
+    await waitFor(() => expect(within(picker).getByRole('option', { name: 'ticket (es_ES)' })).toBeInTheDocument())
+    await user.selectOptions(picker, 'ticket|es_ES')
+    const send = screen.getByRole('button', { name: 'Send template' })
+    expect(send).toBeDisabled()
+    await user.type(screen.getByRole('textbox', { name: 'Value of {{1}}' }), '991')
+    await user.type(screen.getByRole('textbox', { name: 'Value of {{2}}' }), '*resolvido*')
+    expect(screen.getByRole('group', { name: 'What the customer will read' })).toHaveTextContent('Ticket #991: resolvido')
+    await user.click(send)
+    expect(ws.sent.find((c) => c.type === 'send')).toMatchObject({
+      conversation_id: 42,
+      content: {
+        type: 'template',
+        name: 'ticket',
+        language: 'es_ES',
+        components: [{ type: 'body', parameters: [{ type: 'text', text: '991' }, { type: 'text', text: '*resolvido*' }] }],
+      },
+    })
   })
 })

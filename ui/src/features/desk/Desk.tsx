@@ -1,37 +1,49 @@
 import { useEffect, useMemo, useState } from 'react'
 import { Button } from '@/components'
 import { t } from '@/lib/i18n'
+import { AlertsMenu } from './AlertsMenu'
+import { CommandPalette, type PaletteCommand } from './CommandPalette'
 import { ConnectionStatus } from './ConnectionStatus'
 import { ConversationView } from './ConversationView'
 import { DeskSocketContext } from './desk-context'
-import { Inbox } from './Inbox'
+import { customerLabel, Inbox } from './Inbox'
 import { isShortcut } from './keyboard'
 import { useCustomerInfo } from './messages'
 import { PresenceSwitch } from './PresenceSwitch'
 import { ShortcutsDialog } from './ShortcutsDialog'
+import { TeamView } from './TeamView'
 import { deskActions, unreadTotal, useDeskStore, visibleInbox } from './store'
+import { useAttention } from './useAttention'
+import { useCommands } from './useCommands'
 import { useDeskSocket } from './useDeskSocket'
 
 interface DeskProps {
   userId: number
+  /** Supervisors and admins also get the team view. */
+  role?: string
 }
 
 /** The agent's desk: inbox on the left, the selected conversation on the right. */
-export function Desk({ userId }: DeskProps) {
+export function Desk({ userId, role = 'agent' }: DeskProps) {
   const client = useDeskSocket(userId)
   return (
     <DeskSocketContext.Provider value={client}>
-      <DeskLayout />
+      <DeskLayout userId={userId} supervises={role === 'supervisor' || role === 'admin'} />
     </DeskSocketContext.Provider>
   )
 }
 
-function DeskLayout() {
+function DeskLayout({ userId, supervises }: { userId: number; supervises: boolean }) {
+  const [view, setView] = useState<'inbox' | 'team'>('inbox')
+  const teamShown = supervises && view === 'team'
   const inbox = useDeskStore((s) => s.inbox)
   const search = useDeskStore((s) => s.search)
   const selectedId = useDeskStore((s) => s.selectedId)
   const notice = useDeskStore((s) => s.notice)
   const [helpOpen, setHelpOpen] = useState(false)
+  const [paletteOpen, setPaletteOpen] = useState(false)
+  const commands = useCommands()
+  useAttention()
 
   const ids = useMemo(() => Object.keys(inbox).map(Number), [inbox])
   const { data: names = {} } = useCustomerInfo(ids)
@@ -46,8 +58,40 @@ function DeskLayout() {
     document.title = t('app.name')
   }, [])
 
+  const paletteCommands = useMemo((): PaletteCommand[] => {
+    const found: PaletteCommand[] = []
+    const current = selected?.state === 'assigned' ? selected : undefined
+    if (current) {
+      const id = current.id
+      found.push(
+        { id: 'reply', label: t('desk.paletteReply'), hint: 'R', run: () => document.getElementById('composer')?.focus() },
+        { id: 'note', label: t('desk.addNote'), hint: 'N', run: () => deskActions.openAction('note') },
+        { id: 'transfer', label: t('desk.transfer'), hint: 'T', run: () => deskActions.openAction('transfer') },
+        { id: 'labels', label: t('desk.labels'), run: () => deskActions.openAction('labels') },
+        { id: 'priority', label: t('desk.priority'), run: () => deskActions.openAction('priority') },
+        { id: 'resolve', label: t('desk.resolve'), hint: 'Shift+E', run: () => void commands.resolve(id) },
+      )
+    }
+    for (const item of items) {
+      const { title } = customerLabel(item, names[item.id])
+      found.push({ id: `open-${String(item.id)}`, label: t('desk.paletteOpen', { name: title }), run: () => deskActions.select(item.id) })
+    }
+    found.push(
+      { id: 'online', label: t('desk.paletteOnline'), run: () => void commands.presence('online') },
+      { id: 'away', label: t('desk.paletteAway'), run: () => void commands.presence('away') },
+      { id: 'help', label: t('desk.shortcuts'), hint: '?', run: () => setHelpOpen(true) },
+    )
+    return found
+  }, [selected, items, names, commands])
+
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      const dialogOpen = document.querySelector('[role="dialog"]') !== null
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k' && !dialogOpen) {
+        e.preventDefault()
+        setPaletteOpen(true)
+        return
+      }
       if (helpOpen || !isShortcut(e)) return
       if (e.key === '?') {
         e.preventDefault()
@@ -71,18 +115,36 @@ function DeskLayout() {
     <div className="flex min-h-0 flex-1">
       {/* Narrow screens show one pane at a time: the inbox, or the open conversation. */}
       <aside
-        className={`${selected ? 'hidden md:flex' : 'flex'} w-full shrink-0 flex-col border-r border-slate-200 bg-white md:w-80`}
+        className={`${selected || teamShown ? 'hidden md:flex' : 'flex'} w-full shrink-0 flex-col border-r border-slate-200 bg-white md:w-80`}
       >
-        <div className="flex items-center justify-between border-b border-slate-200 px-3 py-2">
+        {supervises ? (
+          <nav aria-label={t('team.views')} className="flex border-b border-slate-200 text-sm">
+            {(['inbox', 'team'] as const).map((v) => (
+              <button
+                key={v}
+                type="button"
+                aria-current={view === v ? 'page' : undefined}
+                onClick={() => setView(v)}
+                className={`flex-1 px-3 py-2 font-medium focus-visible:outline-2 focus-visible:outline-emerald-600 ${
+                  view === v ? 'border-b-2 border-emerald-700 text-emerald-800' : 'text-slate-600 hover:bg-slate-100'
+                }`}
+              >
+                {t(v === 'inbox' ? 'team.myInbox' : 'team.title')}
+              </button>
+            ))}
+          </nav>
+        ) : null}
+        <div className="flex flex-wrap items-center justify-between gap-1 border-b border-slate-200 px-3 py-2">
           <ConnectionStatus />
           <PresenceSwitch />
+          <AlertsMenu />
           <Button variant="ghost" size="sm" aria-label={t('desk.shortcuts')} onClick={() => setHelpOpen(true)}>
             ?
           </Button>
         </div>
         <Inbox items={items} names={names} />
       </aside>
-      <main className={`${selected ? 'flex' : 'hidden md:flex'} min-h-0 min-w-0 flex-1 flex-col`}>
+      <main className={`${selected || teamShown ? 'flex' : 'hidden md:flex'} min-h-0 min-w-0 flex-1 flex-col`}>
         {notice ? (
           <div role="alert" className="flex items-center gap-3 border-b border-red-200 bg-red-50 px-4 py-2 text-sm text-red-800">
             <span className="flex-1">{notice}</span>
@@ -91,13 +153,21 @@ function DeskLayout() {
             </Button>
           </div>
         ) : null}
-        {selected ? (
+        {teamShown ? (
+          <>
+            <Button variant="ghost" size="sm" className="self-start md:hidden" onClick={() => setView('inbox')}>
+              ← {t('team.myInbox')}
+            </Button>
+            <TeamView userId={userId} />
+          </>
+        ) : selected ? (
           <ConversationView key={selected.id} item={selected} info={names[selected.id]} />
         ) : (
           <p className="m-auto text-sm text-slate-500">{t('desk.select')}</p>
         )}
       </main>
       <ShortcutsDialog open={helpOpen} onOpenChange={setHelpOpen} />
+      <CommandPalette open={paletteOpen} onOpenChange={setPaletteOpen} commands={paletteCommands} />
     </div>
   )
 }

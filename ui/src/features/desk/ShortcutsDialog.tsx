@@ -8,6 +8,7 @@ const shortcuts: [string[], MessageKey][] = [
   [['N'], 'desk.shortcutNote'],
   [['T'], 'desk.shortcutTransfer'],
   [['Shift', 'E'], 'desk.shortcutResolve'],
+  [['Ctrl', 'K'], 'desk.palette'],
   [['?'], 'desk.shortcutHelp'],
   [['Enter'], 'desk.shortcutSend'],
   [['Shift', 'Enter'], 'desk.shortcutNewline'],

@@ -95,9 +95,11 @@ export function messagesQueryKey(conversationId: number) {
   return ['conversations', conversationId, 'messages'] as const
 }
 
-/** `GET /api/v1/conversations/<id>/messages`, newest page first; older pages on demand. */
-export function useConversationMessages(conversationId: number) {
+/** `GET /api/v1/conversations/<id>/messages`, newest page first; older pages on demand;
+ * read again every `refetchMs` when given (a conversation watched without its events). */
+export function useConversationMessages(conversationId: number, refetchMs?: number) {
   return useInfiniteQuery({
+    refetchInterval: refetchMs ?? false,
     queryKey: messagesQueryKey(conversationId),
     queryFn: ({ pageParam, signal }) =>
       apiFetch<MessagesPage>(`/api/v1/conversations/${String(conversationId)}/messages`, {

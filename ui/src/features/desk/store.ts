@@ -1,5 +1,5 @@
 import { create } from 'zustand'
-import type { AgentEvent, ConnectionState, ConversationSummary, DeliveryStatus } from '@/lib/agent-socket'
+import type { AgentEvent, ConnectionState, ConversationSummary, DeliveryStatus, QueueStats } from '@/lib/agent-socket'
 
 /** A conversation in the agent's inbox, built from socket events. */
 export interface InboxItem {
@@ -44,9 +44,16 @@ export interface DeskData {
 
 export type Presence = 'online' | 'away' | 'offline'
 
+/** The dialogs of the selected conversation's actions (see ConversationActions). */
+export type ActionDialog = 'note' | 'labels' | 'priority' | 'transfer'
+
 interface DeskState extends DeskData {
   /** The agent's own status, as the server last announced it. */
   presence: Presence
+  /** Each team's queue as last announced (`queue.stats`), by team id. */
+  teamStats: Record<string, QueueStats & { at: number }>
+  /** Which action dialog of the selected conversation is open. */
+  actionDialog: ActionDialog | null
   selectedId: number | null
   connection: ConnectionState
   search: string
@@ -69,6 +76,9 @@ export function laterStatus(a: MessageStatus | undefined, b: MessageStatus): Mes
 }
 
 const MAX_LIVE = 200
+/** WhatsApp's customer service window: free-form replies until 24 h after the customer's
+ * last message, then only approved templates. */
+export const WINDOW_MS = 24 * 60 * 60 * 1000
 
 function fromSummary(data: ConversationSummary, prev: InboxItem | undefined): Omit<InboxItem, 'state' | 'expiresAt' | 'waitingSince' | 'windowOpenUntil'> {
   return {
@@ -150,6 +160,8 @@ export function reduceEvent(state: DeskData, event: AgentEvent): DeskData {
               preview: d.text || `[${d.type}]`,
               unread: known ? prev.unread : prev.unread + 1,
               waitingSince: prev.waitingSince ?? when,
+              // A customer's message opens the 24-hour window again.
+              windowOpenUntil: Math.max(prev.windowOpenUntil ?? 0, when + WINDOW_MS),
             },
           }
         : state.inbox
@@ -186,6 +198,8 @@ const empty: DeskData = { inbox: {}, live: {}, statuses: {} }
 export const useDeskStore = create<DeskState>(() => ({
   ...empty,
   presence: 'offline',
+  teamStats: {},
+  actionDialog: null,
   selectedId: null,
   connection: 'connecting',
   search: '',
@@ -196,6 +210,10 @@ export const deskActions = {
   applyEvent(event: AgentEvent): void {
     if (event.type === 'presence') {
       useDeskStore.setState({ presence: event.data.status })
+      return
+    }
+    if (event.type === 'queue.stats') {
+      deskActions.setTeamStats(event.data, event.at * 1000)
       return
     }
     useDeskStore.setState((s) => {
@@ -211,7 +229,13 @@ export const deskActions = {
     useDeskStore.setState({ connection })
   },
   select(selectedId: number | null): void {
-    useDeskStore.setState({ selectedId })
+    useDeskStore.setState({ selectedId, actionDialog: null })
+  },
+  setTeamStats(stats: QueueStats, at: number): void {
+    useDeskStore.setState((s) => ({ teamStats: { ...s.teamStats, [String(stats.team)]: { ...stats, at } } }))
+  },
+  openAction(actionDialog: ActionDialog | null): void {
+    useDeskStore.setState({ actionDialog })
   },
   setSearch(search: string): void {
     useDeskStore.setState({ search })
@@ -226,13 +250,13 @@ export const deskActions = {
       return { inbox: { ...s.inbox, [id]: { ...item, unread: 0 } } }
     })
   },
-  addOutgoing(conversationId: number, localId: string, text: string): void {
+  addOutgoing(conversationId: number, localId: string, text: string, type = 'text'): void {
     useDeskStore.setState((s) => {
       const message: LiveMessage = {
         id: localId,
         conversationId,
         direction: 'out',
-        type: 'text',
+        type,
         text,
         at: Date.now(),
         status: 'pending',

@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from 'react'
-import type { AgentCommand } from '@/lib/agent-socket'
+import type { AgentCommand, QueueStats } from '@/lib/agent-socket'
 import { t } from '@/lib/i18n'
 import { useDeskSocketClient } from './desk-context'
 import { deskActions } from './store'
@@ -13,6 +13,8 @@ function newKey(): string {
   const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
+
+type OutgoingContent = Extract<AgentCommand, { type: 'send' }>['content']
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -29,6 +31,23 @@ export function useCommands() {
       } catch (error) {
         deskActions.setNotice(t('common.error', { detail: describe(error) }))
         return null
+      }
+    },
+    [client],
+  )
+
+  const sendContent = useCallback(
+    async (conversationId: number, content: OutgoingContent, shown: string, type: string) => {
+      const key = newKey()
+      const localId = `local:${key}`
+      deskActions.addOutgoing(conversationId, localId, shown, type)
+      try {
+        const ack = await client.send({ type: 'send', conversation_id: conversationId, content, idempotency_key: key })
+        const messageId = ack.message_id
+        if (typeof messageId === 'number') deskActions.confirmOutgoing(conversationId, localId, messageId)
+      } catch (error) {
+        deskActions.failOutgoing(conversationId, localId, describe(error))
+        deskActions.setNotice(t('common.error', { detail: describe(error) }))
       }
     },
     [client],
@@ -57,30 +76,24 @@ export function useCommands() {
           ...(note.trim() ? { note: note.trim() } : {}),
         }),
       presence: (status: 'online' | 'away') => run({ type: 'presence', status }),
+      assign: (conversationId: number, agent: number, team: number | null) =>
+        run({ type: 'assign', conversation_id: conversationId, agent, ...(team === null ? {} : { team }) }),
+      queueStats: async (team: number) => {
+        const stats = await run({ type: 'queue_stats', team })
+        if (stats) deskActions.setTeamStats(stats as unknown as QueueStats, Date.now())
+      },
       markRead: (conversationId: number) => {
         deskActions.markReadLocal(conversationId)
         // Best effort: a failed read receipt is not worth a notice.
         client.send({ type: 'mark_read', conversation_id: conversationId }).catch(() => undefined)
       },
-      send: async (conversationId: number, text: string) => {
-        const key = newKey()
-        const localId = `local:${key}`
-        deskActions.addOutgoing(conversationId, localId, text)
-        try {
-          const ack = await client.send({
-            type: 'send',
-            conversation_id: conversationId,
-            content: { type: 'text', text },
-            idempotency_key: key,
-          })
-          const messageId = ack.message_id
-          if (typeof messageId === 'number') deskActions.confirmOutgoing(conversationId, localId, messageId)
-        } catch (error) {
-          deskActions.failOutgoing(conversationId, localId, describe(error))
-          deskActions.setNotice(t('common.error', { detail: describe(error) }))
-        }
-      },
+      send: (conversationId: number, text: string) =>
+        sendContent(conversationId, { type: 'text', text }, text, 'text'),
+      /** An approved template (the only thing WhatsApp takes once the window closed);
+       * ``shown`` is its text as the customer will read it. */
+      sendTemplate: (conversationId: number, template: Record<string, unknown>, shown: string) =>
+        sendContent(conversationId, { ...template, type: 'template' }, shown, 'template'),
     }),
-    [client, run],
+    [client, run, sendContent],
   )
 }

@@ -55,6 +55,19 @@ export interface ConversationUpdatedData extends ConversationRef {
   priority?: number
 }
 
+/** A team's queue at a moment (`queue.stats` event, `queue_stats` command). */
+export interface QueueStats {
+  team: string
+  waiting: number
+  offered: number
+  assigned: number
+  agents_online: number
+  agents_away: number
+  free_slots: number
+  oldest_wait: number | null
+  handle_time_avg: number | null
+}
+
 export interface EventBase<T extends string, D> {
   seq: number
   type: T
@@ -73,7 +86,7 @@ export type AgentEvent =
   | EventBase<'conversation.transferred', ConversationRef & { reason: string }>
   | EventBase<'conversation.released', ConversationRef & { reason: string }>
   | EventBase<'message.status', MessageStatusData>
-  | EventBase<'queue.stats', Record<string, unknown>>
+  | EventBase<'queue.stats', QueueStats>
 
 export interface WelcomeFrame {
   type: 'welcome'
@@ -98,6 +111,8 @@ export type AgentCommand =
   | { type: 'priority'; conversation_id: number; priority: number }
   | { type: 'transfer'; conversation_id: number; team?: string | number; agent?: string | number; note?: string }
   | { type: 'presence'; status: 'online' | 'away' }
+  | { type: 'assign'; conversation_id: number; agent: string | number; team?: string | number }
+  | { type: 'queue_stats'; team: string | number }
 
 export type AckData = Record<string, unknown>
 

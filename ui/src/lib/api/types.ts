@@ -47,3 +47,15 @@ export type MembersPage = Answer<'/api/v1/teams/{team_id}/members', 'get'>
 export type TeamMember = MembersPage['members'][number]
 
 export type CustomerProfile = Answer<'/api/v1/customers/{customer_id}', 'get'>
+
+export type TemplatesList = Answer<'/api/v1/templates', 'get'>
+
+export type MessageTemplate = TemplatesList['templates'][number]
+
+export type AgentsList = Answer<'/api/v1/agents', 'get'>
+
+export type AgentEntry = AgentsList['agents'][number]
+
+export type ConversationsList = Answer<'/api/v1/conversations', 'get'>
+
+export type ConversationEntry = ConversationsList['conversations'][number]
