@@ -7,7 +7,7 @@ from ._content import build_body
 from ._directory import ConversationDirectory
 from ._log import ConversationLog, ConversationRecord
 from ._replies import AutomaticReplies
-from ._repo import (
+from ._repo.reads import (
     ConversationFilter,
     PageOrder,
     conversation_events,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..store import Database
-from ._repo import conversation_key
+from ._repo.records import conversation_key
 
 
 class ConversationDirectory:

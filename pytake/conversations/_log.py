@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..store import Database, GroupCommitter
-from ._repo import (
+from ._repo.records import (
     RECORD,
     ConversationRecord,
     RecordOutcome,

@@ -13,13 +13,8 @@ from ._canned import (
     canned_fields,
 )
 from ._rebuild import rebuilt
-from ._repo import (
-    AgentRecord,
-    CannedResponseRepository,
-    MemberRecord,
-    TeamRecord,
-    TeamRepository,
-)
+from ._repo.canned import CannedResponseRepository
+from ._repo.teams import AgentRecord, MemberRecord, TeamRecord, TeamRepository
 from ._rules import (
     InvalidTeam,
     TeamConflict,

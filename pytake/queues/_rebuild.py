@@ -17,8 +17,8 @@ import attrs
 from ..contracts import conversation_address
 from ..routing import Assignment, QueueState, WaitingEntry
 from ..store import Database
-from ._repo import WAITING as _WAITING
-from ._repo import open_rows_of_team
+from ._repo.queue_rows import WAITING as _WAITING
+from ._repo.queue_rows import open_rows_of_team
 
 
 def rebuilt(queue: QueueState, rows: list[Any]) -> QueueState:

@@ -25,7 +25,7 @@ from ..routing import (
     Strategy,
 )
 from ..store import Database, Team
-from ._repo import team_id_of, team_ids, team_row
+from ._repo.queue_rows import team_id_of, team_ids, team_row
 
 log = logging.getLogger("pytake.queues")
 

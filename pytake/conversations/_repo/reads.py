@@ -34,19 +34,6 @@ from ...store import (
     json_list_contains,
 )
 
-__all__ = [
-    "ConversationFilter",
-    "PageOrder",
-    "conversation_events",
-    "conversation_messages",
-    "conversations_order",
-    "conversations_page",
-    "customer_profile",
-    "messages_order",
-    "recomputed_metrics",
-    "visible_conversation",
-]
-
 #: Owner states in which a conversation waits in its team's queue (agents of that team see it).
 WAITING: Final = (OwnerState.QUEUED, OwnerState.OFFERED)
 
