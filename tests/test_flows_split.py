@@ -19,6 +19,8 @@ from pytake.flowrun import (
 from pytake.store import Database, FlowNode, FlowVersion
 from pytake.store import Flow as FlowRecord
 
+from .flow_support import ensure_teams
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "flows"
 
 
@@ -38,6 +40,7 @@ async def test_a_candidate_version_takes_its_share_until_one_is_published(
     document = json.loads((EXAMPLES / "triage.json").read_text())
     db = Database(sqlite_url)
     try:
+        await db.run(ensure_teams)  # the teams the example hands off to
         assert await db.run(publish, document) == 1
 
         def candidate(session: Any) -> int:
@@ -65,6 +68,7 @@ async def test_each_stored_version_has_its_nodes_in_flow_nodes(sqlite_url: str) 
     document = json.loads((EXAMPLES / "triage.json").read_text())
     db = Database(sqlite_url)
     try:
+        await db.run(ensure_teams)
         first = await db.run(publish, document)
         changed = {**document, "nodes": [
             {**n, "text": "Oi!"} if n["id"] == "welcome" else n for n in document["nodes"]
