@@ -123,11 +123,19 @@ export function ConversationView({ item, info }: ConversationViewProps) {
           </div>
           <Button
             variant="ghost"
+            aria-label={t('desk.showCustomer')}
             aria-expanded={customerOpen}
             aria-controls={customerOpen ? 'customer-panel' : undefined}
             onClick={() => setCustomerOpen((open) => !open)}
           >
-            {t('desk.showCustomer')}
+            {/* A phone has no room for the words next to the name. */}
+            <span className="hidden sm:inline">{t('desk.showCustomer')}</span>
+            <span
+              aria-hidden="true"
+              className="inline-flex h-5 w-5 items-center justify-center rounded-full border border-current font-serif text-xs font-semibold italic sm:hidden"
+            >
+              i
+            </span>
           </Button>
           {assigned ? (
             <Button variant="secondary" aria-keyshortcuts="Shift+E" onClick={() => void commands.resolve(item.id)}>

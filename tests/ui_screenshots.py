@@ -1,0 +1,116 @@
+"""Screenshots of the web app for the docs: ``python -m tests.ui_screenshots [DIR]`` (default
+``docs/img``), after ``make ui``.
+
+PyTake runs on a throw-away SQLite file with the Cloud API stand-in; simulated customers write,
+an agent answers in Chromium, a supervisor looks at the team. Writes ``desk.png`` (1280x800),
+``desk-narrow.png`` (390x844, a phone) and ``team-view.png``."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+from playwright.sync_api import Page, expect, sync_playwright
+
+from pytake.store import TeamMember, UserRole, upgrade
+from pytake.web._app_files import find_app_dir
+
+from .agent_support import PASSWORD, Desk, running_desk
+from .test_ui_desk import ARGS, CHROMIUM, STEP_MS, _in_trio, _sign_in
+
+SUPERVISOR = "angela@example.com"
+
+
+def _join(session: Any, team_id: int, user_id: int) -> None:
+    session.add(TeamMember(team_id=team_id, user_id=user_id, skills=[], max_concurrent=5))
+
+
+def _conversation(page: Page, desk: Desk, in_trio: Callable[..., Any]) -> None:
+    ana, bruno, carla = (desk.customer(n) for n in ("Ana Souza", "Bruno Lima", "Carla Dias"))
+    in_trio(desk.sim.send_text, ana, "Oi! Meu boleto venceu ontem, consigo pagar ainda?")
+    page.get_by_role("button", name="Accept").first.click(timeout=STEP_MS)
+    log = page.get_by_role("log", name="Messages")
+    expect(log.get_by_text("Meu boleto venceu")).to_be_visible(timeout=STEP_MS)
+    page.get_by_label("Message").fill("Consegue sim! Vou gerar a *segunda via* agora. "
+                                      "O novo vencimento é _amanhã_.")
+    page.get_by_role("button", name="Send").click()
+    in_trio(desk.sim.send_text, ana, "Perfeito, obrigada!")
+    expect(log.get_by_text("obrigada")).to_be_visible(timeout=STEP_MS)
+    for customer, text in ((bruno, "Quero mudar meu plano"), (carla, "A internet caiu de novo")):
+        in_trio(desk.sim.send_text, customer, text)
+    expect(page.get_by_role("button", name="Accept").first).to_be_visible(timeout=STEP_MS)
+    page.get_by_role("toolbar", name="Conversation actions").get_by_role(
+        "button", name="Labels").click()
+    dialog = page.get_by_role("dialog", name="Labels")
+    dialog.get_by_label("New label").fill("boleto")
+    dialog.get_by_role("button", name="Add").click()
+    expect(dialog.get_by_role("list", name="Labels")).to_contain_text("boleto")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Customer details").click()
+    expect(page.get_by_role("complementary", name="Customer")).to_contain_text(
+        "Ana Souza", timeout=STEP_MS)
+
+
+def _shoot(desk: Desk, agent: str, in_trio: Callable[..., Any], out: Path) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        wide = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+        page = wide.new_page()
+        _sign_in(page, desk.base_url, agent)
+        _conversation(page, desk, in_trio)
+        page.screenshot(path=str(out / "desk.png"))
+
+        phone = browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 844})
+        small = phone.new_page()
+        _sign_in_pt(small, desk.base_url, agent)
+        small.get_by_role("list", name="Conversas").get_by_text("Ana Souza").click(
+            timeout=STEP_MS)
+        expect(small.get_by_role("log", name="Mensagens")).to_contain_text(
+            "obrigada", timeout=STEP_MS)
+        small.screenshot(path=str(out / "desk-narrow.png"))
+
+        boss = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+        view = boss.new_page()
+        _sign_in(view, desk.base_url, SUPERVISOR)
+        view.get_by_role("navigation", name="Views").get_by_role("button", name="Team").click()
+        view.get_by_label("Team to watch").select_option(str(desk.team_id))
+        expect(view.get_by_role("row").filter(has_text="Ana Souza")).to_be_visible(
+            timeout=STEP_MS)
+        view.screenshot(path=str(out / "team-view.png"))
+        browser.close()
+
+
+def _sign_in_pt(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Senha").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    expect(page.get_by_role("status").filter(has_text="Conectado")).to_be_visible(
+        timeout=STEP_MS)
+
+
+async def main(out: Path) -> None:
+    app = find_app_dir()
+    if app is None:
+        raise SystemExit("the web app is not built: run `make ui` first")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/pytake.db"
+        upgrade(url)
+        async with running_desk(url, Path(tmp), agents=2, PYTAKE_UI_DIR=str(app)) as desk:
+            agent = next(iter(desk.agents))
+            info = await desk.edge.engine.identity.create_user(
+                SUPERVISOR, "Ângela Souza", UserRole.SUPERVISOR, PASSWORD)
+            await desk.edge.engine.db.run(_join, desk.team_id, info.id)
+            await trio.to_thread.run_sync(_shoot, desk, agent,
+                                          _in_trio(trio.lowlevel.current_trio_token()), out)
+    for name in ("desk.png", "desk-narrow.png", "team-view.png"):
+        print(f"wrote {out / name}")
+
+
+if __name__ == "__main__":
+    trio.run(main, Path(sys.argv[1] if len(sys.argv) > 1 else "docs/img"))
