@@ -214,9 +214,11 @@ def _rename(session: Any, team_id: int, name: str) -> None:
     session.get(Team, team_id).name = name
 
 
-async def seed_agent(url: str, team_name: str, secret_key: str) -> str:
-    """A team named ``team_name`` with one agent, written straight to the database at
-    ``url`` (for a `pytake serve` process started after); returns the agent's email."""
+async def seed_agent(url: str, team_name: str, secret_key: str, *, capacity: int = 5,
+                     ) -> tuple[str, int]:
+    """A team named ``team_name`` with one agent taking ``capacity`` conversations, written
+    straight to the database at ``url`` (for a `pytake serve` process started after);
+    returns the agent's email and the team's id."""
     settings = load_settings(environ={"PYTAKE_DATABASE_URL": url,
                                       "PYTAKE_SECRET_KEY": secret_key})
     db = Database(url)
@@ -225,13 +227,14 @@ async def seed_agent(url: str, team_name: str, secret_key: str) -> str:
         email = f"agent-{secrets.token_hex(3)}@example.com"
         user = await identity.create_user(email, "Agent", UserRole.AGENT, PASSWORD)
 
-        def seed(session: Any) -> None:
+        def seed(session: Any) -> int:
             team = Team(name=team_name, routing_strategy="least_busy")
             session.add(team)
             session.flush()
-            session.add(TeamMember(team_id=team.id, user_id=user.id, max_concurrent=5))
+            session.add(TeamMember(team_id=team.id, user_id=user.id,
+                                   max_concurrent=capacity))
+            return int(team.id)
 
-        await db.run(seed)
-        return email
+        return email, await db.run(seed)
     finally:
         await db.aclose()

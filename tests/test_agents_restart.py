@@ -30,7 +30,7 @@ async def test_the_server_killed_mid_conversation_comes_back_where_it_was(
     pg_url: str, redis_target: RedisTarget, tmp_path: Path
 ) -> None:
     team_name = "team-" + secrets.token_hex(4)
-    email = await seed_agent(pg_url, team_name, SECRET_KEY)
+    email, _ = await seed_agent(pg_url, team_name, SECRET_KEY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
@@ -96,7 +96,7 @@ async def test_a_clean_shutdown_closes_agent_sockets_with_going_away(
     pg_url: str, tmp_path: Path
 ) -> None:
     team_name = "team-" + secrets.token_hex(4)
-    email = await seed_agent(pg_url, team_name, SECRET_KEY)
+    email, _ = await seed_agent(pg_url, team_name, SECRET_KEY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = server_env(pg_url, tmp_path, PYTAKE_SECRET_KEY=SECRET_KEY)

@@ -20,8 +20,6 @@ import httpx
 import pytest
 import trio
 
-from pytake.config import load_settings
-from pytake.identity import IdentityService
 from pytake.modules import SecretBox
 from pytake.modules.builtin.webhook import (
     _delete_subscription,
@@ -31,9 +29,9 @@ from pytake.modules.builtin.webhook import (
 from pytake.standins.apis import WebhookReceiver, run_app
 from pytake.standins.whatsapp import Customer, CustomerSimulator, run_standin
 from pytake.standins.whatsapp._customers import RetryPolicy
-from pytake.store import SYSTEM, Database, Team, TeamMember, UserRole, upgrade
+from pytake.store import SYSTEM, Database, upgrade
 
-from .agent_support import PASSWORD, AgentClient, agent_client
+from .agent_support import PASSWORD, AgentClient, agent_client, seed_agent
 from .process_support import free_port, server_env, server_process, until_ready
 from .storage_fixtures import RedisTarget
 from .webhook_support import APP_SECRET, wa_id
@@ -51,24 +49,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 async def _seed(url: str, team_name: str) -> tuple[str, int]:
     """An agent in a new team: (the agent's e-mail, the team's id)."""
     upgrade(url)
-    settings = load_settings(environ={"PYTAKE_DATABASE_URL": url,
-                                      "PYTAKE_SECRET_KEY": SECRET_KEY})
-    db = Database(url)
-    try:
-        identity = IdentityService.from_settings(db, settings)
-        email = f"agent-{secrets.token_hex(3)}@example.com"
-        user = await identity.create_user(email, "Agent", UserRole.AGENT, PASSWORD)
-
-        def seed(session: Any) -> int:
-            team = Team(name=team_name, routing_strategy="least_busy")
-            session.add(team)
-            session.flush()
-            session.add(TeamMember(team_id=team.id, user_id=user.id, max_concurrent=CAPACITY))
-            return int(team.id)
-
-        return email, await db.run(seed)
-    finally:
-        await db.aclose()
+    return await seed_agent(url, team_name, SECRET_KEY, capacity=CAPACITY)
 
 
 async def _login(base: str, email: str) -> str:

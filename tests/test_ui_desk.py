@@ -260,7 +260,7 @@ def _through_a_restart(env: dict[str, str], port: int, log: Path, email: str,
 async def test_the_desk_catches_up_by_itself_after_the_server_restarts(
         pg_url: str, tmp_path: Path, built_app: Path) -> None:
     team_name = "team-" + secrets.token_hex(4)
-    email = await seed_agent(pg_url, team_name, RESTART_KEY)
+    email, _ = await seed_agent(pg_url, team_name, RESTART_KEY)
     port = free_port()
     log = tmp_path / "server.log"
     customer = Customer(wa_id(), "Ana")
