@@ -269,31 +269,28 @@ export const deskActions = {
     })
   },
   confirmOutgoing(conversationId: number, localId: string, messageId: number): void {
-    useDeskStore.setState((s) => {
-      const list = s.live[conversationId]
-      if (!list) return s
-      return {
-        live: {
-          ...s.live,
-          [conversationId]: list.map((m) =>
-            m.id === localId ? { ...m, id: messageId, status: laterStatus(s.statuses[messageId], 'sent') } : m,
-          ),
-        },
-      }
-    })
+    updateLocal(conversationId, localId, (m, s) => ({
+      ...m,
+      id: messageId,
+      status: laterStatus(s.statuses[messageId], 'sent'),
+    }))
   },
   failOutgoing(conversationId: number, localId: string, error: string): void {
-    useDeskStore.setState((s) => {
-      const list = s.live[conversationId]
-      if (!list) return s
-      return {
-        live: {
-          ...s.live,
-          [conversationId]: list.map((m) => (m.id === localId ? { ...m, status: 'failed', error } : m)),
-        },
-      }
-    })
+    updateLocal(conversationId, localId, (m) => ({ ...m, status: 'failed', error }))
   },
+}
+
+/** Replaces this tab's unconfirmed message ``localId`` with what ``change`` makes of it. */
+function updateLocal(
+  conversationId: number,
+  localId: string,
+  change: (message: LiveMessage, state: DeskState) => LiveMessage,
+): void {
+  useDeskStore.setState((s) => {
+    const list = s.live[conversationId]
+    if (!list) return s
+    return { live: { ...s.live, [conversationId]: list.map((m) => (m.id === localId ? change(m, s) : m)) } }
+  })
 }
 
 /** The inbox as shown: search applied, longest wait first (answered ones last). */
