@@ -70,12 +70,17 @@ def _in_trio(token: trio.lowlevel.TrioToken) -> Callable[..., Any]:
     return call
 
 
-def _sign_in(page: Page, base: str, email: str) -> None:
+#: The sign-in page's words in English; `_sign_in` takes others for another language.
+ENGLISH = ("Email", "Password", "Sign in", "Connected")
+
+
+def _sign_in(page: Page, base: str, email: str, words: tuple[str, ...] = ENGLISH) -> None:
+    email_label, password_label, submit, connected = words
     page.goto(base + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible(
+    page.get_by_label(email_label).fill(email)
+    page.get_by_label(password_label).fill(PASSWORD)
+    page.get_by_role("button", name=submit).click()
+    expect(page.get_by_role("status").filter(has_text=connected)).to_be_visible(
         timeout=STEP_MS)
 
 

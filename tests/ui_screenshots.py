@@ -3,7 +3,8 @@
 
 PyTake runs on a throw-away SQLite file with the Cloud API stand-in; simulated customers write,
 an agent answers in Chromium, a supervisor looks at the team. Writes ``desk.png`` (1280x800),
-``desk-narrow.png`` (390x844, a phone) and ``team-view.png``."""
+``desk-narrow.png`` (390x844, a phone), ``team-view.png`` and, to look at rather than for the
+docs, ``transfer.png`` and ``team-view-narrow.png``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .agent_support import PASSWORD, Desk, running_desk
 from .test_ui_desk import ARGS, CHROMIUM, STEP_MS, _in_trio, _sign_in
 
 SUPERVISOR = "angela@example.com"
+PORTUGUESE = ("E-mail", "Senha", "Entrar", "Conectado")
 
 
 def _join(session: Any, team_id: int, user_id: int) -> None:
@@ -63,10 +65,14 @@ def _shoot(desk: Desk, agent: str, in_trio: Callable[..., Any], out: Path) -> No
         _sign_in(page, desk.base_url, agent)
         _conversation(page, desk, in_trio)
         page.screenshot(path=str(out / "desk.png"))
+        page.keyboard.press("t")
+        expect(page.get_by_role("dialog", name="Transfer")).to_be_visible(timeout=STEP_MS)
+        page.screenshot(path=str(out / "transfer.png"))
+        page.keyboard.press("Escape")
 
         phone = browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 844})
         small = phone.new_page()
-        _sign_in_pt(small, desk.base_url, agent)
+        _sign_in(small, desk.base_url, agent, PORTUGUESE)
         small.get_by_role("list", name="Conversas").get_by_text("Ana Souza").click(
             timeout=STEP_MS)
         expect(small.get_by_role("log", name="Mensagens")).to_contain_text(
@@ -81,16 +87,9 @@ def _shoot(desk: Desk, agent: str, in_trio: Callable[..., Any], out: Path) -> No
         expect(view.get_by_role("row").filter(has_text="Ana Souza")).to_be_visible(
             timeout=STEP_MS)
         view.screenshot(path=str(out / "team-view.png"))
+        view.set_viewport_size({"width": 390, "height": 844})
+        view.screenshot(path=str(out / "team-view-narrow.png"))
         browser.close()
-
-
-def _sign_in_pt(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Senha").fill(PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("status").filter(has_text="Conectado")).to_be_visible(
-        timeout=STEP_MS)
 
 
 async def main(out: Path) -> None:
@@ -108,7 +107,8 @@ async def main(out: Path) -> None:
             await desk.edge.engine.db.run(_join, desk.team_id, info.id)
             await trio.to_thread.run_sync(_shoot, desk, agent,
                                           _in_trio(trio.lowlevel.current_trio_token()), out)
-    for name in ("desk.png", "desk-narrow.png", "team-view.png"):
+    for name in ("desk.png", "desk-narrow.png", "team-view.png", "transfer.png",
+                 "team-view-narrow.png"):
         print(f"wrote {out / name}")
 
 
