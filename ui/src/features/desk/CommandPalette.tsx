@@ -68,10 +68,10 @@ export function CommandPalette({ open, onOpenChange, commands }: PaletteProps) {
   return (
     <RadixDialog.Root open={open} onOpenChange={close}>
       <RadixDialog.Portal>
-        <RadixDialog.Overlay className="fixed inset-0 bg-slate-900/40" />
+        <RadixDialog.Overlay className="fixed inset-0 z-50 bg-slate-900/40" />
         <RadixDialog.Content
           aria-describedby={undefined}
-          className="fixed top-24 left-1/2 w-[min(32rem,calc(100vw-2rem))] -translate-x-1/2 rounded-xl bg-white shadow-xl focus:outline-none"
+          className="fixed top-24 left-1/2 z-50 w-[min(32rem,calc(100vw-2rem))] -translate-x-1/2 rounded-xl bg-white shadow-xl focus:outline-none"
         >
           <RadixDialog.Title className="sr-only">{t('desk.palette')}</RadixDialog.Title>
           <input

@@ -7,7 +7,7 @@ import { CustomerPanel } from './CustomerPanel'
 import { customerLabel } from './Inbox'
 import { fromApi, isConversationMessage, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
 import { isShortcut } from './keyboard'
-import { deskActions, useDeskStore, type InboxItem, type LiveMessage } from './store'
+import { deskActions, useDeskStore, WINDOW_MS, type InboxItem, type LiveMessage } from './store'
 import { TemplateComposer } from './TemplateComposer'
 import { useCommands } from './useCommands'
 import { useNow } from './useNow'
@@ -189,7 +189,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
           <Composer
             ref={composerRef}
             disabled={!assigned}
-            note={assigned && item.windowOpenUntil !== null ? t('desk.windowOpen', { duration: formatDuration(Math.round((item.windowOpenUntil - now) / 1000)) }) : undefined}
+            note={assigned && item.windowOpenUntil !== null ? t('desk.windowOpen', { duration: formatDuration(Math.floor(Math.min(WINDOW_MS - 1, item.windowOpenUntil - now) / 1000)) }) : undefined}
             onSend={(text) => void commands.send(item.id, text)}
           />
         )}

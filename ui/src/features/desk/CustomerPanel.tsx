@@ -28,7 +28,7 @@ export function CustomerPanel({ customerId, conversationId, onClose }: CustomerP
     <aside
       id="customer-panel"
       aria-labelledby="customer-panel-title"
-      className="absolute inset-0 z-10 flex flex-col overflow-y-auto bg-white lg:static lg:w-80 lg:shrink-0 lg:border-l lg:border-slate-200"
+      className="absolute inset-0 z-10 flex flex-col overflow-y-auto bg-white lg:static lg:z-auto lg:w-80 lg:shrink-0 lg:border-l lg:border-slate-200"
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3">
         <h3 id="customer-panel-title" className="font-semibold">
