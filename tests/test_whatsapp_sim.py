@@ -429,6 +429,33 @@ async def test_media_url_and_download() -> None:
         assert other["mime_type"] == "audio/ogg"
 
 
+async def test_media_upload_as_meta_takes_it() -> None:
+    async with standin_client() as (standin, client):
+        url = "/v23.0/310000000000001/media"
+        form = {"messaging_product": "whatsapp", "type": "application/pdf"}
+        uploaded = await client.post(url, headers=AUTH, data=form,
+                                     files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+        assert uploaded.status_code == 200, uploaded.text
+        media_id = uploaded.json()["id"]
+        meta = (await client.get(f"/v23.0/{media_id}", headers=AUTH)).json()
+        assert meta["mime_type"] == "application/pdf" and meta["file_size"] == 8
+
+        assert_meta_error(await client.post(url, data=form, files={
+            "file": ("a.pdf", b"x", "application/pdf")}), 401, 190)
+        assert_meta_error(await client.post(url, headers=AUTH, data={"type": "image/png"},
+                                            files={"file": ("a.png", b"x", "image/png")}),
+                          400, 100)
+        assert_meta_error(await client.post(url, headers=AUTH, data=form), 400, 100)
+        html = {"messaging_product": "whatsapp", "type": "text/html"}
+        assert_meta_error(await client.post(url, headers=AUTH, data=html, files={
+            "file": ("a.html", b"<b>", "text/html")}), 400, 131053)
+        big = {"messaging_product": "whatsapp", "type": "image/webp"}
+        assert_meta_error(await client.post(url, headers=AUTH, data=big, files={
+            "file": ("s.webp", b"x" * (501 * 1024), "image/webp")}), 400, 131053)
+        assert_meta_error(await client.post(url, headers=AUTH, json={"file": "x"}), 400, 100)
+        assert len(standin._media) == 1
+
+
 async def test_media_url_ttl() -> None:
     now = [1000.0]
     async with standin_client(media_url_ttl=300, clock=lambda: now[0]) as (standin, client):

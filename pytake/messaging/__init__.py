@@ -18,12 +18,16 @@ from ._governor import Outcome, SendGovernor
 from ._inbox import STORE_INBOX, InboxOutcome, InboxProcessor
 from ._media import (
     MEDIA_LIMITS,
+    UPLOAD_TYPES,
     MediaDownloader,
     MediaRequest,
     StoredMedia,
+    content_type_of,
     extension_for,
     media_filename,
     sha256_matches,
+    stored_media_path,
+    upload_media_type,
 )
 from ._metrics import WebhookMetrics
 from ._numbers import (
@@ -51,6 +55,7 @@ __all__ = [
     "MEDIA_LIMITS",
     "STORE_INBOX",
     "UNKNOWN_AFTER_RESTART",
+    "UPLOAD_TYPES",
     "CloudApiClient",
     "InboxOutcome",
     "InboxProcessor",
@@ -74,6 +79,7 @@ __all__ = [
     "StoredMedia",
     "TemplateCatalogue",
     "WebhookMetrics",
+    "content_type_of",
     "extension_for",
     "is_retryable",
     "media_filename",
@@ -81,4 +87,6 @@ __all__ = [
     "outbox_id_from_callback",
     "reconcile_sending",
     "sha256_matches",
+    "stored_media_path",
+    "upload_media_type",
 ]

@@ -42,12 +42,16 @@ from pytake.messaging._client import CloudApiClient, MediaInfo
 
 __all__ = [
     "MEDIA_LIMITS",
+    "UPLOAD_TYPES",
     "MediaDownloader",
     "MediaRequest",
     "StoredMedia",
+    "content_type_of",
     "extension_for",
     "media_filename",
     "sha256_matches",
+    "stored_media_path",
+    "upload_media_type",
 ]
 
 log = logging.getLogger("pytake.whatsapp")
@@ -84,6 +88,50 @@ _EXTENSIONS: Final = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
 }
 _EXPIRED_STATUSES: Final = frozenset({401, 403, 404, 410})
+_TYPES_OF_EXTENSIONS: Final = {ext: mime for mime, ext in _EXTENSIONS.items()}
+
+#: What an agent may upload to send, by MIME type: the WhatsApp message type it goes out as.
+#: The Cloud API answers 131053 for any other type, so it is refused before the upload.
+UPLOAD_TYPES: Final = {
+    "image/jpeg": "image",
+    "image/png": "image",
+    "image/webp": "sticker",
+    "video/mp4": "video",
+    "video/3gpp": "video",
+    "audio/aac": "audio",
+    "audio/amr": "audio",
+    "audio/mpeg": "audio",
+    "audio/mp4": "audio",
+    "audio/ogg": "audio",
+    **{
+        mime: "document" for mime in _EXTENSIONS
+        if mime.startswith(("application/", "text/"))
+    },
+}
+
+
+def upload_media_type(mime_type: str) -> str | None:
+    """The message type a file of ``mime_type`` is sent as, or None if WhatsApp refuses it."""
+    return UPLOAD_TYPES.get(mime_type.split(";", 1)[0].strip().lower())
+
+
+def content_type_of(path: Path) -> str:
+    """The MIME type a stored media file is served with (from the extension it was stored
+    under); ``application/octet-stream`` for ``.bin``."""
+    return _TYPES_OF_EXTENSIONS.get(path.suffix.lower(), "application/octet-stream")
+
+
+def stored_media_path(media_dir: Path, media_id: str) -> Path | None:
+    """Where ``media_id``'s file is stored in ``media_dir`` (whatever its extension), or None.
+
+    The extension comes from the MIME type known when it was stored, which a later reader
+    (the message row) may not hold, so every extension is looked for."""
+    stem = media_filename(media_id, None).removesuffix(".bin")
+    for candidate in (stem + ext for ext in (*_TYPES_OF_EXTENSIONS, ".bin")):
+        path = media_dir / candidate
+        if path.is_file():
+            return path
+    return None
 
 
 def extension_for(mime_type: str | None) -> str:

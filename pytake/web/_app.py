@@ -21,6 +21,7 @@ from pytake.web._desk import AgentDesk
 from pytake.web._errors import register_error_handlers
 from pytake.web._flows_api import create_flows_blueprint
 from pytake.web._headers import install_headers
+from pytake.web._media_api import create_media_blueprint, uploads_allowed
 from pytake.web._modules_api import create_modules_blueprint
 from pytake.web._numbers_api import create_numbers_blueprint
 from pytake.web._openapi import create_openapi_blueprint
@@ -88,6 +89,8 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_webhooks_blueprint(full.modules.registry))
             app.register_blueprint(create_canned_blueprint(full.db))
             app.register_blueprint(create_templates_blueprint(full.templates))
+            app.register_blueprint(create_media_blueprint(full.db, full.media))
+            app.request_class = uploads_allowed(app.request_class)
     # Last: its catch-all path must not shadow a blueprint registered after it.
     app.register_blueprint(create_app_files_blueprint(
         find_app_dir(str(getattr(settings, "ui_dir", "") or ""))))

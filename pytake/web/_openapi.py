@@ -93,6 +93,8 @@ class Doc:
     also: tuple[int, ...] = ()
     #: the success answer's media type
     media_type: str = JSON
+    #: the request body's media type (an upload is ``multipart/form-data``)
+    request_media_type: str = JSON
     #: query parameters: name -> schema (with an optional ``description``)
     query: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     #: path parameters' schemas when the converter says too little (a name's pattern)
@@ -112,11 +114,13 @@ def documented(
     request_required: bool = True,
     also: Iterable[int] = (),
     media_type: str = JSON,
+    request_media_type: str = JSON,
 ) -> Callable[[V], V]:
     """Declare a view's bodies and answers for the OpenAPI document (anywhere among its
     decorators: `pytake.web._permissions.requires` keeps the attribute it sets)."""
     doc = Doc(request=request, request_required=request_required, response=response,
-              status=status, also=tuple(also), media_type=media_type, query=dict(query or {}),
+              status=status, also=tuple(also), media_type=media_type,
+              request_media_type=request_media_type, query=dict(query or {}),
               path=dict(path or {}), errors=frozenset(errors))
 
     def decorate(view: V) -> V:
@@ -256,7 +260,7 @@ def _operation(rule: Any, method: str, view: Callable[..., Any]) -> tuple[str, d
     if doc.request is not None:
         operation["requestBody"] = {
             "required": doc.request_required,
-            "content": {JSON: {"schema": dict(doc.request)}},
+            "content": {doc.request_media_type: {"schema": dict(doc.request)}},
         }
     success: dict[str, Any] = {"description": HTTPStatus(doc.status).phrase}
     if doc.status != 204:

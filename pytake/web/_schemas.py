@@ -128,6 +128,16 @@ TEMPLATES: Final = obj({
         "variables": STRINGS, "footer": MAYBE_STRING, "buttons": STRINGS,
     })},
 })
+MEDIA_UPLOAD: Final = body({
+    "file": {"type": "string", "format": "binary",
+             "description": "the file; its Content-Type decides the message type"},
+}, ("file",))
+MEDIA_UPLOADED: Final = obj({
+    "id": {"type": "string", "description": "the media id to send: content {type, id}"},
+    "type": {"type": "string", "enum": ["image", "video", "audio", "document", "sticker"]},
+    "mime_type": STRING, "size": INT, "filename": STRING,
+})
+MEDIA_FILE: Final[Schema] = {"type": "string", "format": "binary"}
 CONVERSATIONS_QUERY: Final = {
     "cursor": PAGE_QUERY["cursor"],
     "limit": {"type": "integer", "minimum": 1, "maximum": 200},

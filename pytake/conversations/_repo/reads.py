@@ -226,6 +226,20 @@ def conversation_messages(
     return [m for m, _ in page], next_cursor
 
 
+def conversation_message(
+    session: Session, conversation_id: int, message_id: int, principal: Principal
+) -> tuple[Conversation, Message | None] | None:
+    """The conversation and one of its messages (``None`` if it holds no such message);
+    ``None`` if there is no such conversation."""
+    c = _visible(session, conversation_id, principal)
+    if c is None:
+        return None
+    message = session.get(Message, message_id)
+    if message is not None and message.conversation_id != conversation_id:
+        message = None
+    return c, message
+
+
 def recomputed_metrics(
     session: Session, conversation_id: int, principal: Principal
 ) -> tuple[ConversationMetrics, int] | None:

@@ -4,6 +4,7 @@ Routes (``{version}`` is any ``vNN.N``; Graph routes require ``Authorization: Be
 
 ==========================================  =============================================
 ``POST /{version}/{phone_number_id}/messages``  send a message, or mark one as read
+``POST /{version}/{phone_number_id}/media``     upload media (multipart: file, type, product)
 ``GET  /{version}/{media_id}``                  media metadata and a short-lived URL
 ``GET  /{version}/{waba_id}/message_templates`` the configured templates, paged
 ``GET  /_media/{token}``                        the media bytes (Bearer required, URL expires)
@@ -21,6 +22,8 @@ from the trio thread that serves it, so its state needs no locks.
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import hashlib
 import json
 import random
@@ -38,7 +41,12 @@ from pytake.standins.whatsapp._errors import ApiProblem, error_body, http_status
 from pytake.standins.whatsapp._faults import Decision, Faults, Outcome
 from pytake.standins.whatsapp._payloads import new_wamid
 from pytake.standins.whatsapp._templates import DEFAULT_TEMPLATES, Template, listing
-from pytake.standins.whatsapp._validation import recipient, recipient_ids, validate_send
+from pytake.standins.whatsapp._validation import (
+    MEDIA_LIMITS,
+    recipient,
+    recipient_ids,
+    validate_send,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -54,6 +62,8 @@ __all__ = ["DEFAULT_TEMPLATES", "CloudApiStandIn", "SentRequest", "Template"]
 
 #: Largest request body read (Meta's webhook limit is 3 MB; sends are far smaller).
 MAX_BODY = 4 * 1024 * 1024
+#: Largest media upload read: a 100 MB document and its multipart framing.
+MAX_UPLOAD = 101 * 1024 * 1024
 
 _GRAPH_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)(?:/([^/]+))?/?$")
 
@@ -254,6 +264,11 @@ class CloudApiStandIn:
         self._authorize(scope)
         if method == "POST" and edge == "messages":
             await self._messages(scope, node, await _read_body(receive), send)
+        elif method == "POST" and edge == "media":
+            self._known_number(node)
+            raw = await _read_body(receive, MAX_UPLOAD)
+            media_id = self.add_media(*_uploaded_file(_header(scope, b"content-type"), raw))
+            await _send_json(send, 200, {"id": media_id})
         elif method == "GET" and edge == "message_templates":
             await self._templates(scope, node, send)
         elif method == "GET" and edge is None:
@@ -267,7 +282,7 @@ class CloudApiStandIn:
 
     # -- messages ---------------------------------------------------------------------------
 
-    async def _messages(self, scope: Scope, phone_number_id: str, raw: bytes, send: Send) -> None:
+    def _known_number(self, phone_number_id: str) -> None:
         if self.phone_number_ids is not None and phone_number_id not in self.phone_number_ids:
             raise ApiProblem(
                 100,
@@ -275,6 +290,9 @@ class CloudApiStandIn:
                 "exist, cannot be loaded due to missing permissions, or does not support "
                 "this operation.",
             )
+
+    async def _messages(self, scope: Scope, phone_number_id: str, raw: bytes, send: Send) -> None:
+        self._known_number(phone_number_id)
         body = validate_send(_json_object(raw), self.templates, self._media_facts)
         decision = self.faults.decide(recipient(body), self.rng)
         if decision.delay > 0:
@@ -457,6 +475,38 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def _uploaded_file(content_type: str | None, raw: bytes) -> tuple[bytes, str]:
+    """The bytes and MIME type of an upload's ``file`` part, checked as Meta does: the
+    ``messaging_product`` field, a ``type`` WhatsApp sends, within that type's size limit."""
+    if not content_type or not content_type.lower().startswith("multipart/form-data"):
+        raise ApiProblem(100, "Param file must be a file with one of the following types: "
+                              "multipart/form-data upload expected")
+    envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(envelope + raw)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            fields[name] = part
+    product = fields.get("messaging_product")
+    if product is None or product.get_content().strip() != "whatsapp":
+        raise ApiProblem(100, "The parameter messaging_product is required.")
+    file = fields.get("file")
+    if file is None:
+        raise ApiProblem(100, "The parameter file is required.")
+    data = file.get_payload(decode=True) or b""
+    declared = fields.get("type")
+    mime = (declared.get_content().strip() if declared is not None
+            else file.get_content_type()).split(";", 1)[0].lower()
+    for types, limit in MEDIA_LIMITS.values():
+        if mime in types:
+            if len(data) > limit:
+                raise ApiProblem(131053, f"Media upload error: file of {len(data)} bytes is "
+                                         f"larger than {limit} for {mime}")
+            return data, mime
+    raise ApiProblem(131053, f"Media upload error: unsupported type {mime!r}")
+
+
 # -- ASGI plumbing --------------------------------------------------------------------------
 
 
@@ -475,7 +525,7 @@ def _bearer(scope: Scope) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int = MAX_BODY) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -484,7 +534,7 @@ async def _read_body(receive: Receive) -> bytes:
             raise ApiProblem(100, "client disconnected")
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise ApiProblem(100, "The request body is too large", status=413)
         chunks.append(chunk)
         if not message.get("more_body", False):
