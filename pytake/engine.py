@@ -43,6 +43,7 @@ from .conversations import (
     ConversationLog,
     ConversationServices,
     RoutingConfig,
+    TeamFeed,
 )
 from .errors import StorageUnavailable
 from .flowrun import FlowLibrary, ModuleCalls
@@ -182,6 +183,8 @@ class Engine:
         # TOTP keys are sealed like module secrets: with a key derived from secret_key.
         self.identity = IdentityService.from_settings(self.db, settings, sealer=self.modules.box)
         self.event_feed = EventFeed(self.modules.webhook_delivery())
+        #: supervisors' live view of their teams' conversations (the agent socket's watch)
+        self.team_feed = TeamFeed()
         # Flow steps are written in the turn that also records the conversation's messages:
         # the same writer puts them in the same transaction.
         self.flows = FlowLibrary(self.db, self.events_committer,
@@ -236,7 +239,8 @@ class Engine:
         team_names = self._team_names = TeamNames(self.db)
         self.teams = TeamDirectory(self.db)
         conversation_services = ConversationServices(
-            log=ConversationLog(self.events_committer, self.db, on_event=self.event_feed.publish),
+            log=ConversationLog(self.events_committer, self.db, on_event=self.event_feed.publish,
+                                on_state=self.team_feed.publish),
             timers=self.timers,
             teams=TeamLookup(team_names, self.teams),
             routing=RoutingConfig(

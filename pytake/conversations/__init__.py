@@ -1,6 +1,7 @@
 """Conversations: the ConversationActor, the messages and commands it accepts, what it
 writes (the conversation row and its event log), and the reads people make of them
-(listings, messages, events, metrics: `conversations_page` and its neighbours)."""
+(listings, messages, events, metrics: `conversations_page` and its neighbours), and the
+supervisors' live feed of their teams' conversations (`TeamFeed`)."""
 
 from ._actor import BurstDue, ConversationActor, ConversationState
 from ._content import build_body
@@ -18,10 +19,12 @@ from ._repo.reads import (
     customer_profile,
     messages_order,
     recomputed_metrics,
+    team_conversations,
     visible_conversation,
 )
 from ._routing import RoutingConfig
 from ._services import ConversationServices
+from ._team_feed import TeamFeed, TeamWatcher, conversation_change
 
 __all__ = [
     "AutomaticReplies",
@@ -35,7 +38,10 @@ __all__ = [
     "ConversationState",
     "PageOrder",
     "RoutingConfig",
+    "TeamFeed",
+    "TeamWatcher",
     "build_body",
+    "conversation_change",
     "conversation_events",
     "conversation_message",
     "conversation_messages",
@@ -44,5 +50,6 @@ __all__ = [
     "customer_profile",
     "messages_order",
     "recomputed_metrics",
+    "team_conversations",
     "visible_conversation",
 ]

@@ -1,6 +1,6 @@
 """`ConversationLog`: what a ConversationActor writes (its row and event log, see
-``_repo.records``) handed to the group committer, and each committed event offered to the
-outbound webhooks' feed."""
+``_repo.records``) handed to the group committer; each committed event offered to the
+outbound webhooks' feed, and each committed row change to the supervisors' team feed."""
 
 from __future__ import annotations
 
@@ -31,10 +31,12 @@ class ConversationLog:
         committer: GroupCommitter,
         db: Database | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        on_state: Callable[[int, dict[str, Any]], None] | None = None,
     ) -> None:
         self._committer = committer
         self._db = db
         self._on_event = on_event
+        self._on_state = on_state
         # Published as each record commits, in commit order (not when its writer looks).
         committer.on_commit(RECORD.name, self._committed_records)
 
@@ -70,6 +72,10 @@ class ConversationLog:
             self._published(write.params, write.result)
 
     def _published(self, record: ConversationRecord, stored: RecordOutcome) -> None:
+        if self._on_state is not None and record.updates:
+            # Every record that writes the row writes all its ownership columns: a change
+            # seen twice (a replay after a crash) sets the same values again.
+            self._on_state(record.conversation_id, record.updates)
         if self._on_event is not None:
             for event, new in zip(record.events, stored, strict=True):
                 if not new:

@@ -31,6 +31,7 @@ from pytake.identity import AuthError, Principal
 from pytake.storable import storable
 from pytake.web._permissions import Permission, checked_inside, may
 from pytake.web._ratelimit import command_refusal
+from pytake.web._team_watch import WATCH_TEAMS, TeamWatch
 
 if TYPE_CHECKING:
     from pytake.agents import AgentEventLog, AgentSockets, Connection
@@ -138,6 +139,8 @@ class _AccountWatch:
 def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
     """``/ws/agent`` bound to the engine's identity, sockets, event log, desk and router."""
     bp = Blueprint("agent_ws", __name__)
+    watch = TeamWatch(engine.team_feed, engine.db, desk)
+    commands = sorted([*desk.commands, WATCH_TEAMS])
     identity: IdentityService = engine.identity
     sockets: AgentSockets = engine.sockets
     events: AgentEventLog = engine.agent_events
@@ -168,6 +171,7 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
                 nursery.cancel_scope.cancel()
         finally:
             accounts.remove(conn)
+            watch.stop(conn)
             sockets.close(conn)
             with trio.CancelScope(shield=True), trio.move_on_after(5):
                 try:
@@ -187,7 +191,7 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
             "role": str(principal.role),
             "resume_from": last_seq,
             "last_seq": current,
-            "commands": desk.commands,
+            "commands": commands,
         }))
         while True:
             page = await events.after(principal.user_id, last_seq, REPLAY_PAGE)
@@ -241,6 +245,9 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
             refusal = await command_refusal(principal.user_id)
             if refusal is not None:  # over budget: this command only, the socket stays open
                 conn.reply({"type": "rejected", "id": command_id, **refusal})
+                continue
+            if frame.get("type") == WATCH_TEAMS:
+                await watch.command(conn, principal, frame)
                 continue
             result = await desk.execute(agent, role, frame)
             if result.ok:

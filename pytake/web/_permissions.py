@@ -111,6 +111,7 @@ COMMAND_PERMISSIONS: Final[dict[str, Permission]] = {
     "typing": Permission.DESK_WORK,
     "presence": Permission.DESK_WORK,
     "queue_stats": Permission.QUEUES_READ,
+    "watch_teams": Permission.CONVERSATIONS_SUPERVISE,
 }
 
 #: The CLI reads the database's URL and writes with its credentials: whoever runs it is an

@@ -12,6 +12,7 @@ keyset: the caller's `PageOrder` says how rows are ordered and how a cursor name
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
 import attrs
@@ -24,6 +25,7 @@ from ...routing import ConversationMetrics, compute_metrics
 from ...store import (
     Conversation,
     ConversationEvent,
+    ConversationStatus,
     Customer,
     FlowExecution,
     Keyset,
@@ -238,6 +240,23 @@ def conversation_message(
     if message is not None and message.conversation_id != conversation_id:
         message = None
     return c, message
+
+
+def team_conversations(
+    session: Session, team_ids: Sequence[int], limit: int
+) -> tuple[list[tuple[Conversation, Customer]], bool]:
+    """The open conversations of ``team_ids`` (waiting longest first), at most ``limit``;
+    and whether more were left out."""
+    rows = session.execute(
+        sa.select(Conversation, Customer)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(Conversation.team_id.in_(team_ids),
+               Conversation.status == ConversationStatus.OPEN)
+        .order_by(Conversation.opened_at, Conversation.id)
+        .limit(limit + 1)
+    ).all()
+    found = [(c, customer) for c, customer in rows]
+    return found[:limit], len(found) > limit
 
 
 def recomputed_metrics(
