@@ -192,6 +192,8 @@ def _hand_over(desk: Desk, email: str, colleague: int, in_trio: Callable[..., An
         dialog.get_by_label("Note").fill("pediu desconto")
         dialog.get_by_role("button", name="Save note").click()
         expect(page.get_by_text("pediu desconto", exact=True)).to_be_visible(timeout=STEP_MS)
+        # Shortcuts are off while a dialog is open: T is pressed once the note's has closed.
+        expect(dialog).to_have_count(0, timeout=STEP_MS)
 
         page.locator("body").press("t")
         dialog = page.get_by_role("dialog", name="Transfer")
@@ -371,7 +373,8 @@ def _supervise(desk: Desk, email: str, customer: Customer, agent_name: str,
     agent, then taken over."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(locale="en-US").new_page()
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
         _sign_in(page, desk.base_url, email)
         # Away, as a supervisor who is also a member would be: no offers, still team events.
         status = page.get_by_label("Your status")
@@ -387,6 +390,24 @@ def _supervise(desk: Desk, email: str, customer: Customer, agent_name: str,
         queue = page.get_by_role("definition").first
         expect(queue).to_have_text("1", timeout=STEP_MS)
         assert serious_accessibility_problems(page) == []
+
+        # Live from the team feed (nothing re-reads the list): a customer who writes now
+        # shows at once, and one who writes while the browser is offline shows once it is back.
+        expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(
+            timeout=STEP_MS)
+        newcomer = desk.customer(f"Recém {secrets.token_hex(2)}")
+        in_trio(desk.sim.send_text, newcomer, "cheguei agora")
+        expect(page.get_by_role("row").filter(has_text=newcomer.name)).to_contain_text(
+            "waiting", timeout=STEP_MS)
+        context.set_offline(True)
+        expect(page.get_by_role("status").filter(has_text="Connecting")).to_be_visible(
+            timeout=STEP_MS)
+        late = desk.customer(f"Offline {secrets.token_hex(2)}")
+        in_trio(desk.sim.send_text, late, "escrevi enquanto estava offline")
+        context.set_offline(False)
+        expect(page.get_by_role("row").filter(has_text=late.name)).to_contain_text(
+            "waiting", timeout=STEP_MS)
+        expect(queue).to_have_text("3", timeout=STEP_MS)
 
         page.get_by_role("button", name=f"Watch the conversation with {customer.name}").click()
         watched = page.get_by_role("dialog")

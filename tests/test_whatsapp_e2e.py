@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -54,6 +55,17 @@ def now() -> str:
     return str(int(time.time()))
 
 
+async def first_sent_to(world: World, timeout: float = 15.0) -> Any:
+    """The first send to this test's customer. The database is shared by the whole run, so
+    the engine may first send what an earlier test left in its outbox (to someone else)."""
+    with trio.fail_after(timeout):
+        while True:
+            for sent in world.standin.sent:
+                if not sent.is_read_receipt and sent.to.lstrip("+") == world.customer.wa_id:
+                    return sent
+            await world.standin.wait_for_more(len(world.standin.sent))
+
+
 async def test_unsupported_message_gets_a_polite_reply_and_its_statuses(world: World) -> None:
     message = {
         "from": world.customer.wa_id, "id": new_wamid(), "timestamp": now(),
@@ -63,8 +75,7 @@ async def test_unsupported_message_gets_a_polite_reply_and_its_statuses(world: W
                     "error_data": {"details": "Message type is currently not supported."}}],
     }
     await world.sim.send_message(world.customer, message)
-    sent = await world.standin.wait_for_sent(1, timeout=15)
-    assert sent.to.lstrip("+") == world.customer.wa_id
+    sent = await first_sent_to(world)
     assert sent.body["text"]["body"] == AutomaticReplies().unsupported
     assert sent.body["biz_opaque_callback_data"].startswith("outbox:")
     # the simulator posts sent/delivered/read for it; the message row follows them
@@ -86,7 +97,7 @@ async def test_welcome_is_sent_once(world: World) -> None:
             {"from": world.customer.wa_id, "id": new_wamid(), "timestamp": now(),
              "type": "request_welcome"},
         )
-    await world.standin.wait_for_sent(1, timeout=15)
+    await first_sent_to(world)
     # Both requests handled and every reply they caused sent: a second welcome would be in.
     await world.edge.settle()
     with trio.fail_after(15):
@@ -95,7 +106,8 @@ async def test_welcome_is_sent_once(world: World) -> None:
             w="%" + world.customer.wa_id,
         ):
             await trio.sleep(0.01)
-    texts = [r.body.get("text", {}).get("body") for r in world.standin.sent]
+    texts = [r.body.get("text", {}).get("body") for r in world.standin.sent
+             if r.to.lstrip("+") == world.customer.wa_id]
     assert texts.count(AutomaticReplies().welcome) == 1
 
 
@@ -108,7 +120,7 @@ async def test_file_too_large_is_explained(world: World) -> None:
                      "message": "Media download error",
                      "error_data": {"details": "file larger than 100 MB"}}]},
     )
-    sent = await world.standin.wait_for_sent(1, timeout=15)
+    sent = await first_sent_to(world)
     assert sent.body["text"]["body"] == AutomaticReplies().file_too_large
 
 

@@ -1,25 +1,47 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useEffect, useId, useMemo, useState } from 'react'
 import { Button, Dialog } from '@/components'
-import { apiFetch, type AgentEntry, type AgentsList, type ConversationEntry, type ConversationsList, type TeamsPage } from '@/lib/api'
-import { formatDuration, formatTime, t, type MessageKey } from '@/lib/i18n'
+import type { TeamConversation } from '@/lib/agent-socket'
+import { apiFetch, type AgentEntry, type AgentsList, type ConversationEntry, type TeamsPage } from '@/lib/api'
+import { formatDuration, t, type MessageKey } from '@/lib/i18n'
 import { fromApi, isConversationMessage, useConversationMessages } from './messages'
 import { useDeskStore } from './store'
+import { useTeamFeed } from './team-feed'
 import { useCommands } from './useCommands'
 import { useNow } from './useNow'
 import { WhatsAppText } from './whatsapp-format'
 
-/** How often the view reads the team again when nothing announced a change (a backstop:
- * every change of the team's queue is announced by a `queue.stats` event, which refreshes it
- * at once). */
+/** How often the agents' presence and load are read again when nothing announced a change
+ * (a backstop: a `queue.stats` event refreshes them at once). The conversations need none:
+ * they come live from the team feed. */
 const BACKSTOP_MS = 10_000
 /** How often a watched conversation's messages are read again. */
 const WATCH_MS = 3_000
 
 const FIELD = 'rounded-md border border-slate-300 px-2 py-1 text-sm outline-none focus:ring-2 focus:ring-emerald-500'
 
-function customerName(c: ConversationEntry): string {
-  return c.customer.name ?? c.customer.phone ?? c.customer.wa_id ?? `#${String(c.id)}`
+type Customer = { name: string | null; phone: string | null }
+
+function customerName(c: TeamConversation, known?: Customer): string {
+  const customer = c.customer ?? known
+  return customer?.name ?? customer?.phone ?? `#${String(c.conversation_id)}`
+}
+
+/** Customers of conversations that entered the team after the snapshot (a change frame
+ * carries no customer): read once each. */
+function useMissingCustomers(rows: TeamConversation[]): Map<number, Customer> {
+  const missing = rows.filter((c) => !c.customer).map((c) => c.conversation_id)
+  const results = useQueries({
+    queries: missing.map((id) => ({
+      queryKey: ['conversation', id, 'customer'],
+      queryFn: ({ signal }: { signal: AbortSignal }) => apiFetch<ConversationEntry>(`/api/v1/conversations/${String(id)}`, { signal }),
+      staleTime: Infinity,
+      retry: 1,
+    })),
+  })
+  return new Map(
+    results.flatMap((r, i) => (r.data ? [[missing[i] ?? 0, { name: r.data.customer.name, phone: r.data.customer.phone }] as const] : [])),
+  )
 }
 
 /** The supervisor's live view of one team: the queue (waiting, oldest wait), the agents
@@ -34,22 +56,25 @@ export function TeamView({ userId }: { userId: number }) {
   const queryClient = useQueryClient()
   const stats = useDeskStore((s) => (teamId === null ? undefined : s.teamStats[String(teamId)]))
   const now = useNow(1000)
-  const [watching, setWatching] = useState<ConversationEntry | null>(null)
+  const [watching, setWatching] = useState<TeamConversation | null>(null)
 
-  const conversations = useQuery({
-    queryKey: ['team', teamId, 'conversations'],
-    queryFn: () => apiFetch<ConversationsList>('/api/v1/conversations', { query: { team: teamId ?? 0, status: 'open', limit: 200 } }),
-    enabled: teamId !== null,
-    refetchInterval: BACKSTOP_MS,
-  })
+  const feed = useTeamFeed(teamId)
+  const open = useMemo(
+    () =>
+      [...feed.rows.values()].sort(
+        (a, b) => Date.parse(a.opened_at ?? '') - Date.parse(b.opened_at ?? '') || a.conversation_id - b.conversation_id,
+      ),
+    [feed.rows],
+  )
+  const customers = useMissingCustomers(open)
   const agents = useQuery({
     queryKey: ['agents'],
     queryFn: () => apiFetch<AgentsList>('/api/v1/agents?limit=500'),
     refetchInterval: BACKSTOP_MS,
   })
 
-  // Ask for the queue once (later ones come as events), and read the team again whenever an
-  // event says its queue changed.
+  // Ask for the queue once (later ones come as events), and read the agents again whenever
+  // an event says the queue changed.
   const { queueStats } = commands
   useEffect(() => {
     if (teamId !== null) void queueStats(teamId)
@@ -57,17 +82,15 @@ export function TeamView({ userId }: { userId: number }) {
   const statsAt = stats?.at
   useEffect(() => {
     if (statsAt === undefined) return
-    void queryClient.invalidateQueries({ queryKey: ['team', teamId, 'conversations'] })
     void queryClient.invalidateQueries({ queryKey: ['agents'] })
-  }, [statsAt, teamId, queryClient])
+  }, [statsAt, queryClient])
 
   const members = useMemo(
     () => (agents.data?.agents ?? []).filter((a) => a.active && a.teams.some((m) => m.team_id === teamId)),
     [agents.data, teamId],
   )
   const names = useMemo(() => new Map((agents.data?.agents ?? []).map((a) => [a.id, a.name])), [agents.data])
-  const open = conversations.data?.conversations ?? []
-  const load = (agent: AgentEntry) => open.filter((c) => c.assigned_agent_id === agent.id && c.owner === 'assigned').length
+  const load = (agent: AgentEntry) => open.filter((c) => c.agent === String(agent.id) && c.owner === 'assigned').length
   const capacity = (agent: AgentEntry) => agent.teams.find((m) => m.team_id === teamId)?.max_concurrent ?? 0
   const waiting = open.filter((c) => c.owner === 'queued' || c.owner === 'offered')
   const oldest = waiting.reduce<number | null>((min, c) => {
@@ -91,9 +114,9 @@ export function TeamView({ userId }: { userId: number }) {
             </option>
           ))}
         </select>
-        {conversations.dataUpdatedAt ? (
-          <span className="text-xs text-slate-500">{t('team.updated', { time: formatTime(new Date(conversations.dataUpdatedAt)) })}</span>
-        ) : null}
+        <span role="status" className="text-xs text-slate-500">
+          {feed.ready ? t('team.live') : t('team.connecting')}
+        </span>
       </div>
       {teams.data && teams.data.teams.length === 0 ? <p className="text-sm text-slate-600">{t('team.none')}</p> : null}
 
@@ -129,7 +152,8 @@ export function TeamView({ userId }: { userId: number }) {
       </ul>
 
       <h3 className="mb-2 font-medium">{t('team.conversations')}</h3>
-      {conversations.isError ? <p className="text-sm text-red-700">{t('common.error', { detail: conversations.error.message })}</p> : null}
+      {feed.error ? <p className="text-sm text-red-700">{t('common.error', { detail: feed.error })}</p> : null}
+      {feed.truncated ? <p className="text-sm text-amber-800">{t('team.truncated')}</p> : null}
       <table className="w-full border-separate border-spacing-y-1 text-left text-sm">
         <thead className="text-xs text-slate-600">
           <tr>
@@ -142,43 +166,49 @@ export function TeamView({ userId }: { userId: number }) {
           </tr>
         </thead>
         <tbody>
-          {open.map((c) => (
-            <tr key={c.id} className="bg-white">
-              <td className="px-2 py-1.5">{customerName(c)}</td>
-              <td className="px-2 py-1.5">{t(`team.owner.${c.owner}` as MessageKey)}</td>
-              <td className="px-2 py-1.5">{c.assigned_agent_id === null ? '—' : (names.get(c.assigned_agent_id) ?? `#${String(c.assigned_agent_id)}`)}</td>
-              <td className="flex flex-wrap justify-end gap-1 px-2 py-1">
-                <Button variant="ghost" size="sm" aria-label={t('team.watchOne', { name: customerName(c) })} onClick={() => setWatching(c)}>
-                  {t('team.watch')}
-                </Button>
-                {c.assigned_agent_id !== userId ? (
-                  <Button
-                    variant="secondary"
-                    size="sm"
-                    aria-label={t('team.takeOverOne', { name: customerName(c) })}
-                    onClick={() => void commands.assign(c.id, userId, teamId)}
-                  >
-                    {t('team.takeOver')}
+          {open.map((c) => {
+            const name = customerName(c, customers.get(c.conversation_id))
+            const owner = c.owner === 'assigned' && c.agent !== null ? Number(c.agent) : null
+            return (
+              <tr key={c.conversation_id} className="bg-white">
+                <td className="px-2 py-1.5">{name}</td>
+                <td className="px-2 py-1.5">{t(`team.owner.${c.owner}` as MessageKey)}</td>
+                <td className="px-2 py-1.5">{owner === null ? '—' : (names.get(owner) ?? `#${String(owner)}`)}</td>
+                <td className="flex flex-wrap justify-end gap-1 px-2 py-1">
+                  <Button variant="ghost" size="sm" aria-label={t('team.watchOne', { name })} onClick={() => setWatching(c)}>
+                    {t('team.watch')}
                   </Button>
-                ) : null}
-                <AssignSelect conversation={c} members={members} onAssign={(agent) => void commands.assign(c.id, agent, teamId)} />
-              </td>
-            </tr>
-          ))}
+                  {owner !== userId ? (
+                    <Button
+                      variant="secondary"
+                      size="sm"
+                      aria-label={t('team.takeOverOne', { name })}
+                      onClick={() => void commands.assign(c.conversation_id, userId, teamId)}
+                    >
+                      {t('team.takeOver')}
+                    </Button>
+                  ) : null}
+                  <AssignSelect name={name} owner={owner} members={members} onAssign={(agent) => void commands.assign(c.conversation_id, agent, teamId)} />
+                </td>
+              </tr>
+            )
+          })}
         </tbody>
       </table>
-      {conversations.data && open.length === 0 ? <p className="text-sm text-slate-600">{t('team.noConversations')}</p> : null}
-      {watching ? <WatchDialog conversation={watching} onClose={() => setWatching(null)} /> : null}
+      {feed.ready && open.length === 0 ? <p className="text-sm text-slate-600">{t('team.noConversations')}</p> : null}
+      {watching ? (
+        <WatchDialog conversationId={watching.conversation_id} name={customerName(watching, customers.get(watching.conversation_id))} onClose={() => setWatching(null)} />
+      ) : null}
     </section>
   )
 }
 
-function AssignSelect({ conversation, members, onAssign }: { conversation: ConversationEntry; members: AgentEntry[]; onAssign: (agent: number) => void }) {
+function AssignSelect({ name, owner, members, onAssign }: { name: string; owner: number | null; members: AgentEntry[]; onAssign: (agent: number) => void }) {
   const id = useId()
   return (
     <>
       <label htmlFor={id} className="sr-only">
-        {t('team.assignOne', { name: customerName(conversation) })}
+        {t('team.assignOne', { name })}
       </label>
       <select
         id={id}
@@ -190,7 +220,7 @@ function AssignSelect({ conversation, members, onAssign }: { conversation: Conve
       >
         <option value="">{t('team.assign')}</option>
         {members
-          .filter((a) => a.id !== conversation.assigned_agent_id)
+          .filter((a) => a.id !== owner)
           .map((a) => (
             <option key={a.id} value={a.id}>
               {a.name}
@@ -202,13 +232,13 @@ function AssignSelect({ conversation, members, onAssign }: { conversation: Conve
 }
 
 /** A conversation as it goes, read only: its messages, read again every few seconds. */
-function WatchDialog({ conversation, onClose }: { conversation: ConversationEntry; onClose: () => void }) {
-  const query = useConversationMessages(conversation.id, WATCH_MS)
+function WatchDialog({ conversationId, name, onClose }: { conversationId: number; name: string; onClose: () => void }) {
+  const query = useConversationMessages(conversationId, WATCH_MS)
   const messages = (query.data?.pages ?? [])
     .flatMap((page) => page.messages.filter(isConversationMessage).map(fromApi))
     .sort((a, b) => (typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : 0))
   return (
-    <Dialog open onOpenChange={(open) => !open && onClose()} title={t('team.watching', { name: customerName(conversation) })} closeLabel={t('common.close')}>
+    <Dialog open onOpenChange={(open) => !open && onClose()} title={t('team.watching', { name })} closeLabel={t('common.close')}>
       <div role="log" title={t('desk.messages')} className="flex max-h-96 flex-col gap-2 overflow-y-auto bg-slate-100 p-2">
         {messages.map((m) => (
           <p key={m.id} className={`max-w-[85%] rounded px-2 py-1 text-sm ${m.direction === 'out' ? 'self-end bg-emerald-100' : 'bg-white'}`}>

@@ -284,6 +284,26 @@ describe('AgentSocket', () => {
     expect(current().lastSeqParam).toBe(1)
   })
 
+  it('hands team.conversation frames to its listeners, and state changes too', () => {
+    const { client, sockets } = setup()
+    const changes: number[] = []
+    const states: ConnectionState[] = []
+    const stop = client.onTeamChange((c) => changes.push(c.conversation_id))
+    const stopStates = client.onStateChange((s) => states.push(s))
+    client.connect('tok')
+    const socket = sockets[0]!
+    socket.open()
+    socket.welcome(0)
+    socket.receive({ type: 'live', last_seq: 0 })
+    socket.receive({ type: 'team.conversation', data: { conversation_id: 7, team: '3', owner: 'queued', agent: null, priority: 0, labels: [], status: 'open' } })
+    socket.receive({ type: 'team.conversation', data: { team: '3' } })
+    stop()
+    stopStates()
+    socket.receive({ type: 'team.conversation', data: { conversation_id: 8, team: '3', owner: 'queued', agent: null, priority: 0, labels: [], status: 'open' } })
+    expect(changes).toEqual([7])
+    expect(states).toContain('live')
+  })
+
   it('gives up on 4403 and when no fresh token can be had', async () => {
     const onFatal = vi.fn()
     const a = setup({ onFatal })

@@ -6,6 +6,7 @@ import type {
   SeqStorage,
   SocketFactory,
   SocketLike,
+  TeamConversation,
   WelcomeFrame,
 } from './types'
 
@@ -46,6 +47,8 @@ export interface AgentSocketOptions {
   /** The current access token for a reconnect (defaults to the last one given). */
   getToken?: () => string | null
   onEvent?: (event: AgentEvent) => void
+  /** A change in a team this connection watches (`watch_teams`; no seq, not replayed). */
+  onTeamChange?: (change: TeamConversation) => void
   onWelcome?: (welcome: WelcomeFrame) => void
   /** The server's numbering is not the one we knew: drop state built from events. */
   onReset?: () => void
@@ -109,6 +112,8 @@ export class AgentSocket {
   private nextPingId = 0
   private readonly pending = new Map<string, Pending>()
   private listening = false
+  private readonly teamListeners = new Set<(change: TeamConversation) => void>()
+  private readonly stateListeners = new Set<(state: ConnectionState) => void>()
 
   constructor(options: AgentSocketOptions) {
     this.opts = options
@@ -137,6 +142,20 @@ export class AgentSocket {
     this.authRetries = 0
     this.listen()
     this.open('connecting')
+  }
+
+  /** Calls ``listener`` with each `team.conversation` frame until the returned function is
+   * called. */
+  onTeamChange(listener: (change: TeamConversation) => void): () => void {
+    this.teamListeners.add(listener)
+    return () => this.teamListeners.delete(listener)
+  }
+
+  /** Calls ``listener`` on each connection state change until the returned function is
+   * called (a view that must ask again after a reconnect: the team feed). */
+  onStateChange(listener: (state: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener)
+    return () => this.stateListeners.delete(listener)
   }
 
   /** Closes for good (sign-out, unmount). Pending commands are rejected. */
@@ -364,6 +383,7 @@ export class AgentSocket {
     if (state === this.connState) return
     this.connState = state
     this.opts.onStateChange?.(state)
+    for (const listener of this.stateListeners) listener(state)
   }
 
   // -- frames -----------------------------------------------------------------------------
@@ -400,6 +420,13 @@ export class AgentSocket {
         this.answer(frame.id, (p) => p.reject(new CommandRejectedError(reason, code, retryAfter)))
         break
       }
+      case 'team.conversation':
+        if (isRecord(frame.data) && typeof frame.data.conversation_id === 'number') {
+          const change = frame.data as unknown as TeamConversation
+          for (const listener of this.teamListeners) listener(change)
+          this.opts.onTeamChange?.(change)
+        }
+        break
       default:
         // pong and frames this client does not know
         break

@@ -88,6 +88,28 @@ export type AgentEvent =
   | EventBase<'message.status', MessageStatusData>
   | EventBase<'queue.stats', QueueStats>
 
+/** One open conversation of a watched team (`watch_teams` snapshot rows and
+ * `team.conversation` frames; the snapshot's rows also carry the customer). */
+export interface TeamConversation {
+  conversation_id: number
+  team: string | null
+  owner: ConversationSummary['owner']
+  agent: string | null
+  priority: number
+  labels: string[]
+  status: 'open' | 'resolved'
+  customer?: { id: number; name: string | null; phone: string | null }
+  opened_at?: string | null
+  last_customer_message_at?: string | null
+}
+
+/** The answer to `watch_teams`: the teams' open conversations when the feed started. */
+export interface TeamSnapshot {
+  teams: string[]
+  conversations: TeamConversation[]
+  truncated: boolean
+}
+
 export interface WelcomeFrame {
   type: 'welcome'
   agent_id: number
@@ -113,6 +135,7 @@ export type AgentCommand =
   | { type: 'presence'; status: 'online' | 'away' }
   | { type: 'assign'; conversation_id: number; agent: string | number; team?: string | number }
   | { type: 'queue_stats'; team: string | number }
+  | { type: 'watch_teams'; teams: string[] }
 
 export type AckData = Record<string, unknown>
 
