@@ -18,7 +18,7 @@ UI_STAMP := ui/dist/.stamp
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) \
 	$(wildcard ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json)
 
-.PHONY: help venv ui run test lint services bench-quick clean
+.PHONY: help venv ui wheel run test lint services bench-quick clean
 
 help:
 	@echo "make run          install PyTake and serve it on 127.0.0.1:\$${PORT:-8000}"
@@ -26,6 +26,7 @@ help:
 	@echo "make lint         ruff and mypy only"
 	@echo "make venv         create .venv with PyTake and its test tools"
 	@echo "make ui           build the web app (ui/, needs Node.js 20+) into ui/dist"
+	@echo "make wheel        a wheel in dist/ with the built web app inside"
 	@echo "make bench-quick  a short run of the actor benchmark"
 	@echo "make clean        remove .venv and caches"
 
@@ -52,6 +53,10 @@ $(UI_STAMP): $(UI_SOURCES)
 	@touch $@
 
 ui: $(UI_STAMP)
+
+wheel: $(UI_STAMP) | $(BIN)/python
+	$(BIN)/python -m pip wheel . --no-deps --quiet --disable-pip-version-check -w dist
+	@ls dist/pytake-*.whl
 
 run: $(RUN_STAMP) $(UI_STAMP)
 	$(BIN)/pytake serve --host 127.0.0.1 --port $${PORT:-8000}
