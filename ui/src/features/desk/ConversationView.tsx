@@ -1,42 +1,21 @@
+import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { Button } from '@/components'
-import { formatDuration, formatTime, t, type MessageKey } from '@/lib/i18n'
+import { formatDuration, t } from '@/lib/i18n'
 import { Composer } from './Composer'
 import { ConversationActions } from './ConversationActions'
 import { CustomerPanel } from './CustomerPanel'
 import { customerLabel } from './Inbox'
-import { fromApi, isConversationMessage, mergeMessages, useConversationMessages, type CustomerInfo, type ViewMessage } from './messages'
+import { fromApi, isConversationMessage, mergeMessages, messagesQueryKey, useConversationMessages, type CustomerInfo } from './messages'
 import { isShortcut } from './keyboard'
 import { deskActions, useDeskStore, WINDOW_MS, type InboxItem, type LiveMessage } from './store'
 import { TemplateComposer } from './TemplateComposer'
+import { Timeline } from './timeline/Timeline'
+import { useConversationEvents, useRefetchOn } from './timeline/useConversationEvents'
 import { useCommands } from './useCommands'
 import { useNow } from './useNow'
-import { WhatsAppText } from './whatsapp-format'
 
 const NO_LIVE: LiveMessage[] = []
-
-function MessageBubble({ message }: { message: ViewMessage }) {
-  const outgoing = message.direction === 'out'
-  const statusKey = `desk.status.${message.status}` as MessageKey
-  return (
-    <div className={`flex ${outgoing ? 'justify-end' : 'justify-start'}`} data-message-id={String(message.id)}>
-      <div
-        className={`max-w-[75%] rounded-lg px-3 py-2 text-sm shadow-sm ${
-          outgoing ? 'bg-emerald-100 text-slate-900' : 'bg-white text-slate-900'
-        } ${message.status === 'failed' ? 'ring-1 ring-red-400' : ''}`}
-      >
-        <span className="sr-only">{outgoing ? t('desk.you') : t('desk.customer')}: </span>
-        <p className="break-words whitespace-pre-wrap">
-          <WhatsAppText text={message.text} />
-        </p>
-        <p className="mt-1 flex justify-end gap-2 text-[11px] text-slate-500">
-          <time dateTime={new Date(message.at).toISOString()}>{formatTime(new Date(message.at))}</time>
-          {outgoing ? <span title={message.error}>{t(statusKey)}</span> : null}
-        </p>
-      </div>
-    </div>
-  )
-}
 
 interface ConversationViewProps {
   item: InboxItem
@@ -50,16 +29,37 @@ export function ConversationView({ item, info }: ConversationViewProps) {
   const statuses = useDeskStore((s) => s.statuses)
   const logRef = useRef<HTMLDivElement>(null)
 
-  const messages = useMemo(() => {
-    const stored = (query.data?.pages ?? []).flatMap((page) => page.messages.filter(isConversationMessage).map(fromApi))
-    return mergeMessages(stored, live, statuses)
-  }, [query.data, live, statuses])
+  const stored = useMemo(
+    () => (query.data?.pages ?? []).flatMap((page) => page.messages.filter(isConversationMessage).map(fromApi)),
+    [query.data],
+  )
+  const messages = useMemo(() => mergeMessages(stored, live, statuses), [stored, live, statuses])
+
+  // The socket tells a customer's message by its type and text only: an image, a location or
+  // a button reply needs its stored payload, so the messages are read again for it.
+  const queryClient = useQueryClient()
+  const missing = useMemo(() => {
+    const known = new Set(stored.map((m) => m.id))
+    return live
+      .filter((m) => m.direction === 'in' && m.type !== 'text' && typeof m.id === 'number' && !known.has(m.id))
+      .map((m) => String(m.id))
+      .join(',')
+  }, [stored, live])
+  useEffect(() => {
+    if (missing) void queryClient.invalidateQueries({ queryKey: messagesQueryKey(item.id) })
+  }, [missing, item.id, queryClient])
+
+  // The conversation's events (transfers, notes, labels…), read again whenever its inbox entry
+  // changes: the socket's conversation.updated, message.new, conversation.assigned.
+  const events = useConversationEvents(item.id)
+  useRefetchOn(item, events.refetch)
 
   const last = messages.at(-1)
+  const lastSeq = events.data?.lastSeq
   useEffect(() => {
     const log = logRef.current
     if (log) log.scrollTop = log.scrollHeight
-  }, [last?.id, messages.length])
+  }, [last?.id, messages.length, lastSeq])
 
   // Reading the conversation clears its unread count (and sends the read receipt).
   const { markRead } = commands
@@ -176,12 +176,13 @@ export function ConversationView({ item, info }: ConversationViewProps) {
           {query.isError ? (
             <p className="text-sm text-red-700">{t('common.error', { detail: query.error.message })}</p>
           ) : null}
+          {events.isError ? (
+            <p className="text-xs text-red-700">{t('timeline.eventsError', { detail: events.error.message })}</p>
+          ) : null}
           {!query.isPending && messages.length === 0 ? (
             <p className="text-sm text-slate-500">{t('desk.noMessages')}</p>
           ) : null}
-          {messages.map((m) => (
-            <MessageBubble key={m.id} message={m} />
-          ))}
+          <Timeline conversationId={item.id} messages={messages} olderToLoad={query.hasNextPage} log={events.data} />
         </div>
         {assigned && windowClosed ? (
           <TemplateComposer onSend={(template, shown) => void commands.sendTemplate(item.id, template, shown)} />
@@ -191,6 +192,7 @@ export function ConversationView({ item, info }: ConversationViewProps) {
             disabled={!assigned}
             note={assigned && item.windowOpenUntil !== null ? t('desk.windowOpen', { duration: formatDuration(Math.floor(Math.min(WINDOW_MS - 1, item.windowOpenUntil - now) / 1000)) }) : undefined}
             onSend={(text) => void commands.send(item.id, text)}
+            conversationId={item.id}
           />
         )}
       </section>

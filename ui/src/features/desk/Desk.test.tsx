@@ -6,37 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { setAuthHandlers } from '@/lib/api'
 import { Desk } from './Desk'
 import { deskActions } from './store'
-
-class FakeWebSocket {
-  static instances: FakeWebSocket[] = []
-  readyState = 0
-  onopen: ((ev: Event) => unknown) | null = null
-  onmessage: ((ev: MessageEvent) => unknown) | null = null
-  onclose: ((ev: CloseEvent) => unknown) | null = null
-  onerror: ((ev: Event) => unknown) | null = null
-  sent: Record<string, unknown>[] = []
-
-  constructor(readonly url: string) {
-    FakeWebSocket.instances.push(this)
-  }
-
-  send(data: string) {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>)
-  }
-
-  close() {
-    this.readyState = 3
-  }
-
-  open() {
-    this.readyState = 1
-    this.onopen?.(new Event('open'))
-  }
-
-  receive(frame: unknown) {
-    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent)
-  }
-}
+import { FakeWebSocket, json } from '@/test/fakes'
 
 function socket(): FakeWebSocket {
   const live = FakeWebSocket.instances.filter((s) => s.readyState !== 3)
@@ -56,10 +26,6 @@ const summary = {
   labels: [],
   unread: 1,
   preview: 'preciso de ajuda',
-}
-
-function json(body: unknown): Response {
-  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } })
 }
 
 beforeEach(() => {

@@ -12,6 +12,7 @@ const shortcuts: [string[], MessageKey][] = [
   [['?'], 'desk.shortcutHelp'],
   [['Enter'], 'desk.shortcutSend'],
   [['Shift', 'Enter'], 'desk.shortcutNewline'],
+  [['/'], 'desk.shortcutCanned'],
 ]
 
 export function ShortcutsDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {

@@ -17,6 +17,14 @@ describe('stored messages', () => {
     const rows = [row(1, 'text', { text: { body: 'Olá' } }), row(2, 'read', { status: 'read' })]
     expect(rows.filter(isConversationMessage).map(fromApi).map((m) => m.id)).toEqual([1])
   })
+
+  it('keeps what the timeline reads: the payload, the wamid, who sent it and why it failed', () => {
+    const failed = { ...row(3, 'image', { id: 'media-1', caption: 'boleto' }), whatsapp_message_id: 'wamid.3', sent_by_user_id: 12, status: 'failed', error_code: 131053, error_details: 'Media upload error' }
+    expect(fromApi(failed)).toMatchObject({
+      id: 3, type: 'image', status: 'failed', text: '[image] boleto', wamid: 'wamid.3',
+      payload: { id: 'media-1', caption: 'boleto' }, sentBy: 12, error: 'Media upload error', errorCode: 131053,
+    })
+  })
 })
 
 describe('merging stored and live messages', () => {

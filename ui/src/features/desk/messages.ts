@@ -11,6 +11,14 @@ export interface ViewMessage {
   at: number
   status: MessageStatus
   error?: string | undefined
+  /** What the server stored (absent on a message known only from the socket or this tab). */
+  wamid?: string | null
+  /** The stored WhatsApp object: an inbound row holds the webhook's message, an outbound one
+   * the object sent under its type (timeline/content.ts reads both). */
+  payload?: Record<string, unknown>
+  /** The agent who sent an outbound message; null for the bot's own replies. */
+  sentBy?: number | null
+  errorCode?: string | number | null
 }
 
 function get(value: unknown, ...path: string[]): unknown {
@@ -26,7 +34,8 @@ function str(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null
 }
 
-/** The readable text of a stored WhatsApp message (payload is the message object of its type). */
+/** The readable text of a stored WhatsApp message, in one string (the team view's watch dialog;
+ * the desk's timeline reads the payload itself, see timeline/content.ts). */
 export function messageText(type: string, payload: Record<string, unknown>): string {
   const text =
     str(get(payload, 'text', 'body')) ??
@@ -35,7 +44,10 @@ export function messageText(type: string, payload: Record<string, unknown>): str
     str(get(payload, 'interactive', 'list_reply', 'title')) ??
     str(get(payload, 'interactive', 'body', 'text')) ??
     str(get(payload, 'button', 'text')) ??
-    str(get(payload, 'body'))
+    str(get(payload, 'body')) ??
+    // An outbound row holds only the object it sent: `{caption}`, `{body: {text}}`.
+    str(get(payload, 'caption')) ??
+    str(get(payload, 'body', 'text'))
   if (type === 'text') return text ?? ''
   const label = type === 'template' ? `template ${str(get(payload, 'template', 'name')) ?? ''}`.trim() : type
   return text ? `${t('desk.media', { type: label })} ${text}` : t('desk.media', { type: label })
@@ -56,6 +68,10 @@ export function fromApi(m: ApiMessage): ViewMessage {
     at: Date.parse(m.created_at) || 0,
     status: (m.direction === 'in' ? 'received' : m.status) as MessageStatus,
     error: m.error_details ?? undefined,
+    wamid: m.whatsapp_message_id,
+    payload: m.payload,
+    sentBy: m.sent_by_user_id,
+    errorCode: m.error_code,
   }
 }
 

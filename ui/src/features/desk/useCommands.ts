@@ -89,6 +89,10 @@ export function useCommands() {
       },
       send: (conversationId: number, text: string) =>
         sendContent(conversationId, { type: 'text', text }, text, 'text'),
+      /** An uploaded file (``content``: its type, media id, caption, file name); ``shown`` is
+       * how the desk lists it until the server's copy arrives. */
+      sendMedia: (conversationId: number, content: { type: string } & Record<string, unknown>, shown: string) =>
+        sendContent(conversationId, content, shown, content.type),
       /** An approved template (the only thing WhatsApp takes once the window closed);
        * ``shown`` is its text as the customer will read it. */
       sendTemplate: (conversationId: number, template: Record<string, unknown>, shown: string) =>

@@ -65,6 +65,21 @@ describe('apiFetch', () => {
     vi.stubGlobal('fetch', vi.fn(() => Promise.resolve(new Response(null, { status: 204 }))))
     await expect(apiFetch('/api/v1/auth/logout', { body: { refresh_token: 'r' }, auth: false })).resolves.toBeUndefined()
   })
+
+  it('sends a FormData body as it is, leaving the multipart header to the browser', async () => {
+    const fetchMock = vi.fn((_url: string, _init: RequestInit) => Promise.resolve(json(201, { id: 'm1' })))
+    vi.stubGlobal('fetch', fetchMock)
+    setAuthHandlers({ getAccessToken: () => 'abc', refresh: () => Promise.resolve(null), onAuthFailure: vi.fn() })
+    const form = new FormData()
+    form.append('file', new File(['x'], 'a.txt', { type: 'text/plain' }))
+    await expect(apiFetch('/api/v1/conversations/1/media', { body: form })).resolves.toEqual({ id: 'm1' })
+    const [, init] = fetchMock.mock.calls[0]!
+    expect(init.method).toBe('POST')
+    expect(init.body).toBe(form)
+    const headers = init.headers as Record<string, string>
+    expect(headers['Content-Type']).toBeUndefined()
+    expect(headers.Authorization).toBe('Bearer abc')
+  })
 })
 
 describe('singleFlight', () => {

@@ -59,3 +59,7 @@ export type AgentEntry = AgentsList['agents'][number]
 export type ConversationsList = Answer<'/api/v1/conversations', 'get'>
 
 export type ConversationEntry = ConversationsList['conversations'][number]
+
+export type CannedResponsesPage = Answer<'/api/v1/canned-responses', 'get'>
+
+export type CannedResponse = CannedResponsesPage['canned_responses'][number]
