@@ -58,8 +58,12 @@ wheel: $(UI_STAMP) | $(BIN)/python
 	$(BIN)/python -m pip wheel . --no-deps --quiet --disable-pip-version-check -w dist
 	@ls dist/pytake-*.whl
 
+# Demo mode (WhatsApp is the local stand-in `pytake demo` serves; docs/demo.md) unless WhatsApp
+# may be configured for real: an access token in the environment, or a settings file.
+RUN_DEMO = $(if $(PYTAKE_WHATSAPP_ACCESS_TOKEN)$(PYTAKE_CONFIG),, --demo)
+
 run: $(RUN_STAMP) $(UI_STAMP)
-	$(BIN)/pytake serve --host 127.0.0.1 --port $${PORT:-8000}
+	$(BIN)/pytake serve --host 127.0.0.1 --port $${PORT:-8000}$(RUN_DEMO)
 
 services:
 	bash scripts/ensure-services.sh

@@ -7,6 +7,7 @@ modules; ``tests/test_architecture.py`` checks both, so a back edge fails CI.
 - ``pytake.errors``, ``pytake.storable``, ``pytake.sockets``: the exception tree, text every
   database can hold, one question about an idle socket
 - ``pytake.config``: ``Settings``, read from a TOML file and ``PYTAKE_*`` variables
+- ``pytake.keys``: the secret keys (the current one, older ones still accepted) and their ids
 - ``pytake.supervisor``: supervisors: restart strategies, intensity, backoff, their metrics
 - ``pytake.actors``: actors, refs, mailboxes, timers and the router that activates them
 - ``pytake.store``: PostgreSQL/SQLite and Redis persistence, group commit, journal, snapshots
@@ -18,6 +19,7 @@ modules; ``tests/test_architecture.py`` checks both, so a back edge fails CI.
 - ``pytake.modules``: modules (plugins) flows call: registry, configurations, runner
 - ``pytake.flowrun``: running flows: the executor, stored versions, module calls, simulation
 - ``pytake.agents``, ``pytake.queues``, ``pytake.conversations``: the three actor kinds
+- ``pytake.privacy``: customers' rights (LGPD): lookup, export, anonymisation, erasure
 - ``pytake.engine``, ``pytake.standins``: the composition root; local stand-ins of outside services
 - ``pytake.web``: the HTTP edge (Quart on Hypercorn's trio worker) and the agent desk
 - ``pytake.cli``: the ``pytake`` command

@@ -42,6 +42,7 @@ __all__ = [
     "ENV_PREFIX",
     "LOG_LEVELS",
     "ActorSettings",
+    "RetentionSettings",
     "Setting",
     "Settings",
     "all_settings",
@@ -114,6 +115,30 @@ def _secret_key(instance: object, attribute: attrs.Attribute[Any], value: str) -
         _fail(instance, attribute, "must be empty or at least 32 bytes long")
 
 
+def secret_key_list(text: str) -> tuple[str, ...]:
+    """``"new-key, old-key"`` → ``("new-key", "old-key")``: the ``secret_keys`` setting split
+    at commas, spaces around each key and empty items dropped."""
+    return tuple(key for key in (part.strip() for part in text.split(",")) if key)
+
+
+def _secret_keys(instance: Settings, attribute: attrs.Attribute[Any], value: str) -> None:
+    # Messages name keys by position, never by value: these end up in logs.
+    keys = secret_key_list(value)
+    if value.strip() and not keys:
+        _fail(instance, attribute, "must be empty or name at least one key")
+    for number, key in enumerate(keys, 1):
+        if len(key.encode()) < 32:
+            _fail(instance, attribute, "must hold keys of at least 32 bytes each; key "
+                  f"{number} of {len(keys)} is shorter")
+        if key in keys[: number - 1]:
+            _fail(instance, attribute, f"must not repeat a key; key {number} repeats key "
+                  f"{keys.index(key) + 1}")
+    if keys and instance.secret_key and instance.secret_key != keys[0]:
+        _fail(instance, attribute, "and secret_key (PYTAKE_SECRET_KEYS and PYTAKE_SECRET_KEY) "
+              "are both set to different current keys: set secret_keys alone, the current "
+              "key first")
+
+
 def _cidrs(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
     # Checked here so that a typo stops start-up instead of trusting nobody (or everybody).
     import ipaddress
@@ -123,6 +148,27 @@ def _cidrs(instance: object, attribute: attrs.Attribute[Any], value: str) -> Non
             ipaddress.ip_network(part, strict=False)
         except ValueError:
             _fail(instance, attribute, f"must be IP addresses or CIDRs, got {part!r}")
+
+
+#: Each TLS file setting: the other one it goes with, and where it is set (for messages).
+_TLS_PAIRS: Final = {
+    "tls_certfile": ("tls_keyfile", "PYTAKE_TLS_CERTFILE or pytake serve --certfile"),
+    "tls_keyfile": ("tls_certfile", "PYTAKE_TLS_KEYFILE or pytake serve --keyfile"),
+}
+
+
+def _tls_pair(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    # Runs once every field is set, so it sees the other file too; only the missing one
+    # fails, so the message names it.  Whether the files can be loaded is checked when
+    # serving starts (`pytake.web.tls_context`): commands that never serve don't need them.
+    other, where = _TLS_PAIRS[attribute.name]
+    if value is None and getattr(instance, other) is not None:
+        _fail(instance, attribute, f"is not set but {other} is: TLS needs both the "
+              f"certificate and its private key ({where})")
+
+
+def _none_if_blank(value: str | None) -> str | None:
+    return value if value is None or value.strip() else None
 
 
 def _lower(value: str) -> str:
@@ -176,6 +222,31 @@ class ActorSettings:
     def _check_backoff_max(self, attribute: attrs.Attribute[float], value: float) -> None:
         if value < self.backoff_initial:
             _fail(self, attribute, f"must be at least backoff_initial ({self.backoff_initial!r})")
+
+
+@attrs.frozen(kw_only=True)
+class RetentionSettings:
+    """How long each class of data is kept (TOML ``[retention]``, ``PYTAKE_RETENTION__*``):
+    a maximum age in days, ``0`` keeping it for ever. docs/privacy.md#retention says why the
+    defaults are what they are."""
+
+    #: Messages (and the outbox rows that sent them): five years, the time a consumer has to
+    #: bring a claim under the CDC (art. 27).
+    messages_days: int = attrs.field(default=1825, validator=_at_least(0))
+    #: Media files downloaded from customers or uploaded by agents.
+    media_days: int = attrs.field(default=180, validator=_at_least(0))
+    #: Raw webhook bodies once processed (kept only to replay and debug).
+    inbox_days: int = attrs.field(default=7, validator=_at_least(0))
+    #: Agents' desk events (what a reconnecting desk replays).
+    agent_events_days: int = attrs.field(default=90, validator=_at_least(0))
+    #: Outbound webhook delivery logs.
+    deliveries_days: int = attrs.field(default=30, validator=_at_least(0))
+    #: Audit log rows.
+    audit_days: int = attrs.field(default=1825, validator=_at_least(0))
+    #: Seconds between two sweeps.
+    interval: float = attrs.field(default=3600.0, validator=_positive)
+    #: Rows deleted per transaction: small, so the message path never waits long on them.
+    batch: int = attrs.field(default=500, validator=_between(1, 100_000))
 
 
 def keyword_pairs(text: str) -> dict[str, str]:
@@ -234,6 +305,18 @@ class Settings:
     host: str = attrs.field(default="127.0.0.1", validator=_not_empty)
     #: TCP port the web edge listens on.
     port: int = attrs.field(default=8000, validator=_between(1, 65535))
+    #: PEM file of the server's certificate chain (its certificate first); set together
+    #: with ``tls_keyfile``, the web edge speaks only HTTPS and WSS on ``port``.
+    tls_certfile: str | None = attrs.field(
+        default=None, converter=_none_if_blank, validator=_tls_pair
+    )
+    #: PEM file of the certificate's private key (not encrypted with a passphrase).
+    tls_keyfile: str | None = attrs.field(
+        default=None, converter=_none_if_blank, validator=_tls_pair
+    )
+    #: ``max-age`` of the ``Strict-Transport-Security`` header of answers served over TLS,
+    #: in seconds (default one year); 0 sends none.  Never sent over plain HTTP.
+    hsts_max_age: int = attrs.field(default=365 * 86400, validator=_at_least(0))
     #: Log level: critical, error, warning, info or debug (any case).
     log_level: str = attrs.field(default="info", converter=_lower, validator=_one_of(LOG_LEVELS))
     #: SQLAlchemy URL of the database of record; SQLite is the embedded default.
@@ -292,9 +375,14 @@ class Settings:
     whatsapp_phone_number_ids: str = ""
     #: Directory where inbound media files are stored.
     whatsapp_media_dir: str = attrs.field(default="media", validator=_not_empty)
-    #: Key that signs access tokens (HS256), at least 32 bytes, the same on every node;
-    #: empty means a random key per process (with a warning): restarts sign everyone out.
+    #: Key that signs access tokens (HS256) and encrypts stored secrets, at least 32 bytes,
+    #: the same on every node, when ``secret_keys`` is not set; neither set means a random
+    #: key per process (with a warning): restarts sign everyone out.
     secret_key: str = attrs.field(default="", repr=_redact_secret, validator=_secret_key)
+    #: The current key and the older ones still accepted, comma-separated, current first,
+    #: each at least 32 bytes (docs/privacy.md, "Keys"); set, it replaces ``secret_key``
+    #: (which may then only repeat the first key).
+    secret_keys: str = attrs.field(default="", repr=_redact_secret, validator=_secret_keys)
     #: Origins (``https://desk.example.com``, comma-separated) whose browser pages may call
     #: the API (CORS); empty: none, only pages served by PyTake itself.
     cors_origins: str = ""
@@ -359,11 +447,20 @@ class Settings:
     #: Seconds without any frame from an agent client before its connection is closed.
     agent_idle_timeout: float = attrs.field(default=60.0, validator=_positive)
     actors: ActorSettings = attrs.field(factory=ActorSettings)
+    retention: RetentionSettings = attrs.field(factory=RetentionSettings)
+
+    @property
+    def secret_key_list(self) -> tuple[str, ...]:
+        """The secret keys, the current one first, then the older ones still accepted:
+        ``secret_keys`` if set, else ``secret_key`` alone; empty when neither is set."""
+        keys = secret_key_list(self.secret_keys)
+        return keys or ((self.secret_key,) if self.secret_key else ())
 
 
 # Types are strings under `from __future__ import annotations`; resolve them once for the
 # schema walk below and for cattrs.
 attrs.resolve_types(ActorSettings)
+attrs.resolve_types(RetentionSettings)
 attrs.resolve_types(Settings)
 
 

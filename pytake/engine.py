@@ -11,8 +11,9 @@ The root supervisor (``pytake``, one-for-one) starts, in order: ``redis`` (when 
 ``timers`` (deadlines delivered as actor messages), ``queues`` (wakes every team's queue
 once, re-arming offer deadlines), ``journal`` (which replays unapplied journal rows before
 the engine reports ready, then prunes applied ones), ``whatsapp-inbox`` (stored webhook
-bodies → actors), ``whatsapp-outbox``, ``whatsapp-media`` and, with a WABA id,
-``whatsapp-templates``.
+bodies → actors), ``whatsapp-outbox``, ``whatsapp-media``, ``webhook-events``,
+``data-requests`` (customers' data requests; resumes those a crash interrupted) and, with a
+WABA id, ``whatsapp-templates``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -61,6 +63,7 @@ from .messaging import (
     WebhookMetrics,
 )
 from .modules import EventFeed
+from .privacy import PrivacyService
 from .queues import (
     QueueActor,
     QueueServices,
@@ -75,6 +78,7 @@ from .store import (
     GroupCommitter,
     RedisConnection,
     RedisSnapshotStore,
+    RetentionSweeper,
     RuntimeSettings,
     SchemaError,
     SqlActorJournal,
@@ -179,8 +183,8 @@ class Engine:
         self.sockets = AgentSockets(settings.agent_send_queue)
         self.agent_events = AgentEventLog(self.db, self.events_committer)
         self.conversations = ConversationDirectory(self.db)
-        self.modules = ModuleCalls(self.db, settings.secret_key, self.registry)
-        # TOTP keys are sealed like module secrets: with a key derived from secret_key.
+        self.modules = ModuleCalls(self.db, settings.secret_key_list, self.registry)
+        # TOTP keys are sealed like module secrets: with a key derived from the secret key.
         self.identity = IdentityService.from_settings(self.db, settings, sealer=self.modules.box)
         self.event_feed = EventFeed(self.modules.webhook_delivery())
         #: supervisors' live view of their teams' conversations (the agent socket's watch)
@@ -235,6 +239,13 @@ class Engine:
                                   default_numbers=numbers, inbox=self.inbox, outbox=self.outbox)
         self.cloud_api.tokens = self.numbers.token_for
         self.media = MediaDownloader(self.cloud_api, settings.whatsapp_media_dir)
+        keep = settings.retention
+        self.retention = RetentionSweeper(
+            self.db, Path(settings.whatsapp_media_dir), lambda: {
+                "messages": keep.messages_days, "media": keep.media_days,
+                "inbox": keep.inbox_days, "agent_events": keep.agent_events_days,
+                "deliveries": keep.deliveries_days, "audit": keep.audit_days},
+            registry=self.registry, interval=keep.interval, batch=keep.batch)
         default_flow, number_flows = default_flows(settings.flows_default)
         team_names = self._team_names = TeamNames(self.db)
         self.teams = TeamDirectory(self.db)
@@ -257,6 +268,14 @@ class Engine:
             modules=self.modules,
         )
         self.conversation_services = conversation_services
+        # Customers' data requests (LGPD): exports, anonymisations, erasures, across the
+        # database, Redis, the media directory and the live conversation actors.
+        self.privacy = PrivacyService(
+            self.db, settings.whatsapp_media_dir, router=self.router,
+            redis=RedisSnapshotStore(self.redis) if self.redis is not None else None,
+            publish=self.event_feed.publish, forget=self.event_feed.forget,
+            step_delay=PrivacyService.step_delay_from_environment(),
+        )
         # Settings changed over the API (/api/v1/settings) apply without a restart.
         self.runtime = RuntimeSettings(self.db, settings)
         self.runtime.on_change(self._apply_runtime)
@@ -290,6 +309,8 @@ class Engine:
             ChildSpec(id="whatsapp-outbox", start=self.outbox.run),
             ChildSpec(id="whatsapp-media", start=self.media.run),
             ChildSpec(id="webhook-events", start=self.event_feed.run),
+            # After the journal's replay: resumes data requests a crash interrupted.
+            ChildSpec(id="data-requests", start=self.privacy.run),
         ]
         if settings.whatsapp_waba_id:
             children.append(ChildSpec(id="whatsapp-templates", start=self._sync_templates))

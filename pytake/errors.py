@@ -59,6 +59,11 @@ PyTakeError
 │   ├── FlowNotFound          no such flow or version (also ``LookupError``)          (flowrun)
 │   ├── FlowConflict          the flow's state does not allow the change              (flowrun)
 │   └── BadSimulation         a simulation's messages or stubs are malformed          (flowrun)
+├── PrivacyError              a customer's data request (export, anonymise, erase)      (privacy)
+│   ├── CustomerNotFound      no such customer, and none erased (also ``LookupError``)   → 404
+│   ├── DataRequestNotFound   no such data request (also ``LookupError``)                → 404
+│   └── DataRequestFailed     a step failed; the request is ``failed`` (run it again) or, when
+│                             not even that could be written, left ``running`` (resumed)
 ├── ModuleError               about a module (plugin): its manifest, its registration
 │   ├── UnknownModule         no module of that name is registered (``known`` lists those that are)
 │   ├── ModuleConfigError     a module's configuration is invalid, missing, or its secrets cannot

@@ -43,7 +43,7 @@ def test_help_explains_commands(tmp_path: Path) -> None:
 def test_serve_help(tmp_path: Path) -> None:
     result = pytake(tmp_path, "serve", "--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--config"):
+    for option in ("--host", "--port", "--certfile", "--keyfile", "--config"):
         assert option in result.stdout
 
 

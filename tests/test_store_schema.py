@@ -76,6 +76,7 @@ TABLES = {
     "webhook_deliveries",
     "canned_responses",
     "audit_logs",
+    "audit_chain",
     "outbox",
     "inbox",
     "actor_journal",
@@ -87,6 +88,7 @@ TABLES = {
     "password_tokens",
     "second_factors",
     "recovery_codes",
+    "data_requests",
 }
 
 #: (table, columns, unique) the product's queries rely on; unique ones may be constraints.

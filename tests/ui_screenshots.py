@@ -3,13 +3,17 @@
 
 PyTake runs on a throw-away SQLite file with the Cloud API stand-in; simulated customers write,
 an agent answers in Chromium, a supervisor looks at the team. Writes ``desk.png`` (1280x800),
-``desk-narrow.png`` (390x844, a phone), ``team-view.png`` and, to look at rather than for the
-docs, ``transfer.png`` and ``team-view-narrow.png``."""
+``desk-narrow.png`` (390x844, a phone), ``team-view.png``, ``composer.png`` (canned responses
+offered after ``/``) and, to look at rather than for the docs, ``transfer.png`` and
+``team-view-narrow.png``."""
 
 from __future__ import annotations
 
+import functools
+import struct
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,25 @@ def _join(session: Any, team_id: int, user_id: int) -> None:
     session.add(TeamMember(team_id=team_id, user_id=user_id, skills=[], max_concurrent=5))
 
 
+def _receipt_png(width: int = 320, height: int = 200) -> bytes:
+    """A picture a customer might send (a pale receipt with lines), as a real PNG."""
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)
+        for x in range(width):
+            line = 30 < x < width - 30 and y % 24 in (0, 1) and 20 < y < height - 20
+            shade = 120 if line else 245 - (x + y) // 40
+            rows += bytes((shade, shade, min(255, shade + 8)))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b""))
+
+
 def _conversation(page: Page, desk: Desk, in_trio: Callable[..., Any]) -> None:
     ana, bruno, carla = (desk.customer(n) for n in ("Ana Souza", "Bruno Lima", "Carla Dias"))
     in_trio(desk.sim.send_text, ana, "Oi! Meu boleto venceu ontem, consigo pagar ainda?")
@@ -40,8 +63,16 @@ def _conversation(page: Page, desk: Desk, in_trio: Callable[..., Any]) -> None:
     page.get_by_label("Message").fill("Consegue sim! Vou gerar a *segunda via* agora. "
                                       "O novo vencimento é _amanhã_.")
     page.get_by_role("button", name="Send").click()
+    in_trio(functools.partial(desk.sim.send_image, mime_type="image/png",
+                              caption="Segue o comprovante"), ana, _receipt_png())
+    expect(log.get_by_role("img").first).to_be_visible(timeout=STEP_MS)
     in_trio(desk.sim.send_text, ana, "Perfeito, obrigada!")
     expect(log.get_by_text("obrigada")).to_be_visible(timeout=STEP_MS)
+    page.locator("body").press("n")
+    note = page.get_by_role("dialog", name="Add a private note")
+    note.get_by_label("Note").fill("Cliente pagou com atraso; 2ª via enviada.")
+    note.get_by_role("button", name="Save note").click()
+    expect(note).to_have_count(0, timeout=STEP_MS)
     for customer, text in ((bruno, "Quero mudar meu plano"), (carla, "A internet caiu de novo")):
         in_trio(desk.sim.send_text, customer, text)
     expect(page.get_by_role("button", name="Accept").first).to_be_visible(timeout=STEP_MS)
@@ -69,6 +100,12 @@ def _shoot(desk: Desk, agent: str, in_trio: Callable[..., Any], out: Path) -> No
         expect(page.get_by_role("dialog", name="Transfer")).to_be_visible(timeout=STEP_MS)
         page.screenshot(path=str(out / "transfer.png"))
         page.keyboard.press("Escape")
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("/seg")
+        expect(page.get_by_role("listbox", name="Canned responses")).to_be_visible(
+            timeout=STEP_MS)
+        page.screenshot(path=str(out / "composer.png"))
+        box.fill("")
 
         phone = browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 844})
         small = phone.new_page()
@@ -105,10 +142,20 @@ async def main(out: Path) -> None:
             info = await desk.edge.engine.identity.create_user(
                 SUPERVISOR, "Ângela Souza", UserRole.SUPERVISOR, PASSWORD)
             await desk.edge.engine.db.run(_join, desk.team_id, info.id)
+            token = await desk.token(SUPERVISOR)
+            for shortcut, title, text in (
+                    ("segunda-via", "Segunda via do boleto",
+                     "Pronto! A *segunda via* está no link: https://acme.example/boleto"),
+                    ("seguro", "Seguro residencial", "Nosso seguro cobre _incêndio_ e roubo.")):
+                created = await desk.edge.client.post(
+                    "/api/v1/canned-responses", headers={"Authorization": f"Bearer {token}"},
+                    json={"team_id": desk.team_id, "shortcut": shortcut, "title": title,
+                          "text": text})
+                assert created.status_code == 201, created.text
             await trio.to_thread.run_sync(_shoot, desk, agent,
                                           _in_trio(trio.lowlevel.current_trio_token()), out)
-    for name in ("desk.png", "desk-narrow.png", "team-view.png", "transfer.png",
-                 "team-view-narrow.png"):
+    for name in ("desk.png", "desk-narrow.png", "team-view.png", "composer.png",
+                 "transfer.png", "team-view-narrow.png"):
         print(f"wrote {out / name}")
 
 

@@ -47,6 +47,7 @@ class ActorCell:
         "restarts",
         "running",
         "saved_seq",
+        "saving",
         "scheduled",
         "senders",
         "seq",
@@ -66,6 +67,7 @@ class ActorCell:
         self.running = False  # a worker is handling its messages
         self.backoff = False  # waiting out a restart delay
         self.passivating = False
+        self.saving = 0  # snapshot writes of this cell under way
         self.last_active = now
         self.senders: trio.lowlevel.ParkingLot | None = None  # created when a sender must wait
 

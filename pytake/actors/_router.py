@@ -235,6 +235,16 @@ class Router:
                 await trio.sleep(0.005)
         return sum(rt.stats.queued for rt in self._kinds.values())
 
+    async def discard(self, kind: str, id: str, *, timeout: float = 10.0) -> bool:
+        """Forget the live actor ``(kind, id)`` without snapshotting it (see
+        `KindRuntime.discard`): its state in memory is gone, what the store holds stays for
+        the caller to delete.  Whether it was live."""
+        return await self.runtime(kind).discard(id, timeout)
+
+    def is_live(self, kind: str, id: str) -> bool:
+        """Whether ``(kind, id)`` has a cell on this node (activated and not passivated)."""
+        return id in self.runtime(kind).cells
+
     async def passivate_idle(self, idle_for: float = 0.0) -> int:
         """Passivate every actor idle for at least ``idle_for`` seconds; return how many."""
         return sum([await rt.passivate_idle(idle_for) for rt in self._kinds.values()])

@@ -446,6 +446,42 @@ class KindRuntime:
                 cell.last_active = trio.current_time()
                 lru[cell.id] = cell
 
+    async def discard(self, id: str, timeout: float) -> bool:
+        """Forget the live actor ``id`` without storing its state: for state that must not
+        outlive this call (a customer's erasure).  Waits, up to ``timeout`` seconds, until no
+        handler of it runs and no snapshot of it is being written (a write under way would
+        land after the caller deleted the stored copy); messages still queued for it are
+        dropped (an ``ask`` among them fails with `ActorStopped`).  Returns whether it was
+        live; raises ``trio.TooSlowError`` if it stayed busy past ``timeout``.
+
+        A later message activates it again from whatever the store then holds."""
+        with trio.fail_after(timeout):
+            while True:
+                cell = self.cells.get(id)
+                if cell is None:
+                    return False
+                if not (cell.running or cell.saving or cell.passivating):
+                    break
+                await trio.sleep(0.005)
+        del self.cells[id]
+        self._lru.pop(id, None)
+        self._dirty.discard(cell)
+        if cell.scheduled:
+            cell.scheduled = False
+            self._ready.remove(cell)
+        for item in cell.mailbox or ():
+            self.stats.queued -= 1
+            if type(item) is Ask:
+                item.fail(ActorStopped(self.name, id))
+        cell.mailbox = None
+        cell.actor = None
+        cell.committed = None
+        self.stats.live -= 1
+        self.stats.passivations += 1
+        if cell.senders is not None:
+            cell.senders.unpark_all()  # they look the address up again: a new cell
+        return True
+
     # ---- snapshots ----
 
     def _snapshot(self, cell: ActorCell) -> Snapshot:
@@ -459,7 +495,13 @@ class KindRuntime:
         if not pending:
             return
         snaps = [self._snapshot(c) for c in pending]
-        await self.router.store.save_many(snaps)
+        for cell in pending:
+            cell.saving += 1
+        try:
+            await self.router.store.save_many(snaps)
+        finally:
+            for cell in pending:
+                cell.saving -= 1
         for cell, snap in zip(pending, snaps, strict=True):
             cell.saved_seq = max(cell.saved_seq, snap.seq)
             if cell.seq == cell.saved_seq:

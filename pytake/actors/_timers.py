@@ -63,6 +63,13 @@ class Timers:
     def cancel(self, kind: str, id: str, name: str) -> None:
         self._live.pop((kind, id, name), None)
 
+    def cancel_all(self, kind: str, id: str) -> int:
+        """Cancel every timer of ``(kind, id)``; how many there were."""
+        keys = [key for key in self._live if key[0] == kind and key[1] == id]
+        for key in keys:
+            del self._live[key]
+        return len(keys)
+
     def pending(self) -> int:
         return len(self._live)
 

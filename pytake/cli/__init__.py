@@ -15,14 +15,32 @@ import sys
 from collections.abc import Sequence
 
 from pytake import __version__
-from pytake.cli import _db, _flows, _modules, _serve, _users, _whatsapp_sim
-from pytake.cli._common import CommandError, Handler, report
+from pytake.cli import (
+    _audit,
+    _customers,
+    _db,
+    _demo,
+    _flows,
+    _modules,
+    _secrets,
+    _serve,
+    _users,
+    _whatsapp_sim,
+)
+from pytake.cli._common import (
+    CommandError,
+    Handler,
+    begin_cli_audit,
+    report,
+    running_command,
+)
 from pytake.cli._permissions import CLI_PERMISSIONS
 from pytake.errors import ConfigError, PyTakeError
 
 __all__ = ["CLI_PERMISSIONS", "actions", "build_parser", "main"]
 
-_COMMANDS = (_serve, _db, _users, _flows, _modules, _whatsapp_sim)
+_COMMANDS = (_serve, _db, _users, _flows, _modules, _whatsapp_sim, _demo, _audit, _secrets,
+             _customers)
 
 # The list of commands is generated from each command's `help`, so it cannot go stale here.
 _DESCRIPTION = """\
@@ -77,10 +95,17 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+def _subcommand(args: argparse.Namespace) -> list[str]:
+    """The action after the command (``users create``: ``create``), when it has one."""
+    return [str(v) for k, v in vars(args).items() if k.endswith("action") and isinstance(v, str)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pytake`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    running_command.set(" ".join(str(v) for v in (args.command, *_subcommand(args)) if v))
+    begin_cli_audit()
     try:
         return handler(args)
     except KeyboardInterrupt:

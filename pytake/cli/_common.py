@@ -4,6 +4,7 @@ logging, error reporting."""
 from __future__ import annotations
 
 import argparse
+import contextvars
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,9 @@ from pytake.config import CONFIG_ENV, Settings, load_settings
 from pytake.errors import CommandError
 
 if TYPE_CHECKING:
-    from pytake.store import Database
+    from sqlalchemy.orm import Session
+
+    from pytake.store import Actor, AuditScope, Database
 
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -23,6 +26,11 @@ if TYPE_CHECKING:
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 T = TypeVar("T")
+
+#: The ``"command action"`` being run (``pytake users create`` → ``"users create"``), for the
+#: audit row of a change made from the command line.
+running_command: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "pytake_cli_command", default="")
 
 
 def add_actions(
@@ -117,7 +125,32 @@ def run_on_database(url: str, work: Callable[[Database], Awaitable[T]], *, write
         require_current_schema(url)
 
     async def run() -> T:
+        # A change that recorded no audit row of its own gets one naming the command.
+        scope = begin_cli_audit()
         async with Database(url, max_threads=2) as db:
-            return await work(db)
+            result = await work(db)
+            if write and not scope.recorded:
+                await db.run(_record_command, running_command.get() or "unknown", scope.actor)
+            return result
 
     return trio.run(run)
+
+
+def begin_cli_audit() -> AuditScope:
+    """The audit scope of this command: the rows its changes record say they came from the
+    command line (`pytake.store.record_audit` fills the role and the "browser" from it)."""
+    from pytake import __version__
+    from pytake.store import Actor, AuditScope, audit_scope
+
+    scope = audit_scope.get()
+    if scope is None or scope.actor.role != "cli":
+        scope = AuditScope(Actor(role="cli", user_agent=f"pytake {__version__} (command line)"))
+        audit_scope.set(scope)
+    return scope
+
+
+def _record_command(session: Session, command: str, actor: Actor) -> None:
+    from pytake.store import record_audit
+
+    record_audit(session, f"cli.{command.replace(' ', '.')}", actor,
+                 target_type=None, target_id=None)

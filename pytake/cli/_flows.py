@@ -181,7 +181,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     from pytake.flowrun import publish, set_candidate, store_draft
     from pytake.flows import InvalidFlow, validate
-    from pytake.store import Database
+    from pytake.store import SYSTEM, Database, record_audit
 
     node_types = _installed_node_types()
     documents = []
@@ -203,6 +203,10 @@ def run_import(args: argparse.Namespace) -> int:
             def write(session: Any) -> list[tuple[str, int]]:
                 keep = publish if args.publish else store_draft
                 stored = [(name, keep(session, document)) for name, document in documents]
+                for (_, document), (_, version) in zip(documents, stored, strict=True):
+                    record_audit(session, "flow.publish" if args.publish else "flow.import",
+                                 SYSTEM, target_type="flow", target_id=document["id"],
+                                 details={"version": version})
                 if args.share is not None and not args.publish:
                     for (_, document), (_, version) in zip(documents, stored, strict=True):
                         set_candidate(session, str(document["id"]), version, args.share)

@@ -201,7 +201,7 @@ class _Modules:
         """
         from pytake.modules import ModuleConfigs, SecretBox
 
-        key = self.settings.secret_key
+        key = self.settings.secret_key_list
 
         def configs(db: Database) -> Awaitable[T]:
             return work(ModuleConfigs(db, self.registry, SecretBox(key) if key else None))
@@ -330,7 +330,7 @@ def run_show(args: argparse.Namespace) -> int:
             f"no configuration of module {name} is stored for tenant {tenant!r}; "
             f"set one with 'pytake modules configure {name} --tenant {tenant} --set KEY=VALUE'"
         )
-    if view.secrets_set and not modules.settings.secret_key:
+    if view.secrets_set and not modules.settings.secret_key_list:
         print("pytake: note: PYTAKE_SECRET_KEY is not set, so every secret field reads as set",
               file=sys.stderr)
     _print_view(view, args.json)

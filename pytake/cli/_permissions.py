@@ -19,6 +19,7 @@ CLI_PERMISSIONS: Final[dict[str, Permission]] = {
     "serve": Permission.INSTALLATION_OPERATE,
     "db upgrade": Permission.INSTALLATION_OPERATE,
     "db current": Permission.INSTALLATION_OPERATE,
+    "audit verify": Permission.AUDIT_READ,
     "users create": Permission.USERS_MANAGE,
     "users list": Permission.USERS_MANAGE,
     "users invite": Permission.USERS_MANAGE,
@@ -39,4 +40,16 @@ CLI_PERMISSIONS: Final[dict[str, Permission]] = {
     "modules disable": Permission.MODULES_MANAGE,
     "whatsapp-sim serve": Permission.INSTALLATION_OPERATE,
     "whatsapp-sim customers": Permission.INSTALLATION_OPERATE,
+    # Demo accounts (users), teams, flows and settings: the installation's own, as `serve`.
+    "demo": Permission.INSTALLATION_OPERATE,
+    # Every stored secret, sealed under the installation's keys.
+    "secrets status": Permission.INSTALLATION_OPERATE,
+    "secrets rotate": Permission.INSTALLATION_OPERATE,
+    # Customers' rights (LGPD): their REST twins are /api/v1/customers and /data-requests.
+    "customers find": Permission.CUSTOMERS_MANAGE,
+    "customers export": Permission.CUSTOMERS_MANAGE,
+    "customers anonymise": Permission.CUSTOMERS_MANAGE,
+    "customers erase": Permission.CUSTOMERS_MANAGE,
+    "customers requests": Permission.CUSTOMERS_MANAGE,
+    "customers resume": Permission.CUSTOMERS_MANAGE,
 }

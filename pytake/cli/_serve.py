@@ -1,5 +1,14 @@
 """``pytake serve``: run the engine and its web edge until SIGINT or SIGTERM.
 
+With ``--demo`` the WhatsApp settings are demo mode's (`pytake.cli._demo_mode`): PyTake
+sends to the Cloud API stand-in that ``pytake demo`` serves on 127.0.0.1 (port 8089, or
+``--demo-port``) and accepts the webhooks its simulated customers sign. It is refused when
+a WhatsApp access token is configured, so a real configuration is never replaced unseen.
+
+With ``--certfile`` and ``--keyfile`` (or the ``tls_certfile``/``tls_keyfile`` settings) the
+port speaks HTTPS and WSS only; the files are checked before the engine starts, so a missing
+file or a key that is not the certificate's stops PyTake at once with a line naming it.
+
 Start-up: the engine starts first (``engine.run`` reports ready through ``nursery.start``),
 then the web edge binds, so no request reaches a half-built engine. Shutdown, on the first
 signal: the edge stops accepting connections and finishes in-flight requests, then
@@ -19,6 +28,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pytake.cli._common import CommandError, add_config_option, configure_logging
+from pytake.cli._demo_mode import (
+    DEMO_SERVER,
+    DEMO_STANDIN_PORT,
+    demo_api_base,
+    demo_whatsapp_settings,
+    pytake_command,
+)
 from pytake.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -46,16 +62,76 @@ def register(subcommands: Subcommands) -> None:
     )
     parser.add_argument("--host", help="address to listen on (default: setting host)")
     parser.add_argument("--port", type=int, help="TCP port to listen on (default: setting port)")
+    parser.add_argument(
+        "--certfile",
+        metavar="PATH",
+        help="serve HTTPS and WSS with this PEM certificate chain, with --keyfile (default: "
+        "setting tls_certfile; see docs/configuration.md, TLS)",
+    )
+    parser.add_argument(
+        "--keyfile",
+        metavar="PATH",
+        help="the certificate's private key, a PEM file (default: setting tls_keyfile)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: WhatsApp is the local Cloud API stand-in that `pytake demo` serves "
+        "(its API base, token and app secret replace the WhatsApp settings); refused when a "
+        "WhatsApp access token is configured. See docs/demo.md",
+    )
+    parser.add_argument(
+        "--demo-port",
+        type=int,
+        metavar="PORT",
+        help=f"with --demo: the stand-in's port on 127.0.0.1 (default {DEMO_STANDIN_PORT}; "
+        "`pytake demo --port` must be the same)",
+    )
     add_config_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, overrides={"host": args.host, "port": args.port})
+    overrides: dict[str, object] = {"host": args.host, "port": args.port,
+                                    "tls_certfile": args.certfile, "tls_keyfile": args.keyfile}
+    standin_port = DEMO_STANDIN_PORT if args.demo_port is None else args.demo_port
+    if args.demo_port is not None and not args.demo:
+        raise CommandError("--demo-port goes with --demo")
+    if not 1 <= standin_port <= 65535:
+        raise CommandError(f"--demo-port: a port is between 1 and 65535, got {standin_port}")
+    if args.demo:
+        _refuse_real_whatsapp(load_settings(args.config, overrides=overrides))
+        overrides |= demo_whatsapp_settings(standin_port)
+    settings = load_settings(args.config, overrides=overrides)
+    banner = _demo_banner(settings, standin_port) if args.demo else None
     configure_logging(settings.log_level)
     gc.set_threshold(*GC_THRESHOLDS)
-    trio.run(serve_until_signalled, settings)
+    trio.run(functools.partial(serve_until_signalled, settings, banner=banner))
     return 0
+
+
+def _demo_banner(settings: Settings, standin_port: int) -> str:
+    """Demo mode's line: where WhatsApp is, and the `pytake demo` that matches this server."""
+    demo = f"{pytake_command()} demo"
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    scheme = "https" if settings.tls_certfile else "http"
+    server = f"{scheme}://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    if server != DEMO_SERVER:
+        demo += f" --server {server}"
+    if standin_port != DEMO_STANDIN_PORT:
+        demo += f" --port {standin_port}"
+    return (f"pytake: demo mode: WhatsApp is the local stand-in on {demo_api_base(standin_port)}"
+            f", not Meta; run `{demo}` in another terminal for customers")
+
+
+def _refuse_real_whatsapp(settings: Settings) -> None:
+    """Demo mode replaces the WhatsApp settings: never a configured access token unseen."""
+    if settings.whatsapp_access_token:
+        raise CommandError(
+            "--demo replaces the WhatsApp settings with the local stand-in's, but a WhatsApp "
+            "access token is configured (PYTAKE_WHATSAPP_ACCESS_TOKEN or the settings file): "
+            "run `pytake serve` without --demo to use it, or remove it for the demo"
+        )
 
 
 async def _watch_signals(stop: trio.Event, force: trio.CancelScope) -> None:
@@ -88,13 +164,17 @@ async def _announce_setup(app: Any, engine: Any, urls: list[str]) -> None:
           "(or run `pytake users create`)", flush=True)
 
 
-async def serve_until_signalled(settings: Settings) -> None:
-    """Run the engine and serve the web edge until SIGINT/SIGTERM, then shut down cleanly."""
+async def serve_until_signalled(settings: Settings, *, banner: str | None = None) -> None:
+    """Run the engine and serve the web edge until SIGINT/SIGTERM, then shut down cleanly;
+    ``banner`` is printed once listening (before the first run's set-up advice)."""
     # Imported here, not at the top: the engine pulls in the whole runtime, which the CLI's
     # other commands and --help don't need.
     from pytake.engine import Engine
-    from pytake.web import create_app, serve
+    from pytake.web import create_app, serve, tls_context
 
+    if settings.tls_certfile and settings.tls_keyfile:
+        # Checked before the engine starts (and migrates): a bad file is a one-line error.
+        tls_context(settings.tls_certfile, settings.tls_keyfile)
     engine = Engine(settings)
     app = create_app(engine)
     stop = trio.Event()
@@ -116,6 +196,8 @@ async def serve_until_signalled(settings: Settings) -> None:
                             settings.port,
                             shutdown_trigger=stop.wait,
                             access_log=settings.log_level == "debug",
+                            certfile=settings.tls_certfile,
+                            keyfile=settings.tls_keyfile,
                         )
                     )
                 except* OSError as group:
@@ -127,6 +209,8 @@ async def serve_until_signalled(settings: Settings) -> None:
                     raise CommandError(f"cannot listen on {where}: {reason}") from None
                 for url in urls:
                     print(f"pytake: listening on {url}", flush=True)
+                if banner:
+                    print(banner, flush=True)
                 await _announce_setup(app, engine, urls)
         finally:
             with trio.move_on_after(settings.actors.drain_deadline + _ACLOSE_GRACE) as scope:

@@ -219,3 +219,19 @@ class MarkRead:
     by: str
     role: str
     typing: bool = False
+
+
+@attrs.frozen
+class ForgetConversation:
+    """The customer's data is being erased or anonymised (LGPD): end the conversation now
+    and forget it.  An open conversation is resolved (logged like any resolution, so the
+    team feed and webhook subscribers see it) and whoever had it is told
+    ``conversation.resolved`` with ``reason`` (``"erased"``, ``"anonymised"``); the queue lets
+    go of it, its timers are cancelled and the actor's state is reset, so no snapshot written
+    afterwards holds anything of the customer.  Answers a `CommandResult` whose ``data``
+    says ``was`` (the owner before) and ``told`` (the agents told).  ``record=False`` when
+    the conversation's rows are gone already (another process erased them): nothing is
+    logged, the agent and the queue are still told."""
+
+    reason: str
+    record: bool = True

@@ -36,6 +36,7 @@ from ..contracts import (
     DeliveryFailed,
     Dequeue,
     Enqueue,
+    ForgetConversation,
     GetConversation,
     HandOffConversation,
     InboundReceived,
@@ -204,6 +205,8 @@ class ConversationActor(Actor[ConversationState]):
         if isinstance(message, TeamClosed):
             await self._team_closed(message)
             return None
+        if isinstance(message, ForgetConversation):
+            return await self._forget(message)
         return await self._command(message)
 
     async def _reconcile(self, message: Any) -> None:
@@ -411,6 +414,28 @@ class ConversationActor(Actor[ConversationState]):
             return
         if self.state.ownership.owner is Owner.FLOW:
             await self._transition(Handoff(at=self._now(), team=team), cause="handoff")
+
+    # --- the customer's data erased or anonymised --------------------------------------------
+
+    async def _forget(self, message: ForgetConversation) -> CommandResult:
+        """End the conversation for good and forget it (see `ForgetConversation`).  Whoever
+        has it hears ``conversation.resolved`` with the reason; the resolution is logged
+        (an erasure deletes the log right after, an anonymisation keeps it)."""
+        state = self.state
+        was = state.ownership.owner
+        told: list[str] = []
+        if was is not Owner.RESOLVED:
+            events: list[ConversationEvent] = []
+            effects = self._move(Resolve(at=self._now(), by="privacy"), events)
+            if message.record:
+                await self._record(events)
+            await self._carry_out(effects, cause=message.reason)
+            # (an agent it was offered to hears it from the queue: the offer is withdrawn)
+            told = [e.agent for e in effects if isinstance(e, ReleaseAgent)]
+        self.services.timers.cancel_all(self.kind, self.id)
+        self.state = self.initial_state(self.id)
+        self._written = None
+        return CommandResult(True, data={"was": was.value, "told": told})
 
     # --- the queue's decisions ---------------------------------------------------------------
 
@@ -833,7 +858,7 @@ class ConversationActor(Actor[ConversationState]):
 
 def _release_event(cause: str) -> str:
     """The event the agent who loses a conversation gets, by what took it away."""
-    if cause == "resolve":
+    if cause in ("resolve", "erased", "anonymised"):
         return "conversation.resolved"
     if cause in ("transfer_to_team", "transfer_to_agent", "reassign"):
         return "conversation.transferred"

@@ -4,7 +4,7 @@ the runner, behind one call that always answers a `ModuleResult` (never raises).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
@@ -35,7 +35,9 @@ class ModuleCalls:
     stored nor read (the module call fails saying so); plain ones work.
     """
 
-    def __init__(self, db: Database, secret_key: str, metrics_registry: Any = None) -> None:
+    def __init__(self, db: Database, secret_key: str | Sequence[str],
+                 metrics_registry: Any = None) -> None:
+        # One key, or the current one and older ones (the ``secret_key_list`` setting).
         self.box = SecretBox(secret_key) if secret_key else None
         # One pooled client for every module call and flow HTTP node: a new client costs
         # tens of milliseconds of CPU (it loads the CA bundle), more than the call itself.

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..routing import MESSAGE_TYPES
 from ..store import (
-    AuditLog,
+    Actor,
     Conversation,
     ConversationEvent,
     ConversationStatus,
@@ -32,7 +32,7 @@ from ..store import (
     Team,
     insert_once,
     insert_rows,
-    utcnow,
+    record_audit,
 )
 from ..store import Flow as FlowRecord
 
@@ -61,8 +61,6 @@ __all__ = [
 ]
 
 _executions: sa.Table = FlowExecution.__table__  # type: ignore[assignment]
-#: ``audit_logs.ip`` is as wide as the longest IPv6 text.
-_MAX_IP: Final = 45
 
 
 # --- flows -----------------------------------------------------------------------------------
@@ -122,9 +120,8 @@ def add_audit(session: Session, actor: int | None, action: str, name: str,
               details: dict[str, Any], ip: str | None) -> None:
     """An ``audit_logs`` row for a change of flow ``name``, in the change's transaction so
     neither is stored without the other."""
-    session.add(AuditLog(actor_user_id=actor, action=action, target_type="flow",
-                         target_id=name, details=details, ip=ip[:_MAX_IP] if ip else None,
-                         at=utcnow()))
+    record_audit(session, action, Actor(actor, ip), target_type="flow", target_id=name,
+                 details=details)
 
 
 # --- versions --------------------------------------------------------------------------------

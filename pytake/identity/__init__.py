@@ -61,6 +61,7 @@ from pytake.identity._totp import (
     Enrollment,
     SecondFactors,
     SecondFactorState,
+    second_factor_context,
 )
 
 __all__ = [
@@ -98,4 +99,5 @@ __all__ = [
     "hash_refresh_token",
     "normalize_email",
     "password_problem",
+    "second_factor_context",
 ]

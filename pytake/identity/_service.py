@@ -2,16 +2,20 @@
 
 Tokens:
 
-- The **access token** is an HS256 JWT signed with the ``secret_key`` setting, valid for
-  ``access_token_ttl`` seconds, with claims ``iss`` (``"pytake"``), ``sub`` (the user id as a
-  string), ``role``, ``email``, ``iat``, ``exp`` and ``jti``. `IdentityService.verify_access`
-  checks it without touching the database, so a deactivated user keeps access until the
-  token expires (minutes), never longer.
+- The **access token** is an HS256 JWT signed with the current secret key (`pytake.keys`),
+  whose id is its header's ``kid``, valid for ``access_token_ttl`` seconds, with claims
+  ``iss`` (``"pytake"``), ``sub`` (the user id as a string), ``role``, ``email``, ``iat``,
+  ``exp`` and ``jti``. `IdentityService.verify_access` checks it without touching the
+  database, with the configured key its ``kid`` names (a token without one, issued before
+  keys had ids, with the current key): a token signed with an older key still listed keeps
+  working until it expires, one whose key was removed is refused. A deactivated user keeps
+  access until the token expires (minutes), never longer.
 - The **refresh token** is 32 random bytes (URL-safe text); only its SHA-256 is stored, in
   ``refresh_tokens``. Each use rotates it: the presented token is marked ``used_at`` and a new
   one is issued in the same ``family_id`` (one family per sign-in), valid ``refresh_token_ttl``
   seconds from then. Presenting a token that was already used means two parties hold it — it
-  leaked — so the whole family is revoked and both must sign in again.
+  leaked — so the whole family is revoked and both must sign in again. No secret key is
+  involved: rotating keys leaves refresh tokens working.
 
 Every sign-in (successful or not), refresh, refresh reuse, sign-out and user creation writes an
 ``audit_logs`` row, in the same transaction as the change it records.
@@ -28,7 +32,7 @@ import secrets
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -44,6 +48,7 @@ from pytake.identity._audit import audit as _audit
 from pytake.identity._passwords import Passwords, password_problem
 from pytake.identity._ratelimit import LoginLimiter
 from pytake.identity._totp import Proof, Sealer, SecondFactors, claim
+from pytake.keys import MIN_KEY_BYTES, KeyRing
 from pytake.store import Database, User, UserRole
 
 if TYPE_CHECKING:
@@ -68,7 +73,7 @@ log = logging.getLogger("pytake.identity")
 #: ``iss`` of every access token; tokens from another issuer are refused.
 ISSUER: Final = "pytake"
 #: HS256 keys shorter than its 32-byte output weaken it (RFC 7518 §3.2).
-MIN_SECRET_KEY_BYTES: Final = 32
+MIN_SECRET_KEY_BYTES: Final = MIN_KEY_BYTES
 _ALGORITHM: Final = "HS256"
 _REQUIRED_CLAIMS: Final = ["iss", "sub", "role", "email", "iat", "exp", "jti"]
 #: Tolerated clock difference between the node that issued a token and the one checking it.
@@ -412,10 +417,12 @@ ACCOUNT_WATCH: Final = 30.0
 class IdentityService:
     """Users and their tokens, over the database of record.
 
-    ``secret_key`` signs access tokens (at least 32 bytes; every node must share it);
-    ``access_ttl`` and ``refresh_ttl`` are lifetimes in seconds; ``clock`` returns Unix time
-    (tests pass a fake one). ``passwords`` sets the argon2 parameters; ``login_limiter`` is
-    the per-address and per-email sign-in rate limit the web edge applies.
+    ``secret_key`` signs access tokens (at least 32 bytes; every node must share it): one key,
+    or a `KeyRing` or several keys, the current one first, the older ones still verifying
+    the tokens they signed. ``access_ttl`` and ``refresh_ttl`` are lifetimes in seconds;
+    ``clock`` returns Unix time (tests pass a fake one). ``passwords`` sets the argon2
+    parameters; ``login_limiter`` is the per-address and per-email sign-in rate limit the
+    web edge applies.
 
     Errors: `AuthError` for anything that fails to authenticate, `InvalidUser` / `EmailTaken`
     from `create_user`, `pytake.errors.StorageUnavailable` when the database is unreachable.
@@ -424,7 +431,7 @@ class IdentityService:
     def __init__(
         self,
         db: Database,
-        secret_key: str,
+        secret_key: str | Sequence[str] | KeyRing,
         access_ttl: float = 900.0,
         refresh_ttl: float = 30 * 86400.0,
         clock: Callable[[], float] = time.time,
@@ -433,12 +440,11 @@ class IdentityService:
         login_limiter: LoginLimiter | None = None,
         sealer: Sealer | None = None,
     ) -> None:
-        if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
-            raise ValueError(f"secret_key must have at least {MIN_SECRET_KEY_BYTES} bytes")
+        # KeyRing raises ValueError for a short key, naming the minimum (never the key).
+        self._keys = secret_key if isinstance(secret_key, KeyRing) else KeyRing(secret_key)
         if access_ttl <= 0 or refresh_ttl <= 0:
             raise ValueError("token lifetimes must be positive")
         self._db = db
-        self._key = secret_key
         self.access_ttl = max(1, round(access_ttl))
         self.refresh_ttl = max(1, round(refresh_ttl))
         self._clock = clock
@@ -458,22 +464,26 @@ class IdentityService:
                       sealer: Sealer | None = None) -> IdentityService:
         """The service as the settings describe it; ``sealer`` encrypts TOTP keys.
 
-        An empty ``secret_key`` setting gets a random key for this process, with a warning:
-        fine for trying PyTake out, but every restart signs everyone out, and several nodes
-        would refuse each other's tokens.
+        The keys are ``secret_keys`` (or ``secret_key``). Neither set gets a random key for
+        this process, with a warning: fine for trying PyTake out, but every restart signs
+        everyone out, and several nodes would refuse each other's tokens.
         """
-        key = settings.secret_key
-        if not key:
+        keys: Sequence[str] = settings.secret_key_list
+        if not keys:
             log.warning(
                 "secret_key is not set: using a random key for this process; every restart "
                 "signs all users out and nodes cannot verify each other's tokens. "
                 "Set PYTAKE_SECRET_KEY (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)."
             )
-            key = secrets.token_urlsafe(48)
+            keys = (secrets.token_urlsafe(48),)
+        ring = KeyRing(keys)
+        if len(ring) > 1:
+            # Every node should say the same here while keys are being changed.
+            log.info("secret keys: %s", ", ".join(ring.describe(i) for i in ring.ids))
         return cls(
             db,
-            key,
+            ring,
             settings.access_token_ttl,
             settings.refresh_token_ttl,
             login_limiter=LoginLimiter(
@@ -482,7 +492,7 @@ class IdentityService:
             ),
             # A random key dies with the process: a TOTP key sealed with it would lock its
             # owner out at the next restart.
-            sealer=sealer if settings.secret_key else None,
+            sealer=sealer if settings.secret_key_list else None,
         )
 
     def _now(self) -> datetime:
@@ -575,8 +585,10 @@ class IdentityService:
             "exp": iat + self.access_ttl,
             "jti": uuid.uuid4().hex,
         }
+        key = self._keys.current
         return TokenPair(
-            access_token=jwt.encode(claims, self._key, algorithm=_ALGORITHM),
+            access_token=jwt.encode(claims, key.secret, algorithm=_ALGORITHM,
+                                    headers={"kid": key.id}),
             expires_in=self.access_ttl,
             refresh_token=refresh_token,
             refresh_expires_in=self.refresh_ttl,
@@ -762,12 +774,23 @@ class IdentityService:
         """The `Principal` an access token stands for. Pure: no database, no I/O.
 
         Raises `AuthError`: ``token_expired``, or ``invalid_token`` (malformed, not HS256,
-        wrong signature, wrong issuer, missing or ill-typed claims, issued in the future).
+        signed with a key no longer configured, wrong signature, wrong issuer, missing or
+        ill-typed claims, issued in the future).
         """
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        if kid is not None and not isinstance(kid, str):
+            raise AuthError("malformed token")
+        # No kid: issued before tokens named their key, so by the key of that time (current).
+        key = self._keys.current if kid is None else self._keys.get(kid)
+        if key is None:
+            raise AuthError("token signed with a key that is no longer accepted")
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                key.secret,
                 algorithms=[_ALGORITHM],
                 issuer=ISSUER,
                 # Times are checked below against our clock, not PyJWT's.

@@ -54,6 +54,7 @@ __all__ = [
     "SecondFactors",
     "claim",
     "hash_recovery_code",
+    "second_factor_context",
 ]
 
 log = logging.getLogger("pytake.identity")
@@ -106,8 +107,9 @@ class Proof:
         return "totp" if self.step is not None else "recovery_code"
 
 
-def _context(user_id: int) -> str:
-    # The ciphertext is bound to its user: copied onto another row it does not decrypt.
+def second_factor_context(user_id: int) -> str:
+    """What a user's sealed TOTP key is bound to (copied onto another row it does not
+    decrypt); ``pytake secrets rotate`` re-encrypts it under the same."""
     return f"second-factor:{user_id}"
 
 
@@ -265,7 +267,7 @@ class SecondFactors:
         sealer = self._sealer()
         email = await self._db.run(_repo.user_email, user_id, readonly=True) or str(user_id)
         secret = pyotp.random_base32()
-        sealed = sealer.encrypt_text(secret, context=_context(user_id))
+        sealed = sealer.encrypt_text(secret, context=second_factor_context(user_id))
         await self._db.run(_begin, user_id, sealed, ip, self._now())
         uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER_NAME)
         return Enrollment(secret=secret, uri=uri)
@@ -290,7 +292,7 @@ class SecondFactors:
 
     def _unsealed(self, user_id: int, sealed: str) -> str | None:
         try:
-            return self._sealer().decrypt_text(sealed, context=_context(user_id),
+            return self._sealer().decrypt_text(sealed, context=second_factor_context(user_id),
                                                what="a second factor key")
         except PyTakeError as exc:
             # The user must not get a 500 for the server's key problem: the code is refused,

@@ -18,6 +18,7 @@ from ._governor import Outcome, SendGovernor
 from ._inbox import STORE_INBOX, InboxOutcome, InboxProcessor
 from ._media import (
     MEDIA_LIMITS,
+    MEDIA_MESSAGE_TYPES,
     UPLOAD_TYPES,
     MediaDownloader,
     MediaRequest,
@@ -25,6 +26,8 @@ from ._media import (
     content_type_of,
     extension_for,
     media_filename,
+    media_reference,
+    remove_stored_media,
     sha256_matches,
     stored_media_path,
     upload_media_type,
@@ -39,6 +42,7 @@ from ._numbers import (
     NumberRecord,
     NumberRepository,
     Sealer,
+    access_token_context,
     number_fields,
 )
 from ._outbox import (
@@ -53,6 +57,7 @@ from ._templates import TemplateCatalogue
 
 __all__ = [
     "MEDIA_LIMITS",
+    "MEDIA_MESSAGE_TYPES",
     "STORE_INBOX",
     "UNKNOWN_AFTER_RESTART",
     "UPLOAD_TYPES",
@@ -79,13 +84,16 @@ __all__ = [
     "StoredMedia",
     "TemplateCatalogue",
     "WebhookMetrics",
+    "access_token_context",
     "content_type_of",
     "extension_for",
     "is_retryable",
     "media_filename",
+    "media_reference",
     "number_fields",
     "outbox_id_from_callback",
     "reconcile_sending",
+    "remove_stored_media",
     "sha256_matches",
     "stored_media_path",
     "upload_media_type",

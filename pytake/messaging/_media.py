@@ -32,7 +32,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import trio
@@ -42,6 +42,7 @@ from pytake.messaging._client import CloudApiClient, MediaInfo
 
 __all__ = [
     "MEDIA_LIMITS",
+    "MEDIA_MESSAGE_TYPES",
     "UPLOAD_TYPES",
     "MediaDownloader",
     "MediaRequest",
@@ -49,6 +50,8 @@ __all__ = [
     "content_type_of",
     "extension_for",
     "media_filename",
+    "media_reference",
+    "remove_stored_media",
     "sha256_matches",
     "stored_media_path",
     "upload_media_type",
@@ -132,6 +135,39 @@ def stored_media_path(media_dir: Path, media_id: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def remove_stored_media(media_dir: Path, media_id: str) -> int:
+    """Delete every file ``media_id`` has in ``media_dir``: the stored file whatever its
+    extension, and a download's ``.part`` file; how many were deleted (a customer's erasure).
+    """
+    stem = media_filename(media_id, None).removesuffix(".bin")
+    removed = 0
+    # The stem keeps only [A-Za-z0-9_-]: nothing in it is a glob pattern.
+    for path in (*media_dir.glob(stem + ".*"), *media_dir.glob("." + stem + ".*.part")):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed
+
+
+#: The message types whose payload names a media file.
+MEDIA_MESSAGE_TYPES: Final = frozenset({"image", "video", "audio", "voice", "document",
+                                        "sticker"})
+
+
+def media_reference(type_: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The media object of a stored message (``{"id", "mime_type"?, "sha256"?, ...}``): an
+    inbound row holds the webhook's message (the object under its type), an outbound one the
+    object it sent; None if it names no media id."""
+    if type_ not in MEDIA_MESSAGE_TYPES or not isinstance(payload, dict):
+        return None
+    media = payload.get(type_, payload)
+    if not isinstance(media, dict) or not isinstance(media.get("id"), str) or not media["id"]:
+        return None
+    return media
 
 
 def extension_for(mime_type: str | None) -> str:

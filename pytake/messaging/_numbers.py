@@ -150,8 +150,9 @@ def number_fields(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     return fields
 
 
-def _context(phone_number_id: str) -> str:
-    # The ciphertext is bound to its number: copied onto another row, it does not decrypt.
+def access_token_context(phone_number_id: str) -> str:
+    """What a number's sealed access token is bound to (copied onto another row, it does not
+    decrypt); ``pytake secrets rotate`` re-encrypts it under the same."""
     return f"business_numbers:{phone_number_id}"
 
 
@@ -186,13 +187,13 @@ class NumberRepository:
         if self.sealer is None:
             raise InvalidNumber("access_token", "cannot be stored: PYTAKE_SECRET_KEY is not "
                                 "set (tokens are stored encrypted with it)")
-        return self.sealer.encrypt_text(token, context=_context(phone_number_id))
+        return self.sealer.encrypt_text(token, context=access_token_context(phone_number_id))
 
     def unseal(self, phone_number_id: str, sealed: str) -> str:
         """The token ``sealed`` (as stored for ``phone_number_id``) in clear."""
         if self.sealer is None:
             raise InvalidNumber("access_token", "cannot be read: PYTAKE_SECRET_KEY is not set")
-        return self.sealer.decrypt_text(sealed, context=_context(phone_number_id),
+        return self.sealer.decrypt_text(sealed, context=access_token_context(phone_number_id),
                                         what=f"the access token of {phone_number_id}")
 
     async def page(self, after: int = 0, limit: int = MAX_PAGE) -> list[NumberRecord]:

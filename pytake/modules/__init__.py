@@ -9,7 +9,8 @@ How the package is layered, bottom up (import everything from here, never from i
                  configured templates (flow inputs arrive rendered by ``pytake.flows``)
 - ``_registry``  `ModuleRegistry`: discovery from the ``pytake.modules`` entry-point group,
                  broken plugins skipped; one flow node type (`NodeType`) per action
-- ``_secrets``   `SecretBox`: AES-256-GCM with a key derived from ``PYTAKE_SECRET_KEY``
+- ``_secrets``   `SecretBox`: AES-256-GCM with keys derived from the secret keys
+                 (``PYTAKE_SECRET_KEYS``), the current one sealing, any configured one reading
 - ``_repo``      the SQL: ``modules`` and ``module_configurations`` rows, the ``webhook``
                  module's subscriptions and delivery log
 - ``_configs``   `ModuleConfigs`: configurations per module and tenant in the database,
@@ -17,6 +18,9 @@ How the package is layered, bottom up (import everything from here, never from i
 - ``_runner``    `ModuleRunner`: timeout, retries where safe, a circuit breaker per module and
                  tenant; every failure is an ``error`` outcome, never an exception
 - ``builtin``    the shipped modules: ``rest_api``, ``webhook``, ``crm_lookup``, ``boleto``
+- ``_sealed``    `SEALED_COLUMNS`: every column of sealed secrets (configurations, number
+                 tokens, TOTP keys, webhook secrets); `rotate_secrets` re-seals them all under
+                 the current key (``pytake secrets rotate``), `count_key_ids` counts them
 - ``sim``        local stand-ins for the APIs the built-ins call (tests, demos)
 
 A flow executor's whole use of it::
@@ -73,6 +77,13 @@ from pytake.modules._runner import (
     PrometheusModuleMetrics,
     RetryPolicy,
 )
+from pytake.modules._sealed import (
+    SEALED_COLUMNS,
+    SealedColumn,
+    SealedCount,
+    count_key_ids,
+    rotate_secrets,
+)
 from pytake.modules._secrets import SecretBox
 from pytake.modules._template import TemplateError, lookup, render
 
@@ -90,6 +101,7 @@ __all__ = [
     "MISSING",
     "NOT_FOUND",
     "OK",
+    "SEALED_COLUMNS",
     "TENANT_KEY",
     "VALUE_TYPES",
     "Action",
@@ -117,13 +129,17 @@ __all__ = [
     "Param",
     "PrometheusModuleMetrics",
     "RetryPolicy",
+    "SealedColumn",
+    "SealedCount",
     "SecretBox",
     "SkippedModule",
     "TemplateError",
     "UnknownModule",
     "check_module",
+    "count_key_ids",
     "lookup",
     "render",
     "reply_document",
     "reply_text",
+    "rotate_secrets",
 ]

@@ -47,7 +47,7 @@ from pytake.modules._repo import (
 from pytake.modules._secrets import SecretBox
 from pytake.store import Database
 
-__all__ = ["DEFAULT_TENANT", "TENANT_KEY", "ConfigView", "ModuleConfigs"]
+__all__ = ["DEFAULT_TENANT", "TENANT_KEY", "ConfigView", "ModuleConfigs", "secrets_context"]
 
 #: The tenant of a deployment that has only one (a single business number).
 DEFAULT_TENANT: Final = "default"
@@ -84,7 +84,8 @@ class ConfigView:
         }
 
 
-def _secrets_context(module: str, tenant_key: str) -> str:
+def secrets_context(module: str, tenant_key: str) -> str:
+    """What a configuration's sealed secrets are bound to (its module and tenant)."""
     return f"module_configurations/{module}/{tenant_key}"
 
 
@@ -202,7 +203,7 @@ class ModuleConfigs:
         blob: bytes | None = None
         if secret:
             box = self._require_box(module, tenant_key)
-            blob = box.encrypt_json(secret, context=_secrets_context(module, tenant_key))
+            blob = box.encrypt_json(secret, context=secrets_context(module, tenant_key))
         version = self._registry.get(module).version
         updated_at = await self._db.run(
             save_config, module, version, manifest.to_json(), tenant_key, plain, blob
@@ -311,7 +312,7 @@ class ModuleConfigs:
         try:
             value = box.decrypt_json(
                 row.secrets_encrypted,
-                context=_secrets_context(module, tenant_key),
+                context=secrets_context(module, tenant_key),
                 what=f"the secrets of module configuration {module}/{tenant_key}",
             )
         except ModuleConfigError as exc:

@@ -4,12 +4,15 @@ the background, so delivering to a slow subscriber never slows a conversation.
 `EventFeed.publish` never waits: events queue in a bounded buffer; past it they are dropped
 and counted (the conversation's own log in the database keeps them).  Deliveries run with a
 concurrency limit; each has its retries and its row in ``webhook_deliveries``.
+
+`EventFeed.forget` drops the events still waiting about conversations whose customer was
+erased (their log rows are gone: nothing about them is delivered, or logged, afterwards).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import trio
@@ -33,6 +36,8 @@ class EventFeed:
         self._limit = trio.Semaphore(concurrency)
         self.published = 0
         self.dropped = 0
+        #: conversations whose events are no longer delivered (their customer was erased)
+        self._forgotten: set[int] = set()
 
     @property
     def enabled(self) -> bool:
@@ -56,7 +61,14 @@ class EventFeed:
                 await self._limit.acquire()
                 nursery.start_soon(self._one, event)
 
+    def forget(self, conversation_ids: Iterable[int]) -> None:
+        """Deliver nothing more about these conversations (events still waiting included)."""
+        self._forgotten.update(conversation_ids)
+
     async def _one(self, event: WebhookEvent) -> None:
+        if self._forgotten and event.data.get("conversation_id") in self._forgotten:
+            self._limit.release()
+            return
         try:
             assert self._deliver is not None
             await self._deliver(event)

@@ -1,6 +1,6 @@
 """The modules' rows, read and written: ``modules`` and ``module_configurations`` (for
 `ModuleConfigs`), ``webhooks`` and ``webhook_deliveries`` (for the built-in ``webhook``
-module).
+module), and any table's column of sealed secrets (for ``_sealed``'s rotation).
 
 The functions take a `Session` and run inside `pytake.store.Database.run`; the transaction is
 the caller's. They hold no rules: what a configuration may hold and how its secrets are
@@ -10,7 +10,7 @@ what the audit log says is ``builtin.webhook``'s. Secrets arrive here encrypted 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pytake.store import (
+    Base,
     ModuleConfiguration,
     ModuleRecord,
     WebhookDelivery,
@@ -41,7 +42,9 @@ __all__ = [
     "delivery_rows",
     "last_attempt",
     "module_enabled",
+    "replace_sealed",
     "save_config",
+    "sealed_rows",
     "set_module_enabled",
     "set_subscription_active",
     "subscription_row",
@@ -318,3 +321,41 @@ def last_attempt(session: Session, webhook_id: int, event_id: str) -> int | None
         )
     )
     return None if last is None else int(last)
+
+
+# --- columns of sealed secrets (any table) ---------------------------------------------------
+
+
+def _table(model: type[Base]) -> sa.Table:
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
+def sealed_rows(session: Session, model: type[Base], column: str, key: str,
+                fields: Sequence[Any], after: Any, limit: int) -> list[Any]:
+    """Up to ``limit`` rows of ``model`` whose ``column`` holds a value, by primary key
+    ``key`` after ``after`` (``None``: from the first): ``pk``, ``value`` and ``fields``
+    (attributes of ``model`` or of tables its foreign keys name, joined)."""
+    table = _table(model)
+    pk, value = table.c[key], table.c[column]
+    stmt = sa.select(pk.label("pk"), value.label("value"), *fields).select_from(table)
+    for other in {f.class_ for f in fields} - {model}:
+        stmt = stmt.join(other)  # on the foreign key between them
+    stmt = stmt.where(value.is_not(None))
+    if after is not None:
+        stmt = stmt.where(pk > after)
+    return list(session.execute(stmt.order_by(pk).limit(limit)).all())
+
+
+def replace_sealed(session: Session, model: type[Base], column: str, key: str, pk: Any,
+                   old: Any, new: Any) -> bool:
+    """Put ``new`` in ``column`` of row ``pk`` if it still holds ``old`` (compare-and-set);
+    whether it did. The row's ``updated_at``, if any, is kept: nobody changed the secret."""
+    table = _table(model)
+    changes: dict[Any, Any] = {table.c[column]: new}
+    if "updated_at" in table.c:
+        changes[table.c.updated_at] = table.c.updated_at  # not its onupdate
+    result = session.execute(
+        sa.update(table).where(table.c[key] == pk, table.c[column] == old).values(changes))
+    return bool(getattr(result, "rowcount", 0))

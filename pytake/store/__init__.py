@@ -5,7 +5,8 @@ How the package is layered, bottom up:
 - ``_base``, ``_enums``   the declarative `Base`, portable column types (aware UTC times,
                           JSON/JSONB, BIGINT/INTEGER ids) and the checked enumerations
 - ``_models_*``           the tables, by area: accounts, conversations, flows, integrations,
-                          runtime (outbox, inbox, actor snapshots, dead letters)
+                          runtime (outbox, inbox, actor snapshots, dead letters), privacy
+                          (customers' data requests)
 - ``_database``           `Database`: SQLAlchemy's sync engine run in trio worker threads,
                           one transaction per `Database.run`, connectivity errors as
                           `pytake.errors.StorageUnavailable`
@@ -25,7 +26,20 @@ PostgreSQL is the database of record; SQLite, through the same models and migrat
 embedded default. ``docs/storage.md`` describes every table.
 """
 
-from pytake.store._audit import SYSTEM, Actor, record_audit
+from pytake.store._audit import (
+    GENESIS,
+    SYSTEM,
+    Actor,
+    AuditFilter,
+    AuditScope,
+    ChainReport,
+    audit_page,
+    audit_scope,
+    chain_rows,
+    record_audit,
+    row_hash,
+    verify_audit_chain,
+)
 from pytake.store._base import Base, UTCDateTime, utcnow
 from pytake.store._database import (
     Database,
@@ -36,6 +50,7 @@ from pytake.store._database import (
 )
 from pytake.store._dead_letters import SqlDeadLetters
 from pytake.store._dialect import (
+    bytes_contain,
     is_postgresql,
     json_list_contains,
     serialize,
@@ -45,6 +60,8 @@ from pytake.store._dialect import (
 )
 from pytake.store._enums import (
     ConversationStatus,
+    DataRequestKind,
+    DataRequestState,
     DeliveryStatus,
     FlowVersionStatus,
     InboxState,
@@ -68,6 +85,7 @@ from pytake.store._migrations import (
     upgrade,
 )
 from pytake.store._models_accounts import (
+    AuditChain,
     AuditLog,
     PasswordToken,
     RecoveryCode,
@@ -93,6 +111,7 @@ from pytake.store._models_integrations import (
     WebhookSubscription,
 )
 from pytake.store._models_numbers import BusinessNumber, RuntimeSetting
+from pytake.store._models_privacy import DataRequest
 from pytake.store._models_runtime import (
     ActorJournalEntry,
     ActorSnapshotRecord,
@@ -107,6 +126,7 @@ from pytake.store._rate_counters import (
     WindowCount,
 )
 from pytake.store._redis import RedisConnection
+from pytake.store._retention import DATA_CLASSES, RetentionSweeper, prune
 from pytake.store._runtime_settings import LIVE_SETTINGS, RuntimeSettings
 from pytake.store._snapshots import RedisSnapshotStore, SqlSnapshotStore, TieredSnapshotStore
 from pytake.store._writer_process import WriterProcess
@@ -125,6 +145,8 @@ from ._journal import APPEND_JOURNAL, journal_in, journal_many_in, type_name
 
 __all__ = [
     "APPEND_JOURNAL",
+    "DATA_CLASSES",
+    "GENESIS",
     "LIVE_SETTINGS",
     "MIGRATIONS_DIR",
     "SYSTEM",
@@ -132,14 +154,21 @@ __all__ = [
     "ActorJournalEntry",
     "ActorSnapshotRecord",
     "AgentEvent",
+    "AuditChain",
+    "AuditFilter",
     "AuditLog",
+    "AuditScope",
     "Base",
     "BusinessNumber",
     "CannedResponse",
+    "ChainReport",
     "Conversation",
     "ConversationEvent",
     "ConversationStatus",
     "Customer",
+    "DataRequest",
+    "DataRequestKind",
+    "DataRequestState",
     "Database",
     "DeadLetterRecord",
     "DeliveryStatus",
@@ -169,6 +198,7 @@ __all__ = [
     "RedisRateCounters",
     "RedisSnapshotStore",
     "RefreshToken",
+    "RetentionSweeper",
     "RoutingStrategy",
     "RuntimeSetting",
     "RuntimeSettings",
@@ -191,6 +221,10 @@ __all__ = [
     "WriterProcess",
     "alembic_config",
     "apply_writes",
+    "audit_page",
+    "audit_scope",
+    "bytes_contain",
+    "chain_rows",
     "create_engine",
     "current",
     "describe_url",
@@ -207,8 +241,10 @@ __all__ = [
     "journal_many_in",
     "json_list_contains",
     "normalize_url",
+    "prune",
     "record_audit",
     "revisions",
+    "row_hash",
     "serialize",
     "storage_unavailable",
     "time_key",
@@ -217,4 +253,5 @@ __all__ = [
     "upgrade",
     "upsert",
     "utcnow",
+    "verify_audit_chain",
 ]

@@ -9,6 +9,8 @@ Code outside ``pytake.store`` never compares dialect names: it asks here.
 - `upsert`: an INSERT with ``on_conflict_do_update`` / ``on_conflict_do_nothing``.
 - `json_list_contains`: whether a JSON array column holds a value (JSONB containment on
   PostgreSQL, ``json_each`` on SQLite).
+- `bytes_contain`: whether a binary column holds some bytes (``LIKE`` on a ``bytea``;
+  ``instr`` on SQLite, whose ``LIKE`` never matches a blob).
 - `time_key` / `time_key_value`: a timestamp column as a sort key a cursor can carry.  On
   PostgreSQL the ``timestamptz`` itself (its index serves the order); on SQLite times are text
   in two formats (``CURRENT_TIMESTAMP``'s without a fraction, the ORM's with microseconds), so
@@ -26,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 __all__ = [
+    "bytes_contain",
     "is_postgresql",
     "json_list_contains",
     "serialize",
@@ -63,6 +66,14 @@ def json_list_contains(session: Session, column: Any, value: Any) -> sa.ColumnEl
     # SQLite: the column is JSON text; look at its elements, not at its text.
     each = sa.func.json_each(column).table_valued("value").alias("element")
     return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == value))
+
+
+def bytes_contain(session: Session, column: Any, needle: bytes) -> sa.ColumnElement[bool]:
+    """``column`` (binary) holds ``needle``.  On PostgreSQL a ``_`` or ``%`` in ``needle``
+    matches more than itself: callers check each row they get (a full scan either way)."""
+    if is_postgresql(session):
+        return sa.type_coerce(column, sa.LargeBinary()).op("LIKE")(b"%" + needle + b"%")
+    return sa.func.instr(column, sa.literal(needle, sa.LargeBinary())) > 0
 
 
 def _sqlite_time_text(column: InstrumentedAttribute[datetime]) -> sa.ColumnElement[str]:

@@ -11,6 +11,8 @@ import enum
 
 __all__ = [
     "ConversationStatus",
+    "DataRequestKind",
+    "DataRequestState",
     "DeliveryStatus",
     "FlowVersionStatus",
     "InboxState",
@@ -99,3 +101,22 @@ class InboxState(enum.StrEnum):
     PENDING = "pending"
     PROCESSED = "processed"
     DEAD = "dead"
+
+
+class DataRequestKind(enum.StrEnum):
+    """What a customer's data request does (LGPD): hand over everything held about them
+    (``export``), replace their personal fields (``anonymise``) or remove every trace
+    (``erase``)."""
+
+    EXPORT = "export"
+    ANONYMISE = "anonymise"
+    ERASE = "erase"
+
+
+class DataRequestState(enum.StrEnum):
+    """A data request is ``running`` from its first step to its last (so one interrupted by a
+    crash is found and resumed at the next start), then ``done`` or ``failed``."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

@@ -186,8 +186,14 @@ class RecoveryCode(Base):
 
 
 class AuditLog(Base):
-    """One mutating action: who (``actor_user_id``, NULL for the system), what (``action``,
-    e.g. ``"conversation.assign"``), on what (``target_type``/``target_id``), from where."""
+    """One mutating action or read of personal data: who (``actor_user_id``, NULL for the
+    system; ``role``), what (``action``, e.g. ``"conversation.assign"``), on what
+    (``target_type``/``target_id``), from where (``ip``, ``user_agent``, ``request_id``).
+
+    Rows form a hash chain (`pytake.store.verify_audit_chain`): ``chain_seq`` numbers them
+    1, 2, 3 …, ``prev_hash`` is the previous row's ``hash``, and ``hash`` is the SHA-256 of
+    this row's fields with ``prev_hash``. On PostgreSQL a trigger refuses UPDATE and DELETE
+    (retention's pruning of the oldest rows excepted)."""
 
     __tablename__ = "audit_logs"
     __table_args__ = (
@@ -212,3 +218,25 @@ class AuditLog(Base):
     at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )
+    #: The actor's role then (``admin``, ``supervisor``, ``agent``; ``cli``; NULL: the system).
+    role: Mapped[str | None] = mapped_column(sa.String(20))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    request_id: Mapped[str | None] = mapped_column(sa.String(100))
+    chain_seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditChain(Base):
+    """The head of the audit log's hash chain (one row, ``id`` 1): how many rows were ever
+    chained and the last one's hash, so that removing the newest rows is seen too; and where
+    retention's pruning left the chain (rows up to ``pruned_seq`` removed on purpose, the last
+    of them hashed ``pruned_hash``). Writers update this row first: that serializes them."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    rows: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    head: Mapped[str] = mapped_column(sa.String(64))
+    pruned_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    pruned_hash: Mapped[str] = mapped_column(sa.String(64))

@@ -151,6 +151,15 @@ class RedisSnapshotStore:
         }
         await self.redis.call(lambda c: c.mset(values))
 
+    async def delete(self, kind: str, ids: Sequence[str]) -> int:
+        """Delete the copies of ``ids`` (a customer's erasure); how many there were.  Raises
+        ``StorageUnavailable`` when Redis cannot be reached: then nothing is promised."""
+        if not ids:
+            return 0
+        keys = [self._key(kind, id) for id in ids]
+        deleted: int = await self.redis.call(lambda c: c.delete(keys))
+        return deleted
+
 
 class TieredSnapshotStore:
     """Redis (hot) in front of the database (durable); see the module docstring."""

@@ -29,6 +29,7 @@ from pytake.contracts import ConnectionsChanged
 from pytake.errors import StorageUnavailable
 from pytake.identity import AuthError, Principal
 from pytake.storable import storable
+from pytake.web._audit_trail import audit_command
 from pytake.web._permissions import Permission, checked_inside, may
 from pytake.web._ratelimit import command_refusal
 from pytake.web._team_watch import WATCH_TEAMS, TeamWatch
@@ -218,6 +219,7 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
 
     async def _receive(conn: Connection, principal: Principal) -> None:
         agent, role = str(principal.user_id), str(principal.role)
+        client = (websocket.remote_addr, websocket.headers.get("User-Agent"))
         while True:
             raw: str | bytes | None = None
             # Wake for the idle timeout or the token's expiry, whichever comes first: an
@@ -247,11 +249,13 @@ def create_agent_ws_blueprint(engine: Any, desk: AgentDesk) -> Blueprint:
                 conn.reply({"type": "rejected", "id": command_id, **refusal})
                 continue
             if frame.get("type") == WATCH_TEAMS:
-                await watch.command(conn, principal, frame)
+                if await watch.command(conn, principal, frame):
+                    await audit_command(engine.db, principal, frame, {}, *client)
                 continue
             result = await desk.execute(agent, role, frame)
             if result.ok:
                 conn.reply({"type": "ack", "id": command_id, "data": result.data})
+                await audit_command(engine.db, principal, frame, result.data, *client)
             else:
                 conn.reply({"type": "rejected", "id": command_id, "reason": result.reason,
                             "code": result.code})

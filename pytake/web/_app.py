@@ -11,16 +11,20 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
+from pytake.config import Settings
 from pytake.web._agent_ws import create_agent_ws_blueprint
 from pytake.web._app_files import create_app_files_blueprint, find_app_dir
+from pytake.web._audit_api import create_audit_blueprint
+from pytake.web._audit_trail import install_audit_trail
 from pytake.web._auth_routes import create_auth_blueprint
 from pytake.web._canned_api import create_canned_blueprint
 from pytake.web._commands_api import create_commands_blueprint
 from pytake.web._conversations_api import create_conversations_blueprint
+from pytake.web._customers_api import create_customers_blueprint
 from pytake.web._desk import AgentDesk
 from pytake.web._errors import register_error_handlers
 from pytake.web._flows_api import create_flows_blueprint
-from pytake.web._headers import install_headers
+from pytake.web._headers import install_headers, with_hsts
 from pytake.web._media_api import create_media_blueprint, uploads_allowed
 from pytake.web._modules_api import create_modules_blueprint
 from pytake.web._numbers_api import create_numbers_blueprint
@@ -32,6 +36,7 @@ from pytake.web._settings_api import create_settings_blueprint
 from pytake.web._setup_api import SetupGate, create_setup_blueprint
 from pytake.web._teams_api import create_teams_blueprint
 from pytake.web._templates_api import create_templates_blueprint
+from pytake.web._tls import tls_context
 from pytake.web._users_api import create_users_blueprint
 from pytake.web._webhook import PATH as WEBHOOK_PATH
 from pytake.web._webhook import LeanRoutes, webhook_for
@@ -72,6 +77,7 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             full: Any = engine
             desk = AgentDesk(full.router, full.conversations, full.teams,
                              full.agent_services.directory)
+            install_audit_trail(app, full.db)
             app.register_blueprint(create_agent_ws_blueprint(full, desk))
             app.register_blueprint(create_conversations_blueprint(full.db))
             app.register_blueprint(create_commands_blueprint(desk, full.router))
@@ -90,6 +96,8 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_canned_blueprint(full.db))
             app.register_blueprint(create_templates_blueprint(full.templates))
             app.register_blueprint(create_media_blueprint(full.db, full.media))
+            app.register_blueprint(create_customers_blueprint(full.privacy))
+            app.register_blueprint(create_audit_blueprint(full.db))
             app.request_class = uploads_allowed(app.request_class)
     # Last: its catch-all path must not shadow a blueprint registered after it.
     app.register_blueprint(create_app_files_blueprint(
@@ -99,6 +107,13 @@ def create_app(engine: OpsEngine) -> QuartTrio:
         webhook = webhook_for(engine)
         lean = LeanRoutes(app.asgi_app, {WEBHOOK_PATH: webhook})  # type: ignore[arg-type]
         app.asgi_app = lean  # type: ignore[method-assign,assignment]
+    # Outermost, so that every answer has it; only those served over TLS (`serve` with a
+    # certificate), never over plain HTTP.
+    hsts_max_age = getattr(settings, "hsts_max_age", None)
+    app.asgi_app = with_hsts(  # type: ignore[method-assign,assignment]
+        app.asgi_app,  # type: ignore[arg-type]
+        Settings().hsts_max_age if hsts_max_age is None else int(hsts_max_age),
+    )
     return app
 
 
@@ -109,14 +124,26 @@ async def serve(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
     access_log: bool = True,
+    certfile: str | None = None,
+    keyfile: str | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` until ``shutdown_trigger`` returns, then finish in-flight requests.
 
-    ``task_status.started`` receives the URLs actually bound (useful with port 0).
+    With ``certfile`` and ``keyfile`` (PEM files, both or neither) the port speaks only TLS
+    (HTTPS and WSS; `tls_context` says which versions), and a file that cannot be used
+    raises `ConfigError` before anything listens.  ``task_status.started`` receives the URLs
+    actually bound (useful with port 0), ``https://`` ones over TLS.
     """
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("serve() takes certfile and keyfile together, or neither")
     config = HypercornConfig()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    if certfile is not None and keyfile is not None:
+        context = tls_context(certfile, keyfile)
+        # The files make Hypercorn open TLS sockets; the context is ours, checked above.
+        config.certfile, config.keyfile = certfile, keyfile
+        config.create_ssl_context = lambda: context  # type: ignore[method-assign]
     # Route Hypercorn's logs through the standard logging set up by the CLI, instead of the
     # handlers Hypercorn would install on stdout/stderr by itself.
     # One log line per request costs the event loop a few percent under load; operators

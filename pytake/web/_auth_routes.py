@@ -51,6 +51,7 @@ from pytake.identity import (
 )
 from pytake.store import Actor, UserRole
 from pytake.web import _schemas as schemas
+from pytake.web._audit_trail import begin_audit_scope, request_id
 from pytake.web._errors import json_error, problem
 from pytake.web._openapi import documented
 from pytake.web._permissions import Open, Permission, public, requires
@@ -118,6 +119,10 @@ def authorize(*roles: UserRole | str) -> Principal:
         wanted = " or ".join(str(UserRole(r)) for r in roles)
         raise Forbidden(f"this action needs role {wanted}; you are {principal.role}")
     g.principal = principal
+    if has_websocket_context():
+        begin_audit_scope(principal, websocket.remote_addr, headers.get("User-Agent"), None)
+    else:
+        begin_audit_scope(principal, client_address(), headers.get("User-Agent"), request_id())
     return principal
 
 
@@ -158,9 +163,11 @@ def current_principal() -> Principal:
 
 
 def acting() -> Actor:
-    """Who makes this request's change, for the audit log: the signed-in user, and the
-    client address the rate limits use."""
-    return Actor(current_principal().user_id, client_address())
+    """Who makes this request's change, for the audit log: the signed-in user and role, the
+    client address the rate limits use, the browser and the request's id."""
+    principal = current_principal()
+    return Actor(principal.user_id, client_address(), str(principal.role),
+                 request.headers.get("User-Agent"), request_id())
 
 
 async def _unauthorized(exc: AuthError) -> Response:

@@ -47,6 +47,7 @@ from pytake.store import (
     UserRole,
 )
 from pytake.web import _schemas as schemas
+from pytake.web._audit_trail import personal_data
 from pytake.web._auth_routes import current_principal
 from pytake.web._openapi import documented
 from pytake.web._permissions import Permission, requires
@@ -132,6 +133,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     @bp.get("/api/v1/conversations")
     @documented(query=schemas.CONVERSATIONS_QUERY, response=schemas.CONVERSATIONS)
     @requires(Permission.CONVERSATIONS_READ)
+    @personal_data("conversations.list")
     async def list_conversations() -> Response:
         """Conversations matching the filters, most recent activity first."""
         principal = current_principal()
@@ -155,6 +157,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     @bp.get("/api/v1/conversations/<int:conversation_id>")
     @documented(response=schemas.CONVERSATION)
     @requires(Permission.CONVERSATIONS_READ)
+    @personal_data("conversation.read")
     async def get_conversation(conversation_id: int) -> Response:
         """One conversation."""
         found = await db.run(
@@ -165,6 +168,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     @bp.get("/api/v1/customers/<int:customer_id>")
     @documented(response=schemas.CUSTOMER_PROFILE)
     @requires(Permission.CONVERSATIONS_READ)
+    @personal_data("customer.read")
     async def get_customer(customer_id: int) -> Response:
         """A customer and their latest 50 conversations (newest first), each with what its
         flows collected; for an agent, a customer of one of their conversations."""
@@ -190,6 +194,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     @bp.get("/api/v1/conversations/<int:conversation_id>/messages")
     @documented(query=schemas.MESSAGES_QUERY, response=schemas.MESSAGES)
     @requires(Permission.CONVERSATIONS_READ)
+    @personal_data("conversation.messages.read")
     async def list_messages(conversation_id: int) -> Response:
         """A conversation's messages, newest first; ``before`` continues with older ones."""
         principal = current_principal()
@@ -206,6 +211,7 @@ def create_conversations_blueprint(db: Database) -> Blueprint:
     @bp.get("/api/v1/conversations/<int:conversation_id>/events")
     @documented(query=schemas.EVENTS_QUERY, response=schemas.EVENTS)
     @requires(Permission.CONVERSATIONS_READ)
+    @personal_data("conversation.events.read")
     async def list_events(conversation_id: int) -> Response:
         """A conversation's event log in ``seq`` order, after ``after_seq``."""
         principal = current_principal()

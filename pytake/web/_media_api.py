@@ -33,11 +33,13 @@ from pytake.messaging import (
     MediaRequest,
     content_type_of,
     media_filename,
+    media_reference,
     stored_media_path,
     upload_media_type,
 )
 from pytake.store import Database, MessageDirection
 from pytake.web import _schemas as schemas
+from pytake.web._audit_trail import personal_data
 from pytake.web._auth_routes import current_principal
 from pytake.web._errors import problem
 from pytake.web._openapi import documented
@@ -47,8 +49,6 @@ __all__ = ["create_media_blueprint", "media_reference", "uploads_allowed"]
 
 log = logging.getLogger("pytake.web")
 
-#: The message types whose payload names a media file.
-MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "voice", "document", "sticker"})
 #: Shown in the browser; anything else is offered as a download (an HTML or SVG file a
 #: customer sent must never run in the app's origin).
 _INLINE: Final = ("image/jpeg", "image/png", "image/webp", "video/", "audio/")
@@ -79,18 +79,6 @@ def uploads_allowed(request_class: type[R]) -> type[R]:
             super().__init__(method, scheme, path, *args, **kwargs)
 
     return UploadAwareRequest
-
-
-def media_reference(type_: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The media object of a stored message (``{"id", "mime_type"?, "sha256"?, ...}``): an
-    inbound row holds the webhook's message (the object under its type), an outbound one the
-    object it sent; None if it names no media id."""
-    if type_ not in MEDIA_TYPES or not isinstance(payload, dict):
-        return None
-    media = payload.get(type_, payload)
-    if not isinstance(media, dict) or not isinstance(media.get("id"), str) or not media["id"]:
-        return None
-    return media
 
 
 def _disposition(path: Path, mime_type: str, filename: str | None) -> str:
@@ -127,6 +115,7 @@ def create_media_blueprint(db: Database, media: MediaDownloader) -> Blueprint:
     @bp.get("/api/v1/conversations/<int:conversation_id>/messages/<int:message_id>/media")
     @documented(response=schemas.MEDIA_FILE, media_type="application/octet-stream")
     @requires(Permission.CONVERSATIONS_READ)
+    @personal_data("conversation.media.read")
     async def message_media(conversation_id: int, message_id: int) -> Response:
         """The file of a media message, with its type (images, video and audio shown
         inline; anything else as a download). 404 ``no_media`` for a message without a

@@ -95,6 +95,8 @@ class Doc:
     media_type: str = JSON
     #: the request body's media type (an upload is ``multipart/form-data``)
     request_media_type: str = JSON
+    #: other media types the success answer may have, with their schemas (an export)
+    alternatives: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     #: query parameters: name -> schema (with an optional ``description``)
     query: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     #: path parameters' schemas when the converter says too little (a name's pattern)
@@ -115,12 +117,14 @@ def documented(
     also: Iterable[int] = (),
     media_type: str = JSON,
     request_media_type: str = JSON,
+    alternatives: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[V], V]:
     """Declare a view's bodies and answers for the OpenAPI document (anywhere among its
     decorators: `pytake.web._permissions.requires` keeps the attribute it sets)."""
     doc = Doc(request=request, request_required=request_required, response=response,
               status=status, also=tuple(also), media_type=media_type,
-              request_media_type=request_media_type, query=dict(query or {}),
+              request_media_type=request_media_type, alternatives=dict(alternatives or {}),
+              query=dict(query or {}),
               path=dict(path or {}), errors=frozenset(errors))
 
     def decorate(view: V) -> V:
@@ -265,7 +269,8 @@ def _operation(rule: Any, method: str, view: Callable[..., Any]) -> tuple[str, d
     success: dict[str, Any] = {"description": HTTPStatus(doc.status).phrase}
     if doc.status != 204:
         schema = dict(doc.response) if doc.response is not None else ANY_OBJECT
-        success["content"] = {doc.media_type: {"schema": schema}}
+        success["content"] = {doc.media_type: {"schema": schema}, **{
+            media: {"schema": dict(other)} for media, other in doc.alternatives.items()}}
     responses: dict[str, Any] = {str(s): success for s in (doc.status, *doc.also)}
     path_params = any(p["in"] == "path" for p in parameters)
     for status in sorted(_errors(declared, doc, method, path_params, bool(doc.query),

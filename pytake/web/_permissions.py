@@ -48,6 +48,9 @@ class Permission(enum.StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     NUMBERS_MANAGE = "numbers:manage"
     SETTINGS_MANAGE = "settings:manage"
+    #: customers' rights (LGPD): look customers up, export, anonymise, erase their data
+    CUSTOMERS_MANAGE = "customers:manage"
+    AUDIT_READ = "audit:read"
     #: running the installation itself: serving, migrating, local stand-ins (command line)
     INSTALLATION_OPERATE = "installation:operate"
 

@@ -128,6 +128,24 @@ TEMPLATES: Final = obj({
         "variables": STRINGS, "footer": MAYBE_STRING, "buttons": STRINGS,
     })},
 })
+AUDIT_QUERY: Final[dict[str, Schema]] = {
+    "user": {"type": "integer", "minimum": 1, "description": "the acting user's id"},
+    "action": {"type": "string", "description": "exact, or a prefix ending in *"},
+    "target_type": STRING, "target_id": STRING,
+    "since": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+    "cursor": STRING,
+    "format": {"type": "string", "enum": ["json", "jsonl", "csv"]},
+}
+AUDIT_ENTRY: Final = obj({
+    "seq": INT, "at": TIME, "user_id": MAYBE_INT, "role": MAYBE_STRING, "action": STRING,
+    "target_type": MAYBE_STRING, "target_id": MAYBE_STRING, "ip": MAYBE_STRING,
+    "user_agent": MAYBE_STRING, "request_id": MAYBE_STRING, "details": OBJECT,
+    "prev_hash": STRING, "hash": STRING,
+})
+AUDIT_PAGE: Final = obj({"entries": {"type": "array", "items": AUDIT_ENTRY},
+                         "next_cursor": MAYBE_STRING})
 MEDIA_UPLOAD: Final = body({
     "file": {"type": "string", "format": "binary",
              "description": "the file; its Content-Type decides the message type"},
@@ -392,3 +410,38 @@ CANNED_FIELDS: Final[dict[str, Schema]] = {
 }
 CANNED_CREATE: Final = body(CANNED_FIELDS, ("team_id", "shortcut", "title", "text"))
 CANNED_UPDATE: Final = {**body(CANNED_FIELDS), "minProperties": 1}
+
+# --- customers' data requests (LGPD) ---------------------------------------------------------
+
+CUSTOMER_MATCH: Final = obj({
+    "id": INT, "business_phone_number_id": STRING, "name": MAYBE_STRING,
+    "phone": MAYBE_STRING, "wa_id": MAYBE_STRING, "bsuid": MAYBE_STRING, "created_at": TIME,
+    "anonymized_at": MAYBE_TIME, "conversations": INT, "last_activity_at": MAYBE_TIME,
+})
+CUSTOMERS_QUERY: Final[dict[str, Schema]] = {
+    "q": {"type": "string", "minLength": 1, "maxLength": 200,
+          "description": "a phone number (its digits, 3 or more, anywhere in the number), a "
+                         "BSUID, or part of a name"},
+    **PAGE_QUERY,
+}
+CUSTOMERS: Final = page_of("customers", CUSTOMER_MATCH)
+DATA_REQUEST: Final = obj({
+    "id": INT, "kind": {"type": "string", "enum": ["export", "anonymise", "erase"]},
+    "customer_id": INT, "state": {"type": "string", "enum": ["running", "done", "failed"]},
+    "requested_by_user_id": MAYBE_INT, "requested_via": STRING, "attempts": INT,
+    "report": {**OBJECT, "description": "what was found and removed where, in counts; "
+                                        "never personal data"},
+    "error": MAYBE_STRING, "started_at": TIME, "updated_at": TIME, "finished_at": MAYBE_TIME,
+})
+DATA_REQUESTS_QUERY: Final[dict[str, Schema]] = {
+    **PAGE_QUERY,
+    "customer": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1,
+                 "description": "only this customer's"},
+}
+DATA_REQUESTS: Final = page_of("data_requests", DATA_REQUEST)
+DATA_REQUEST_DONE: Final = obj({"request": DATA_REQUEST},
+                               {"already_erased": {**BOOL, "description": (
+                                   "the customer was erased before: the answer is that "
+                                   "earlier erasure's request; nothing was done now")}})
+CUSTOMER_EXPORT: Final[Schema] = {"type": "string", "format": "binary",
+                                  "description": "a zip: customer.json and media/"}

@@ -55,9 +55,9 @@ class TeamWatch:
         self._feed.unsubscribe(watcher)
 
     async def command(self, watcher: TeamWatcher, principal: Principal,
-                      frame: dict[str, Any]) -> None:
+                      frame: dict[str, Any]) -> bool:
         """Carry out one ``watch_teams`` frame: the answer, then the live changes, all
-        offered to ``watcher`` in that order."""
+        offered to ``watcher`` in that order. Whether it was carried out (not refused)."""
         command_id = frame.get("id")
 
         def refuse(reason: str, code: str) -> None:
@@ -68,23 +68,23 @@ class TeamWatch:
         if not allowed(principal.role, needed):
             refuse(f"{WATCH_TEAMS} needs permission {needed}, which role {principal.role} "
                    "does not have", "forbidden")
-            return
+            return False
         teams = frame.get("teams")
         if not isinstance(teams, list) or len(teams) > MAX_TEAMS or not all(
                 isinstance(t, str | int) and not isinstance(t, bool)
                 and str(t).isdigit() and len(str(t)) < 19 for t in teams):
             refuse(f"teams must be a list of at most {MAX_TEAMS} team ids", "invalid")
-            return
+            return False
         wanted = sorted({str(t) for t in teams}, key=int)
         for team in wanted:
             if not await self._desk.team_exists(team):
                 refuse(f"no team {team}", "not_found")
-                return
+                return False
         if not wanted:
             self._feed.unsubscribe(watcher)
             watcher.offer({"type": "ack", "id": command_id,
                            "data": {"teams": [], "conversations": [], "truncated": False}})
-            return
+            return True
         # Subscribe first, read second: see TeamFeed's docstring.
         self._feed.subscribe(watcher, wanted)
         try:
@@ -93,8 +93,9 @@ class TeamWatch:
         except StorageUnavailable as exc:
             self._feed.unsubscribe(watcher)
             refuse(f"storage unavailable ({exc}); try again", "unavailable")
-            return
+            return False
         snapshot = [_snapshot_row(c, customer) for c, customer in rows]
         watcher.offer({"type": "ack", "id": command_id, "data": {
             "teams": wanted, "conversations": snapshot, "truncated": truncated}})
         self._feed.go_live(watcher, (row["conversation_id"] for row in snapshot))
+        return True

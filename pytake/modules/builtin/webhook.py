@@ -112,6 +112,7 @@ __all__ = [
     "WebhookModule",
     "WebhookNotFound",
     "new_secret",
+    "secret_context",
     "sign",
     "sign_delivery",
     "verify_delivery",
@@ -339,7 +340,8 @@ class _Outcome:
     duration_ms: int
 
 
-def _secret_context(webhook_id: int) -> str:
+def secret_context(webhook_id: int) -> str:
+    """What a subscription's sealed secret is bound to (its id)."""
     return f"webhooks/{webhook_id}"
 
 
@@ -586,7 +588,7 @@ class WebhookModule(HttpModule):
     ) -> _Target:
         assert box is not None
         secret = box.decrypt_text(
-            stored, context=_secret_context(webhook_id), what=f"the secret of webhook {webhook_id}"
+            stored, context=secret_context(webhook_id), what=f"the secret of webhook {webhook_id}"
         )
         return _Target(webhook_id, url, tuple(events), secret)
 
@@ -815,7 +817,7 @@ def _insert_subscription(
 ) -> Subscription:
     def seal(webhook_id: int) -> str:
         # The id binds the encrypted secret to this row.
-        return box.encrypt_text(secret, context=_secret_context(webhook_id))
+        return box.encrypt_text(secret, context=secret_context(webhook_id))
 
     row = add_subscription(session, fields, seal)
     _audit(session, "create", actor, row.id, {"url": row.url, "events": list(row.events)})
@@ -837,7 +839,7 @@ def _update_subscription(session: Session, webhook_id: int, fields: dict[str, An
 def _replace_secret(session: Session, webhook_id: int, secret: str, box: SecretBox,
                     actor: Actor) -> None:
     row = _row(session, webhook_id)
-    row.secret = box.encrypt_text(secret, context=_secret_context(webhook_id))
+    row.secret = box.encrypt_text(secret, context=secret_context(webhook_id))
     row.updated_at = utcnow()
     _audit(session, "rotate_secret", actor, webhook_id)
 

@@ -20,7 +20,7 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session
 
 from ...store import (
-    AuditLog,
+    Actor,
     Conversation,
     ConversationStatus,
     Database,
@@ -29,7 +29,7 @@ from ...store import (
     TeamMember,
     User,
     UserRole,
-    utcnow,
+    record_audit,
 )
 from .._rules import (
     DEFAULT_MAX_CONCURRENT,
@@ -42,8 +42,6 @@ __all__ = ["AgentRecord", "MemberRecord", "TeamRecord", "TeamRepository"]
 
 #: Roles that may be team members (and are listed as agents).
 _MEMBER_ROLES: Final = (UserRole.AGENT, UserRole.SUPERVISOR)
-#: ``audit_logs.ip`` is as wide as the longest IPv6 text.
-_MAX_IP: Final = 45
 
 
 @attrs.frozen
@@ -73,17 +71,8 @@ def _audit(
     details: dict[str, Any],
     ip: str | None,
 ) -> None:
-    session.add(
-        AuditLog(
-            actor_user_id=actor,
-            action=action,
-            target_type="team",
-            target_id=str(team_id),
-            details=details,
-            ip=ip[:_MAX_IP] if ip else None,
-            at=utcnow(),
-        )
-    )
+    record_audit(session, action, Actor(actor, ip), target_type="team", target_id=team_id,
+                 details=details)
 
 
 def _member_count(session: Session, team_id: int) -> int:

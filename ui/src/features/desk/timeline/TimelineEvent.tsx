@@ -67,7 +67,10 @@ function Note({ note, directory, heading }: { note: NoteView; directory: Directo
   return (
     <div className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-950 shadow-sm">
       <p className="flex flex-wrap items-baseline gap-x-2 text-xs font-semibold text-amber-900">
-        <span aria-hidden="true">🔒</span>
+        <svg aria-hidden="true" viewBox="0 0 24 24" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="2">
+          <rect x="5" y="11" width="14" height="10" rx="2" />
+          <path d="M8 11V8a4 4 0 0 1 8 0v3" />
+        </svg>
         <span>{heading}</span>
         <span className="font-normal">{t('timeline.event.noteBy', { who: directory.actor(note.by) })}</span>
       </p>
