@@ -617,6 +617,8 @@ class Bench:
         self.closed: list[str] = []
         self.other_sends = 0  # stand-in requests that are not answers (bot, receipts)
         self.in_flight = trio.Semaphore(MAX_IN_FLIGHT)
+        #: The agent answers every reply_every-th message of a step (0: none).
+        self.reply_every = REPLY_EVERY
         self._written = 0  # messages made (numbers the texts)
         self._turn = 0  # the next writer, round-robin
 
@@ -716,11 +718,16 @@ class Bench:
 
     # -- load ---------------------------------------------------------------------------------
 
+    def text(self, n: int, customer: Customer, wamid: str) -> str:
+        """The text of the ``n``-th message of the load, from ``customer`` as ``wamid`` (a
+        subclass may tag it, e.g. to find it again in a page)."""
+        return _TEXTS[n % len(_TEXTS)].format(n=n)
+
     async def write(self, customer: Customer, step: Step, answer: bool) -> None:
         """One customer message in one signed webhook."""
         try:
             wamid = new_wamid()
-            text = _TEXTS[self._written % len(_TEXTS)].format(n=self._written)
+            text = self.text(self._written, customer, wamid)
             self._written += 1
             message = text_message(customer, text, timestamp=int(time.time()), wamid=wamid)
             self.step_of[wamid] = step
@@ -762,7 +769,8 @@ class Bench:
                 last = trio.current_time()
                 customer = customers[self._turn % len(customers)]
                 self._turn += 1
-                nursery.start_soon(self.write, customer, step, i % REPLY_EVERY == 0)
+                answer = self.reply_every > 0 and i % self.reply_every == 0
+                nursery.start_soon(self.write, customer, step, answer)
         step.offered_for = last - start + interval
 
     async def step(self, rate: float, seconds: float) -> StepResult:
@@ -950,6 +958,22 @@ async def _until_signalled(fn: Callable[[], Awaitable[T]]) -> T:
     return results[0]
 
 
+def server_env(team: str, standin_port: int, workdir: Path) -> dict[str, str]:
+    """The server's settings for an agents' run: its Cloud API the stand-in on
+    ``standin_port``, the send governor opened wide, conversations routed to ``team``."""
+    return {
+        "PYTAKE_SECRET_KEY": secrets.token_urlsafe(48),
+        "PYTAKE_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+        "PYTAKE_WHATSAPP_API_BASE": f"http://127.0.0.1:{standin_port}",
+        "PYTAKE_WHATSAPP_SEND_RATE": "100000",
+        "PYTAKE_WHATSAPP_PAIR_INTERVAL": "0",
+        "PYTAKE_WHATSAPP_MEDIA_DIR": str(workdir / "media"),
+        "PYTAKE_ROUTING_DEFAULT_TEAM": team,
+        # Every agent signs in from this one address.
+        "PYTAKE_LOGIN_ATTEMPTS_PER_IP": "100000",
+    }
+
+
 def main() -> None:
     run_main(_main)
 
@@ -978,17 +1002,8 @@ def _main() -> None:
         emails = list(trio.run(seed, pg_url, team, sizes.agents))
         progress(f"{len(emails)} agents in team {team} in {time.perf_counter() - started:.1f} s")
         standin_port = free_port()
-        server = stack.enter_context(pytake_server(pg_url, redis_url, prefix, workdir, {
-            "PYTAKE_SECRET_KEY": secrets.token_urlsafe(48),
-            "PYTAKE_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-            "PYTAKE_WHATSAPP_API_BASE": f"http://127.0.0.1:{standin_port}",
-            "PYTAKE_WHATSAPP_SEND_RATE": "100000",
-            "PYTAKE_WHATSAPP_PAIR_INTERVAL": "0",
-            "PYTAKE_WHATSAPP_MEDIA_DIR": str(workdir / "media"),
-            "PYTAKE_ROUTING_DEFAULT_TEAM": team,
-            # Every agent signs in from this one address.
-            "PYTAKE_LOGIN_ATTEMPTS_PER_IP": "100000",
-        }))
+        server = stack.enter_context(pytake_server(
+            pg_url, redis_url, prefix, workdir, server_env(team, standin_port, workdir)))
         server.wait_ok("/readyz")
         progress(f"pytake ready (pid {server.proc.pid}) in {time.perf_counter() - started:.1f} s")
         outcome = trio.run(_until_signalled, functools.partial(
