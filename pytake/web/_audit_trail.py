@@ -4,9 +4,11 @@ address, browser), and the request's id.
 
 - A change that records its own row (the services call `pytake.store.record_audit`: user,
   team, flow, number, settings changes … with their details) gets that row, completed with
-  the role, browser and request id from the request's `AuditScope`; any other successful
-  POST, PUT, PATCH or DELETE by a signed-in user gets a row named after its route
-  (``conversation_commands.send``), on the object its path names.
+  the role, browser and request id from the request's `AuditScope`; the routes of
+  `SELF_AUDITED` blueprints get no other (a request that changed nothing records nothing).
+  Any other successful POST, PUT, PATCH or DELETE by a signed-in user gets a row named after
+  its route (``conversation_commands.send``, ``modules.store_config``), on the object its path
+  names.
 - A route marked `personal_data` writes a row for each successful read (messages, a
   customer's profile, media).
 - The agent socket's commands are recorded by `audit_command`.
@@ -41,6 +43,13 @@ V = TypeVar("V", bound=Callable[..., Any])
 PERSONAL_DATA: Final = "_pytake_personal_data"
 _CHANGES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SANE_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+#: Blueprints whose services record a row (with its details) for every change they make, and
+#: deliberately none for a request that changed nothing (a PATCH repeating the values): the
+#: edge adds no row of its own for them.
+SELF_AUDITED: Final = frozenset({
+    "auth", "users", "second_factor", "setup", "teams_api", "canned_api", "numbers_api",
+    "settings_api", "webhooks_api", "flows_api", "customers_api",
+})
 #: Agent socket commands that change nothing for the audit's purpose (a typing indicator,
 #: queue figures): not recorded.
 _UNRECORDED_COMMANDS: Final = frozenset({"typing", "queue_stats"})
@@ -102,7 +111,8 @@ def install_audit_trail(app: QuartTrio, db: Database) -> None:
             return response
         view = app.view_functions.get(request.endpoint or "")
         read = getattr(view, PERSONAL_DATA, None) if request.method == "GET" else None
-        if read is None and (request.method not in _CHANGES or scope.recorded):
+        if read is None and (request.method not in _CHANGES or scope.recorded
+                             or request.blueprint in SELF_AUDITED):
             return response
         kind, target = _target(request.view_args)
         action = read or str(request.endpoint)
