@@ -76,6 +76,9 @@ def _conversation(page: Page, desk: Desk, in_trio: Callable[..., Any]) -> None:
     for customer, text in ((bruno, "Quero mudar meu plano"), (carla, "A internet caiu de novo")):
         in_trio(desk.sim.send_text, customer, text)
     expect(page.get_by_role("button", name="Accept").first).to_be_visible(timeout=STEP_MS)
+    # Names come from REST, read again at most once a second while the inbox changes.
+    expect(page.get_by_role("list", name="Conversations")).to_contain_text(
+        "Carla Dias", timeout=STEP_MS)
     page.get_by_role("toolbar", name="Conversation actions").get_by_role(
         "button", name="Labels").click()
     dialog = page.get_by_role("dialog", name="Labels")

@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { setAuthHandlers } from '@/lib/api'
 import { Desk } from './Desk'
-import { deskActions } from './store'
+import { deskActions, useDeskStore } from './store'
 import { FakeWebSocket, json } from '@/test/fakes'
 
 function socket(): FakeWebSocket {
@@ -235,7 +235,51 @@ describe('Desk', () => {
     )
     expect(within(list).queryAllByRole('listitem')).toHaveLength(0)
     expect(screen.queryByRole('log')).toBeNull()
-    expect(localStorage.getItem('pytake.agent.lastSeq.12')).toBe('6')
+    // The seq is saved with the inbox it matches: at most once a second, and when the page is left.
+    act(() => {
+      window.dispatchEvent(new Event('pagehide'))
+    })
+    expect(JSON.parse(localStorage.getItem('pytake.desk.12') ?? 'null')).toEqual({ seq: 6, inbox: {} })
+  })
+
+  it('catches up on a replay in one store update, and comes back from the saved inbox after a reload', () => {
+    const first = renderDesk()
+    const ws = socket()
+    let inboxUpdates = 0
+    const stop = useDeskStore.subscribe((state, prev) => {
+      if (state.inbox !== prev.inbox) inboxUpdates += 1
+    })
+    act(() => {
+      ws.open()
+      ws.receive({ type: 'welcome', agent_id: 12, role: 'agent', resume_from: 0, last_seq: 200 })
+      for (let i = 0; i < 100; i += 1) {
+        const data = { ...summary, conversation_id: 1000 + i, customer: `5511900${String(1000 + i)}` }
+        ws.receive({ seq: 2 * i + 1, type: 'conversation.offered', data: { ...data, owner: 'offered', expires_at: Date.now() / 1000 + 30 }, at: 1000 })
+        ws.receive({
+          seq: 2 * i + 2,
+          type: 'conversation.assigned',
+          data: { ...data, owner: 'assigned', recent_message_ids: [], window_open_until: null },
+          at: 1001,
+        })
+      }
+      ws.receive({ type: 'live', last_seq: 200 })
+    })
+    stop()
+    expect(inboxUpdates).toBe(1)
+    const list = screen.getByRole('list', { name: 'Conversations' })
+    expect(within(list).getAllByRole('listitem')).toHaveLength(100)
+    expect(within(list).queryByRole('button', { name: 'Accept' })).toBeNull()
+
+    // A reload: the inbox comes back from the tab's storage, and the socket asks for what
+    // came after the seq saved with it.
+    act(() => {
+      window.dispatchEvent(new Event('pagehide'))
+    })
+    first.unmount()
+    deskActions.reset()
+    renderDesk()
+    expect(within(screen.getByRole('list', { name: 'Conversations' })).getAllByRole('listitem')).toHaveLength(100)
+    expect(socket().url).toContain('last_seq=200')
   })
 
   it('moves with J/K and opens the shortcuts dialog with ?', async () => {

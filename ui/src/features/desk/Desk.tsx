@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useDeferredValue, useEffect, useMemo, useState } from 'react'
 import { Button } from '@/components'
 import { t } from '@/lib/i18n'
 import { AlertsMenu } from './AlertsMenu'
@@ -8,11 +8,11 @@ import { ConversationView } from './ConversationView'
 import { DeskSocketContext } from './desk-context'
 import { customerLabel, Inbox } from './Inbox'
 import { isShortcut } from './keyboard'
-import { useCustomerInfo } from './messages'
+import { useCustomerInfo, type CustomerInfo } from './messages'
 import { PresenceSwitch } from './PresenceSwitch'
 import { ShortcutsDialog } from './ShortcutsDialog'
 import { TeamView } from './TeamView'
-import { deskActions, unreadTotal, useDeskStore, visibleInbox } from './store'
+import { deskActions, unreadTotal, useDeskStore, visibleInbox, type InboxItem } from './store'
 import { useAttention } from './useAttention'
 import { useCommands } from './useCommands'
 import { useDeskSocket } from './useDeskSocket'
@@ -33,6 +33,36 @@ export function Desk({ userId, role = 'agent' }: DeskProps) {
   )
 }
 
+interface Listing {
+  items: InboxItem[]
+  names: Record<number, CustomerInfo>
+}
+
+/** Conversations new to the list (or changed) that are drawn at once; more are drawn in the
+ * background. */
+const DRAWN_AT_ONCE = 25
+
+function fewChanged(before: Listing, after: Listing): boolean {
+  if (before === after) return true
+  if (before.names !== after.names) return false
+  const known = new Set(before.items)
+  let changed = 0
+  for (const item of after.items) {
+    if (!known.has(item)) changed += 1
+    if (changed > DRAWN_AT_ONCE) return false
+  }
+  return true
+}
+
+/** The inbox as drawn: at once when a few conversations changed (a message, an offer), in the
+ * background when many did (a reload, a replay, the customers' names arriving), where React
+ * draws in slices of a few ms and the page never stops answering. */
+function useListed(items: InboxItem[], names: Record<number, CustomerInfo>): Listing {
+  const current = useMemo(() => ({ items, names }), [items, names])
+  const deferred = useDeferredValue(current)
+  return fewChanged(deferred, current) ? current : deferred
+}
+
 function DeskLayout({ userId, supervises }: { userId: number; supervises: boolean }) {
   const [view, setView] = useState<'inbox' | 'team'>('inbox')
   const teamShown = supervises && view === 'team'
@@ -48,6 +78,7 @@ function DeskLayout({ userId, supervises }: { userId: number; supervises: boolea
   const ids = useMemo(() => Object.keys(inbox).map(Number), [inbox])
   const { data: names = {} } = useCustomerInfo(ids)
   const items = useMemo(() => visibleInbox(inbox, search, names), [inbox, search, names])
+  const listed = useListed(items, names)
   const selected = selectedId === null ? undefined : inbox[selectedId]
   const total = unreadTotal(inbox)
 
@@ -59,6 +90,8 @@ function DeskLayout({ userId, supervises }: { userId: number; supervises: boolea
   }, [])
 
   const paletteCommands = useMemo((): PaletteCommand[] => {
+    // Made when the palette opens: one per conversation is too many to make on every event.
+    if (!paletteOpen) return []
     const found: PaletteCommand[] = []
     const current = selected?.state === 'assigned' ? selected : undefined
     if (current) {
@@ -82,7 +115,7 @@ function DeskLayout({ userId, supervises }: { userId: number; supervises: boolea
       { id: 'help', label: t('desk.shortcuts'), hint: '?', run: () => setHelpOpen(true) },
     )
     return found
-  }, [selected, items, names, commands])
+  }, [paletteOpen, selected, items, names, commands])
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -142,7 +175,7 @@ function DeskLayout({ userId, supervises }: { userId: number; supervises: boolea
             ?
           </Button>
         </div>
-        <Inbox items={items} names={names} />
+        <Inbox items={listed.items} names={listed.names} />
       </aside>
       <main className={`${selected || teamShown ? 'flex' : 'hidden md:flex'} min-h-0 min-w-0 flex-1 flex-col`}>
         {notice ? (

@@ -1,9 +1,10 @@
+import { memo } from 'react'
 import { Button } from '@/components'
 import { formatDuration, t } from '@/lib/i18n'
 import type { CustomerInfo } from './messages'
 import { deskActions, useDeskStore, type InboxItem } from './store'
 import { useCommands } from './useCommands'
-import { useNow } from './useNow'
+import { useClock } from './useClock'
 
 export function customerLabel(item: InboxItem, info: CustomerInfo | undefined): { title: string; subtitle: string | null } {
   if (info?.name) return { title: info.name, subtitle: info.phone ?? item.customer }
@@ -15,11 +16,81 @@ interface InboxProps {
   names: Record<number, CustomerInfo>
 }
 
-export function Inbox({ items, names }: InboxProps) {
+type Commands = ReturnType<typeof useCommands>
+
+/** How long the customer has waited, read from the shared clock. */
+function Waiting({ since }: { since: number }) {
+  const duration = useClock((now) => formatDuration((now - since) / 1000))
+  return <span>{t('desk.waiting', { duration })}</span>
+}
+
+/** Seconds left to accept an offer, read from the shared clock. */
+function ExpiresIn({ at }: { at: number }) {
+  const seconds = useClock((now) => Math.floor((at - now) / 1000))
+  return <>{seconds > 0 ? t('desk.expiresIn', { seconds }) : t('desk.expired')}</>
+}
+
+interface RowProps {
+  item: InboxItem
+  title: string
+  subtitle: string | null
+  selected: boolean
+  commands: Commands
+}
+
+/** One conversation of the inbox. Memoized: an event about one conversation, or a new
+ * selection, draws its row again, not the other 499. */
+const InboxRow = memo(function InboxRow({ item, title, subtitle, selected, commands }: RowProps) {
+  return (
+    // Off-screen rows are not laid out or painted until scrolled to (their size is remembered,
+    // or guessed at 5rem): 500 rows cost about what the visible ones do.
+    <li
+      className={`border-b border-slate-100 [contain-intrinsic-size:auto_5rem] [content-visibility:auto] ${selected ? 'bg-emerald-50' : 'bg-white hover:bg-slate-50'}`}
+    >
+      <button
+        type="button"
+        aria-current={selected ? 'true' : undefined}
+        onClick={() => deskActions.select(item.id)}
+        className="block w-full px-3 pt-2 pb-1 text-left focus-visible:outline-2 focus-visible:outline-emerald-600"
+      >
+        <span className="flex items-baseline justify-between gap-2">
+          <span className="truncate font-medium">{title}</span>
+          {item.unread > 0 ? (
+            <span className="shrink-0 rounded-full bg-emerald-700 px-2 text-xs font-semibold text-white">
+              <span aria-hidden="true">{item.unread}</span>
+              <span className="sr-only">{t('desk.unread', { count: item.unread })}</span>
+            </span>
+          ) : null}
+        </span>
+        {subtitle ? <span className="block truncate text-xs text-slate-500">{subtitle}</span> : null}
+        <span className="block truncate text-sm text-slate-600">{item.preview}</span>
+        <span className="mt-0.5 flex gap-2 text-xs text-slate-500">
+          {item.state === 'offered' ? <span className="font-medium text-amber-700">{t('desk.offered')}</span> : null}
+          {item.waitingSince !== null ? <Waiting since={item.waitingSince} /> : null}
+        </span>
+      </button>
+      {item.state === 'offered' ? (
+        <div className="flex items-center gap-2 px-3 pb-2">
+          <Button size="sm" onClick={() => void commands.accept(item.id)}>
+            {t('desk.accept')}
+          </Button>
+          <Button size="sm" variant="secondary" onClick={() => void commands.decline(item.id)}>
+            {t('desk.decline')}
+          </Button>
+          <span className="ml-auto text-xs tabular-nums text-amber-700">
+            {item.expiresAt !== null ? <ExpiresIn at={item.expiresAt} /> : t('desk.expired')}
+          </span>
+        </div>
+      ) : null}
+    </li>
+  )
+})
+
+/** The search box and the list of conversations (``items`` already filtered and sorted). */
+export const Inbox = memo(function Inbox({ items, names }: InboxProps) {
   const search = useDeskStore((s) => s.search)
   const selectedId = useDeskStore((s) => s.selectedId)
   const total = useDeskStore((s) => Object.keys(s.inbox).length)
-  const now = useNow(1000)
   const commands = useCommands()
 
   return (
@@ -43,58 +114,18 @@ export function Inbox({ items, names }: InboxProps) {
       <ul role="list" aria-label={t('desk.conversations')} className="min-h-0 flex-1 overflow-y-auto">
         {items.map((item) => {
           const { title, subtitle } = customerLabel(item, names[item.id])
-          const selected = item.id === selectedId
-          const secondsLeft = item.expiresAt === null ? null : Math.floor((item.expiresAt - now) / 1000)
           return (
-            <li
+            <InboxRow
               key={item.id}
-              className={`border-b border-slate-100 ${selected ? 'bg-emerald-50' : 'bg-white hover:bg-slate-50'}`}
-            >
-              <button
-                type="button"
-                aria-current={selected ? 'true' : undefined}
-                onClick={() => deskActions.select(item.id)}
-                className="block w-full px-3 pt-2 pb-1 text-left focus-visible:outline-2 focus-visible:outline-emerald-600"
-              >
-                <span className="flex items-baseline justify-between gap-2">
-                  <span className="truncate font-medium">{title}</span>
-                  {item.unread > 0 ? (
-                    <span className="shrink-0 rounded-full bg-emerald-700 px-2 text-xs font-semibold text-white">
-                      <span aria-hidden="true">{item.unread}</span>
-                      <span className="sr-only">{t('desk.unread', { count: item.unread })}</span>
-                    </span>
-                  ) : null}
-                </span>
-                {subtitle ? <span className="block truncate text-xs text-slate-500">{subtitle}</span> : null}
-                <span className="block truncate text-sm text-slate-600">{item.preview}</span>
-                <span className="mt-0.5 flex gap-2 text-xs text-slate-500">
-                  {item.state === 'offered' ? (
-                    <span className="font-medium text-amber-700">{t('desk.offered')}</span>
-                  ) : null}
-                  {item.waitingSince !== null ? (
-                    <span>{t('desk.waiting', { duration: formatDuration((now - item.waitingSince) / 1000) })}</span>
-                  ) : null}
-                </span>
-              </button>
-              {item.state === 'offered' ? (
-                <div className="flex items-center gap-2 px-3 pb-2">
-                  <Button size="sm" onClick={() => void commands.accept(item.id)}>
-                    {t('desk.accept')}
-                  </Button>
-                  <Button size="sm" variant="secondary" onClick={() => void commands.decline(item.id)}>
-                    {t('desk.decline')}
-                  </Button>
-                  <span className="ml-auto text-xs tabular-nums text-amber-700">
-                    {secondsLeft !== null && secondsLeft > 0
-                      ? t('desk.expiresIn', { seconds: secondsLeft })
-                      : t('desk.expired')}
-                  </span>
-                </div>
-              ) : null}
-            </li>
+              item={item}
+              title={title}
+              subtitle={subtitle}
+              selected={item.id === selectedId}
+              commands={commands}
+            />
           )
         })}
       </ul>
     </div>
   )
-}
+})

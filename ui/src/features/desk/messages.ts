@@ -1,4 +1,5 @@
 import { useInfiniteQuery, useQuery, keepPreviousData } from '@tanstack/react-query'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { apiFetch, type ApiMessage, type MessagesPage } from '@/lib/api'
 import { t } from '@/lib/i18n'
 import { laterStatus, type LiveMessage, type MessageStatus } from './store'
@@ -132,27 +133,61 @@ export interface CustomerInfo {
   phone: string | null
 }
 
+/** The most pages of names read at once (200 conversations each). */
+const MAX_NAME_PAGES = 10
+
 interface ConversationsPage {
+  next_cursor?: string | null
   conversations: { id: number; customer: { name: string | null; phone: string | null } | null }[]
 }
 
-/** Customer names and phones for the inbox (the socket's summaries carry only the wa_id). */
+/** ``value``, changing at most once every ``ms``: at once after a quiet spell, then the
+ * latest value at the end of each interval. */
+function useThrottled<T>(value: T, ms: number): T {
+  const [shown, setShown] = useState(value)
+  const last = useRef(Number.NEGATIVE_INFINITY)
+  useEffect(() => {
+    if (Object.is(value, shown)) return
+    const wait = last.current + ms - Date.now()
+    const timer = setTimeout(
+      () => {
+        last.current = Date.now()
+        setShown(value)
+      },
+      Math.max(0, wait),
+    )
+    return () => clearTimeout(timer)
+  }, [value, shown, ms])
+  return shown
+}
+
+/** Customer names and phones for the inbox (the socket's summaries carry only the wa_id).
+ * Asked again when conversations come or go, at most once a second: a replay that brings
+ * 500 conversations asks a few times, not 500. */
 export function useCustomerInfo(ids: number[]) {
-  const idsKey = [...ids].sort((a, b) => a - b).join(',')
+  const sortedKey = useMemo(() => [...ids].sort((a, b) => a - b).join(','), [ids])
+  const idsKey = useThrottled(sortedKey, 1000)
   return useQuery({
     queryKey: ['conversations', 'open', idsKey],
     queryFn: async ({ signal }) => {
-      const page = await apiFetch<ConversationsPage>('/api/v1/conversations', {
-        query: { status: 'open', limit: 200 },
-        signal,
-      })
+      // Every open conversation the agent may see, page after page (an inbox can hold more
+      // than one page), up to MAX_NAME_PAGES.
       const out: Record<number, CustomerInfo> = {}
-      for (const c of page.conversations) {
-        out[c.id] = { name: c.customer?.name ?? null, phone: c.customer?.phone ?? null }
+      let cursor: string | null = null
+      for (let pages = 0; pages < MAX_NAME_PAGES; pages += 1) {
+        const page: ConversationsPage = await apiFetch<ConversationsPage>('/api/v1/conversations', {
+          query: { status: 'open', limit: 200, cursor },
+          signal,
+        })
+        for (const c of page.conversations) {
+          out[c.id] = { name: c.customer?.name ?? null, phone: c.customer?.phone ?? null }
+        }
+        cursor = page.next_cursor ?? null
+        if (cursor === null) break
       }
       return out
     },
-    enabled: ids.length > 0,
+    enabled: idsKey !== '',
     placeholderData: keepPreviousData,
     staleTime: 30_000,
     retry: 1,

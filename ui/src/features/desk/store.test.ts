@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AgentEvent } from '@/lib/agent-socket'
-import { reduceEvent, unreadTotal, visibleInbox, type DeskData } from './store'
+import { deskActions, reduceEvent, reduceEvents, unreadTotal, useDeskStore, visibleInbox, type DeskData } from './store'
 
 const summary = {
   conversation: 'p:7',
@@ -72,5 +72,47 @@ describe('desk store', () => {
     expect(visibleInbox(state.inbox, 'ana', names).map((i) => i.id)).toEqual([42])
     expect(visibleInbox(state.inbox, '98765-4321', names).map((i) => i.id)).toEqual([42])
     expect(visibleInbox(state.inbox, '2199999', names).map((i) => i.id)).toEqual([43])
+  })
+})
+
+describe('a batch of events', () => {
+  const offered = (seq: number, id: number): AgentEvent => ({
+    seq,
+    type: 'conversation.offered',
+    data: { ...summary, conversation_id: id, customer: `55119${String(id)}`, expires_at: 2000 },
+    at: 1000 + seq,
+  })
+  const assigned = (seq: number, id: number): AgentEvent => ({
+    seq,
+    type: 'conversation.assigned',
+    data: { ...summary, conversation_id: id, owner: 'assigned', unread: 0, recent_message_ids: [], window_open_until: null },
+    at: 1000 + seq,
+  })
+  const burst = Array.from({ length: 100 }, (_, i) => [offered(2 * i + 1, 500 + i), assigned(2 * i + 2, 500 + i)]).flat()
+
+  it('gives what the events one by one give, copying only what changed', () => {
+    const start: DeskData = apply([offered(1, 42)])
+    const batched = reduceEvents(start, burst)
+    expect(batched).toEqual(burst.reduce(reduceEvent, start))
+    expect(Object.keys(batched.inbox)).toHaveLength(101)
+    expect(batched.inbox[42]).toBe(start.inbox[42])
+    expect(start.inbox[500]).toBeUndefined()
+    // Events that change nothing leave the same object.
+    const unknown: AgentEvent = { seq: 300, type: 'conversation.updated', data: { conversation: 'p:9', conversation_id: 9, change: 'note', text: 'x', by: '12' }, at: 1 }
+    expect(reduceEvents(batched, [unknown])).toBe(batched)
+  })
+
+  it('is one store update, which takes the seq of its last event', () => {
+    deskActions.reset()
+    deskActions.select(42)
+    const updates: number[] = []
+    const stop = useDeskStore.subscribe((state) => updates.push(state.seq))
+    deskActions.applyEvents([...burst, { seq: 201, type: 'presence', data: { status: 'away', connections: 1 }, at: 1300 }])
+    stop()
+    expect(updates).toEqual([201])
+    const state = useDeskStore.getState()
+    expect(Object.values(state.inbox).filter((item) => item.state === 'assigned')).toHaveLength(100)
+    expect(state.presence).toBe('away')
+    expect(state.selectedId).toBeNull() // 42 is not in this inbox
   })
 })

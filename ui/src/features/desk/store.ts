@@ -1,5 +1,5 @@
 import { create } from 'zustand'
-import type { AgentEvent, ConnectionState, ConversationSummary, DeliveryStatus, QueueStats } from '@/lib/agent-socket'
+import { lastSeqKey, type AgentEvent, type ConnectionState, type ConversationSummary, type DeliveryStatus, type QueueStats } from '@/lib/agent-socket'
 
 /** A conversation in the agent's inbox, built from socket events. */
 export interface InboxItem {
@@ -48,6 +48,9 @@ export type Presence = 'online' | 'away' | 'offline'
 export type ActionDialog = 'note' | 'labels' | 'priority' | 'transfer'
 
 interface DeskState extends DeskData {
+  /** The seq of the last socket event applied to this state (saved beside the inbox, so that
+   * a reload asks the server for what came after it). */
+  seq: number
   /** The agent's own status, as the server last announced it. */
   presence: Presence
   /** Each team's queue as last announced (`queue.stats`), by team id. */
@@ -94,109 +97,147 @@ function fromSummary(data: ConversationSummary, prev: InboxItem | undefined): Om
   }
 }
 
-function without<T>(record: Record<number, T>, id: number): Record<number, T> {
-  if (!(id in record)) return record
-  const next = { ...record }
-  delete next[id]
-  return next
+/** One of the desk's records during a batch of events: copied on its first change only, so
+ * that a batch of a thousand events copies the inbox once, not a thousand times. */
+class Draft<T> {
+  private owned = false
+
+  constructor(public value: Record<number, T>) {}
+
+  get changed(): boolean {
+    return this.owned
+  }
+
+  set(id: number, item: T): void {
+    this.own()
+    this.value[id] = item
+  }
+
+  remove(id: number): void {
+    if (!(id in this.value)) return
+    this.own()
+    delete this.value[id]
+  }
+
+  private own(): void {
+    if (this.owned) return
+    this.value = { ...this.value }
+    this.owned = true
+  }
 }
 
-/** Applies one socket event to the desk's data (pure; exported for tests). */
-export function reduceEvent(state: DeskData, event: AgentEvent): DeskData {
+interface DeskDraft {
+  inbox: Draft<InboxItem>
+  live: Draft<LiveMessage[]>
+  statuses: Draft<DeliveryStatus>
+}
+
+function applyTo(draft: DeskDraft, event: AgentEvent): void {
   const at = event.at * 1000
   switch (event.type) {
     case 'conversation.offered': {
       const d = event.data
-      const prev = state.inbox[d.conversation_id]
-      const item: InboxItem = {
+      const prev = draft.inbox.value[d.conversation_id]
+      draft.inbox.set(d.conversation_id, {
         ...fromSummary(d, prev),
         state: 'offered',
         expiresAt: d.expires_at * 1000,
         waitingSince: prev?.waitingSince ?? at,
         windowOpenUntil: prev?.windowOpenUntil ?? null,
-      }
-      return { ...state, inbox: { ...state.inbox, [item.id]: item } }
+      })
+      return
     }
     case 'conversation.assigned': {
       const d = event.data
-      const prev = state.inbox[d.conversation_id]
-      const item: InboxItem = {
+      const prev = draft.inbox.value[d.conversation_id]
+      draft.inbox.set(d.conversation_id, {
         ...fromSummary(d, prev),
         state: 'assigned',
         expiresAt: null,
         waitingSince: d.unread > 0 ? (prev?.waitingSince ?? at) : null,
         windowOpenUntil: d.window_open_until === null ? null : d.window_open_until * 1000,
-      }
-      return { ...state, inbox: { ...state.inbox, [item.id]: item } }
+      })
+      return
     }
     case 'conversation.offer_withdrawn':
     case 'conversation.resolved':
     case 'conversation.transferred':
     case 'conversation.released': {
-      const id = event.data.conversation_id
-      return { ...state, inbox: without(state.inbox, id), live: without(state.live, id) }
+      draft.inbox.remove(event.data.conversation_id)
+      draft.live.remove(event.data.conversation_id)
+      return
     }
     case 'message.new': {
       const d = event.data
       const id = d.conversation_id
       const when = d.timestamp ? d.timestamp * 1000 : at
-      const list = state.live[id] ?? []
+      const list = draft.live.value[id] ?? []
       const known = list.some((m) => m.id === d.message_id)
-      const message: LiveMessage = {
-        id: d.message_id,
-        conversationId: id,
-        direction: 'in',
-        type: d.type,
-        text: d.text,
-        at: when,
-        status: 'received',
+      const prev = draft.inbox.value[id]
+      if (prev) {
+        draft.inbox.set(id, {
+          ...prev,
+          preview: d.text || `[${d.type}]`,
+          unread: known ? prev.unread : prev.unread + 1,
+          waitingSince: prev.waitingSince ?? when,
+          // A customer's message opens the 24-hour window again.
+          windowOpenUntil: Math.max(prev.windowOpenUntil ?? 0, when + WINDOW_MS),
+        })
       }
-      const prev = state.inbox[id]
-      const inbox = prev
-        ? {
-            ...state.inbox,
-            [id]: {
-              ...prev,
-              preview: d.text || `[${d.type}]`,
-              unread: known ? prev.unread : prev.unread + 1,
-              waitingSince: prev.waitingSince ?? when,
-              // A customer's message opens the 24-hour window again.
-              windowOpenUntil: Math.max(prev.windowOpenUntil ?? 0, when + WINDOW_MS),
-            },
-          }
-        : state.inbox
-      return {
-        ...state,
-        inbox,
-        live: known ? state.live : { ...state.live, [id]: [...list, message].slice(-MAX_LIVE) },
+      if (!known) {
+        const message: LiveMessage = {
+          id: d.message_id,
+          conversationId: id,
+          direction: 'in',
+          type: d.type,
+          text: d.text,
+          at: when,
+          status: 'received',
+        }
+        draft.live.set(id, [...list, message].slice(-MAX_LIVE))
       }
+      return
     }
     case 'message.status': {
       const d = event.data
-      return {
-        ...state,
-        statuses: { ...state.statuses, [d.message_id]: laterStatus(state.statuses[d.message_id], d.status) as DeliveryStatus },
-      }
+      draft.statuses.set(d.message_id, laterStatus(draft.statuses.value[d.message_id], d.status) as DeliveryStatus)
+      return
     }
     case 'conversation.updated': {
       const d = event.data
-      const prev = state.inbox[d.conversation_id]
-      if (!prev) return state
+      const prev = draft.inbox.value[d.conversation_id]
+      if (!prev) return
       const next: InboxItem = { ...prev }
       if (d.change === 'labels' && d.labels) next.labels = d.labels
       if (d.change === 'priority' && typeof d.priority === 'number') next.priority = d.priority
       if (d.change === 'note' && typeof d.text === 'string') next.note = d.text
-      return { ...state, inbox: { ...state.inbox, [prev.id]: next } }
+      draft.inbox.set(prev.id, next)
+      return
     }
     default:
-      return state
+      return
   }
+}
+
+/** Applies socket events, in order, to the desk's data (pure: ``state`` is left as it was;
+ * each record is copied once for the whole batch; the same object when nothing changed). */
+export function reduceEvents(state: DeskData, events: readonly AgentEvent[]): DeskData {
+  const draft: DeskDraft = { inbox: new Draft(state.inbox), live: new Draft(state.live), statuses: new Draft(state.statuses) }
+  for (const event of events) applyTo(draft, event)
+  if (!draft.inbox.changed && !draft.live.changed && !draft.statuses.changed) return state
+  return { ...state, inbox: draft.inbox.value, live: draft.live.value, statuses: draft.statuses.value }
+}
+
+/** Applies one socket event to the desk's data (pure; exported for tests). */
+export function reduceEvent(state: DeskData, event: AgentEvent): DeskData {
+  return reduceEvents(state, [event])
 }
 
 const empty: DeskData = { inbox: {}, live: {}, statuses: {} }
 
 export const useDeskStore = create<DeskState>(() => ({
   ...empty,
+  seq: 0,
   presence: 'offline',
   teamStats: {},
   actionDialog: null,
@@ -207,23 +248,30 @@ export const useDeskStore = create<DeskState>(() => ({
 }))
 
 export const deskActions = {
-  applyEvent(event: AgentEvent): void {
-    if (event.type === 'presence') {
-      useDeskStore.setState({ presence: event.data.status })
-      return
-    }
-    if (event.type === 'queue.stats') {
-      deskActions.setTeamStats(event.data, event.at * 1000)
-      return
-    }
+  /** Applies a batch of socket events (in seq order) in one store update: one render, and
+   * one snapshot to save, however many events it holds. */
+  applyEvents(events: readonly AgentEvent[]): void {
+    const last = events.at(-1)
+    if (!last) return
     useDeskStore.setState((s) => {
-      const next = reduceEvent(s, event)
-      const selectedGone = s.selectedId !== null && !(s.selectedId in next.inbox)
-      return selectedGone ? { ...next, selectedId: null } : next
+      const next: Partial<DeskState> = { ...reduceEvents(s, events), seq: last.seq }
+      for (const event of events) {
+        if (event.type === 'presence') next.presence = event.data.status
+        if (event.type === 'queue.stats') {
+          next.teamStats = { ...(next.teamStats ?? s.teamStats), [String(event.data.team)]: { ...event.data, at: event.at * 1000 } }
+        }
+      }
+      const inbox = next.inbox ?? s.inbox
+      if (s.selectedId !== null && !(s.selectedId in inbox)) next.selectedId = null
+      return next
     })
   },
-  reset(data: DeskData = empty): void {
-    useDeskStore.setState({ ...data, selectedId: null, search: '', notice: null })
+  applyEvent(event: AgentEvent): void {
+    deskActions.applyEvents([event])
+  },
+  /** Replaces the data built from events with ``data``, which matches ``seq``. */
+  reset(data: DeskData = empty, seq = 0): void {
+    useDeskStore.setState({ ...data, seq, selectedId: null, search: '', notice: null })
   },
   setConnection(connection: ConnectionState): void {
     useDeskStore.setState({ connection })
@@ -330,22 +378,38 @@ export function snapshotKey(userId: number): string {
   return `pytake.desk.${String(userId)}`
 }
 
-export function loadSnapshot(userId: number): DeskData | null {
+/** What the tab keeps of the desk: the inbox and the seq of the last event it includes. */
+export interface DeskSnapshot {
+  data: DeskData
+  seq: number
+}
+
+function validSeq(value: unknown): number | null {
+  const seq = typeof value === 'string' ? Number(value) : value
+  return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? seq : null
+}
+
+export function loadSnapshot(userId: number): DeskSnapshot | null {
   try {
     const raw = localStorage.getItem(snapshotKey(userId))
     if (!raw) return null
-    const parsed = JSON.parse(raw) as Partial<DeskData>
+    const parsed = JSON.parse(raw) as { inbox?: unknown; seq?: unknown }
     if (typeof parsed.inbox !== 'object' || parsed.inbox === null) return null
-    return { inbox: parsed.inbox, live: {}, statuses: {} }
+    // Saved before the seq was kept in the snapshot: it was saved beside it, event by event.
+    const seq = validSeq(parsed.seq) ?? validSeq(localStorage.getItem(lastSeqKey(userId)))
+    if (seq === null) return null
+    return { data: { inbox: parsed.inbox as Record<number, InboxItem>, live: {}, statuses: {} }, seq }
   } catch {
     return null
   }
 }
 
-export function saveSnapshot(userId: number, data: DeskData): void {
+/** Saves the inbox with the seq it matches, in one item: a reload never resumes after events
+ * the saved inbox does not hold. */
+export function saveSnapshot(userId: number, inbox: Record<number, InboxItem>, seq: number): void {
   try {
     // Only the inbox: message texts stay on the server (fetched again when a conversation opens).
-    localStorage.setItem(snapshotKey(userId), JSON.stringify({ inbox: data.inbox }))
+    localStorage.setItem(snapshotKey(userId), JSON.stringify({ seq, inbox }))
   } catch {
     // storage full: the next reload replays from the server instead
   }

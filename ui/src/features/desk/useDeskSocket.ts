@@ -5,6 +5,9 @@ import { getAccessToken, refreshAccessToken } from '@/lib/api'
 import { messagesQueryKey } from './messages'
 import { deskActions, loadSnapshot, saveSnapshot, useDeskStore } from './store'
 
+/** The inbox is saved at most this often (and when the page is hidden or left). */
+export const SAVE_EVERY_MS = 1000
+
 function socketUrl(token: string, lastSeq: number): string {
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:'
   const params = new URLSearchParams({ token, last_seq: String(lastSeq) })
@@ -12,8 +15,48 @@ function socketUrl(token: string, lastSeq: number): string {
 }
 
 /**
- * The desk's socket for this user: restores the inbox saved beside the last seq, connects,
- * feeds events into the desk store and closes on unmount.
+ * Keeps the user's inbox, with the seq it matches, in the tab's storage: at most once every
+ * `SAVE_EVERY_MS` while it changes, and at once when the page is hidden or left (after the
+ * socket delivered what it received). Returns the function that stops it (saving first).
+ */
+export function keepSnapshot(userId: number, client: Pick<AgentSocket, 'flush'>): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let savedAt = Number.NEGATIVE_INFINITY
+  let saved: { inbox: unknown; seq: number } | null = null
+
+  const save = () => {
+    if (timer !== null) clearTimeout(timer)
+    timer = null
+    const { inbox, seq } = useDeskStore.getState()
+    if (saved?.inbox === inbox && saved.seq === seq) return
+    saved = { inbox, seq }
+    savedAt = Date.now()
+    saveSnapshot(userId, inbox, seq)
+  }
+  const unsubscribe = useDeskStore.subscribe((state, prev) => {
+    if ((state.inbox === prev.inbox && state.seq === prev.seq) || timer !== null) return
+    timer = setTimeout(save, Math.max(0, savedAt + SAVE_EVERY_MS - Date.now()))
+  })
+  const leaving = () => {
+    client.flush()
+    save()
+  }
+  const onVisibility = () => {
+    if (document.visibilityState === 'hidden') leaving()
+  }
+  window.addEventListener('pagehide', leaving)
+  document.addEventListener('visibilitychange', onVisibility)
+  return () => {
+    window.removeEventListener('pagehide', leaving)
+    document.removeEventListener('visibilitychange', onVisibility)
+    unsubscribe()
+    save()
+  }
+}
+
+/**
+ * The desk's socket for this user: restores the inbox saved with its seq, connects, feeds
+ * events into the desk store (a replay's in a few batches) and closes on unmount.
  */
 export function useDeskSocket(userId: number): AgentSocket {
   const queryClient = useQueryClient()
@@ -24,10 +67,14 @@ export function useDeskSocket(userId: number): AgentSocket {
         url: socketUrl,
         getToken: getAccessToken,
         getFreshToken: refreshAccessToken,
-        onEvent: (event) => {
-          deskActions.applyEvent(event)
-          if (event.type === 'conversation.assigned') {
-            void queryClient.invalidateQueries({ queryKey: messagesQueryKey(event.data.conversation_id) })
+        // The seq is saved with the inbox it matches (keepSnapshot), not on its own.
+        storage: null,
+        onEvents: (events) => {
+          deskActions.applyEvents(events)
+          for (const event of events) {
+            if (event.type === 'conversation.assigned') {
+              void queryClient.invalidateQueries({ queryKey: messagesQueryKey(event.data.conversation_id) })
+            }
           }
         },
         onReset: () => deskActions.reset(),
@@ -37,20 +84,16 @@ export function useDeskSocket(userId: number): AgentSocket {
 
   useEffect(() => {
     const snapshot = loadSnapshot(userId)
-    if (snapshot) {
-      deskActions.reset(snapshot)
-    } else {
-      // No inbox saved beside the seq (first visit, cleared storage): replay from the start.
-      deskActions.reset()
-      localStorage.removeItem(lastSeqKey(userId))
-    }
-    const unsubscribe = useDeskStore.subscribe((state, prev) => {
-      if (state.inbox !== prev.inbox) saveSnapshot(userId, state)
-    })
-    client.connect(getAccessToken() ?? '')
+    // No inbox saved with its seq (first visit, cleared storage): replay from the start.
+    if (snapshot) deskActions.reset(snapshot.data, snapshot.seq)
+    else deskActions.reset()
+    // Where the seq was kept on its own before it was saved in the snapshot.
+    localStorage.removeItem(lastSeqKey(userId))
+    client.connect(getAccessToken() ?? '', snapshot?.seq ?? 0)
+    const stop = keepSnapshot(userId, client)
     return () => {
-      unsubscribe()
       client.close()
+      stop()
     }
   }, [client, userId])
 

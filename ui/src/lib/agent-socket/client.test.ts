@@ -191,6 +191,83 @@ describe('AgentSocket', () => {
     expect(applied).toEqual([1, 2])
   })
 
+  it('delivers a replay in batches, one per scheduled frame, the last event at once', () => {
+    const due: (() => void)[] = []
+    const batches: number[][] = []
+    const { client, applied, current } = setup({
+      schedule: (deliver) => due.push(deliver),
+      onEvents: (events) => batches.push(events.map((e) => e.seq)),
+    })
+    client.connect('tok')
+    current().open()
+    current().welcome(0, 200)
+    for (let seq = 1; seq <= 150; seq += 1) current().receive(event(seq))
+    // Waiting for the frame: nothing delivered, nothing saved, one frame asked for.
+    expect(applied).toEqual([])
+    expect(due).toHaveLength(1)
+    expect(localStorage.getItem(lastSeqKey(12))).toBeNull()
+    expect(client.lastSeq).toBe(150)
+    due.shift()?.()
+    expect(batches).toEqual([Array.from({ length: 150 }, (_, i) => i + 1)])
+    expect(localStorage.getItem(lastSeqKey(12))).toBe('150')
+    for (let seq = 151; seq <= 200; seq += 1) current().receive(event(seq))
+    // The replay's last event (the welcome's last_seq) delivers its batch at once.
+    expect(batches).toHaveLength(2)
+    expect(batches[1]).toHaveLength(50)
+    expect(applied).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+    expect(localStorage.getItem(lastSeqKey(12))).toBe('200')
+    due.shift()?.() // the frame asked for meanwhile finds nothing waiting
+    current().receive({ type: 'live', last_seq: 200 })
+    // Live events come one at a time, at once.
+    current().receive(event(201))
+    current().receive(event(202))
+    expect(batches.slice(2)).toEqual([[201], [202]])
+    expect(due).toHaveLength(0)
+  })
+
+  it('delivers waiting events before any other frame: the state goes live after them', () => {
+    const due: (() => void)[] = []
+    const seen: string[] = []
+    const { client, current } = setup({
+      schedule: (deliver) => due.push(deliver),
+      onEvents: (events) => seen.push(`events ${events.map((e) => String(e.seq)).join(',')}`),
+      onStateChange: (state) => seen.push(state),
+    })
+    client.connect('tok')
+    current().open()
+    current().welcome(0, 9)
+    current().receive(event(1))
+    current().receive(event(2))
+    current().receive({ type: 'live', last_seq: 2 })
+    expect(seen).toEqual(['connecting', 'events 1,2', 'live'])
+    expect(localStorage.getItem(lastSeqKey(12))).toBe('2')
+  })
+
+  it('delivers the waiting events when closed', () => {
+    const { client, applied, current } = setup({ schedule: () => undefined })
+    client.connect('tok')
+    current().open()
+    current().welcome(0, 10)
+    for (const seq of [1, 2, 3]) current().receive(event(seq))
+    expect(applied).toEqual([])
+    client.close()
+    expect(applied).toEqual([1, 2, 3])
+    expect(localStorage.getItem(lastSeqKey(12))).toBe('3')
+  })
+
+  it('keeps the seq in memory only when told to (the desk saves it with its inbox)', () => {
+    const { client, current } = setup({ storage: null })
+    client.connect('tok', 40)
+    current().open()
+    current().welcome(40)
+    current().receive(event(41))
+    expect(client.lastSeq).toBe(41)
+    expect(localStorage.getItem(lastSeqKey(12))).toBeNull()
+    current().serverClose(1006)
+    vi.advanceTimersByTime(1000)
+    expect(current().lastSeqParam).toBe(41)
+  })
+
   it('matches ack and rejected answers to commands by id', async () => {
     const { client, current } = setup()
     client.connect('tok')

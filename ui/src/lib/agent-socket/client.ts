@@ -46,7 +46,16 @@ export interface AgentSocketOptions {
   getFreshToken: () => Promise<string | null>
   /** The current access token for a reconnect (defaults to the last one given). */
   getToken?: () => string | null
+  /** Each event, in seq order, when its batch is delivered (see `onEvents`). */
   onEvent?: (event: AgentEvent) => void
+  /** The events of one delivery, in seq order, after `onEvent` saw each of them. Live events
+   * come one at a time; a replay's (`welcome` → `live`) come in batches, at most one per
+   * `schedule` (an animation frame), so that catching up on a thousand events redraws a view
+   * a few times instead of a thousand. */
+  onEvents?: (events: AgentEvent[]) => void
+  /** When to deliver the replayed events received so far (default `nextFrame`); the replay's
+   * last event, a `live` frame and any other frame deliver at once whatever is waiting. */
+  schedule?: (deliver: () => void) => void
   /** A change in a team this connection watches (`watch_teams`; no seq, not replayed). */
   onTeamChange?: (change: TeamConversation) => void
   onWelcome?: (welcome: WelcomeFrame) => void
@@ -56,6 +65,8 @@ export interface AgentSocketOptions {
   /** A close that retrying cannot fix (4400, 4403) or a session that ended. */
   onFatal?: (code: number, reason: string) => void
   createSocket?: SocketFactory
+  /** Where the last delivered seq is kept (`localStorage` by default); null keeps it in
+   * memory only, for a caller that saves it beside the state built from the events. */
   storage?: SeqStorage | null
   /** Where `online`/`offline` events come from (the window). */
   eventTarget?: EventTarget | null
@@ -83,6 +94,23 @@ function defaultStorage(): SeqStorage | null {
   }
 }
 
+/** How long a replay's batch waits at most when the page draws no frames (a hidden tab). */
+const FRAME_FALLBACK_MS = 100
+
+/** Runs ``deliver`` at the next animation frame, or after `FRAME_FALLBACK_MS` when no frame
+ * comes first (hidden pages get none; outside a browser there are none). */
+export function nextFrame(deliver: () => void): void {
+  let done = false
+  const once = () => {
+    if (done) return
+    done = true
+    deliver()
+  }
+  const visible = typeof document === 'undefined' || document.visibilityState !== 'hidden'
+  if (visible && typeof requestAnimationFrame === 'function') requestAnimationFrame(once)
+  setTimeout(once, FRAME_FALLBACK_MS)
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -91,17 +119,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * The agent desk's protocol client (docs/agent-protocol.md), independent of React.
  *
  * Applies events strictly in seq order (duplicates dropped, a gap reconnects from the last
- * applied seq), keeps the last seq per user in storage, reconnects with jittered exponential
- * back-off (at once on the window's `online` event), pings every 20 s, refreshes the token on
- * a 4401 close, and matches command answers (`ack`/`rejected`) by id.
+ * applied seq), delivers a replay's events in batches (`onEvents`), keeps the last delivered
+ * seq per user in storage, reconnects with jittered exponential back-off (at once on the
+ * window's `online` event), pings every 20 s, refreshes the token on a 4401 close, and
+ * matches command answers (`ack`/`rejected`) by id.
  */
 export class AgentSocket {
   private readonly opts: AgentSocketOptions
   private readonly storage: SeqStorage | null
   private readonly createSocket: SocketFactory
+  private readonly schedule: (deliver: () => void) => void
   private socket: SocketLike | null = null
   private token: string | null = null
+  /** The last event accepted in order: delivered, or waiting in `queue` to be. */
   private seq = 0
+  /** Accepted events not delivered yet (a replay's, until its batch is due). */
+  private queue: AgentEvent[] = []
+  private deliveryScheduled = false
+  /** The replay of the current connection runs to this seq (the welcome's `last_seq`). */
+  private catchUpTo = 0
   private connState: ConnectionState = 'offline'
   private stopped = true
   private attempts = 0
@@ -120,6 +156,7 @@ export class AgentSocket {
     this.storage = options.storage === undefined ? defaultStorage() : options.storage
     this.createSocket =
       options.createSocket ?? ((url: string) => new WebSocket(url))
+    this.schedule = options.schedule ?? nextFrame
     this.seq = this.loadSeq()
   }
 
@@ -127,9 +164,30 @@ export class AgentSocket {
     return this.connState
   }
 
-  /** The highest seq applied. */
+  /** The highest seq accepted in order (delivered, or to be at the next `flush`). */
   get lastSeq(): number {
     return this.seq
+  }
+
+  /** Delivers at once the events waiting for their batch (before the page goes away). */
+  flush(): void {
+    if (this.queue.length === 0) return
+    const batch = this.queue
+    this.queue = []
+    for (const event of batch) {
+      try {
+        this.opts.onEvent?.(event)
+      } catch (error) {
+        console.error('agent socket: event handler failed', error)
+      }
+    }
+    try {
+      this.opts.onEvents?.(batch)
+    } catch (error) {
+      console.error('agent socket: event handler failed', error)
+    }
+    const last = batch.at(-1)
+    if (last) this.saveSeq(last.seq)
   }
 
   /** Opens the connection; `lastSeq` defaults to the one stored for this user. */
@@ -158,8 +216,10 @@ export class AgentSocket {
     return () => this.stateListeners.delete(listener)
   }
 
-  /** Closes for good (sign-out, unmount). Pending commands are rejected. */
+  /** Closes for good (sign-out, unmount), after delivering the events received. Pending
+   * commands are rejected. */
   close(): void {
+    this.flush()
     this.stopped = true
     this.unlisten()
     this.clearReconnect()
@@ -401,6 +461,9 @@ export class AgentSocket {
       this.onEvent(frame as unknown as AgentEvent)
       return
     }
+    // Whatever a frame changes (the state going live, a command's answer) comes after the
+    // events received before it.
+    this.flush()
     switch (frame.type) {
       case 'welcome':
         this.onWelcome(frame as unknown as WelcomeFrame)
@@ -448,6 +511,7 @@ export class AgentSocket {
       if (resume === 0) this.opts.onReset?.()
       this.setSeq(resume)
     }
+    this.catchUpTo = typeof welcome.last_seq === 'number' ? welcome.last_seq : 0
     this.opts.onWelcome?.(welcome)
   }
 
@@ -460,12 +524,21 @@ export class AgentSocket {
       this.scheduleReconnect(this.attempts === 0)
       return
     }
-    try {
-      this.opts.onEvent?.(event)
-    } catch (error) {
-      console.error('agent socket: event handler failed', error)
+    this.seq = event.seq
+    this.queue.push(event)
+    if (event.seq < this.catchUpTo) {
+      // Catching up: deliver what arrived by the next frame in one batch.
+      if (!this.deliveryScheduled) {
+        this.deliveryScheduled = true
+        this.schedule(() => {
+          this.deliveryScheduled = false
+          this.flush()
+        })
+      }
+      return
     }
-    this.setSeq(event.seq)
+    // A live event, or the replay's last: at once.
+    this.flush()
   }
 
   // -- storage ----------------------------------------------------------------------------
@@ -478,6 +551,10 @@ export class AgentSocket {
 
   private setSeq(seq: number): void {
     this.seq = seq
+    this.saveSeq(seq)
+  }
+
+  private saveSeq(seq: number): void {
     try {
       this.storage?.setItem(lastSeqKey(this.opts.userId), String(seq))
     } catch {
