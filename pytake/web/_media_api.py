@@ -73,10 +73,14 @@ def uploads_allowed(request_class: type[R]) -> type[R]:
     class UploadAwareRequest(request_class):  # type: ignore[valid-type,misc]
         def __init__(self, method: str, scheme: str, path: str, *args: Any,
                      **kwargs: Any) -> None:
-            if method == "POST" and _UPLOAD_PATH.fullmatch(path):
+            upload = method == "POST" and bool(_UPLOAD_PATH.fullmatch(path))
+            if upload:
                 kwargs["max_content_length"] = MAX_UPLOAD
                 kwargs["body_timeout"] = UPLOAD_BODY_TIMEOUT
             super().__init__(method, scheme, path, *args, **kwargs)
+            if upload:
+                # The form parser reads the limit from the request, not from its body.
+                self.max_content_length = MAX_UPLOAD
 
     return UploadAwareRequest
 
