@@ -1,9 +1,13 @@
-import { useEffect, type ReactNode } from 'react'
+import { lazy, Suspense, useEffect, type ReactNode } from 'react'
 import { LoginPage, SignOutButton, signIn, useAuthStore, useMe, useSessionKeeper } from '@/features/auth'
+import type { AdminPage } from '@/features/admin'
 import { Desk } from '@/features/desk'
 import { SetupPage, useSetupStatus } from '@/features/setup'
 import { t } from '@/lib/i18n'
-import { navigate, useRoute, type Route } from './router'
+import { isAdminRoute, navigate, useRoute, type AdminRoute, type Route } from './router'
+
+/** Loaded when an admin first opens it: agents never download the panel. */
+const AdminPanel = lazy(() => import('@/features/admin').then((m) => ({ default: m.AdminPanel })))
 
 function Splash({ children }: { children?: ReactNode }) {
   return <p className="m-auto p-8 text-sm text-slate-500">{children ?? t('common.loading')}</p>
@@ -25,7 +29,7 @@ export function App() {
   let target: Route | null = null
   if (setup.data?.needed) target = '/setup'
   else if (setup.data && !signedIn) target = '/login'
-  else if (setup.data && signedIn && route !== '/') target = '/'
+  else if (setup.data && signedIn && (route === '/login' || route === '/setup')) target = '/'
   useRedirect(route, target)
 
   if (setup.isPending) return <Splash />
@@ -48,23 +52,78 @@ export function App() {
     )
   }
   if (!signedIn) return <LoginPage onSignedIn={() => navigate('/', { replace: true })} />
-  return <SignedIn />
+  return <SignedIn route={route} />
 }
 
-function SignedIn() {
+const adminPages: Record<AdminPage, AdminRoute> = {
+  users: '/admin/users',
+  teams: '/admin/teams',
+  audit: '/admin/audit',
+  customers: '/admin/customers',
+}
+
+function pageOf(route: AdminRoute): AdminPage {
+  return route.slice('/admin/'.length) as AdminPage
+}
+
+/** The header's switch between the desk and, for admins only, the admin panel. */
+function ViewSwitch({ admin, route }: { admin: boolean; route: Route }) {
+  if (!admin) return null
+  return (
+    <nav aria-label={t('admin.views')} className="flex gap-1 text-sm">
+      {(
+        [
+          ['/', 'admin.viewDesk'],
+          ['/admin/users', 'admin.viewAdmin'],
+        ] as const
+      ).map(([to, label]) => {
+        const current = to === '/' ? !isAdminRoute(route) : isAdminRoute(route)
+        return (
+          <a
+            key={to}
+            href={to}
+            aria-current={current ? 'page' : undefined}
+            onClick={(e) => {
+              if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return
+              e.preventDefault()
+              navigate(to)
+            }}
+            className={`rounded px-3 py-1 font-medium focus-visible:outline-2 focus-visible:outline-white ${
+              current ? 'bg-white text-slate-900' : 'text-slate-200 hover:bg-slate-700'
+            }`}
+          >
+            {t(label)}
+          </a>
+        )
+      })}
+    </nav>
+  )
+}
+
+function SignedIn({ route }: { route: Route }) {
   const me = useMe()
+  const admin = me.data?.role === 'admin'
+  // The admin pages are for admins: anyone else who lands there goes to the desk.
+  useRedirect(route, me.data && !admin && isAdminRoute(route) ? '/' : null)
   if (me.isPending) return <Splash />
   if (me.isError) return <Splash>{t('common.error', { detail: me.error.message })}</Splash>
   return (
     <div className="flex h-full flex-col">
       <header className="flex items-center gap-4 border-b border-slate-200 bg-slate-900 px-4 py-2 text-white">
         <span className="font-semibold">{t('app.name')}</span>
+        <ViewSwitch admin={admin} route={route} />
         <span className="ml-auto text-sm text-slate-300">{t('desk.signedInAs', { name: me.data.name })}</span>
         <div className="rounded bg-white">
           <SignOutButton />
         </div>
       </header>
-      <Desk key={me.data.id} userId={me.data.id} role={me.data.role} />
+      {admin && isAdminRoute(route) ? (
+        <Suspense fallback={<Splash />}>
+          <AdminPanel page={pageOf(route)} onPage={(page) => navigate(adminPages[page])} userId={me.data.id} />
+        </Suspense>
+      ) : (
+        <Desk key={me.data.id} userId={me.data.id} role={me.data.role} />
+      )}
     </div>
   )
 }

@@ -1,12 +1,23 @@
 import { useSyncExternalStore } from 'react'
 
 /** A tiny history router: the server answers index.html for every path (history fallback). */
-export type Route = '/' | '/login' | '/setup'
+export type Route = '/' | '/login' | '/setup' | AdminRoute
 
-const routes: readonly Route[] = ['/', '/login', '/setup']
+/** The admin panel's pages (admins only: App sends anyone else to the desk). */
+export type AdminRoute = '/admin/users' | '/admin/teams' | '/admin/audit' | '/admin/customers'
+
+const adminRoutes: readonly AdminRoute[] = ['/admin/users', '/admin/teams', '/admin/audit', '/admin/customers']
+
+const routes: readonly Route[] = ['/', '/login', '/setup', ...adminRoutes]
+
+export function isAdminRoute(route: Route): route is AdminRoute {
+  return (adminRoutes as readonly string[]).includes(route)
+}
 
 function current(): Route {
   const path = window.location.pathname.replace(/\/+$/, '') || '/'
+  // "/admin" alone opens the panel's first page.
+  if (path === '/admin') return '/admin/users'
   return (routes as readonly string[]).includes(path) ? (path as Route) : '/'
 }
 

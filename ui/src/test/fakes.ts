@@ -38,3 +38,40 @@ export class FakeWebSocket {
 export function json(body: unknown, status = 200, type = 'application/json'): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': type } })
 }
+
+/** A problem document (RFC 9457), as the server answers a refusal. */
+export function problem(status: number, detail: string, extra: { code?: string; field?: string } = {}): Response {
+  return json({ type: 'about:blank', title: detail, status, detail, error: detail, ...extra }, status, 'application/problem+json')
+}
+
+/** A call the app made through a faked `fetch`. */
+export interface FetchCall {
+  method: string
+  url: string
+  headers: Record<string, string>
+  body: unknown
+}
+
+type Answer = (call: FetchCall) => Response | Promise<Response>
+
+/**
+ * A `fetch` that answers by route: the first `[method, pattern]` matching the call's method
+ * and URL answers it; anything else is a 404. Every call is kept in `calls`, its JSON body
+ * parsed. Install it with `vi.stubGlobal('fetch', fake.fetch)`.
+ */
+export function routedFetch(routes: [string, RegExp, Answer][]) {
+  const calls: FetchCall[] = []
+  const fetch = (input: string, init: RequestInit = {}): Promise<Response> => {
+    const body = typeof init.body === 'string' ? (JSON.parse(init.body) as unknown) : init.body
+    const call: FetchCall = {
+      method: init.method ?? 'GET',
+      url: input,
+      headers: (init.headers ?? {}) as Record<string, string>,
+      body,
+    }
+    calls.push(call)
+    const route = routes.find(([method, pattern]) => method === call.method && pattern.test(input))
+    return Promise.resolve(route ? route[2](call) : problem(404, `no fake for ${call.method} ${input}`))
+  }
+  return { fetch, calls }
+}

@@ -1,0 +1,71 @@
+/** The admin API's shapes, taken from the server's OpenAPI document (schema.d.ts), and the
+ * query keys the admin pages share. Reads are TanStack queries; every change invalidates the
+ * keys it touches. */
+
+import type { UseFormSetError, FieldValues, Path } from 'react-hook-form'
+import { isApiError } from '@/lib/api'
+import type { paths } from '@/lib/api/schema'
+import { t } from '@/lib/i18n'
+
+type Answer<P extends keyof paths, M extends keyof paths[P], S extends number = 200> =
+  paths[P][M] extends { responses: Record<S, { content: { 'application/json': infer B } }> } ? B : never
+
+export type UsersPage = Answer<'/api/v1/users', 'get'>
+export type User = UsersPage['users'][number]
+export type Role = User['role']
+export type Credential = Answer<'/api/v1/users', 'post', 201>
+export type Delivery = 'link' | 'password'
+
+export type Team = Answer<'/api/v1/teams/{team_id}', 'get'>
+export type TeamsPage = Answer<'/api/v1/teams', 'get'>
+export type MembersPage = Answer<'/api/v1/teams/{team_id}/members', 'get'>
+export type Member = MembersPage['members'][number]
+
+export type AuditPage = Answer<'/api/v1/audit', 'get'>
+export type AuditEntry = AuditPage['entries'][number]
+
+export type CustomersPage = Answer<'/api/v1/customers', 'get'>
+export type CustomerMatch = CustomersPage['customers'][number]
+export type DataRequestsPage = Answer<'/api/v1/data-requests', 'get'>
+export type DataRequest = DataRequestsPage['data_requests'][number]
+export type DataRequestDone = Answer<'/api/v1/customers/{customer_id}/erase', 'post'>
+
+export const ROLES: readonly Role[] = ['admin', 'supervisor', 'agent']
+export const STRATEGIES = ['round_robin', 'least_busy', 'skills'] as const
+
+export const keys = {
+  users: ['admin', 'users'] as const,
+  /** Shared with the desk's team pickers, which read the same list. */
+  teams: ['teams'] as const,
+  members: (teamId: number) => ['teams', teamId, 'members'] as const,
+  audit: ['admin', 'audit'] as const,
+  customers: ['admin', 'customers'] as const,
+  dataRequests: ['admin', 'data-requests'] as const,
+}
+
+/** A failure as one line for the page. */
+export function errorText(error: unknown): string {
+  if (isApiError(error)) return error.detail
+  return t('common.error', { detail: error instanceof Error ? error.message : String(error) })
+}
+
+/**
+ * Puts a server's refusal on the form: a problem document naming one of `fields` goes under
+ * that field; anything else (a 409, a 500) is answered as the form's own message.
+ */
+export function serverErrorOnForm<V extends FieldValues>(
+  error: unknown,
+  fields: readonly Path<V>[],
+  setError: UseFormSetError<V>,
+  aliases: Record<string, Path<V>> = {},
+): string | null {
+  if (isApiError(error)) {
+    const field = error.field ?? (error.code ? aliases[error.code] : undefined) ?? null
+    const named = fields.find((f) => f === field)
+    if (named !== undefined) {
+      setError(named, { type: 'server', message: error.detail }, { shouldFocus: true })
+      return null
+    }
+  }
+  return errorText(error)
+}
