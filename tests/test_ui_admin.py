@@ -1,8 +1,9 @@
 """The admin panel in a real browser (Debian's Chromium driven by Playwright) against PyTake
 on PostgreSQL with the Cloud API stand-in: an admin invites a user with a temporary password,
-who then signs in with it; the admin finds a customer who wrote first and erases them behind
-the typed confirmation, and sees the proof report; the audit log lists the invitation; axe-core
-finds nothing serious on any admin page. Agents and supervisors never see the panel.
+who then signs in with it; the admin creates a canned response and changes a live setting;
+finds a customer who wrote first and erases them behind the typed confirmation, and sees the
+proof report; the audit log lists the invitation; axe-core finds nothing serious on any admin
+page. Agents and supervisors never see the panel.
 
 The browser runs in a worker thread (Playwright's sync API), as in test_ui_desk.py."""
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import trio
 from playwright.sync_api import Page, expect, sync_playwright
 
-from pytake.store import UserRole
+from pytake.store import UserRole, upgrade
 
 from .agent_support import PASSWORD, running_desk
 from .test_ui_desk import (
@@ -70,6 +71,41 @@ def _admin_journey(base: str, admin: str, customer_phone: str, customer_id: int,
         expect(page.get_by_role("heading", name="Members")).to_be_visible(timeout=STEP_MS)
         problems["teams"] = serious_accessibility_problems(page)
 
+        # A canned response for the desk's team, and a live setting changed.
+        admin_nav.get_by_role("link", name="Canned responses").click()
+        expect(page).to_have_url(re.compile(r"/admin/canned$"), timeout=STEP_MS)
+        expect(page.get_by_text("This team has no canned responses yet.")).to_be_visible(
+            timeout=STEP_MS)
+        page.get_by_role("button", name="New canned response").click()
+        dialog = page.get_by_role("dialog", name=re.compile("^New canned response for "))
+        dialog.get_by_label("Shortcut").fill("boasvindas")
+        dialog.get_by_label("Title").fill("Boas-vindas")
+        dialog.get_by_label("Text").fill("Olá! Como posso ajudar?")
+        problems["the canned response dialog"] = serious_accessibility_problems(page)
+        dialog.get_by_role("button", name="Create").click()
+        expect(page.get_by_role("cell", name="/boasvindas", exact=True)).to_be_visible(
+            timeout=STEP_MS)
+        problems["canned"] = serious_accessibility_problems(page)
+
+        admin_nav.get_by_role("link", name="Business numbers").click()
+        expect(page.get_by_role("button", name="Add a number")).to_be_visible(timeout=STEP_MS)
+        expect(page.get_by_text("No business numbers added yet.")).to_be_visible(timeout=STEP_MS)
+        problems["numbers"] = serious_accessibility_problems(page)
+
+        admin_nav.get_by_role("link", name="Outbound webhooks").click()
+        expect(page.get_by_text("No subscriptions yet.")).to_be_visible(timeout=STEP_MS)
+        problems["webhooks"] = serious_accessibility_problems(page)
+
+        admin_nav.get_by_role("link", name="Live settings").click()
+        page.get_by_role("button", name="Edit routing_burst_gap").click()
+        dialog = page.get_by_role("dialog", name="Edit routing_burst_gap")
+        dialog.get_by_label("routing_burst_gap").fill("7.5")
+        dialog.get_by_role("button", name="Save").click()
+        row = page.get_by_role("row").filter(
+            has=page.get_by_role("rowheader", name="routing_burst_gap"))
+        expect(row.get_by_role("cell", name="7.5", exact=True)).to_be_visible(timeout=STEP_MS)
+        problems["settings"] = serious_accessibility_problems(page)
+
         admin_nav.get_by_role("link", name="Audit log").click()
         filters = page.get_by_role("form", name="Filters")
         filters.get_by_label("Action").fill("user.*")
@@ -116,8 +152,12 @@ def _admin_journey(base: str, admin: str, customer_phone: str, customer_id: int,
 
 
 async def test_an_admin_invites_erases_and_reads_the_audit_log_in_the_browser(
-        pg_url: str, tmp_path: Path, built_app: Path) -> None:  # noqa: F811
-    async with running_desk(pg_url, tmp_path, agents=1, PYTAKE_UI_DIR=str(built_app)) as desk:
+        empty_pg_url: str, tmp_path: Path, built_app: Path) -> None:  # noqa: F811
+    # A database of its own: the journey changes a live setting, which every engine on the
+    # run's shared database would otherwise pick up.
+    upgrade(empty_pg_url)
+    async with running_desk(empty_pg_url, tmp_path, agents=1,
+                            PYTAKE_UI_DIR=str(built_app)) as desk:
         admin = f"admin-{secrets.token_hex(3)}@example.com"
         await desk.edge.engine.identity.create_user(admin, "Admin Ana", UserRole.ADMIN,
                                                     PASSWORD)
@@ -137,3 +177,9 @@ async def test_an_admin_invites_erases_and_reads_the_audit_log_in_the_browser(
             "/api/v1/audit", params={"action": "customer.erase"},
             headers={"authorization": f"Bearer {token}"})).json()["entries"]
         assert [r["target_id"] for r in rows][:1] == [str(found[0]["id"])]
+        auth = {"authorization": f"Bearer {token}"}
+        live = (await desk.edge.client.get("/api/v1/settings", headers=auth)).json()
+        assert live["settings"]["routing_burst_gap"]["value"] == 7.5
+        canned = (await desk.edge.client.get(
+            "/api/v1/canned-responses", params={"team": desk.team_id}, headers=auth)).json()
+        assert [c["shortcut"] for c in canned["canned_responses"]] == ["boasvindas"]

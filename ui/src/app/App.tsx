@@ -58,6 +58,10 @@ export function App() {
 const adminPages: Record<AdminPage, AdminRoute> = {
   users: '/admin/users',
   teams: '/admin/teams',
+  canned: '/admin/canned',
+  numbers: '/admin/numbers',
+  webhooks: '/admin/webhooks',
+  settings: '/admin/settings',
   audit: '/admin/audit',
   customers: '/admin/customers',
 }

@@ -4,9 +4,26 @@ import { useSyncExternalStore } from 'react'
 export type Route = '/' | '/login' | '/setup' | AdminRoute
 
 /** The admin panel's pages (admins only: App sends anyone else to the desk). */
-export type AdminRoute = '/admin/users' | '/admin/teams' | '/admin/audit' | '/admin/customers'
+export type AdminRoute =
+  | '/admin/users'
+  | '/admin/teams'
+  | '/admin/canned'
+  | '/admin/numbers'
+  | '/admin/webhooks'
+  | '/admin/settings'
+  | '/admin/audit'
+  | '/admin/customers'
 
-const adminRoutes: readonly AdminRoute[] = ['/admin/users', '/admin/teams', '/admin/audit', '/admin/customers']
+const adminRoutes: readonly AdminRoute[] = [
+  '/admin/users',
+  '/admin/teams',
+  '/admin/canned',
+  '/admin/numbers',
+  '/admin/webhooks',
+  '/admin/settings',
+  '/admin/audit',
+  '/admin/customers',
+]
 
 const routes: readonly Route[] = ['/', '/login', '/setup', ...adminRoutes]
 

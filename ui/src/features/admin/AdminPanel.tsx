@@ -1,16 +1,24 @@
 import { useEffect } from 'react'
 import { t, type MessageKey } from '@/lib/i18n'
 import { AuditPage } from './AuditPage'
+import { CannedPage } from './CannedPage'
 import { CustomersPage } from './CustomersPage'
+import { NumbersPage } from './NumbersPage'
+import { SettingsPage } from './SettingsPage'
 import { TeamsPage } from './TeamsPage'
 import { UsersPage } from './UsersPage'
+import { WebhooksPage } from './WebhooksPage'
 
 /** The admin panel's pages; the app maps each to its address (`/admin/<page>`). */
-export type AdminPage = 'users' | 'teams' | 'audit' | 'customers'
+export type AdminPage = 'users' | 'teams' | 'canned' | 'numbers' | 'webhooks' | 'settings' | 'audit' | 'customers'
 
 const PAGES: [AdminPage, MessageKey][] = [
   ['users', 'admin.users'],
   ['teams', 'admin.teams'],
+  ['canned', 'admin.canned'],
+  ['numbers', 'admin.numbers'],
+  ['webhooks', 'admin.webhooks'],
+  ['settings', 'admin.settings'],
   ['audit', 'admin.audit'],
   ['customers', 'admin.customers'],
 ]
@@ -23,7 +31,8 @@ interface AdminPanelProps {
   userId: number
 }
 
-/** What admins manage: users, teams, the audit log and customers' data requests. */
+/** What admins manage: users, teams, canned responses, business numbers, outbound webhooks,
+ * live settings, the audit log and customers' data requests. */
 export function AdminPanel({ page, onPage, userId }: AdminPanelProps) {
   const title = PAGES.find(([p]) => p === page)?.[1] ?? 'admin.users'
   useEffect(() => {
@@ -59,6 +68,10 @@ export function AdminPanel({ page, onPage, userId }: AdminPanelProps) {
       <main className="min-h-0 min-w-0 flex-1 overflow-y-auto bg-slate-50 p-4">
         {page === 'users' ? <UsersPage userId={userId} /> : null}
         {page === 'teams' ? <TeamsPage /> : null}
+        {page === 'canned' ? <CannedPage /> : null}
+        {page === 'numbers' ? <NumbersPage /> : null}
+        {page === 'webhooks' ? <WebhooksPage /> : null}
+        {page === 'settings' ? <SettingsPage /> : null}
         {page === 'audit' ? <AuditPage /> : null}
         {page === 'customers' ? <CustomersPage /> : null}
       </main>

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { Button, Dialog, TextField } from '@/components'
 import { apiFetch } from '@/lib/api'
 import { t, type MessageKey } from '@/lib/i18n'
-import { errorText, keys, serverErrorOnForm, STRATEGIES, type Member, type MembersPage, type Team, type TeamsPage as Page } from './api'
+import { errorText, keys, parseList, serverErrorOnForm, STRATEGIES, type Member, type MembersPage, type Team, type TeamsPage as Page } from './api'
 import { Alert, ConfirmDialog, FIELD, Notice, SelectField, TD, TH } from './parts'
 import { useUsers } from './UsersPage'
 
@@ -21,17 +21,15 @@ function makeTeamSchema() {
 
 type TeamValues = z.infer<ReturnType<typeof makeTeamSchema>>
 
-/** Skills typed as "billing, pt-BR": trimmed, empty ones dropped. */
-export function parseSkills(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
+
+/** Every team (up to 500), by name: this page's list and the other pages' team pickers. */
+export function useTeams() {
+  return useQuery({ queryKey: keys.teams, queryFn: ({ signal }) => apiFetch<Page>('/api/v1/teams?limit=500', { signal }) })
 }
 
 /** Teams, their routing strategy and their members' capacity and skills. */
 export function TeamsPage() {
-  const teams = useQuery({ queryKey: keys.teams, queryFn: ({ signal }) => apiFetch<Page>('/api/v1/teams?limit=500', { signal }) })
+  const teams = useTeams()
   const [chosen, setChosen] = useState<number | null>(null)
   const [creating, setCreating] = useState(false)
   const list = teams.data?.teams ?? []
@@ -237,7 +235,7 @@ function MemberRow({ team, member }: { team: Team; member: Member }) {
       void queryClient.invalidateQueries({ queryKey: keys.teams, exact: true })
     },
   })
-  const changed = capacity !== String(member.max_concurrent) || parseSkills(skills).join(',') !== member.skills.join(',')
+  const changed = capacity !== String(member.max_concurrent) || parseList(skills).join(',') !== member.skills.join(',')
   const error = put.error ?? remove.error
   return (
     <tr className="border-b border-slate-100 last:border-0">
@@ -271,7 +269,7 @@ function MemberRow({ team, member }: { team: Team; member: Member }) {
           variant="secondary"
           disabled={!changed || put.isPending}
           aria-label={t('admin.saveMember', { name: member.name })}
-          onClick={() => put.mutate({ userId: member.user_id, capacity: Number(capacity), skills: parseSkills(skills) })}
+          onClick={() => put.mutate({ userId: member.user_id, capacity: Number(capacity), skills: parseList(skills) })}
         >
           {t('admin.save')}
         </Button>
@@ -297,7 +295,7 @@ function AddMember({ team, members }: { team: Team; members: Member[] }) {
     e.preventDefault()
     if (!userId) return
     put.mutate(
-      { userId: Number(userId), capacity: Number(capacity), skills: parseSkills(skills) },
+      { userId: Number(userId), capacity: Number(capacity), skills: parseList(skills) },
       {
         onSuccess: () => {
           setUserId('')

@@ -30,6 +30,22 @@ export type DataRequestsPage = Answer<'/api/v1/data-requests', 'get'>
 export type DataRequest = DataRequestsPage['data_requests'][number]
 export type DataRequestDone = Answer<'/api/v1/customers/{customer_id}/erase', 'post'>
 
+export type CannedPage = Answer<'/api/v1/canned-responses', 'get'>
+export type Canned = CannedPage['canned_responses'][number]
+
+export type NumbersPage = Answer<'/api/v1/numbers', 'get'>
+export type BusinessNumber = NumbersPage['numbers'][number]
+
+export type WebhooksPage = Answer<'/api/v1/webhooks', 'get'>
+export type Webhook = WebhooksPage['webhooks'][number]
+export type WebhookCreated = Answer<'/api/v1/webhooks', 'post', 201>
+export type RotatedSecret = Answer<'/api/v1/webhooks/{webhook_id}/rotate-secret', 'post'>
+export type DeliveriesPage = Answer<'/api/v1/webhooks/{webhook_id}/deliveries', 'get'>
+export type WebhookDelivery = DeliveriesPage['deliveries'][number]
+
+export type SettingsAnswer = Answer<'/api/v1/settings', 'get'>
+export type LiveSetting = SettingsAnswer['settings'][string]
+
 export const ROLES: readonly Role[] = ['admin', 'supervisor', 'agent']
 export const STRATEGIES = ['round_robin', 'least_busy', 'skills'] as const
 
@@ -41,6 +57,19 @@ export const keys = {
   audit: ['admin', 'audit'] as const,
   customers: ['admin', 'customers'] as const,
   dataRequests: ['admin', 'data-requests'] as const,
+  canned: (teamId: number) => ['admin', 'canned', teamId] as const,
+  numbers: ['admin', 'numbers'] as const,
+  webhooks: ['admin', 'webhooks'] as const,
+  deliveries: (webhookId: number) => ['admin', 'webhooks', webhookId, 'deliveries'] as const,
+  settings: ['admin', 'settings'] as const,
+}
+
+/** A list typed as "billing, pt-BR" (skills, event patterns): trimmed, empty ones dropped. */
+export function parseList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 /** A failure as one line for the page. */

@@ -1,6 +1,9 @@
 import { useId, type ComponentPropsWithRef, type ReactNode } from 'react'
+import { useMutation } from '@tanstack/react-query'
 import { Button, Dialog } from '@/components'
+import { apiFetch } from '@/lib/api'
 import { t } from '@/lib/i18n'
+import { errorText } from './api'
 
 export const FIELD = 'rounded-md border border-slate-300 bg-white px-3 py-2 text-sm outline-none focus:ring-2 focus:ring-emerald-500'
 export const TH = 'px-2 py-1.5 text-left text-xs font-semibold text-slate-600'
@@ -116,5 +119,100 @@ export function OneTimeSecret({ label, value, hint }: { label: string; value: st
       </div>
       <p className="text-xs text-slate-700">{hint}</p>
     </div>
+  )
+}
+
+/** A page's heading with, on its right, the page's main action (a "New …" button). */
+export function PageHeading({ id, title, children }: { id: string; title: string; children?: ReactNode }) {
+  return (
+    <div className="flex flex-wrap items-center gap-3">
+      <h2 id={id} className="text-lg font-semibold">
+        {title}
+      </h2>
+      {children ? <div className="ml-auto flex flex-wrap gap-2">{children}</div> : null}
+    </div>
+  )
+}
+
+interface TextAreaFieldProps extends ComponentPropsWithRef<'textarea'> {
+  label: string
+  error?: string | undefined
+}
+
+/** A labelled textarea with its error wired like TextField's. */
+export function TextAreaField({ label, error, id, className, ...area }: TextAreaFieldProps) {
+  const autoId = useId()
+  const areaId = id ?? autoId
+  const errorId = `${areaId}-error`
+  return (
+    <div className="flex flex-col gap-1">
+      <label htmlFor={areaId} className="text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <textarea
+        id={areaId}
+        rows={4}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errorId : undefined}
+        className={`${FIELD} ${error ? 'border-red-500' : ''} ${className ?? ''}`}
+        {...area}
+      />
+      {error ? (
+        <p id={errorId} className="text-xs text-red-600">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  )
+}
+
+/** A list's header row: each column's name, as a table header. */
+export function HeaderRow({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr className="border-b border-slate-200">
+        {columns.map((c) => (
+          <th key={c} scope="col" className={TH}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  )
+}
+
+/** Asks, then deletes with `DELETE path`; the dialog stays open with the server's refusal. */
+export function DeleteDialog({
+  path,
+  title,
+  text,
+  onClose,
+  onDeleted,
+}: {
+  path: string
+  title: string
+  text: string
+  onClose: () => void
+  onDeleted: () => void
+}) {
+  const remove = useMutation({
+    mutationFn: () => apiFetch<undefined>(path, { method: 'DELETE' }),
+    onSuccess: () => {
+      onDeleted()
+      onClose()
+    },
+  })
+  return (
+    <ConfirmDialog
+      open
+      onOpenChange={(open) => !open && onClose()}
+      title={title}
+      confirmLabel={t('admin.delete')}
+      onConfirm={() => remove.mutate()}
+      busy={remove.isPending}
+      error={remove.isError ? errorText(remove.error) : null}
+    >
+      <p>{text}</p>
+    </ConfirmDialog>
   )
 }
