@@ -7,7 +7,7 @@ import { Button, Dialog, TextField } from '@/components'
 import { apiFetch } from '@/lib/api'
 import { t } from '@/lib/i18n'
 import { errorText, keys, serverErrorOnForm, type Canned, type CannedPage as Page } from './api'
-import { Alert, DeleteDialog, HeaderRow, LoadMore, PageHeading, SelectField, TD, TextAreaField } from './parts'
+import { Alert, DeleteDialog, ListTable, LoadMore, PageHeading, SelectField, TD, TextAreaField } from './parts'
 import { useTeams } from './TeamsPage'
 
 function makeCannedSchema() {
@@ -66,29 +66,23 @@ export function CannedPage() {
       {canned.isError ? <Alert>{errorText(canned.error)}</Alert> : null}
       {team && canned.data && rows.length === 0 ? <p className="text-sm text-slate-600">{t('admin.noCanned')}</p> : null}
       {rows.length > 0 && team ? (
-        <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-          <table className="w-full text-sm">
-            <caption className="sr-only">{t('admin.cannedOf', { name: team.name })}</caption>
-            <HeaderRow columns={[t('admin.shortcut'), t('admin.cannedTitle'), t('admin.cannedText'), t('admin.actions')]} />
-            <tbody>
-              {rows.map((c) => (
-                <tr key={c.id} className="border-b border-slate-100 last:border-0">
-                  <td className={`${TD} font-mono`}>/{c.shortcut}</td>
-                  <td className={TD}>{c.title}</td>
-                  <td className={`${TD} max-w-md whitespace-pre-wrap`}>{c.text}</td>
-                  <td className={`${TD} flex flex-wrap gap-1`}>
-                    <Button size="sm" variant="secondary" aria-label={t('admin.editOne', { name: `/${c.shortcut}` })} onClick={() => setDialog({ kind: 'edit', canned: c })}>
-                      {t('admin.edit')}
-                    </Button>
-                    <Button size="sm" variant="danger" aria-label={t('admin.deleteOne', { name: `/${c.shortcut}` })} onClick={() => setDialog({ kind: 'delete', canned: c })}>
-                      {t('admin.delete')}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable caption={t('admin.cannedOf', { name: team.name })} columns={[t('admin.shortcut'), t('admin.cannedTitle'), t('admin.cannedText'), t('admin.actions')]}>
+          {rows.map((c) => (
+            <tr key={c.id} className="border-b border-slate-100 last:border-0">
+              <td className={`${TD} font-mono`}>/{c.shortcut}</td>
+              <td className={TD}>{c.title}</td>
+              <td className={`${TD} max-w-md whitespace-pre-wrap`}>{c.text}</td>
+              <td className={`${TD} flex flex-wrap gap-1`}>
+                <Button size="sm" variant="secondary" aria-label={t('admin.editOne', { name: `/${c.shortcut}` })} onClick={() => setDialog({ kind: 'edit', canned: c })}>
+                  {t('admin.edit')}
+                </Button>
+                <Button size="sm" variant="danger" aria-label={t('admin.deleteOne', { name: `/${c.shortcut}` })} onClick={() => setDialog({ kind: 'delete', canned: c })}>
+                  {t('admin.delete')}
+                </Button>
+              </td>
+            </tr>
+          ))}
+        </ListTable>
       ) : null}
       <LoadMore hasMore={canned.hasNextPage} loading={canned.isFetchingNextPage} onClick={() => void canned.fetchNextPage()} />
       {team && (dialog?.kind === 'new' || dialog?.kind === 'edit') ? (

@@ -7,7 +7,7 @@ import { Button, Dialog, TextField } from '@/components'
 import { apiFetch } from '@/lib/api'
 import { t } from '@/lib/i18n'
 import { errorText, keys, serverErrorOnForm, type BusinessNumber, type NumbersPage as Page } from './api'
-import { Alert, DeleteDialog, HeaderRow, LoadMore, PageHeading, TD } from './parts'
+import { Alert, DeleteDialog, ListTable, LoadMore, PageHeading, TD } from './parts'
 
 function makeNumberSchema() {
   return z.object({
@@ -51,42 +51,34 @@ export function NumbersPage() {
       {pause.isError ? <Alert>{errorText(pause.error)}</Alert> : null}
       {numbers.data && rows.length === 0 ? <p className="text-sm text-slate-600">{t('admin.noNumbers')}</p> : null}
       {rows.length > 0 ? (
-        <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-          <table className="w-full text-sm">
-            <caption className="sr-only">{t('admin.numbers')}</caption>
-            <HeaderRow
-              columns={[t('admin.phoneNumberId'), t('admin.wabaId'), t('admin.displayName'), t('admin.hasToken'), t('admin.status'), t('admin.actions')]}
-            />
-            <tbody>
-              {rows.map((n) => (
-                <tr key={n.phone_number_id} className="border-b border-slate-100 last:border-0">
-                  <td className={`${TD} font-mono`}>{n.phone_number_id}</td>
-                  <td className={`${TD} font-mono`}>{n.waba_id || '—'}</td>
-                  <td className={TD}>{n.display_name || '—'}</td>
-                  <td className={TD}>{n.has_token ? t('admin.yes') : t('admin.no')}</td>
-                  <td className={TD}>{n.paused ? t('admin.paused') : t('admin.active')}</td>
-                  <td className={`${TD} flex flex-wrap gap-1`}>
-                    <Button size="sm" variant="secondary" aria-label={t('admin.editOne', { name: n.phone_number_id })} onClick={() => setDialog({ kind: 'edit', number: n })}>
-                      {t('admin.edit')}
-                    </Button>
-                    <Button
-                      size="sm"
-                      variant="secondary"
-                      disabled={pause.isPending}
-                      aria-label={t(n.paused ? 'admin.resumeOne' : 'admin.pauseOne', { name: n.phone_number_id })}
-                      onClick={() => pause.mutate(n)}
-                    >
-                      {t(n.paused ? 'admin.resume' : 'admin.pause')}
-                    </Button>
-                    <Button size="sm" variant="danger" aria-label={t('admin.deleteOne', { name: n.phone_number_id })} onClick={() => setDialog({ kind: 'delete', number: n })}>
-                      {t('admin.delete')}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable caption={t('admin.numbers')} columns={[t('admin.phoneNumberId'), t('admin.wabaId'), t('admin.displayName'), t('admin.hasToken'), t('admin.status'), t('admin.actions')]}>
+          {rows.map((n) => (
+            <tr key={n.phone_number_id} className="border-b border-slate-100 last:border-0">
+              <td className={`${TD} font-mono`}>{n.phone_number_id}</td>
+              <td className={`${TD} font-mono`}>{n.waba_id || '—'}</td>
+              <td className={TD}>{n.display_name || '—'}</td>
+              <td className={TD}>{n.has_token ? t('admin.yes') : t('admin.no')}</td>
+              <td className={TD}>{n.paused ? t('admin.paused') : t('admin.active')}</td>
+              <td className={`${TD} flex flex-wrap gap-1`}>
+                <Button size="sm" variant="secondary" aria-label={t('admin.editOne', { name: n.phone_number_id })} onClick={() => setDialog({ kind: 'edit', number: n })}>
+                  {t('admin.edit')}
+                </Button>
+                <Button
+                  size="sm"
+                  variant="secondary"
+                  disabled={pause.isPending}
+                  aria-label={t(n.paused ? 'admin.resumeOne' : 'admin.pauseOne', { name: n.phone_number_id })}
+                  onClick={() => pause.mutate(n)}
+                >
+                  {t(n.paused ? 'admin.resume' : 'admin.pause')}
+                </Button>
+                <Button size="sm" variant="danger" aria-label={t('admin.deleteOne', { name: n.phone_number_id })} onClick={() => setDialog({ kind: 'delete', number: n })}>
+                  {t('admin.delete')}
+                </Button>
+              </td>
+            </tr>
+          ))}
+        </ListTable>
       ) : null}
       <p className="text-xs text-slate-600">{t('admin.pauseHint')}</p>
       <LoadMore hasMore={numbers.hasNextPage} loading={numbers.isFetchingNextPage} onClick={() => void numbers.fetchNextPage()} />

@@ -5,7 +5,7 @@ import { Button, Dialog, TextField } from '@/components'
 import { apiFetch } from '@/lib/api'
 import { t } from '@/lib/i18n'
 import { errorText, keys, serverErrorOnForm, type LiveSetting, type SettingsAnswer } from './api'
-import { Alert, HeaderRow, PageHeading, TD } from './parts'
+import { Alert, ListTable, PageHeading, TD } from './parts'
 
 /** A setting's value as shown: text as typed, an empty text said so, anything else as JSON. */
 export function shownValue(value: unknown): string {
@@ -47,38 +47,32 @@ export function SettingsPage() {
       {reset.isError ? <Alert>{errorText(reset.error)}</Alert> : null}
       {settings.isPending ? <p className="text-sm text-slate-600">{t('common.loading')}</p> : null}
       {rows.length > 0 ? (
-        <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-          <table className="w-full text-sm">
-            <caption className="sr-only">{t('admin.settings')}</caption>
-            <HeaderRow columns={[t('admin.setting'), t('admin.value'), t('admin.default'), t('admin.overridden'), t('admin.actions')]} />
-            <tbody>
-              {rows.map(([name, s]) => (
-                <tr key={name} className="border-b border-slate-100 last:border-0">
-                  <th scope="row" className={`${TD} text-left font-mono font-normal`}>
-                    {name}
-                  </th>
-                  <td className={`${TD} break-all`}>{shownValue(s.value)}</td>
-                  <td className={`${TD} break-all`}>{shownValue(s.default)}</td>
-                  <td className={TD}>{s.overridden ? t('admin.yes') : t('admin.no')}</td>
-                  <td className={`${TD} flex flex-wrap gap-1`}>
-                    <Button size="sm" variant="secondary" aria-label={t('admin.editOne', { name })} onClick={() => setEditing(name)}>
-                      {t('admin.edit')}
-                    </Button>
-                    <Button
-                      size="sm"
-                      variant="secondary"
-                      disabled={!s.overridden || reset.isPending}
-                      aria-label={t('admin.backToDefaultOne', { name })}
-                      onClick={() => reset.mutate(name)}
-                    >
-                      {t('admin.backToDefault')}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable caption={t('admin.settings')} columns={[t('admin.setting'), t('admin.value'), t('admin.default'), t('admin.overridden'), t('admin.actions')]}>
+          {rows.map(([name, s]) => (
+            <tr key={name} className="border-b border-slate-100 last:border-0">
+              <th scope="row" className={`${TD} text-left font-mono font-normal`}>
+                {name}
+              </th>
+              <td className={`${TD} break-all`}>{shownValue(s.value)}</td>
+              <td className={`${TD} break-all`}>{shownValue(s.default)}</td>
+              <td className={TD}>{s.overridden ? t('admin.yes') : t('admin.no')}</td>
+              <td className={`${TD} flex flex-wrap gap-1`}>
+                <Button size="sm" variant="secondary" aria-label={t('admin.editOne', { name })} onClick={() => setEditing(name)}>
+                  {t('admin.edit')}
+                </Button>
+                <Button
+                  size="sm"
+                  variant="secondary"
+                  disabled={!s.overridden || reset.isPending}
+                  aria-label={t('admin.backToDefaultOne', { name })}
+                  onClick={() => reset.mutate(name)}
+                >
+                  {t('admin.backToDefault')}
+                </Button>
+              </td>
+            </tr>
+          ))}
+        </ListTable>
       ) : null}
       {chosen ? (
         <Dialog open onOpenChange={(open) => !open && setEditing(null)} title={t('admin.editOne', { name: chosen[0] })} closeLabel={t('admin.cancel')}>

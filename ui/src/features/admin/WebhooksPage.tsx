@@ -18,7 +18,7 @@ import {
   type WebhookDelivery,
   type WebhooksPage as Page,
 } from './api'
-import { Alert, ConfirmDialog, DeleteDialog, HeaderRow, LoadMore, Notice, OneTimeSecret, PageHeading, TD } from './parts'
+import { Alert, ConfirmDialog, DeleteDialog, HeaderRow, ListTable, LoadMore, Notice, OneTimeSecret, PageHeading, TD } from './parts'
 
 function makeWebhookSchema() {
   return z.object({
@@ -62,44 +62,38 @@ export function WebhooksPage() {
       {toggle.isError ? <Alert>{errorText(toggle.error)}</Alert> : null}
       {webhooks.data && rows.length === 0 ? <p className="text-sm text-slate-600">{t('admin.noWebhooks')}</p> : null}
       {rows.length > 0 ? (
-        <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-          <table className="w-full text-sm">
-            <caption className="sr-only">{t('admin.webhooks')}</caption>
-            <HeaderRow columns={[t('admin.url'), t('admin.events'), t('admin.status'), t('admin.actions')]} />
-            <tbody>
-              {rows.map((w) => (
-                <tr key={w.id} className="border-b border-slate-100 last:border-0">
-                  <td className={`${TD} break-all`}>
-                    {w.url}
-                    {w.description ? <span className="block text-xs text-slate-600">{w.description}</span> : null}
-                  </td>
-                  <td className={`${TD} font-mono`}>{w.events.join(', ')}</td>
-                  <td className={TD}>{w.active ? t('admin.active') : t('admin.inactive')}</td>
-                  <td className={`${TD} flex flex-wrap gap-1`}>
-                    <Button size="sm" variant="secondary" aria-pressed={w.id === shown} aria-label={t('admin.deliveriesOf', { name: w.url })} onClick={() => setShown(w.id)}>
-                      {t('admin.deliveries')}
-                    </Button>
-                    <Button
-                      size="sm"
-                      variant="secondary"
-                      disabled={toggle.isPending}
-                      aria-label={t(w.active ? 'admin.deactivateOne' : 'admin.reactivateOne', { name: w.url })}
-                      onClick={() => toggle.mutate(w)}
-                    >
-                      {t(w.active ? 'admin.deactivate' : 'admin.reactivate')}
-                    </Button>
-                    <Button size="sm" variant="secondary" aria-label={t('admin.rotateOne', { name: w.url })} onClick={() => setDialog({ kind: 'rotate', webhook: w })}>
-                      {t('admin.rotate')}
-                    </Button>
-                    <Button size="sm" variant="danger" aria-label={t('admin.deleteOne', { name: w.url })} onClick={() => setDialog({ kind: 'delete', webhook: w })}>
-                      {t('admin.delete')}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable caption={t('admin.webhooks')} columns={[t('admin.url'), t('admin.events'), t('admin.status'), t('admin.actions')]}>
+          {rows.map((w) => (
+            <tr key={w.id} className="border-b border-slate-100 last:border-0">
+              <td className={`${TD} break-all`}>
+                {w.url}
+                {w.description ? <span className="block text-xs text-slate-600">{w.description}</span> : null}
+              </td>
+              <td className={`${TD} font-mono`}>{w.events.join(', ')}</td>
+              <td className={TD}>{w.active ? t('admin.active') : t('admin.inactive')}</td>
+              <td className={`${TD} flex flex-wrap gap-1`}>
+                <Button size="sm" variant="secondary" aria-pressed={w.id === shown} aria-label={t('admin.deliveriesOf', { name: w.url })} onClick={() => setShown(w.id)}>
+                  {t('admin.deliveries')}
+                </Button>
+                <Button
+                  size="sm"
+                  variant="secondary"
+                  disabled={toggle.isPending}
+                  aria-label={t(w.active ? 'admin.deactivateOne' : 'admin.reactivateOne', { name: w.url })}
+                  onClick={() => toggle.mutate(w)}
+                >
+                  {t(w.active ? 'admin.deactivate' : 'admin.reactivate')}
+                </Button>
+                <Button size="sm" variant="secondary" aria-label={t('admin.rotateOne', { name: w.url })} onClick={() => setDialog({ kind: 'rotate', webhook: w })}>
+                  {t('admin.rotate')}
+                </Button>
+                <Button size="sm" variant="danger" aria-label={t('admin.deleteOne', { name: w.url })} onClick={() => setDialog({ kind: 'delete', webhook: w })}>
+                  {t('admin.delete')}
+                </Button>
+              </td>
+            </tr>
+          ))}
+        </ListTable>
       ) : null}
       <LoadMore hasMore={webhooks.hasNextPage} loading={webhooks.isFetchingNextPage} onClick={() => void webhooks.fetchNextPage()} />
       {logOf ? <Deliveries key={logOf.id} webhook={logOf} /> : null}

@@ -166,6 +166,20 @@ export function TextAreaField({ label, error, id, className, ...area }: TextArea
   )
 }
 
+/** A page's list: a scrollable card holding a table with a caption for screen readers, a
+ * header row of ``columns`` and ``children`` as its body rows. */
+export function ListTable({ caption, columns, children }: { caption: string; columns: readonly string[]; children: ReactNode }) {
+  return (
+    <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
+      <table className="w-full text-sm">
+        <caption className="sr-only">{caption}</caption>
+        <HeaderRow columns={columns} />
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  )
+}
+
 /** A list's header row: each column's name, as a table header. */
 export function HeaderRow({ columns }: { columns: readonly string[] }) {
   return (
