@@ -113,11 +113,12 @@ function SignedIn({ route }: { route: Route }) {
   if (me.isError) return <Splash>{t('common.error', { detail: me.error.message })}</Splash>
   return (
     <div className="flex h-full flex-col">
-      <header className="flex items-center gap-4 border-b border-slate-200 bg-slate-900 px-4 py-2 text-white">
+      <header className="flex items-center gap-2 border-b border-slate-200 bg-slate-900 px-3 py-2 text-white sm:gap-4 sm:px-4">
         <span className="font-semibold">{t('app.name')}</span>
         <ViewSwitch admin={admin} route={route} />
-        <span className="ml-auto text-sm text-slate-300">{t('desk.signedInAs', { name: me.data.name })}</span>
-        <div className="rounded bg-white">
+        {/* On a phone the name gives way to the views and the sign-out button. */}
+        <span className="ml-auto hidden truncate text-sm text-slate-300 sm:inline">{t('desk.signedInAs', { name: me.data.name })}</span>
+        <div className="ml-auto shrink-0 rounded bg-white sm:ml-0">
           <SignOutButton />
         </div>
       </header>

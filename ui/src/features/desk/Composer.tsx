@@ -187,8 +187,9 @@ export function Composer({ ref, disabled, note, onSend, conversationId }: Compos
       }}
     >
       {attachment ? <AttachmentChip attachment={attachment} uploading={files.uploading} onRemove={files.remove} /> : null}
-      <div className="flex items-end gap-2">
-        <div className="relative flex min-w-0 flex-1 flex-col">
+      {/* On a phone the box takes the whole width and its buttons go under it. */}
+      <div className="flex flex-wrap items-end gap-2">
+        <div className="relative flex min-w-0 flex-1 basis-full flex-col sm:basis-0">
           <label htmlFor="composer" className="sr-only">
             {t('desk.message')}
           </label>
@@ -237,11 +238,13 @@ export function Composer({ ref, disabled, note, onSend, conversationId }: Compos
           </div>
           {note ? <p className="mt-1 text-xs text-slate-600">{note}</p> : null}
         </div>
-        <EmojiPicker disabled={disabled} onPick={insertEmoji} onClosed={() => box.current?.focus()} />
-        <AttachmentButton disabled={disabled || files.uploading} onFiles={files.choose} />
-        <Button type="submit" disabled={!canSend}>
-          {t('desk.send')}
-        </Button>
+        <div className="ml-auto flex items-end gap-2">
+          <EmojiPicker disabled={disabled} onPick={insertEmoji} onClosed={() => box.current?.focus()} />
+          <AttachmentButton disabled={disabled || files.uploading} onFiles={files.choose} />
+          <Button type="submit" disabled={!canSend}>
+            {t('desk.send')}
+          </Button>
+        </div>
       </div>
       {dragging ? (
         <p aria-hidden="true" className="pointer-events-none absolute inset-0 flex items-center justify-center bg-emerald-50/90 text-sm font-medium text-emerald-800">
