@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import functools
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,9 +17,8 @@ from pytake.config import CONFIG_ENV, Settings, load_settings
 from pytake.errors import CommandError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
-    from pytake.store import Actor, AuditScope, Database
+    from pytake.store import AuditScope, Database
 
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -130,7 +130,12 @@ def run_on_database(url: str, work: Callable[[Database], Awaitable[T]], *, write
         async with Database(url, max_threads=2) as db:
             result = await work(db)
             if write and not scope.recorded:
-                await db.run(_record_command, running_command.get() or "unknown", scope.actor)
+                from pytake.store import record_audit
+
+                command = running_command.get() or "unknown"
+                await db.run(functools.partial(
+                    record_audit, action=f"cli.{command.replace(' ', '.')}", actor=scope.actor,
+                    target_type=None, target_id=None))
             return result
 
     return trio.run(run)
@@ -148,9 +153,3 @@ def begin_cli_audit() -> AuditScope:
         audit_scope.set(scope)
     return scope
 
-
-def _record_command(session: Session, command: str, actor: Actor) -> None:
-    from pytake.store import record_audit
-
-    record_audit(session, f"cli.{command.replace(' ', '.')}", actor,
-                 target_type=None, target_id=None)

@@ -19,6 +19,7 @@ one; it is sent back in the answer's ``X-Request-Id``.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -94,11 +95,6 @@ def _target(view_args: dict[str, Any] | None) -> tuple[str | None, str | None]:
     return kind, str(value)
 
 
-def _write(session: Any, action: str, actor: Actor, kind: str | None, target: str | None,
-           details: dict[str, Any]) -> None:
-    record_audit(session, action, actor, target_type=kind, target_id=target, details=details)
-
-
 def install_audit_trail(app: QuartTrio, db: Database) -> None:
     """Record the rows described in the module docstring for every request to ``app``."""
 
@@ -116,8 +112,9 @@ def install_audit_trail(app: QuartTrio, db: Database) -> None:
             return response
         kind, target = _target(request.view_args)
         action = read or str(request.endpoint)
-        await db.run(_write, action, scope.actor, kind, target,
-                     {"method": request.method, "status": response.status_code})
+        await db.run(functools.partial(
+            record_audit, action=action, actor=scope.actor, target_type=kind, target_id=target,
+            details={"method": request.method, "status": response.status_code}))
         return response
 
 
@@ -132,5 +129,5 @@ async def audit_command(db: Database, principal: Principal, frame: dict[str, Any
         ("team", ",".join(map(str, frame.get("teams") or [])) or None)
         if kind == "watch_teams" else (None, None))
     actor = Actor(principal.user_id, ip, str(principal.role), user_agent, None)
-    await db.run(_write, f"agent_socket.{kind}", actor, target_type,
-                 None if target is None else str(target), {})
+    await db.run(functools.partial(record_audit, action=f"agent_socket.{kind}", actor=actor,
+                                   target_type=target_type, target_id=target))
