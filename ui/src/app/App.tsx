@@ -4,10 +4,36 @@ import type { AdminPage } from '@/features/admin'
 import { Desk } from '@/features/desk'
 import { SetupPage, useSetupStatus } from '@/features/setup'
 import { t } from '@/lib/i18n'
-import { isAdminRoute, navigate, useRoute, type AdminRoute, type Route } from './router'
+import {
+  flowOf,
+  isAdminRoute,
+  isFlowsRoute,
+  navigate,
+  useRoute,
+  type AdminRoute,
+  type FlowsRoute,
+  type Route,
+} from './router'
 
 /** Loaded when an admin first opens it: agents never download the panel. */
 const AdminPanel = lazy(() => import('@/features/admin').then((m) => ({ default: m.AdminPanel })))
+/** The flow builder (React Flow and its layout engine) is the biggest part: its own chunk. */
+const FlowsPage = lazy(() => import('@/features/flows').then((m) => ({ default: m.FlowsPage })))
+/** The operations dashboard and its charts, for supervisors and admins. */
+const OpsDashboard = lazy(() => import('@/features/ops').then((m) => ({ default: m.OpsDashboard })))
+
+type Role = 'admin' | 'supervisor' | 'agent'
+
+/** Who may open a section: the server checks again, this only keeps menus honest. */
+function mayOpen(role: Role, route: Route): boolean {
+  if (isAdminRoute(route) || isFlowsRoute(route)) return role === 'admin'
+  if (route === '/ops') return role !== 'agent'
+  return true
+}
+
+function flowRoute(flow: string | null): FlowsRoute {
+  return flow === null ? '/flows' : `/flows/${encodeURIComponent(flow)}`
+}
 
 function Splash({ children }: { children?: ReactNode }) {
   return <p className="m-auto p-8 text-sm text-slate-500">{children ?? t('common.loading')}</p>
@@ -70,18 +96,28 @@ function pageOf(route: AdminRoute): AdminPage {
   return route.slice('/admin/'.length) as AdminPage
 }
 
-/** The header's switch between the desk and, for admins only, the admin panel. */
-function ViewSwitch({ admin, route }: { admin: boolean; route: Route }) {
-  if (!admin) return null
+const SECTIONS = [
+  ['/', 'admin.viewDesk'],
+  ['/flows', 'admin.viewFlows'],
+  ['/ops', 'admin.viewOps'],
+  ['/admin/users', 'admin.viewAdmin'],
+] as const
+
+function sectionOf(route: Route): Route {
+  if (isAdminRoute(route)) return '/admin/users'
+  if (isFlowsRoute(route)) return '/flows'
+  return route
+}
+
+/** The header's switch between the desk and the sections the user's role may open. */
+function ViewSwitch({ role, route }: { role: Role; route: Route }) {
+  const shown = SECTIONS.filter(([to]) => mayOpen(role, to))
+  if (shown.length < 2) return null
+  const section = sectionOf(route)
   return (
-    <nav aria-label={t('admin.views')} className="flex gap-1 text-sm">
-      {(
-        [
-          ['/', 'admin.viewDesk'],
-          ['/admin/users', 'admin.viewAdmin'],
-        ] as const
-      ).map(([to, label]) => {
-        const current = to === '/' ? !isAdminRoute(route) : isAdminRoute(route)
+    <nav aria-label={t('admin.views')} className="flex min-w-0 gap-1 overflow-x-auto text-sm">
+      {shown.map(([to, label]) => {
+        const current = to === section
         return (
           <a
             key={to}
@@ -92,7 +128,7 @@ function ViewSwitch({ admin, route }: { admin: boolean; route: Route }) {
               e.preventDefault()
               navigate(to)
             }}
-            className={`rounded px-3 py-1 font-medium focus-visible:outline-2 focus-visible:outline-white ${
+            className={`rounded px-3 py-1 font-medium whitespace-nowrap focus-visible:outline-2 focus-visible:outline-white ${
               current ? 'bg-white text-slate-900' : 'text-slate-200 hover:bg-slate-700'
             }`}
           >
@@ -106,29 +142,40 @@ function ViewSwitch({ admin, route }: { admin: boolean; route: Route }) {
 
 function SignedIn({ route }: { route: Route }) {
   const me = useMe()
-  const admin = me.data?.role === 'admin'
-  // The admin pages are for admins: anyone else who lands there goes to the desk.
-  useRedirect(route, me.data && !admin && isAdminRoute(route) ? '/' : null)
+  const role: Role = me.data?.role ?? 'agent'
+  // A section the role may not open sends the user to the desk.
+  useRedirect(route, me.data && !mayOpen(role, route) ? '/' : null)
   if (me.isPending) return <Splash />
   if (me.isError) return <Splash>{t('common.error', { detail: me.error.message })}</Splash>
   return (
     <div className="flex h-full flex-col">
       <header className="flex items-center gap-2 border-b border-slate-200 bg-slate-900 px-3 py-2 text-white sm:gap-4 sm:px-4">
         <span className="font-semibold">{t('app.name')}</span>
-        <ViewSwitch admin={admin} route={route} />
+        <ViewSwitch role={role} route={route} />
         {/* On a phone the name gives way to the views and the sign-out button. */}
         <span className="ml-auto hidden truncate text-sm text-slate-300 sm:inline">{t('desk.signedInAs', { name: me.data.name })}</span>
         <div className="ml-auto shrink-0 rounded bg-white sm:ml-0">
           <SignOutButton />
         </div>
       </header>
-      {admin && isAdminRoute(route) ? (
-        <Suspense fallback={<Splash />}>
-          <AdminPanel page={pageOf(route)} onPage={(page) => navigate(adminPages[page])} userId={me.data.id} />
-        </Suspense>
-      ) : (
-        <Desk key={me.data.id} userId={me.data.id} role={me.data.role} />
-      )}
+      <Section route={route} role={role} userId={me.data.id} />
     </div>
+  )
+}
+
+function Section({ route, role, userId }: { route: Route; role: Role; userId: number }) {
+  if (!mayOpen(role, route) || !(isAdminRoute(route) || isFlowsRoute(route) || route === '/ops')) {
+    return <Desk key={userId} userId={userId} role={role} />
+  }
+  return (
+    <Suspense fallback={<Splash />}>
+      {isAdminRoute(route) ? (
+        <AdminPanel page={pageOf(route)} onPage={(page) => navigate(adminPages[page])} userId={userId} />
+      ) : isFlowsRoute(route) ? (
+        <FlowsPage flow={flowOf(route)} onOpen={(flow) => navigate(flowRoute(flow))} />
+      ) : (
+        <OpsDashboard admin={role === 'admin'} />
+      )}
+    </Suspense>
   )
 }

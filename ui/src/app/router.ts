@@ -1,7 +1,10 @@
 import { useSyncExternalStore } from 'react'
 
 /** A tiny history router: the server answers index.html for every path (history fallback). */
-export type Route = '/' | '/login' | '/setup' | AdminRoute
+export type Route = '/' | '/login' | '/setup' | AdminRoute | FlowsRoute | '/ops'
+
+/** The flow builder: the list of flows, or one flow by its id (admins only). */
+export type FlowsRoute = '/flows' | `/flows/${string}`
 
 /** The admin panel's pages (admins only: App sends anyone else to the desk). */
 export type AdminRoute =
@@ -25,16 +28,29 @@ const adminRoutes: readonly AdminRoute[] = [
   '/admin/customers',
 ]
 
-const routes: readonly Route[] = ['/', '/login', '/setup', ...adminRoutes]
+const routes: readonly Route[] = ['/', '/login', '/setup', '/flows', '/ops', ...adminRoutes]
 
 export function isAdminRoute(route: Route): route is AdminRoute {
   return (adminRoutes as readonly string[]).includes(route)
 }
 
+export function isFlowsRoute(route: Route): route is FlowsRoute {
+  return route === '/flows' || route.startsWith('/flows/')
+}
+
+/** The flow a builder route names, or null for the list of flows. */
+export function flowOf(route: FlowsRoute): string | null {
+  return route === '/flows' ? null : decodeURIComponent(route.slice('/flows/'.length))
+}
+
+/** A flow id is letters, digits, _ and - (docs/flows.md), so it needs no escaping. */
+const FLOW_PATH = /^\/flows\/[A-Za-z0-9_-]{1,64}$/
+
 function current(): Route {
   const path = window.location.pathname.replace(/\/+$/, '') || '/'
   // "/admin" alone opens the panel's first page.
   if (path === '/admin') return '/admin/users'
+  if (FLOW_PATH.test(path)) return path as FlowsRoute
   return (routes as readonly string[]).includes(path) ? (path as Route) : '/'
 }
 

@@ -1,5 +1,10 @@
+import { flowsEn, flowsPtBR } from './flows-messages'
+import { opsEn, opsPtBR } from './ops-messages'
+
 /** UI strings. English is the reference: every key must exist there; pt-BR mirrors it. */
 export const en = {
+  ...flowsEn,
+  ...opsEn,
   'app.name': 'PyTake',
   'common.loading': 'Loading…',
   'common.close': 'Close',
@@ -287,6 +292,8 @@ export const en = {
   'admin.views': 'Sections',
   'admin.viewDesk': 'Desk',
   'admin.viewAdmin': 'Admin',
+  'admin.viewFlows': 'Flows',
+  'admin.viewOps': 'Operations',
   'admin.title': 'Administration',
   'admin.users': 'Users',
   'admin.teams': 'Teams',
@@ -515,6 +522,8 @@ export const en = {
 export type MessageKey = keyof typeof en
 
 export const ptBR: Record<MessageKey, string> = {
+  ...flowsPtBR,
+  ...opsPtBR,
   'app.name': 'PyTake',
   'common.loading': 'Carregando…',
   'common.close': 'Fechar',
@@ -802,6 +811,8 @@ export const ptBR: Record<MessageKey, string> = {
   'admin.views': 'Seções',
   'admin.viewDesk': 'Atendimento',
   'admin.viewAdmin': 'Administração',
+  'admin.viewFlows': 'Fluxos',
+  'admin.viewOps': 'Operações',
   'admin.title': 'Administração',
   'admin.users': 'Usuários',
   'admin.teams': 'Equipes',
