@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from pytake.config import load_settings
 from pytake.engine import Engine
 from pytake.flowrun import BadSimulation, parse_messages, parse_stubs, publish
+from pytake.flows import flow_schema
 from pytake.store import (
     AuditLog,
     Conversation,
@@ -241,6 +242,62 @@ async def test_drafts_publish_and_rollback(api: Api) -> None:
     assert await api.engine.db.run(audit) == [
         "flow.save_draft", "flow.save_draft", "flow.publish", "flow.save_draft",
         "flow.publish", "flow.rollback", "flow.publish"]
+
+
+async def test_publishing_a_share_splits_traffic_until_a_version_is_published(
+        api: Api) -> None:
+    admin = await api.user("admin")
+    triage, _ = flows_pair()
+    name = triage["id"]
+    await api.post("/api/v1/flows", admin, triage)
+    # Nothing published yet: a share has nothing to split with.
+    response = await api.post(f"/api/v1/flows/{name}/publish", admin, {"share": 0.3})
+    assert response.status_code == 409, response.text
+    assert "publish a version first" in response.json()["error"]
+    assert (await api.post(f"/api/v1/flows/{name}/publish", admin)).status_code == 200
+
+    second = copy.deepcopy(triage)
+    second["nodes"][0]["text"] = "Olá! Versão 2."
+    await api.client.put(f"/api/v1/flows/{name}/draft", headers=admin, json=second)
+    for share, field in ((1.5, "share"), (0, "share"), (True, "share"), ("0.2", "share"),
+                         (None, "colour")):
+        body = {"share": share} if share is not None else {"colour": "red"}
+        response = await api.post(f"/api/v1/flows/{name}/publish", admin, body)
+        assert response.status_code == 400, (share, response.text)
+        assert field in response.json()["error"]
+    response = await api.post(f"/api/v1/flows/{name}/publish", admin, {"share": 0.3})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"name": name, "version": 2, "status": "candidate",
+                               "share": 0.3, "archived": None}
+    detail = (await api.get(f"/api/v1/flows/{name}", admin)).json()
+    assert (detail["candidate_version"], detail["candidate_share"]) == (2, 0.3)
+    keys = [f"conversation-{n}" for n in range(400)]
+    chosen = [await api.engine.flows.start_version(name, key) for key in keys]
+    assert 0.2 < chosen.count(2) / len(keys) < 0.4
+    assert set(chosen) == {2, None}
+
+    # A broken draft cannot take a share, and the split stays as it was.
+    await api.post("/api/v1/flows", admin, broken(name))
+    response = await api.post(f"/api/v1/flows/{name}/publish", admin, {"share": 0.5})
+    assert response.status_code == 422 and response.json()["code"] == "invalid_flow"
+    detail = (await api.get(f"/api/v1/flows/{name}", admin)).json()
+    assert (detail["candidate_version"], detail["candidate_share"]) == (2, 0.3)
+
+    # Publishing the candidate ends the split.
+    response = await api.post(f"/api/v1/flows/{name}/publish", admin, {"version": 2})
+    assert response.json()["status"] == "published"
+    detail = (await api.get(f"/api/v1/flows/{name}", admin)).json()
+    assert detail["candidate_version"] is None
+
+
+async def test_the_flow_schema_is_served_to_those_who_read_flows(api: Api) -> None:
+    response = await api.get("/api/v1/flow-schema", await api.user("supervisor"))
+    assert response.status_code == 200, response.text
+    schema = response.json()
+    assert schema == flow_schema()
+    assert "send_buttons" in response.text and "handoff" in response.text
+    assert (await api.get("/api/v1/flow-schema", await api.user("agent"))).status_code == 403
+    assert (await api.client.get("/api/v1/flow-schema")).status_code == 401
 
 
 async def test_draft_body_checks(api: Api) -> None:

@@ -26,6 +26,7 @@ from ._versions import (
     publish_version,
     rollback,
     save_draft,
+    share_version,
     version_document,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "rollback",
     "save_draft",
     "set_candidate",
+    "share_version",
     "simulate",
     "store_draft",
     "version_document",

@@ -265,6 +265,47 @@ def publish_version(session: Session, name: str, version: int | None, check: Che
             "archived": archived}
 
 
+def share_version(session: Session, name: str, version: int | None, share: float,
+                  check: Check, *, user_id: int | None = None,
+                  ip: str | None = None) -> dict[str, Any]:
+    """Let ``version`` of flow ``name`` (None: its latest draft) take ``share`` (between 0
+    and 1, both excluded) of the conversations that start the flow, beside the published
+    version, if ``check`` finds no problem (else `InvalidFlow`).
+
+    ``{"name", "version", "status": "candidate", "share", "archived": None}``."""
+    if not 0.0 < share < 1.0:
+        raise FlowConflict(f"share must be between 0 and 1 (both excluded), got {share}")
+    record = _record(session, name, lock=True)
+    versions = versions_of(session, record.id)
+    if not any(v.status == PUBLISHED for v in versions):
+        raise FlowConflict(f"flow {name!r} has no published version to share traffic with; "
+                           "publish a version first")
+    if version is None:
+        drafts = [v for v in versions if v.status == DRAFT]
+        if not drafts:
+            raise FlowConflict(f"flow {name!r} has no draft to share traffic with")
+        target = drafts[-1]
+    else:
+        found = [v for v in versions if v.version == version]
+        if not found:
+            raise FlowNotFound(f"flow {name!r} has no version {version}")
+        target = found[0]
+        if target.status == PUBLISHED:
+            raise FlowConflict(f"version {version} of flow {name!r} is the published one")
+    problems = [*check({**target.graph, "version": target.version}),
+                *unknown_teams(session, target.graph)]
+    if problems:
+        raise InvalidFlow(problems)
+    record.candidate_version = target.version
+    record.candidate_share = share
+    record.updated_at = utcnow()
+    write_changes(session)
+    add_audit(session, user_id, "flow.share", name,
+              {"version": target.version, "share": share}, ip)
+    return {"name": name, "version": target.version, "status": "candidate", "share": share,
+            "archived": None}
+
+
 def rollback(session: Session, name: str, check: Check, *, user_id: int | None = None,
              ip: str | None = None) -> dict[str, Any]:
     """Publish again the newest archived version older than the published one (one that

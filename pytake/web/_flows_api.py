@@ -8,7 +8,8 @@ Routes (bodies and answers are JSON; ``docs/rest-api.md`` has the shapes):
 - ``POST /api/v1/flows``                              admin: a document → a new draft (201)
 - ``PUT  /api/v1/flows/<name>/draft``                 admin: replace the latest draft
 - ``POST /api/v1/flows/validate``                     admin, supervisor
-- ``POST /api/v1/flows/<name>/publish``               admin; ``{"version"}`` optional
+- ``GET  /api/v1/flow-schema``                        admin, supervisor (the JSON Schema)
+- ``POST /api/v1/flows/<name>/publish``               admin; ``{"version", "share"}`` optional
 - ``POST /api/v1/flows/<name>/rollback``              admin
 - ``POST /api/v1/flows/simulate``                     admin, supervisor (``live_modules``: admin)
 - ``GET  /api/v1/flows/<name>/metrics``               admin, supervisor
@@ -48,10 +49,11 @@ from pytake.flowrun import (
     publish_version,
     rollback,
     save_draft,
+    share_version,
     simulate,
     version_document,
 )
-from pytake.flows import ID_PATTERN, Flow, InvalidFlow, Problem, load_flow, validate
+from pytake.flows import ID_PATTERN, Flow, InvalidFlow, Problem, flow_schema, load_flow, validate
 from pytake.identity import Forbidden
 from pytake.store import Database, UserRole
 from pytake.web import _schemas as schemas
@@ -138,6 +140,14 @@ def create_flows_blueprint(
         return current_principal().user_id, client_address()
 
     # --- reading -----------------------------------------------------------------------------
+
+    # Not under /api/v1/flows/: "schema" is a valid flow id there.
+    @bp.get("/api/v1/flow-schema")
+    @documented(response=schemas.OBJECT)
+    @requires(Permission.FLOWS_READ)
+    async def get_schema() -> Response:
+        """The flow format's JSON Schema, which editors and the flow builder's forms use."""
+        return jsonify(flow_schema())
 
     @bp.get("/api/v1/flows")
     @documented(query=PAGE_QUERY, response=schemas.FLOWS)
@@ -232,8 +242,8 @@ def create_flows_blueprint(
             return _invalid(exc.problems, f"flow {name!r}")
         except sa_exc.IntegrityError:
             return _refuse(409, "conflict", "the flow changed at the same time; try again")
-        log.info("flow %s: version %s published (%s archived) by user %s", name,
-                 result["version"], result["archived"], user_id)
+        log.info("flow %s: version %s %s (%s archived) by user %s", name, result["version"],
+                 result["status"], result["archived"], user_id)
         return jsonify(result)
 
     @bp.post("/api/v1/flows/<name>/publish")
@@ -242,9 +252,19 @@ def create_flows_blueprint(
     @requires(Permission.FLOWS_WRITE)
     async def publish(name: str) -> Response:
         """Validate and publish a version (default: the latest draft); 422 with every
-        problem when it is not valid."""
+        problem when it is not valid.  With ``share`` (between 0 and 1) the version goes
+        live beside the published one for that share of the conversations that start it."""
         body = await read_json_object(MAX_BODY) if await request.get_data() else {}
-        return await switch(publish_version, name, _version_arg(body))
+        unknown = set(body) - {"version", "share"}
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        share = body.get("share")
+        if share is None:
+            return await switch(publish_version, name, _version_arg(body))
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+            raise BadRequest(f"share must be a number between 0 and 1 (both excluded), "
+                             f"got {share!r}")
+        return await switch(share_version, name, _version_arg(body), float(share))
 
     @bp.post("/api/v1/flows/<name>/rollback")
     @documented(response=schemas.PUBLISHED, path={"name": schemas.FLOW_NAME})

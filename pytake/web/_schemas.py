@@ -214,7 +214,8 @@ PROBLEMS: Final = {"type": "array", "items": obj({"path": STRING, "message": STR
                                                   "code": STRING})}
 VALIDATION: Final = obj({"valid": BOOL, "problems": PROBLEMS})
 DRAFT: Final = obj({"valid": BOOL, "problems": PROBLEMS})
-PUBLISH: Final = body({"version": {"type": "integer", "minimum": 1}})
+PUBLISH: Final = body({"version": {"type": "integer", "minimum": 1},
+                       "share": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}})
 PUBLISHED: Final = obj({"version": INT})
 SIMULATION: Final = body({
     "document": FLOW_DOCUMENT, "flow": STRING, "version": {"type": "integer", "minimum": 1},

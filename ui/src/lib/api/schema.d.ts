@@ -824,6 +824,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/flow-schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The flow format's JSON Schema, which editors and the flow builder's forms use.
+         * @description Needs `flows:read`: admin, supervisor.
+         */
+        get: operations["flows_api_get_schema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/flows": {
         parameters: {
             query?: never;
@@ -958,7 +978,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Validate and publish a version (default: the latest draft); 422 with every problem when it is not valid.
+         * Validate and publish a version (default: the latest draft); 422 with every problem when it is not valid. With ``share`` (between 0 and 1) the version goes live beside the published one for that share of the conversations that start it.
          * @description Needs `flows:write`: admin.
          */
         post: operations["flows_api_publish"];
@@ -6053,6 +6073,62 @@ export interface operations {
             };
         };
     };
+    flows_api_get_schema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     flows_api_get_flows: {
         parameters: {
             query?: {
@@ -6783,6 +6859,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    share?: number;
                     version?: number;
                 };
             };
