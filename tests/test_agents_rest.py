@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import trio
+
 from pytake.store import UserRole
 
 from .agent_support import PASSWORD, AgentClient, Desk, running_desk, seed_team
@@ -143,3 +145,23 @@ async def test_commands_over_rest_with_roles_and_specific_errors(
         assert "labels" in events and "reassign" in events and "transfer_to_team" in events
         # A private note never reaches the customer.
         assert not any("cliente VIP" in str(s.body) for s in desk.standin.sent)
+
+
+async def test_marking_read_sends_a_receipt_that_is_no_message_of_the_conversation(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with running_desk(pg_url, tmp_path, agents=1) as desk:
+        (email,) = desk.agents
+        headers = {"Authorization": f"Bearer {await desk.token(email)}"}
+        async with desk.connect(email) as agent:
+            await agent.event("presence", status="online")
+            conversation_id = await _assigned(desk, agent, "olá, li?")
+            url = f"/api/v1/conversations/{conversation_id}"
+            read = await desk.edge.client.post(f"{url}/read", headers=headers)
+            assert read.status_code == 200, read.text
+            with trio.fail_after(10):
+                while not any(s.is_read_receipt for s in desk.standin.sent):
+                    await trio.sleep(0.05)
+            listed = await desk.edge.client.get(f"{url}/messages", headers=headers)
+            assert listed.status_code == 200, listed.text
+            assert [m["type"] for m in listed.json()["messages"]] == ["text"]

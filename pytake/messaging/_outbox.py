@@ -171,6 +171,12 @@ class OutboundRequest:
     def message_type(self) -> str:
         return "read" if _is_read_receipt(self.body) else str(self.body.get("type") or "")
 
+    @property
+    def is_message(self) -> bool:
+        """Whether it stores a ``messages`` row: a read receipt (or typing indicator) is no
+        message of the conversation, even when its caller names the conversation."""
+        return self.conversation_id is not None and not _is_read_receipt(self.body)
+
 
 @attrs.frozen
 class Enqueued:
@@ -210,9 +216,9 @@ def _insert(session: Session, params: Sequence[OutboundRequest]) -> list[Enqueue
     where `_claims` allows."""
     if not params:
         return []
-    with_message = [r for r in params if r.conversation_id is not None]
+    with_message = [r for r in params if r.is_message]
     ids = iter(repo.insert_messages(session, with_message))
-    message_ids = [next(ids) if r.conversation_id is not None else None for r in params]
+    message_ids = [next(ids) if r.is_message else None for r in params]
     wanted = sorted({r.to for r in params if r.claim})
     claims = _claims(params, repo.busy_recipients(session, wanted) if wanted else set())
     wall = utcnow()
