@@ -6,12 +6,14 @@ import { SetupPage, useSetupStatus } from '@/features/setup'
 import { t } from '@/lib/i18n'
 import {
   flowOf,
+  flowRoute,
   isAdminRoute,
   isFlowsRoute,
+  mayOpen,
   navigate,
   useRoute,
   type AdminRoute,
-  type FlowsRoute,
+  type Role,
   type Route,
 } from './router'
 
@@ -22,18 +24,6 @@ const FlowsPage = lazy(() => import('@/features/flows').then((m) => ({ default: 
 /** The operations dashboard and its charts, for supervisors and admins. */
 const OpsDashboard = lazy(() => import('@/features/ops').then((m) => ({ default: m.OpsDashboard })))
 
-type Role = 'admin' | 'supervisor' | 'agent'
-
-/** Who may open a section: the server checks again, this only keeps menus honest. */
-function mayOpen(role: Role, route: Route): boolean {
-  if (isAdminRoute(route) || isFlowsRoute(route)) return role === 'admin'
-  if (route === '/ops') return role !== 'agent'
-  return true
-}
-
-function flowRoute(flow: string | null): FlowsRoute {
-  return flow === null ? '/flows' : `/flows/${encodeURIComponent(flow)}`
-}
 
 function Splash({ children }: { children?: ReactNode }) {
   return <p className="m-auto p-8 text-sm text-slate-500">{children ?? t('common.loading')}</p>

@@ -43,15 +43,33 @@ export function flowOf(route: FlowsRoute): string | null {
   return route === '/flows' ? null : decodeURIComponent(route.slice('/flows/'.length))
 }
 
+export function flowRoute(flow: string | null): FlowsRoute {
+  return flow === null ? '/flows' : `/flows/${encodeURIComponent(flow)}`
+}
+
+export type Role = 'admin' | 'supervisor' | 'agent'
+
+/** Who may open a section: the server checks every request again; this keeps menus honest. */
+export function mayOpen(role: Role, route: Route): boolean {
+  if (isAdminRoute(route) || isFlowsRoute(route)) return role === 'admin'
+  if (route === '/ops') return role !== 'agent'
+  return true
+}
+
 /** A flow id is letters, digits, _ and - (docs/flows.md), so it needs no escaping. */
 const FLOW_PATH = /^\/flows\/[A-Za-z0-9_-]{1,64}$/
 
-function current(): Route {
-  const path = window.location.pathname.replace(/\/+$/, '') || '/'
+/** The route of an address's path; anything unknown is the desk. */
+export function routeOf(pathname: string): Route {
+  const path = pathname.replace(/\/+$/, '') || '/'
   // "/admin" alone opens the panel's first page.
   if (path === '/admin') return '/admin/users'
   if (FLOW_PATH.test(path)) return path as FlowsRoute
   return (routes as readonly string[]).includes(path) ? (path as Route) : '/'
+}
+
+function current(): Route {
+  return routeOf(window.location.pathname)
 }
 
 const listeners = new Set<() => void>()
