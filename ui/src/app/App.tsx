@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, type ReactNode } from 'react'
 import { LoginPage, SignOutButton, signIn, useAuthStore, useMe, useSessionKeeper } from '@/features/auth'
 import type { AdminPage } from '@/features/admin'
 import { Desk } from '@/features/desk'
+import { SetPasswordPage } from '@/features/setpassword'
 import { SetupPage, useSetupStatus } from '@/features/setup'
 import { t } from '@/lib/i18n'
 import {
@@ -43,10 +44,24 @@ export function App() {
   useSessionKeeper()
 
   let target: Route | null = null
-  if (setup.data?.needed) target = '/setup'
+  // An invitation's link works whether someone is signed in on this browser or not.
+  if (route === '/set-password') target = null
+  else if (setup.data?.needed) target = '/setup'
   else if (setup.data && !signedIn) target = '/login'
   else if (setup.data && signedIn && (route === '/login' || route === '/setup')) target = '/'
   useRedirect(route, target)
+
+  if (route === '/set-password') {
+    return (
+      <SetPasswordPage
+        onSignedIn={(pair) => {
+          signIn(pair)
+          navigate('/', { replace: true })
+        }}
+        onSignIn={() => navigate('/login', { replace: true })}
+      />
+    )
+  }
 
   if (setup.isPending) return <Splash />
   if (setup.isError && !signedIn) {
@@ -80,6 +95,7 @@ const adminPages: Record<AdminPage, AdminRoute> = {
   settings: '/admin/settings',
   audit: '/admin/audit',
   customers: '/admin/customers',
+  modules: '/admin/modules',
 }
 
 function pageOf(route: AdminRoute): AdminPage {

@@ -1,7 +1,7 @@
 import { useSyncExternalStore } from 'react'
 
 /** A tiny history router: the server answers index.html for every path (history fallback). */
-export type Route = '/' | '/login' | '/setup' | AdminRoute | FlowsRoute | '/ops'
+export type Route = '/' | '/login' | '/setup' | '/set-password' | AdminRoute | FlowsRoute | '/ops'
 
 /** The flow builder: the list of flows, or one flow by its id (admins only). */
 export type FlowsRoute = '/flows' | `/flows/${string}`
@@ -16,6 +16,7 @@ export type AdminRoute =
   | '/admin/settings'
   | '/admin/audit'
   | '/admin/customers'
+  | '/admin/modules'
 
 const adminRoutes: readonly AdminRoute[] = [
   '/admin/users',
@@ -26,9 +27,10 @@ const adminRoutes: readonly AdminRoute[] = [
   '/admin/settings',
   '/admin/audit',
   '/admin/customers',
+  '/admin/modules',
 ]
 
-const routes: readonly Route[] = ['/', '/login', '/setup', '/flows', '/ops', ...adminRoutes]
+const routes: readonly Route[] = ['/', '/login', '/setup', '/set-password', '/flows', '/ops', ...adminRoutes]
 
 export function isAdminRoute(route: Route): route is AdminRoute {
   return (adminRoutes as readonly string[]).includes(route)

@@ -3,6 +3,7 @@ import { t, type MessageKey } from '@/lib/i18n'
 import { AuditPage } from './AuditPage'
 import { CannedPage } from './CannedPage'
 import { CustomersPage } from './CustomersPage'
+import { ModulesPage } from './ModulesPage'
 import { NumbersPage } from './NumbersPage'
 import { SettingsPage } from './SettingsPage'
 import { TeamsPage } from './TeamsPage'
@@ -10,13 +11,14 @@ import { UsersPage } from './UsersPage'
 import { WebhooksPage } from './WebhooksPage'
 
 /** The admin panel's pages; the app maps each to its address (`/admin/<page>`). */
-export type AdminPage = 'users' | 'teams' | 'canned' | 'numbers' | 'webhooks' | 'settings' | 'audit' | 'customers'
+export type AdminPage = 'users' | 'teams' | 'canned' | 'numbers' | 'modules' | 'webhooks' | 'settings' | 'audit' | 'customers'
 
 const PAGES: [AdminPage, MessageKey][] = [
   ['users', 'admin.users'],
   ['teams', 'admin.teams'],
   ['canned', 'admin.canned'],
   ['numbers', 'admin.numbers'],
+  ['modules', 'admin.modules'],
   ['webhooks', 'admin.webhooks'],
   ['settings', 'admin.settings'],
   ['audit', 'admin.audit'],
@@ -31,7 +33,7 @@ interface AdminPanelProps {
   userId: number
 }
 
-/** What admins manage: users, teams, canned responses, business numbers, outbound webhooks,
+/** What admins manage: users, teams, canned responses, business numbers, modules, outbound webhooks,
  * live settings, the audit log and customers' data requests. */
 export function AdminPanel({ page, onPage, userId }: AdminPanelProps) {
   const title = PAGES.find(([p]) => p === page)?.[1] ?? 'admin.users'
@@ -70,6 +72,7 @@ export function AdminPanel({ page, onPage, userId }: AdminPanelProps) {
         {page === 'teams' ? <TeamsPage /> : null}
         {page === 'canned' ? <CannedPage /> : null}
         {page === 'numbers' ? <NumbersPage /> : null}
+        {page === 'modules' ? <ModulesPage /> : null}
         {page === 'webhooks' ? <WebhooksPage /> : null}
         {page === 'settings' ? <SettingsPage /> : null}
         {page === 'audit' ? <AuditPage /> : null}

@@ -9,7 +9,7 @@ import { formatDate, t } from '@/lib/i18n'
 import { errorText, keys, type AuditPage as Page } from './api'
 import { auditExportUrl, auditQuery, NO_FILTERS, type AuditFilters } from './audit-query'
 import { download } from './download'
-import { Alert, LoadMore, SelectField, TD, TH } from './parts'
+import { Alert, ListTable, LoadMore, SelectField, TD } from './parts'
 import { useUsers } from './UsersPage'
 
 const PAGE_SIZE = 50
@@ -109,42 +109,34 @@ export function AuditPage() {
       </form>
       <Alert>{exportError}</Alert>
       {entries.isError ? <Alert>{errorText(entries.error)}</Alert> : null}
-      <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-        <table className="w-full text-sm">
-          <caption className="sr-only">{t('admin.audit')}</caption>
-          <thead>
-            <tr className="border-b border-slate-200">
-              <th scope="col" className={TH}>{t('admin.when')}</th>
-              <th scope="col" className={TH}>{t('admin.who')}</th>
-              <th scope="col" className={TH}>{t('admin.action')}</th>
-              <th scope="col" className={TH}>{t('admin.target')}</th>
-              <th scope="col" className={TH}>{t('admin.ip')}</th>
-              <th scope="col" className={TH}>{t('admin.details')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((e) => (
-              <tr key={e.seq} className="border-b border-slate-100 last:border-0">
-                <td className={`${TD} whitespace-nowrap`}>
-                  <time dateTime={e.at}>{formatDate(new Date(e.at))}</time>
-                </td>
-                <td className={TD}>
-                  {e.user_id === null ? t('admin.system') : (names.get(e.user_id) ?? `#${String(e.user_id)}`)}
-                  {e.role ? <span className="block text-xs text-slate-600">{e.role}</span> : null}
-                </td>
-                <td className={`${TD} font-mono text-xs`}>{e.action}</td>
-                <td className={TD}>{e.target_type ? `${e.target_type}${e.target_id ? ` #${e.target_id}` : ''}` : '—'}</td>
-                <td className={TD}>{e.ip ?? '—'}</td>
-                <td className={`${TD} max-w-xs truncate font-mono text-xs`} title={JSON.stringify(e.details)}>
-                  {Object.keys(e.details).length ? JSON.stringify(e.details) : ''}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {entries.isPending ? <p className="p-2 text-sm text-slate-600">{t('common.loading')}</p> : null}
-        {entries.data && rows.length === 0 ? <p className="p-2 text-sm text-slate-600">{t('admin.noEntries')}</p> : null}
-      </div>
+      <ListTable
+        caption={t('admin.audit')}
+        columns={[t('admin.when'), t('admin.who'), t('admin.action'), t('admin.target'), t('admin.ip'), t('admin.details')]}
+        footer={
+          <>
+            {entries.isPending ? <p className="p-2 text-sm text-slate-600">{t('common.loading')}</p> : null}
+            {entries.data && rows.length === 0 ? <p className="p-2 text-sm text-slate-600">{t('admin.noEntries')}</p> : null}
+          </>
+        }
+      >
+        {rows.map((e) => (
+          <tr key={e.seq} className="border-b border-slate-100 last:border-0">
+            <td className={`${TD} whitespace-nowrap`}>
+              <time dateTime={e.at}>{formatDate(new Date(e.at))}</time>
+            </td>
+            <td className={TD}>
+              {e.user_id === null ? t('admin.system') : (names.get(e.user_id) ?? `#${String(e.user_id)}`)}
+              {e.role ? <span className="block text-xs text-slate-600">{e.role}</span> : null}
+            </td>
+            <td className={`${TD} font-mono text-xs`}>{e.action}</td>
+            <td className={TD}>{e.target_type ? `${e.target_type}${e.target_id ? ` #${e.target_id}` : ''}` : '—'}</td>
+            <td className={TD}>{e.ip ?? '—'}</td>
+            <td className={`${TD} max-w-xs truncate font-mono text-xs`} title={JSON.stringify(e.details)}>
+              {Object.keys(e.details).length ? JSON.stringify(e.details) : ''}
+            </td>
+          </tr>
+        ))}
+      </ListTable>
       <LoadMore hasMore={entries.hasNextPage} loading={entries.isFetchingNextPage} onClick={() => void entries.fetchNextPage()} />
     </section>
   )

@@ -8,7 +8,7 @@ import { apiFetch } from '@/lib/api'
 import { formatDate, t, type MessageKey } from '@/lib/i18n'
 import { errorText, keys, type CustomerMatch, type CustomersPage as Page, type DataRequest, type DataRequestDone, type DataRequestsPage } from './api'
 import { download } from './download'
-import { Alert, ConfirmDialog, FIELD, LoadMore, Notice, TD, TH } from './parts'
+import { Alert, ConfirmDialog, FIELD, ListTable, LoadMore, Notice, TD } from './parts'
 import { reportRows } from './report'
 
 const kindKey = (kind: string) => `admin.kind.${kind}` as MessageKey
@@ -278,45 +278,36 @@ function DataRequests() {
         {t('admin.dataRequests')}
       </h2>
       {requests.isError ? <Alert>{errorText(requests.error)}</Alert> : null}
-      <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-        <table className="w-full text-sm">
-          <caption className="sr-only">{t('admin.dataRequests')}</caption>
-          <thead>
-            <tr className="border-b border-slate-200">
-              <th scope="col" className={TH}>{t('admin.requestId')}</th>
-              <th scope="col" className={TH}>{t('admin.kind')}</th>
-              <th scope="col" className={TH}>{t('admin.customerId')}</th>
-              <th scope="col" className={TH}>{t('admin.state')}</th>
-              <th scope="col" className={TH}>{t('admin.started')}</th>
-              <th scope="col" className={TH}>{t('admin.finished')}</th>
-              <th scope="col" className={TH}>{t('admin.proofReport')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.id} className="border-b border-slate-100 last:border-0">
-                <td className={TD}>{r.id}</td>
-                <td className={TD}>{t(kindKey(r.kind))}</td>
-                <td className={TD}>{r.customer_id}</td>
-                <td className={TD}>
-                  {t(stateKey(r.state))}
-                  {r.error ? <span className="block text-xs text-red-700">{r.error}</span> : null}
-                </td>
-                <td className={TD}>{when(r.started_at)}</td>
-                <td className={TD}>{when(r.finished_at)}</td>
-                <td className={TD}>
-                  <details>
-                    <summary className="cursor-pointer text-emerald-800">{t('admin.showReport', { id: r.id })}</summary>
-                    <ProofReport report={r.report} />
-                  </details>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {requests.isPending ? <p className="p-2 text-sm text-slate-600">{t('common.loading')}</p> : null}
-        {requests.data && rows.length === 0 ? <p className="p-2 text-sm text-slate-600">{t('admin.noRequests')}</p> : null}
-      </div>
+      <ListTable
+        caption={t('admin.dataRequests')}
+        columns={[t('admin.requestId'), t('admin.kind'), t('admin.customerId'), t('admin.state'), t('admin.started'), t('admin.finished'), t('admin.proofReport')]}
+        footer={
+          <>
+            {requests.isPending ? <p className="p-2 text-sm text-slate-600">{t('common.loading')}</p> : null}
+            {requests.data && rows.length === 0 ? <p className="p-2 text-sm text-slate-600">{t('admin.noRequests')}</p> : null}
+          </>
+        }
+      >
+        {rows.map((r) => (
+          <tr key={r.id} className="border-b border-slate-100 last:border-0">
+            <td className={TD}>{r.id}</td>
+            <td className={TD}>{t(kindKey(r.kind))}</td>
+            <td className={TD}>{r.customer_id}</td>
+            <td className={TD}>
+              {t(stateKey(r.state))}
+              {r.error ? <span className="block text-xs text-red-700">{r.error}</span> : null}
+            </td>
+            <td className={TD}>{when(r.started_at)}</td>
+            <td className={TD}>{when(r.finished_at)}</td>
+            <td className={TD}>
+              <details>
+                <summary className="cursor-pointer text-emerald-800">{t('admin.showReport', { id: r.id })}</summary>
+                <ProofReport report={r.report} />
+              </details>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
       <LoadMore hasMore={requests.hasNextPage} loading={requests.isFetchingNextPage} onClick={() => void requests.fetchNextPage()} />
     </section>
   )

@@ -7,7 +7,8 @@ import { Button, Dialog, TextField } from '@/components'
 import { apiFetch } from '@/lib/api'
 import { t, type MessageKey } from '@/lib/i18n'
 import { errorText, keys, parseList, serverErrorOnForm, STRATEGIES, type Member, type MembersPage, type Team, type TeamsPage as Page } from './api'
-import { Alert, ConfirmDialog, FIELD, Notice, SelectField, TD, TH } from './parts'
+import { Alert, ConfirmDialog, FIELD, HeaderRow, Notice, SelectField, TD } from './parts'
+import { HoursEditor } from './HoursEditor'
 import { useUsers } from './UsersPage'
 
 const strategyKey = (s: string) => `admin.strategy.${s}` as MessageKey
@@ -153,8 +154,9 @@ function TeamDetail({ team, onDeleted }: { team: Team; onDeleted: () => void }) 
       </div>
       <TeamForm key={team.updated_at ?? ''} team={team} submitLabel={t('admin.save')} onSaved={() => setSaved(true)} />
       {saved ? <Notice>{t('admin.saved')}</Notice> : null}
-      <p className="text-xs text-slate-600">{t('admin.businessHoursLater')}</p>
       <Members team={team} />
+      <HoursEditor team={team} />
+      <p className="text-xs text-slate-600">{t('admin.queueSettingsLater')}</p>
       <ConfirmDialog
         open={deleting}
         onOpenChange={setDeleting}
@@ -187,14 +189,7 @@ function Members({ team }: { team: Team }) {
         <div className="overflow-x-auto">
           <table className="w-full text-sm">
             <caption className="sr-only">{t('admin.membersOf', { name: team.name })}</caption>
-            <thead>
-              <tr className="border-b border-slate-200">
-                <th scope="col" className={TH}>{t('admin.name')}</th>
-                <th scope="col" className={TH}>{t('admin.capacity')}</th>
-                <th scope="col" className={TH}>{t('admin.skills')}</th>
-                <th scope="col" className={TH}>{t('admin.actions')}</th>
-              </tr>
-            </thead>
+            <HeaderRow columns={[t('admin.name'), t('admin.capacity'), t('admin.skills'), t('admin.actions')]} />
             <tbody>
               {rows.map((m) => (
                 <MemberRow key={`${String(m.user_id)}-${String(m.max_concurrent)}-${m.skills.join(',')}`} team={team} member={m} />

@@ -95,4 +95,31 @@ describe('UsersPage', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Deactivate' }))
     expect(await within(dialog).findByRole('alert')).toHaveTextContent('is the last active admin')
   })
+
+  it('shows the full set-password link of an invitation', async () => {
+    const fake = routedFetch([
+      ['GET', /^\/api\/v1\/users\?/, () => json({ users: [admin], next_cursor: null })],
+      [
+        'POST',
+        /^\/api\/v1\/users$/,
+        () =>
+          json(
+            {
+              user: { ...admin, id: 2, email: 'bia@example.com', name: 'Bia', role: 'agent' },
+              delivery: 'link',
+              set_password_token: 'Zr0l+/tok',
+              expires_at: '2026-01-08T10:00:00+00:00',
+            },
+            201,
+          ),
+      ],
+    ])
+    vi.stubGlobal('fetch', fake.fetch)
+    const { user, dialog } = await openInvite()
+    await user.type(within(dialog).getByLabelText('Email'), 'bia@example.com')
+    await user.type(within(dialog).getByLabelText('Name'), 'Bia')
+    await user.click(within(dialog).getByRole('button', { name: 'Invite' }))
+    const link = await within(dialog).findByLabelText('Set-password link for bia@example.com')
+    expect(link).toHaveValue(`${window.location.origin}/set-password?token=Zr0l%2B%2Ftok`)
+  })
 })

@@ -7,7 +7,7 @@ import { Button, Dialog, TextField } from '@/components'
 import { apiFetch } from '@/lib/api'
 import { formatDate, t, type MessageKey } from '@/lib/i18n'
 import { errorText, keys, ROLES, serverErrorOnForm, type Credential, type Delivery, type Role, type User, type UsersPage as Page } from './api'
-import { Alert, ConfirmDialog, LoadMore, Notice, OneTimeSecret, SelectField, TD, TH } from './parts'
+import { Alert, ConfirmDialog, ListTable, LoadMore, Notice, OneTimeSecret, SelectField, TD } from './parts'
 
 const roleKey = (role: string) => `admin.role.${role}` as MessageKey
 
@@ -41,52 +41,40 @@ export function UsersPage({ userId }: { userId: number }) {
         </Button>
       </div>
       {users.isError ? <Alert>{errorText(users.error)}</Alert> : null}
-      <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
-        <table className="w-full text-sm">
-          <caption className="sr-only">{t('admin.users')}</caption>
-          <thead>
-            <tr className="border-b border-slate-200">
-              <th scope="col" className={TH}>{t('admin.name')}</th>
-              <th scope="col" className={TH}>{t('admin.email')}</th>
-              <th scope="col" className={TH}>{t('admin.roleColumn')}</th>
-              <th scope="col" className={TH}>{t('admin.status')}</th>
-              <th scope="col" className={TH}>{t('admin.created')}</th>
-              <th scope="col" className={TH}>{t('admin.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((user) => (
-              <tr key={user.id} className="border-b border-slate-100 last:border-0">
-                <td className={TD}>
-                  {user.name}
-                  {user.id === userId ? <span className="ml-1 text-xs text-slate-600">{t('admin.you')}</span> : null}
-                </td>
-                <td className={TD}>{user.email}</td>
-                <td className={TD}>{t(roleKey(user.role))}</td>
-                <td className={TD}>{user.active ? t('admin.active') : t('admin.inactive')}</td>
-                <td className={TD}>{formatDate(new Date(user.created_at))}</td>
-                <td className={`${TD} flex flex-wrap gap-1`}>
-                  <Button variant="secondary" size="sm" aria-label={t('admin.changeRoleOf', { name: user.name })} onClick={() => setDialog({ kind: 'role', user })}>
-                    {t('admin.changeRole')}
-                  </Button>
-                  <Button
-                    variant={user.active ? 'danger' : 'secondary'}
-                    size="sm"
-                    aria-label={t(user.active ? 'admin.deactivateOne' : 'admin.reactivateOne', { name: user.name })}
-                    onClick={() => setDialog({ kind: 'active', user })}
-                  >
-                    {t(user.active ? 'admin.deactivate' : 'admin.reactivate')}
-                  </Button>
-                  <Button variant="secondary" size="sm" aria-label={t('admin.resetPasswordOf', { name: user.name })} onClick={() => setDialog({ kind: 'reset', user })}>
-                    {t('admin.resetPassword')}
-                  </Button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {users.isPending ? <p className="p-2 text-sm text-slate-600">{t('common.loading')}</p> : null}
-      </div>
+      <ListTable
+        caption={t('admin.users')}
+        columns={[t('admin.name'), t('admin.email'), t('admin.roleColumn'), t('admin.status'), t('admin.created'), t('admin.actions')]}
+        footer={users.isPending ? <p className="p-2 text-sm text-slate-600">{t('common.loading')}</p> : null}
+      >
+        {rows.map((user) => (
+          <tr key={user.id} className="border-b border-slate-100 last:border-0">
+            <td className={TD}>
+              {user.name}
+              {user.id === userId ? <span className="ml-1 text-xs text-slate-600">{t('admin.you')}</span> : null}
+            </td>
+            <td className={TD}>{user.email}</td>
+            <td className={TD}>{t(roleKey(user.role))}</td>
+            <td className={TD}>{user.active ? t('admin.active') : t('admin.inactive')}</td>
+            <td className={TD}>{formatDate(new Date(user.created_at))}</td>
+            <td className={`${TD} flex flex-wrap gap-1`}>
+              <Button variant="secondary" size="sm" aria-label={t('admin.changeRoleOf', { name: user.name })} onClick={() => setDialog({ kind: 'role', user })}>
+                {t('admin.changeRole')}
+              </Button>
+              <Button
+                variant={user.active ? 'danger' : 'secondary'}
+                size="sm"
+                aria-label={t(user.active ? 'admin.deactivateOne' : 'admin.reactivateOne', { name: user.name })}
+                onClick={() => setDialog({ kind: 'active', user })}
+              >
+                {t(user.active ? 'admin.deactivate' : 'admin.reactivate')}
+              </Button>
+              <Button variant="secondary" size="sm" aria-label={t('admin.resetPasswordOf', { name: user.name })} onClick={() => setDialog({ kind: 'reset', user })}>
+                {t('admin.resetPassword')}
+              </Button>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
       <LoadMore hasMore={users.hasNextPage} loading={users.isFetchingNextPage} onClick={() => void users.fetchNextPage()} />
 
       <Dialog open={dialog?.kind === 'invite'} onOpenChange={close} title={t('admin.inviteTitle')} closeLabel={t('common.close')}>
@@ -135,13 +123,19 @@ function CredentialView({ credential }: { credential: Credential }) {
   }
   return (
     <OneTimeSecret
-      label={t('admin.setPasswordToken', { email: credential.user.email })}
-      value={credential.set_password_token ?? ''}
-      hint={t('admin.setPasswordTokenHint', {
+      label={t('admin.inviteLink', { email: credential.user.email })}
+      value={setPasswordLink(credential.set_password_token ?? '')}
+      hint={t('admin.inviteLinkHint', {
         expires: credential.expires_at ? formatDate(new Date(credential.expires_at)) : '—',
       })}
     />
   )
+}
+
+/** The web app's set-password page with the token: what the invited user opens. The token
+ * rides in the query string, which the page reads once and then drops from the address. */
+export function setPasswordLink(token: string, origin = window.location.origin): string {
+  return `${origin}/set-password?token=${encodeURIComponent(token)}`
 }
 
 function makeInviteSchema() {

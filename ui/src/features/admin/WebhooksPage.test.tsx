@@ -84,4 +84,38 @@ describe('WebhooksPage', () => {
     await user.click(within(log).getByRole('button', { name: 'Redeliver event evt0f6c (attempt 2)' }))
     expect(await within(log).findByRole('status')).toHaveTextContent('Event evt0f6c was delivered again.')
   })
+
+  it('edits a subscription through PATCH', async () => {
+    let current = crm
+    const fake = routedFetch([
+      ['GET', /^\/api\/v1\/webhooks\?/, () => json({ webhooks: [current], next_cursor: null })],
+      [
+        'PATCH',
+        /^\/api\/v1\/webhooks\/4$/,
+        (call) => {
+          current = { ...current, ...(call.body as object) }
+          return json(current)
+        },
+      ],
+    ])
+    vi.stubGlobal('fetch', fake.fetch)
+    const user = userEvent.setup()
+    renderWithQueries(<WebhooksPage />)
+    await user.click(await screen.findByRole('button', { name: 'Edit https://crm.example.com/hooks' }))
+    const dialog = await screen.findByRole('dialog', { name: 'Edit https://crm.example.com/hooks' })
+    expect(within(dialog).getByLabelText('Events')).toHaveValue('conversation.*')
+    await user.clear(within(dialog).getByLabelText('URL'))
+    await user.type(within(dialog).getByLabelText('URL'), 'https://crm.example.com/v2')
+    await user.type(within(dialog).getByLabelText('Events'), ', message.status')
+    await user.click(within(dialog).getByLabelText('Active (deliver events)'))
+    await user.click(within(dialog).getByRole('button', { name: 'Save' }))
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull())
+    expect(fake.calls.find((c) => c.method === 'PATCH')?.body).toEqual({
+      url: 'https://crm.example.com/v2',
+      events: ['conversation.*', 'message.status'],
+      description: 'CRM sync',
+      active: false,
+    })
+    expect(await screen.findByRole('cell', { name: /https:\/\/crm.example.com\/v2/ })).toBeInTheDocument()
+  })
 })

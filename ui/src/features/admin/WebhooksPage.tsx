@@ -30,7 +30,7 @@ function makeWebhookSchema() {
 
 type WebhookValues = z.infer<ReturnType<typeof makeWebhookSchema>>
 
-type Dialogs = { kind: 'new' } | { kind: 'rotate' | 'delete'; webhook: Webhook } | null
+type Dialogs = { kind: 'new' } | { kind: 'edit' | 'rotate' | 'delete'; webhook: Webhook } | null
 
 /** Outbound webhook subscriptions, their signing secrets and their delivery log. */
 export function WebhooksPage() {
@@ -75,6 +75,9 @@ export function WebhooksPage() {
                 <Button size="sm" variant="secondary" aria-pressed={w.id === shown} aria-label={t('admin.deliveriesOf', { name: w.url })} onClick={() => setShown(w.id)}>
                   {t('admin.deliveries')}
                 </Button>
+                <Button size="sm" variant="secondary" aria-label={t('admin.editWebhookOne', { name: w.url })} onClick={() => setDialog({ kind: 'edit', webhook: w })}>
+                  {t('admin.editWebhook')}
+                </Button>
                 <Button
                   size="sm"
                   variant="secondary"
@@ -100,6 +103,17 @@ export function WebhooksPage() {
       <Dialog open={dialog?.kind === 'new'} onOpenChange={close} title={t('admin.newWebhook')} closeLabel={t('common.close')}>
         <WebhookForm onCreated={refresh} />
       </Dialog>
+      {dialog?.kind === 'edit' ? (
+        <Dialog open onOpenChange={close} title={t('admin.editWebhookOne', { name: dialog.webhook.url })} closeLabel={t('admin.cancel')}>
+          <WebhookEditForm
+            webhook={dialog.webhook}
+            onSaved={() => {
+              refresh()
+              setDialog(null)
+            }}
+          />
+        </Dialog>
+      ) : null}
       {dialog?.kind === 'rotate' ? <RotateDialog webhook={dialog.webhook} onClose={() => setDialog(null)} /> : null}
       {dialog?.kind === 'delete' ? (
         <DeleteDialog
@@ -156,6 +170,47 @@ function WebhookForm({ onCreated }: { onCreated: () => void }) {
       <Alert>{formError}</Alert>
       <Button type="submit" disabled={isSubmitting}>
         {t('admin.create')}
+      </Button>
+    </form>
+  )
+}
+
+type EditValues = WebhookValues & { active: boolean }
+
+/** Changes a subscription's URL, events, description and switch (PATCH); the secret stays. */
+function WebhookEditForm({ webhook, onSaved }: { webhook: Webhook; onSaved: () => void }) {
+  const [formError, setFormError] = useState<string | null>(null)
+  const {
+    register,
+    handleSubmit,
+    setError,
+    formState: { errors, isSubmitting, isDirty },
+  } = useForm<EditValues>({
+    resolver: zodResolver(makeWebhookSchema().extend({ active: z.boolean() })),
+    defaultValues: { url: webhook.url, events: webhook.events.join(', '), description: webhook.description ?? '', active: webhook.active },
+  })
+  const onSubmit = handleSubmit(async ({ url, events, description, active }) => {
+    setFormError(null)
+    try {
+      const body = { url, events: parseList(events), description: description || null, active }
+      await apiFetch<Webhook>(`/api/v1/webhooks/${String(webhook.id)}`, { method: 'PATCH', body })
+      onSaved()
+    } catch (error) {
+      setFormError(serverErrorOnForm(error, ['url', 'events', 'description', 'active'], setError))
+    }
+  })
+  return (
+    <form className="flex flex-col gap-3" noValidate onSubmit={(e) => void onSubmit(e)}>
+      <TextField label={t('admin.url')} type="url" autoComplete="off" error={errors.url?.message} {...register('url')} />
+      <TextField label={t('admin.events')} hint={t('admin.eventsHint')} autoComplete="off" error={errors.events?.message} {...register('events')} />
+      <TextField label={t('admin.description')} autoComplete="off" error={errors.description?.message} {...register('description')} />
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" {...register('active')} />
+        {t('admin.webhookActive')}
+      </label>
+      <Alert>{formError}</Alert>
+      <Button type="submit" disabled={isSubmitting || !isDirty}>
+        {t('admin.save')}
       </Button>
     </form>
   )

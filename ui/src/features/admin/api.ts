@@ -14,7 +14,8 @@ export type UsersPage = Answer<'/api/v1/users', 'get'>
 export type User = UsersPage['users'][number]
 export type Role = User['role']
 export type Credential = Answer<'/api/v1/users', 'post', 201>
-export type Delivery = 'link' | 'password'
+type InviteBody = paths['/api/v1/users']['post'] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
+export type Delivery = NonNullable<InviteBody extends { delivery?: infer D } ? D : never>
 
 export type Team = Answer<'/api/v1/teams/{team_id}', 'get'>
 export type TeamsPage = Answer<'/api/v1/teams', 'get'>
@@ -43,6 +44,11 @@ export type RotatedSecret = Answer<'/api/v1/webhooks/{webhook_id}/rotate-secret'
 export type DeliveriesPage = Answer<'/api/v1/webhooks/{webhook_id}/deliveries', 'get'>
 export type WebhookDelivery = DeliveriesPage['deliveries'][number]
 
+export type ModulesPage = Answer<'/api/v1/modules', 'get'>
+export type InstalledModule = ModulesPage['modules'][number]
+export type ModuleConfig = Answer<'/api/v1/modules/{name}/configs/{tenant}', 'get'>
+export type ModuleConfigsPage = Answer<'/api/v1/modules/{name}/configs', 'get'>
+
 export type SettingsAnswer = Answer<'/api/v1/settings', 'get'>
 export type LiveSetting = SettingsAnswer['settings'][string]
 
@@ -62,6 +68,9 @@ export const keys = {
   webhooks: ['admin', 'webhooks'] as const,
   deliveries: (webhookId: number) => ['admin', 'webhooks', webhookId, 'deliveries'] as const,
   settings: ['admin', 'settings'] as const,
+  modules: ['admin', 'modules'] as const,
+  moduleConfigs: (name: string) => ['admin', 'modules', name, 'configs'] as const,
+  moduleConfig: (name: string, tenant: string) => ['admin', 'modules', name, 'configs', tenant] as const,
 }
 
 /** A list typed as "billing, pt-BR" (skills, event patterns): trimmed, empty ones dropped. */

@@ -31,14 +31,17 @@ export function Notice({ children }: { children: ReactNode }) {
 interface SelectFieldProps extends ComponentPropsWithRef<'select'> {
   label: string
   error?: string | undefined
+  hint?: string | undefined
   children: ReactNode
 }
 
-/** A labelled select with its error wired like TextField's. */
-export function SelectField({ label, error, id, children, className, ...select }: SelectFieldProps) {
+/** A labelled select with its error and hint wired like TextField's. */
+export function SelectField({ label, error, hint, id, children, className, ...select }: SelectFieldProps) {
   const autoId = useId()
   const selectId = id ?? autoId
   const errorId = `${selectId}-error`
+  const hintId = `${selectId}-hint`
+  const describedBy = [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(' ') || undefined
   return (
     <div className="flex flex-col gap-1">
       <label htmlFor={selectId} className="text-sm font-medium text-slate-700">
@@ -47,12 +50,17 @@ export function SelectField({ label, error, id, children, className, ...select }
       <select
         id={selectId}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? errorId : undefined}
+        aria-describedby={describedBy}
         className={`${FIELD} ${className ?? ''}`}
         {...select}
       >
         {children}
       </select>
+      {hint ? (
+        <p id={hintId} className="text-xs text-slate-500">
+          {hint}
+        </p>
+      ) : null}
       {error ? (
         <p id={errorId} className="text-xs text-red-600">
           {error}
@@ -137,13 +145,16 @@ export function PageHeading({ id, title, children }: { id: string; title: string
 interface TextAreaFieldProps extends ComponentPropsWithRef<'textarea'> {
   label: string
   error?: string | undefined
+  hint?: string | undefined
 }
 
-/** A labelled textarea with its error wired like TextField's. */
-export function TextAreaField({ label, error, id, className, ...area }: TextAreaFieldProps) {
+/** A labelled textarea with its error and hint wired like TextField's. */
+export function TextAreaField({ label, error, hint, id, className, ...area }: TextAreaFieldProps) {
   const autoId = useId()
   const areaId = id ?? autoId
   const errorId = `${areaId}-error`
+  const hintId = `${areaId}-hint`
+  const describedBy = [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(' ') || undefined
   return (
     <div className="flex flex-col gap-1">
       <label htmlFor={areaId} className="text-sm font-medium text-slate-700">
@@ -153,10 +164,15 @@ export function TextAreaField({ label, error, id, className, ...area }: TextArea
         id={areaId}
         rows={4}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? errorId : undefined}
+        aria-describedby={describedBy}
         className={`${FIELD} ${error ? 'border-red-500' : ''} ${className ?? ''}`}
         {...area}
       />
+      {hint ? (
+        <p id={hintId} className="text-xs text-slate-500">
+          {hint}
+        </p>
+      ) : null}
       {error ? (
         <p id={errorId} className="text-xs text-red-600">
           {error}
@@ -167,8 +183,9 @@ export function TextAreaField({ label, error, id, className, ...area }: TextArea
 }
 
 /** A page's list: a scrollable card holding a table with a caption for screen readers, a
- * header row of ``columns`` and ``children`` as its body rows. */
-export function ListTable({ caption, columns, children }: { caption: string; columns: readonly string[]; children: ReactNode }) {
+ * header row of ``columns`` and ``children`` as its body rows; ``footer`` goes under the table
+ * in the card (loading, nothing found). */
+export function ListTable({ caption, columns, children, footer }: { caption: string; columns: readonly string[]; children: ReactNode; footer?: ReactNode }) {
   return (
     <div className="overflow-x-auto rounded-lg bg-white shadow-sm">
       <table className="w-full text-sm">
@@ -176,6 +193,7 @@ export function ListTable({ caption, columns, children }: { caption: string; col
         <HeaderRow columns={columns} />
         <tbody>{children}</tbody>
       </table>
+      {footer}
     </div>
   )
 }

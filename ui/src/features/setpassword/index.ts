@@ -1,0 +1,1 @@
+export { SetPasswordPage, tokenFromLocation } from './SetPasswordPage'
