@@ -20,6 +20,7 @@ modules; ``tests/test_architecture.py`` checks both, so a back edge fails CI.
 - ``pytake.flowrun``: running flows: the executor, stored versions, module calls, simulation
 - ``pytake.agents``, ``pytake.queues``, ``pytake.conversations``: the three actor kinds
 - ``pytake.privacy``: customers' rights (LGPD): lookup, export, anonymisation, erasure
+- ``pytake.ops``: the operations dashboard's numbers: sampled, aggregated over the last hour
 - ``pytake.engine``, ``pytake.standins``: the composition root; local stand-ins of outside services
 - ``pytake.web``: the HTTP edge (Quart on Hypercorn's trio worker) and the agent desk
 - ``pytake.cli``: the ``pytake`` command

@@ -446,6 +446,8 @@ class Settings:
     agent_send_queue: int = attrs.field(default=256, validator=_between(8, 100_000))
     #: Seconds without any frame from an agent client before its connection is closed.
     agent_idle_timeout: float = attrs.field(default=60.0, validator=_positive)
+    #: Seconds between two samples of the operations dashboard's numbers (docs/operations.md).
+    ops_sample_interval: float = attrs.field(default=1.0, validator=_between(0.1, 60))
     actors: ActorSettings = attrs.field(factory=ActorSettings)
     retention: RetentionSettings = attrs.field(factory=RetentionSettings)
 

@@ -12,8 +12,9 @@ The root supervisor (``pytake``, one-for-one) starts, in order: ``redis`` (when 
 once, re-arming offer deadlines), ``journal`` (which replays unapplied journal rows before
 the engine reports ready, then prunes applied ones), ``whatsapp-inbox`` (stored webhook
 bodies → actors), ``whatsapp-outbox``, ``whatsapp-media``, ``webhook-events``,
-``data-requests`` (customers' data requests; resumes those a crash interrupted) and, with a
-WABA id, ``whatsapp-templates``.
+``data-requests`` (customers' data requests; resumes those a crash interrupted),
+``ops-sampler`` (the operations dashboard's numbers, docs/operations.md) and, with a WABA id,
+``whatsapp-templates``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from .messaging import (
     WebhookMetrics,
 )
 from .modules import EventFeed
+from .ops import ConversationPulse, Probes, Sampler, child_crashes, summarise
 from .privacy import PrivacyService
 from .queues import (
     QueueActor,
@@ -172,9 +174,10 @@ class Engine:
             self.redis = RedisConnection(settings.redis_url, prefix=settings.redis_prefix)
             snapshots = TieredSnapshotStore(RedisSnapshotStore(self.redis), self.sql_snapshots)
         self.snapshots = snapshots
+        self.dead_letter_store = SqlDeadLetters(self.db, self.committer)
         self.router = Router(
             snapshots,
-            SqlDeadLetters(self.db, self.committer),
+            self.dead_letter_store,
             intensity=self.intensity,
             backoff=self.backoff,
             observer=self._supervision_metrics,
@@ -189,6 +192,8 @@ class Engine:
         self.event_feed = EventFeed(self.modules.webhook_delivery())
         #: supervisors' live view of their teams' conversations (the agent socket's watch)
         self.team_feed = TeamFeed()
+        #: service levels (first response, handle time, resolutions) from the committed log
+        self.pulse = ConversationPulse(self.registry)
         # Flow steps are written in the turn that also records the conversation's messages:
         # the same writer puts them in the same transaction.
         self.flows = FlowLibrary(self.db, self.events_committer,
@@ -250,7 +255,7 @@ class Engine:
         team_names = self._team_names = TeamNames(self.db)
         self.teams = TeamDirectory(self.db)
         conversation_services = ConversationServices(
-            log=ConversationLog(self.events_committer, self.db, on_event=self.event_feed.publish,
+            log=ConversationLog(self.events_committer, self.db, on_event=self._conversation_event,
                                 on_state=self.team_feed.publish),
             timers=self.timers,
             teams=TeamLookup(team_names, self.teams),
@@ -290,6 +295,12 @@ class Engine:
         ):
             self.router.register(kind)
         self.registry.register(self.router.metrics_collector())
+        self.probes = Probes(self.router, self.db, now=self.timers.now, outbox=self.outbox,
+                             presence=self.agent_services.presence,
+                             connected=lambda: len(self.sockets.connected_agents()))
+        self.registry.register(self.probes)
+        self.ops = Sampler(self.registry, interval=settings.ops_sample_interval,
+                           refresh=self.probes.refresh, summary=self.supervision_summary)
 
         children: list[ChildSpec] = []
         if self.redis is not None:
@@ -311,6 +322,7 @@ class Engine:
             ChildSpec(id="webhook-events", start=self.event_feed.run),
             # After the journal's replay: resumes data requests a crash interrupted.
             ChildSpec(id="data-requests", start=self.privacy.run),
+            ChildSpec(id="ops-sampler", start=self.ops.run),
         ]
         if settings.whatsapp_waba_id:
             children.append(ChildSpec(id="whatsapp-templates", start=self._sync_templates))
@@ -358,6 +370,10 @@ class Engine:
             number_flows=number_flows,
             keywords=keyword_pairs(settings.flows_keywords),
         )
+
+    def _conversation_event(self, type: str, data: dict[str, Any]) -> None:
+        self.event_feed.publish(type, data)
+        self.pulse.observe(type, data)
 
     def presence(self, user_id: int) -> str:
         return self.agent_services.presence.get(str(user_id), "offline")
@@ -433,9 +449,35 @@ class Engine:
         self.router.actor_limit = actor_limit
         return self.root.tree()
 
+    def supervision_summary(self) -> dict[str, Any]:
+        """Supervisors, services and actor kinds with their counters and mailbox hot spots
+        (what the operations dashboard's live socket sends each tick)."""
+        return summarise(self.supervision_tree(0), self.router,
+                         child_crashes(self._supervision_metrics.crashes.collect()))
+
     async def dead_letters(self, limit: int = 100, kind: str | None = None) -> Sequence[DeadLetter]:
         """The newest poison messages (see ``GET /api/v1/ops/dead-letters``)."""
         return await self.router.dead_letters.list(limit, kind)
+
+    async def dead_letter(self, letter_id: int) -> DeadLetter | None:
+        return await self.router.dead_letters.get(letter_id)
+
+    def holds_dead_letter(self, letter_id: int) -> bool:
+        """Whether this process still holds the letter's message (it can be retried)."""
+        return self.dead_letter_store.held.get(letter_id) is not None
+
+    async def retry_dead_letter(self, letter: DeadLetter) -> None:
+        """Deliver ``letter``'s message to its actor again, then forget the letter.  The
+        caller checked it still has its ``payload``.  A message type the journal takes goes
+        through it, as such messages came in the first place: applied exactly once."""
+        try:
+            await self.router.tell_durable(letter.kind, letter.id, letter.payload)
+        except TypeError:  # not a journaled type: it came by a plain tell
+            await self.router.tell(letter.kind, letter.id, letter.payload, timeout=5.0)
+        await self.router.dead_letters.remove(letter.letter_id)
+
+    async def discard_dead_letter(self, letter_id: int) -> bool:
+        return await self.router.dead_letters.remove(letter_id)
 
     async def aclose(self) -> None:
         """Clean shutdown (idempotent): stop accepting, drain, stop the actors, snapshot them

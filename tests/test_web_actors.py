@@ -34,7 +34,7 @@ async def test_tree_metrics_and_dead_letters_over_http(settings: Settings) -> No
                 "database-writer", "webhook-writer", "events-writer", "runtime-settings",
                 "account-checks", "whatsapp-numbers", "actors", "timers", "queues", "journal",
                 "whatsapp-inbox", "whatsapp-outbox", "whatsapp-media", "webhook-events",
-                "data-requests",
+                "data-requests", "ops-sampler",
             ]
             actors = tree["children"][names.index("actors")]
             kinds = {c["id"]: c for c in actors["children"]}

@@ -17,7 +17,7 @@ Users import from here, never from the underscore modules.
 
 from ._actor import Actor
 from ._codec import converter
-from ._deadletter import DeadLetter, DeadLetterStore, InMemoryDeadLetters
+from ._deadletter import DeadLetter, DeadLetterStore, HeldPayloads, InMemoryDeadLetters
 from ._journal import Journal
 from ._kind import ActorKind
 from ._ref import ActorRef
@@ -33,6 +33,7 @@ __all__ = [
     "ActorRef",
     "DeadLetter",
     "DeadLetterStore",
+    "HeldPayloads",
     "InMemoryDeadLetters",
     "InMemorySnapshotStore",
     "Journal",

@@ -327,6 +327,7 @@ class KindRuntime:
             traceback="".join(traceback.format_exception(exc)),
             attempts=attempts,
             at=time.time(),
+            payload=message,
         )
         stats.dead_letters += 1
         if type(item) is Ask:

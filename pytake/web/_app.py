@@ -30,6 +30,7 @@ from pytake.web._modules_api import create_modules_blueprint
 from pytake.web._numbers_api import create_numbers_blueprint
 from pytake.web._openapi import create_openapi_blueprint
 from pytake.web._ops import OpsEngine, create_ops_blueprint
+from pytake.web._ops_live import create_ops_live_blueprint
 from pytake.web._ratelimit import install_rate_limits
 from pytake.web._second_factor_api import create_second_factor_blueprint
 from pytake.web._settings_api import create_settings_blueprint
@@ -98,6 +99,7 @@ def create_app(engine: OpsEngine) -> QuartTrio:
             app.register_blueprint(create_media_blueprint(full.db, full.media))
             app.register_blueprint(create_customers_blueprint(full.privacy))
             app.register_blueprint(create_audit_blueprint(full.db))
+            app.register_blueprint(create_ops_live_blueprint(full.ops, full.identity))
             app.request_class = uploads_allowed(app.request_class)
     # Last: its catch-all path must not shadow a blueprint registered after it.
     app.register_blueprint(create_app_files_blueprint(

@@ -1,14 +1,16 @@
-"""Operator routes: health, readiness, Prometheus metrics and the supervision tree."""
+"""Operator routes: health, readiness, Prometheus metrics, the supervision tree and dead
+letters (listed for supervisors, retried or discarded by admins)."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cattrs
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from quart import Blueprint, Response, jsonify, request
+from quart.typing import ResponseReturnValue
 
 from pytake.web import _schemas as schemas
 from pytake.web._auth_routes import current_principal
@@ -50,6 +52,14 @@ class OpsEngine(Protocol):
 
     async def dead_letters(self, limit: int, kind: str | None) -> Sequence[DeadLetter]: ...
 
+    async def dead_letter(self, letter_id: int) -> DeadLetter | None: ...
+
+    def holds_dead_letter(self, letter_id: int) -> bool: ...
+
+    async def retry_dead_letter(self, letter: DeadLetter) -> None: ...
+
+    async def discard_dead_letter(self, letter_id: int) -> bool: ...
+
 
 #: What a dead letter's payload reads as for those who may not see it.
 REDACTED = "[redacted: only admins see dead letters' payloads]"
@@ -62,6 +72,13 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _letter_json(letter: DeadLetter, held: bool) -> dict[str, Any]:
+    shown: dict[str, Any] = _converter.unstructure(letter)
+    shown.pop("payload", None)  # the message object itself: never sent, see "retryable"
+    shown["retryable"] = held
+    return shown
 
 
 def _actor_limit() -> int:
@@ -115,7 +132,7 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         return jsonify(_converter.unstructure(tree))
 
     @ops.get("/api/v1/ops/dead-letters")
-    @documented(query=schemas.DEAD_LETTERS_QUERY, response=schemas.DEAD_LETTERS)
+    @documented(query=schemas.DEAD_LETTERS_QUERY, response=schemas.OPS_DEAD_LETTERS)
     @requires(Permission.OPS_READ)
     async def dead_letters() -> Response:
         """Poison messages, newest first, with error and traceback; their payloads (raw
@@ -125,10 +142,37 @@ def create_ops_blueprint(engine: OpsEngine) -> Blueprint:
         # Paged over the newest MAX_DEAD_LETTERS: the store lists newest first, no keyset yet.
         letters = await engine.dead_letters(MAX_DEAD_LETTERS, request.args.get("kind") or None)
         page, next_cursor = keyed_page(letters, lambda d: (d.at, d.kind, d.id), descending=True)
-        shown = [_converter.unstructure(d) for d in page]
+        shown = [_letter_json(d, engine.holds_dead_letter(d.letter_id)) for d in page]
         if not may(current_principal(), Permission.DEAD_LETTER_PAYLOADS):
             for letter in shown:
                 letter["message"] = REDACTED
         return jsonify({"dead_letters": shown, "next_cursor": next_cursor})
+
+    @ops.post("/api/v1/ops/dead-letters/<int:letter_id>/retry")
+    @documented(response=schemas.OPS_RETRIED, errors=(409,))
+    @requires(Permission.DEAD_LETTERS_MANAGE)
+    async def retry_dead_letter(letter_id: int) -> Response:
+        """Deliver the dead letter's message to its actor again (through the journal when
+        its type is journaled), then remove the letter.  409 when this process does not hold
+        the message (it restarted since, the letter is among the older ones, or the webhook
+        inbox set it aside)."""
+        letter = await engine.dead_letter(letter_id)
+        if letter is None:
+            return json_error(404, f"no dead letter {letter_id}")
+        if letter.payload is None:
+            return json_error(409, f"dead letter {letter_id}'s message is not held in memory "
+                                   "(set aside before the server last started, or by the "
+                                   "webhook inbox, not an actor): discard it instead")
+        await engine.retry_dead_letter(letter)
+        return jsonify({"retried": _letter_json(letter, False)})
+
+    @ops.delete("/api/v1/ops/dead-letters/<int:letter_id>")
+    @documented(status=204)
+    @requires(Permission.DEAD_LETTERS_MANAGE)
+    async def discard_dead_letter(letter_id: int) -> ResponseReturnValue:
+        """Forget the dead letter for good."""
+        if not await engine.discard_dead_letter(letter_id):
+            return json_error(404, f"no dead letter {letter_id}")
+        return "", 204
 
     return ops

@@ -41,6 +41,8 @@ class Permission(enum.StrEnum):
     MODULES_MANAGE = "modules:manage"
     OPS_READ = "ops:read"
     DEAD_LETTER_PAYLOADS = "dead-letters:payloads"
+    #: deliver a dead letter to its actor again, or discard it (admins)
+    DEAD_LETTERS_MANAGE = "dead-letters:manage"
     SELF_MANAGE = "self:manage"
     USERS_MANAGE = "users:manage"
     CANNED_READ = "canned-responses:read"

@@ -63,6 +63,40 @@ DEAD_LETTER: Final = obj({"kind": STRING, "id": STRING, "message_type": STRING,
 DEAD_LETTERS_QUERY: Final = {**PAGE_QUERY, "kind": {"type": "string", "maxLength": 100}}
 DEAD_LETTERS: Final = page_of("dead_letters", DEAD_LETTER)
 
+# --- ops: the dashboard (docs/operations.md) ---------------------------------------------------
+
+OPS_NUMBER: Final[Schema] = {"type": "number"}
+OPS_MAYBE_NUMBER: Final[Schema] = {"type": ["number", "null"]}
+#: Dead letters as the dashboard lists them: with the number their actions take, and
+#: whether this process still holds the message to deliver it again.
+OPS_DEAD_LETTER: Final = obj({**DEAD_LETTER["properties"], "letter_id": INT,
+                              "retryable": BOOL})
+OPS_DEAD_LETTERS: Final = page_of("dead_letters", OPS_DEAD_LETTER)
+OPS_LATENCY: Final = obj({"count": OPS_NUMBER, "mean": OPS_MAYBE_NUMBER,
+                          "p50": OPS_MAYBE_NUMBER,
+                          "p95": OPS_MAYBE_NUMBER})
+OPS_POINT: Final = obj({
+    "at": OPS_NUMBER, "seconds": OPS_NUMBER,
+    "rates": {"type": "object", "additionalProperties": OPS_NUMBER},
+    "gauges": {"type": "object", "additionalProperties": OPS_MAYBE_NUMBER},
+    "latency": {"type": "object", "additionalProperties": OPS_LATENCY},
+})
+OPS_HOT_SPOT: Final = obj({"id": STRING, "depth": INT, "state": STRING, "restarts": INT})
+OPS_KIND: Final = obj({"kind": STRING, "state": STRING, "live": INT, "queued": INT,
+                       "handled": INT, "crashes": INT, "restarts": INT, "escalations": INT,
+                       "dead_letters": INT, "hot": {"type": "array", "items": OPS_HOT_SPOT}})
+#: ``tree``: nested ``{kind, id, state, restarts, crashes, children}`` (supervisors, services
+#: and actor kinds; no actors: those are summed up in ``kinds``).
+OPS_SUPERVISION: Final = obj({"tree": OBJECT,
+                              "kinds": {"type": "array", "items": OPS_KIND}})
+OPS_STATS: Final = obj({
+    "at": OPS_MAYBE_NUMBER, "interval": OPS_NUMBER, "window": OPS_NUMBER,
+    "current": {"anyOf": [OPS_POINT, {"type": "null"}]},
+    "supervision": {"anyOf": [OPS_SUPERVISION, {"type": "null"}]},
+    "series": {"type": "array", "items": OPS_POINT},
+})
+OPS_RETRIED: Final = obj({"retried": OPS_DEAD_LETTER})
+
 # --- teams -----------------------------------------------------------------------------------
 
 TEAM: Final = obj({
