@@ -43,8 +43,14 @@ async def test_triage_flow_answers_asks_and_hands_off_to_the_team(
             assert menu.body["type"] == "interactive"
             assert menu.body["interactive"]["type"] == "list"
 
-            await desk.sim.send_text(customer, "2")  # "Suporte técnico", the second row
+            # A tap on a row: WhatsApp sends its id and title, no text body.
+            await desk.sim.send_list_reply(customer, "support", "Suporte técnico")
             await desk.wait_sent_to(customer, n=3)
+            # A photo without a caption is no answer to "describe the problem": asked again
+            # (not handed the words of an earlier message).
+            await desk.sim.send_image(customer)
+            *_, asked_again = await desk.wait_sent_to(customer, n=4)
+            assert asked_again.body["type"] == "text"
             await desk.sim.send_text(customer, "a internet caiu")
             offered = await agent.event("conversation.offered")
             assert "a internet caiu" in offered["data"]["note"]

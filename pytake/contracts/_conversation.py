@@ -25,6 +25,8 @@ class InboundReceived:
     reply_to: str = ""
     #: error codes WhatsApp attached (131052: the file was too large to deliver)
     error_codes: tuple[int, ...] = ()
+    #: the id of the reply button, list row or template button the customer tapped
+    reply_id: str = ""
 
 
 @attrs.frozen

@@ -139,6 +139,9 @@ class ConversationState:
     ownership: Ownership = attrs.Factory(Ownership)
     labels: list[str] = attrs.Factory(list)
     last_text: str = ""
+    #: what the customer tapped last (a reply button, list row or template button), "" when
+    #: their last message was no tap
+    last_reply_id: str = ""
     last_inbound_wamid: str = ""
     offer_expires_at: float | None = None
     #: the note of the last hand-off or transfer, shown to whoever is offered or takes it
@@ -261,8 +264,11 @@ class ConversationActor(Actor[ConversationState]):
         state.inbound_count += 1
         state.unread += 1
         state.recent = [*state.recent[-(_RECENT - 1):], message.message_id]
-        if message.text:
+        if message.opens_window:
+            # The flow's next turn reads these: a message without words (a photo) must not
+            # hand it the words or the tap of an earlier one.
             state.last_text = message.text[:200]
+            state.last_reply_id = message.reply_id
         now = self._now()
         # Keyed by the message: handled again after a crash, it is logged (and published to
         # subscribers) once.
@@ -343,7 +349,8 @@ class ConversationActor(Actor[ConversationState]):
         if self.services.flows is not None and (
             self.state.flow is not None or self._flow_to_start()
         ):
-            await self._flow_turn(CustomerInput(self.state.last_text))
+            await self._flow_turn(CustomerInput(self.state.last_text,
+                                                reply_id=self.state.last_reply_id or None))
             return
         await self._to_default_team()
 

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from ..contracts import InboundReceived
 from ..store import execute_each, execute_returning, journal_many_in
-from ..whatsapp import InboundMessage
+from ..whatsapp import ButtonReply, InboundMessage, ListReply, TemplateButton
 
 #: types that do not restart the customer-service window (not sent by the user)
 NOT_FROM_USER = frozenset({"system"})
@@ -158,10 +158,21 @@ def epoch_time(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def _words_and_choice(content: object) -> tuple[str, str]:
+    """What the customer wrote, and the id of what they tapped: a tap carries no text body,
+    only the title they saw, and flows route it by its id."""
+    if isinstance(content, ButtonReply | ListReply):
+        return content.title, content.id
+    if isinstance(content, TemplateButton):
+        return content.text, content.payload
+    return getattr(content, "body", "") or "", ""
+
+
 def inbound_received(
     m: InboundMessage, message_id: int, conversation_id: int, customer_id: int
 ) -> InboundReceived:
     """What a ConversationActor is told about a newly stored customer message."""
+    text, reply_id = _words_and_choice(m.content)
     return InboundReceived(
         message_id=message_id,
         wamid=m.wamid,
@@ -170,7 +181,8 @@ def inbound_received(
         conversation_id=conversation_id,
         customer_id=customer_id,
         opens_window=m.type not in NOT_FROM_USER,
-        text=(getattr(m.content, "body", "") or "")[:200],
+        text=text[:200],
+        reply_id=reply_id,
         phone_number_id=m.phone_number_id,
         reply_to=m.customer_id,
         error_codes=tuple(e.code for e in m.errors),

@@ -327,6 +327,17 @@ class CustomerSimulator:
         )
         return await self.send_message(customer, message)
 
+    async def send_list_reply(
+        self, customer: Customer, row_id: str, title: str, context_id: str | None = None
+    ) -> str:
+        """A row picked from the list of ``context_id`` (default: the last outbound message)."""
+        context = context_id or self._last_outbound(customer) or payloads.new_wamid()
+        message = payloads.list_reply_message(
+            customer, row_id, title, context_id=context,
+            business_number=self.business.display_phone_number, timestamp=self._now(),
+        )
+        return await self.send_message(customer, message)
+
     async def send_reaction(
         self, customer: Customer, emoji: str | None, message_id: str | None = None
     ) -> str:

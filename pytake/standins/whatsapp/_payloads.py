@@ -228,6 +228,25 @@ def button_reply_message(
     )
 
 
+def list_reply_message(
+    customer: Customer,
+    row_id: str,
+    title: str,
+    *,
+    context_id: str,
+    business_number: str,
+    timestamp: int,
+    description: str | None = None,
+    wamid: str | None = None,
+) -> dict[str, Any]:
+    """A row picked from the list of the business message ``context_id``."""
+    row = {"id": row_id, "title": title, **_given(description=description)}
+    return _message(
+        customer, timestamp, wamid, "interactive", {"type": "list_reply", "list_reply": row},
+        context={"from": business_number, "id": context_id},
+    )
+
+
 def reaction_message(
     customer: Customer,
     message_id: str,
