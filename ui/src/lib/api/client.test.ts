@@ -61,6 +61,13 @@ describe('apiFetch', () => {
     expect(error).toMatchObject({ status: 422, code: 'invalid', field: 'email', detail: 'email is not an email address' })
   })
 
+  it('keeps what a refusal adds, such as the problems of a flow', async () => {
+    const problems = [{ path: 'nodes[4].team', message: "team 'vendas' does not exist", code: 'unknown_team' }]
+    vi.stubGlobal('fetch', vi.fn(() => Promise.resolve(json(422, { error: 'flow has 1 problem', code: 'invalid_flow', problems }))))
+    const error: unknown = await apiFetch('/api/v1/flows/x/publish', { body: {}, auth: false }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'invalid_flow', detail: 'flow has 1 problem', body: { problems } })
+  })
+
   it('answers undefined for 204', async () => {
     vi.stubGlobal('fetch', vi.fn(() => Promise.resolve(new Response(null, { status: 204 }))))
     await expect(apiFetch('/api/v1/auth/logout', { body: { refresh_token: 'r' }, auth: false })).resolves.toBeUndefined()

@@ -5,6 +5,8 @@ export class ApiError extends Error {
   readonly field: string | null
   readonly detail: string
   readonly retryAfter: number | null
+  /** The whole answer, for what a feature's refusals add (a flow's `problems`). */
+  readonly body: Readonly<Record<string, unknown>>
 
   constructor(init: {
     status: number
@@ -12,6 +14,7 @@ export class ApiError extends Error {
     field?: string | null
     detail: string
     retryAfter?: number | null
+    body?: Record<string, unknown>
   }) {
     super(init.detail)
     this.name = 'ApiError'
@@ -20,6 +23,7 @@ export class ApiError extends Error {
     this.field = init.field ?? null
     this.detail = init.detail
     this.retryAfter = init.retryAfter ?? null
+    this.body = init.body ?? {}
   }
 }
 
@@ -50,6 +54,7 @@ export async function problemFromResponse(response: Response): Promise<ApiError>
       str(doc.title) ??
       (response.statusText || `request failed with status ${String(response.status)}`),
     retryAfter: Number.isFinite(retry) && retry > 0 ? retry : null,
+    body: doc,
   })
 }
 

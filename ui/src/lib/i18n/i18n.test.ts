@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { detectLocale, formatDuration, setLocale, t } from './index'
+import { adminEn, adminPtBR } from './admin-messages'
+import { flowsEn, flowsPtBR } from './flows-messages'
 import { en, ptBR } from './messages'
+import { opsEn, opsPtBR } from './ops-messages'
 
 afterEach(() => setLocale('en'))
 
@@ -22,8 +25,21 @@ describe('i18n', () => {
     expect(t('auth.submit')).toBe('Entrar')
   })
 
-  it('has every key in both languages', () => {
-    expect(Object.keys(ptBR).sort()).toEqual(Object.keys(en).sort())
+  it('has every key in both languages, in every part', () => {
+    for (const [english, portuguese] of [[en, ptBR], [adminEn, adminPtBR], [flowsEn, flowsPtBR], [opsEn, opsPtBR]] as const) {
+      expect(Object.keys(portuguese).sort()).toEqual(Object.keys(english).sort())
+    }
+  })
+
+  it('keeps each part to its own keys', () => {
+    const parts: Record<string, object> = { core: en, admin: adminEn, flows: flowsEn, ops: opsEn }
+    const owners = new Map<string, string>()
+    for (const [part, dictionary] of Object.entries(parts)) {
+      for (const key of Object.keys(dictionary)) {
+        expect(owners.get(key), `${key} is in ${part} and ${owners.get(key) ?? ''}`).toBeUndefined()
+        owners.set(key, part)
+      }
+    }
   })
 
   it('formats durations', () => {

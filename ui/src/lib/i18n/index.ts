@@ -8,7 +8,15 @@ export function detectLocale(language: string | undefined | null): Locale {
   return language?.toLowerCase().startsWith('pt') ? 'pt-BR' : 'en'
 }
 
-const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, 'pt-BR': ptBR }
+// Partial until every lazily loaded part has registered its strings (registerMessages).
+const dictionaries: Record<Locale, Partial<Record<MessageKey, string>>> = { en: { ...en }, 'pt-BR': { ...ptBR } }
+
+/** Adds a part's strings (the admin panel's, the flow builder's …): each part registers its
+ * own when its code loads, so that the desk's first load carries only the desk's strings. */
+export function registerMessages<K extends MessageKey>(english: Record<K, string>, portuguese: Record<K, string>): void {
+  Object.assign(dictionaries.en, english)
+  Object.assign(dictionaries['pt-BR'], portuguese)
+}
 
 let current: Locale = detectLocale(typeof navigator === 'undefined' ? 'en' : navigator.language)
 
@@ -24,7 +32,8 @@ export function setLocale(locale: Locale): void {
 
 /** Translates a key, filling `{name}` placeholders from `vars`. */
 export function t(key: MessageKey, vars?: Record<string, string | number>): string {
-  const template = dictionaries[current][key]
+  // A key of a part not loaded yet shows as itself: visible, never a crash.
+  const template = dictionaries[current][key] ?? dictionaries.en[key] ?? key
   if (!vars) return template
   return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in vars ? String(vars[name]) : whole,
