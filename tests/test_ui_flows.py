@@ -6,6 +6,9 @@ on PostgreSQL with the Cloud API stand-in:
   ``examples/flows/triage.json``) by dragging every node from the palette and drawing every
   edge between handles, fills the forms, chats with it in the simulator, publishes it, and a
   customer then walks it over WhatsApp and gets its texts;
+- an admin builds the whole of ``examples/flows/triage.json`` the same way (every node dragged,
+  every edge drawn, every setting typed into the forms), the draft stored is that document,
+  and once published a customer walks its support path to a hand-off to the support team;
 - a flow with problems shows them on the right node and field, and cannot be published;
 - a flow imported without positions is laid out; its versions are compared and rolled back;
 - axe-core finds nothing serious on any of the builder's panels.
@@ -17,15 +20,18 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import trio
 from playwright.sync_api import Page, expect, sync_playwright
 
-from pytake.store import UserRole
+from pytake.store import Team, TeamMember, UserRole
 
 from .agent_support import PASSWORD, Desk, running_desk
+from .flow_support import ensure_teams, example, publish_examples
 from .test_ui_desk import (
     ARGS,
     CHROMIUM,
@@ -338,9 +344,8 @@ async def test_an_admin_builds_a_flow_by_dragging_and_a_customer_walks_it(
         assert welcome.body["text"]["body"] == WELCOME
         assert menu.body["interactive"]["type"] == "button"
         assert menu.body["interactive"]["body"]["text"] == MENU
-        # Typed, not tapped: the conversation hands a flow only the text of a message (a tap's
-        # reply id does not reach it yet), and a typed title counts as the choice.
-        await desk.sim.send_text(customer, "Suporte técnico")
+        # The customer taps the button the admin drew: WhatsApp sends its id and title.
+        await desk.sim.send_button_reply(customer, "support", "Suporte técnico")
         try:
             await desk.wait_sent_to(customer, 1, 15.0, ASK)
         except trio.TooSlowError:
@@ -390,3 +395,182 @@ async def test_an_imported_flow_is_laid_out_and_its_versions_compared_and_rolled
         first = (await desk.edge.client.get(f"/api/v1/flows/{flow}/versions/1",
                                             headers=auth)).json()["document"]
         assert all("x" in n["ui"] for n in first["nodes"])  # the layout was saved
+
+
+# The whole triage example, built by hand in the builder.
+TRIAGE = example("triage")
+#: A node field of the example → the label of its input in the node's form.
+FIELD_LABELS = {
+    "text": "Text *", "button": "List button label *", "footer": "Footer",
+    "retry_text": "Text after a wrong answer", "max_retries": "Retries",
+    "timeout_seconds": "Timeout (seconds)", "variable": "Variable *",
+    "validator": "Validator (JSON)", "when": "Condition (JSON) *", "flow": "Flow id *",
+    "team": "Team *", "note": "Note for agents", "priority": "Priority", "skills": "Skills",
+}
+#: Room for a 5 x 4 grid of cards at zoom 1 between the palette and the side panel, the
+#: minimap and zoom controls clear: every handle full size where the mouse draws edges.
+BIG_VIEWPORT = {"width": 2200, "height": 1500}
+GRID_COLUMNS = 5
+CELL = (320, 330)  # wider and taller than any card of the flow, at zoom 1
+
+
+def _fill_node(page: Page, node: dict[str, Any]) -> None:
+    """Types ``node``'s settings into the selected node's form (a new node of its type)."""
+    form = page.get_by_role("form", name=f"Fields of {node['id']}")
+    for key, value in node.items():
+        if key in ("id", "type"):
+            continue
+        if key == "buttons":
+            for i, button in enumerate(value):
+                if i:  # a new node has one button already
+                    form.get_by_role("button", name="Add a button").click()
+                form.get_by_label(f"Button {i + 1} title", exact=True).fill(button["title"])
+                form.get_by_label(f"Button {i + 1} id", exact=True).fill(button["id"])
+        elif key == "sections":
+            (section,) = value  # a new list has one section with one row
+            form.get_by_label("Section 1 title", exact=True).fill(section["title"])
+            for j, row in enumerate(section["rows"]):
+                if j:
+                    form.get_by_role("button", name="Add a row").click()
+                form.get_by_label(f"Row {j + 1} title", exact=True).fill(row["title"])
+                form.get_by_label(f"Row {j + 1} id", exact=True).fill(row["id"])
+                form.get_by_label(f"Row {j + 1} description", exact=True).fill(
+                    row.get("description", ""))
+        elif key == "resolved":
+            form.get_by_label("Resolved by the bot", exact=True).set_checked(value)
+        else:
+            if isinstance(value, dict):
+                text = json.dumps(value, ensure_ascii=False, indent=2)
+            elif isinstance(value, list):
+                text = ", ".join(value)
+            else:
+                text = str(value)
+            form.get_by_label(FIELD_LABELS[key], exact=True).fill(text)
+
+
+def _build_triage(base: str, admin: str, flow: str,
+                  stored_draft: Callable[[], dict[str, Any]], shot: Path) -> dict[str, Any]:
+    """Builds ``TRIAGE`` as ``flow`` by hand, saves it, returns the draft the server stored
+    (``stored_draft``, run in Trio), then publishes it; ``shot`` is the page if it fails."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="en-US", viewport=BIG_VIEWPORT).new_page()
+        try:
+            _sign_in(page, base, admin)
+            page.goto(base + "/flows")
+            page.get_by_role("button", name="New flow").click()
+            dialog = page.get_by_role("dialog", name="New flow")
+            dialog.get_by_label("Flow id").fill(flow)
+            dialog.get_by_label("Name").fill(TRIAGE["name"])
+            dialog.get_by_role("button", name="Create").click()
+            expect(page).to_have_url(re.compile(f"/flows/{flow}$"), timeout=STEP_MS)
+            expect(_node(page, "start")).to_be_visible(timeout=STEP_MS)
+            settings = page.get_by_role("complementary", name="Flow settings")
+            settings.get_by_label("Description", exact=True).fill(TRIAGE["description"])
+            _select(page, "start")
+            page.keyboard.press("Delete")
+            expect(_node(page, "start")).to_have_count(0, timeout=STEP_MS)
+
+            # Every node from the palette, in the example's order, on a grid at zoom 1.
+            for i, node in enumerate(TRIAGE["nodes"]):
+                row, column = divmod(i, GRID_COLUMNS)
+                _drop(page, node["type"], 20 + column * CELL[0], 20 + row * CELL[1],
+                      node["id"])
+                _fill_node(page, node)
+            expect(_node(page, TRIAGE["start"])).to_contain_text("Start")
+
+            # Every edge with the mouse, from its outcome's handle (the forms made them).
+            for edge in TRIAGE["edges"]:
+                _connect(page, edge["from"], edge.get("on", "next"), edge["to"])
+
+            toolbar = page.get_by_role("toolbar", name="Flow builder")
+            expect(toolbar.get_by_role("status")).to_have_text("Unsaved changes · No problems",
+                                                               timeout=STEP_MS)
+            toolbar.get_by_role("button", name="Save draft").click()
+            expect(page.get_by_role("status").filter(has_text="Saved as draft v")).to_be_visible(
+                timeout=STEP_MS)
+            expect(toolbar.get_by_role("status")).to_have_text("No problems", timeout=STEP_MS)
+            draft = trio.from_thread.run(stored_draft)
+
+            toolbar.get_by_role("button", name="Publish", exact=True).click()
+            expect(page.get_by_role("status").filter(has_text="Published v")).to_be_visible(
+                timeout=STEP_MS)
+        except Exception:
+            page.screenshot(path=str(shot))
+            raise
+        finally:
+            browser.close()
+    return draft
+
+
+def _support_team_with(session: Any, user_id: int) -> int:
+    """The example's teams, the desk's agent in ``suporte`` (no business hours: open)."""
+    ensure_teams(session)
+    team = session.scalars(sa.select(Team).where(Team.name == "suporte")).one()
+    if session.get(TeamMember, (team.id, user_id)) is None:
+        session.add(TeamMember(team_id=team.id, user_id=user_id, skills=["tecnico"],
+                               max_concurrent=5))
+    return int(team.id)
+
+
+async def test_an_admin_builds_the_whole_triage_example_by_hand_and_a_customer_walks_it(
+        pg_url: str, tmp_path: Path, built_app: Path) -> None:  # noqa: F811
+    flow = f"triage_{secrets.token_hex(3)}"
+    async with running_desk(pg_url, tmp_path, agents=1, PYTAKE_UI_DIR=str(built_app),
+                            PYTAKE_FLOWS_DEFAULT=flow) as desk:
+        admin, auth = await _admin(desk)
+        (email, user_id), = desk.agents.items()
+        db = desk.edge.engine.db
+        support = await db.run(_support_team_with, user_id)
+        await db.run(publish_examples, ("boleto",))  # the subflow the billing path calls
+
+        async def stored_draft() -> dict[str, Any]:
+            detail = (await desk.edge.client.get(f"/api/v1/flows/{flow}",
+                                                 headers=auth)).json()
+            latest = max(v["version"] for v in detail["versions"] if v["status"] == "draft")
+            answer = await desk.edge.client.get(f"/api/v1/flows/{flow}/versions/{latest}",
+                                                headers=auth)
+            document: dict[str, Any] = answer.json()["document"]
+            return document
+
+        draft = await trio.to_thread.run_sync(
+            _build_triage, desk.base_url, admin, flow, stored_draft, tmp_path / "triage.png")
+        # Where the admin put the nodes aside, the builder wrote the example itself.
+        assert all(isinstance(n.pop("ui")["x"], int) for n in draft["nodes"])
+        assert isinstance(draft.pop("version"), int)  # the server stamps stored versions
+        # An edge on "next" is written without its default "on", as the example has some.
+        edges = [{k: v for k, v in e.items() if (k, v) != ("on", "next")}
+                 for e in TRIAGE["edges"]]
+        assert draft["nodes"] == TRIAGE["nodes"]
+        assert draft["edges"] == edges
+        assert draft == {**TRIAGE, "id": flow, "edges": edges}
+
+        async with desk.connect(email) as agent:
+            await agent.event("presence", status="online")
+            customer = desk.customer()
+            await desk.sim.send_text(customer, "oi")
+            welcome, menu = await desk.wait_sent_to(customer, n=2)
+            nodes = {n["id"]: n for n in TRIAGE["nodes"]}
+            assert welcome.body["text"]["body"] == nodes["welcome"]["text"]
+            assert menu.body["interactive"]["type"] == "list"
+            assert menu.body["interactive"]["body"]["text"] == nodes["menu"]["text"]
+            await desk.sim.send_list_reply(customer, "support", "Suporte técnico")
+            try:
+                await desk.wait_sent_to(customer, 1, 15.0, nodes["ask_problem"]["text"])
+            except trio.TooSlowError:
+                raise AssertionError([s.body for s in desk.sent_to(customer)]) from None
+            await desk.sim.send_text(customer, "a internet caiu")
+            offered = await agent.event("conversation.offered", timeout=15)
+            assert "a internet caiu" in offered["data"]["note"]
+            assert offered["data"]["team"] == str(support)
+
+            steps: list[tuple[str, str]] = []
+            with trio.fail_after(10):  # steps are written behind the replies
+                while ("to_support", "handoff") not in steps:
+                    steps = [tuple(s) for s in await desk.edge.query(
+                        "SELECT node_key, step_type FROM flow_executions "
+                        "WHERE conversation_id = :c ORDER BY id",
+                        c=offered["data"]["conversation_id"])]
+                    await trio.sleep(0.02)
+            assert [s for s in steps if s[0] in ("menu", "ask_problem", "support_open")] == [
+                ("menu", "support"), ("ask_problem", "next"), ("support_open", "open")], steps

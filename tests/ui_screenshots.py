@@ -4,12 +4,15 @@
 PyTake runs on a throw-away SQLite file with the Cloud API stand-in; simulated customers write,
 an agent answers in Chromium, a supervisor looks at the team. Writes ``desk.png`` (1280x800),
 ``desk-narrow.png`` (390x844, a phone), ``team-view.png``, ``composer.png`` (canned responses
-offered after ``/``) and, to look at rather than for the docs, ``transfer.png`` and
-``team-view-narrow.png``."""
+offered after ``/``), ``builder.png`` (the triage example in the flow builder), ``admin.png``
+(a module's generated form), ``ops.png`` (the operations dashboard) and, to look at rather
+than for the docs, ``transfer.png``, ``team-view-narrow.png``, ``builder-narrow.png``,
+``admin-narrow.png`` and ``ops-narrow.png``."""
 
 from __future__ import annotations
 
 import functools
+import re
 import struct
 import sys
 import tempfile
@@ -28,6 +31,8 @@ from .agent_support import PASSWORD, Desk, running_desk
 from .test_ui_desk import ARGS, CHROMIUM, STEP_MS, _in_trio, _sign_in
 
 SUPERVISOR = "angela@example.com"
+ADMIN = "renata@example.com"
+TRIAGE = Path(__file__).resolve().parent.parent / "examples" / "flows" / "triage.json"
 PORTUGUESE = ("E-mail", "Senha", "Entrar", "Conectado")
 
 
@@ -129,7 +134,40 @@ def _shoot(desk: Desk, agent: str, in_trio: Callable[..., Any], out: Path) -> No
         view.screenshot(path=str(out / "team-view.png"))
         view.set_viewport_size({"width": 390, "height": 844})
         view.screenshot(path=str(out / "team-view-narrow.png"))
+        _shoot_admin(browser, desk, out)
         browser.close()
+
+
+def _shoot_admin(browser: Any, desk: Desk, out: Path) -> None:
+    """The flow builder, a module's form and the operations dashboard, as an admin sees them."""
+    page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800}).new_page()
+    _sign_in(page, desk.base_url, ADMIN)
+    page.goto(desk.base_url + "/flows/triage")
+    menu = page.locator('.react-flow__node[data-id="menu"]')
+    expect(menu).to_be_visible(timeout=STEP_MS)
+    # Fitted to the view, a neighbour may overlap its corner: the click is meant for it.
+    menu.click(position={"x": 40, "y": 12}, force=True)
+    expect(page.get_by_label("Node id", exact=True)).to_have_value("menu", timeout=STEP_MS)
+    page.screenshot(path=str(out / "builder.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(out / "builder-narrow.png"))
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(desk.base_url + "/admin/modules")
+    page.get_by_role("button", name=re.compile("^Configure")).first.click(timeout=STEP_MS)
+    expect(page.get_by_role("button", name="Save")).to_be_visible(timeout=STEP_MS)
+    page.screenshot(path=str(out / "admin.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(out / "admin-narrow.png"))
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(desk.base_url + "/ops")
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=STEP_MS)
+    expect(page.get_by_role("figure", name="Messages per second")).to_be_visible(
+        timeout=STEP_MS)
+    page.screenshot(path=str(out / "ops.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(out / "ops-narrow.png"))
 
 
 async def main(out: Path) -> None:
@@ -145,6 +183,12 @@ async def main(out: Path) -> None:
             info = await desk.edge.engine.identity.create_user(
                 SUPERVISOR, "Ângela Souza", UserRole.SUPERVISOR, PASSWORD)
             await desk.edge.engine.db.run(_join, desk.team_id, info.id)
+            await desk.edge.engine.identity.create_user(
+                ADMIN, "Renata Admin", UserRole.ADMIN, PASSWORD)
+            admin = {"Authorization": f"Bearer {await desk.token(ADMIN)}"}
+            stored = await desk.edge.client.post(
+                "/api/v1/flows", headers=admin, content=TRIAGE.read_bytes())
+            assert stored.status_code == 201, stored.text
             token = await desk.token(SUPERVISOR)
             for shortcut, title, text in (
                     ("segunda-via", "Segunda via do boleto",
@@ -158,7 +202,8 @@ async def main(out: Path) -> None:
             await trio.to_thread.run_sync(_shoot, desk, agent,
                                           _in_trio(trio.lowlevel.current_trio_token()), out)
     for name in ("desk.png", "desk-narrow.png", "team-view.png", "composer.png",
-                 "transfer.png", "team-view-narrow.png"):
+                 "transfer.png", "team-view-narrow.png", "builder.png", "builder-narrow.png",
+                 "admin.png", "admin-narrow.png", "ops.png", "ops-narrow.png"):
         print(f"wrote {out / name}")
 
 
