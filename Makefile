@@ -80,7 +80,7 @@ test: $(TEST_STAMP)
 	$(BIN)/mypy pytake
 	bash scripts/ensure-ui.sh --check
 	@touch $(UI_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 bench-quick: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks.actors --quick
