@@ -216,13 +216,36 @@ def save_draft(session: Session, document: dict[str, Any], *, replace: bool,
     return {"name": name, "version": target.version, "status": str(DRAFT), "created": created}
 
 
-def _switch(session: Session, record: FlowRecord, versions: list[FlowVersion],
-            target: FlowVersion, check: Check) -> int | None:
-    """Validate ``target`` and publish it, archiving the published one; its number."""
+def _check_live(session: Session, target: FlowVersion, check: Check) -> None:
+    """`InvalidFlow` with every problem of ``target`` that would stop it going live: the
+    document's, and the teams it names that do not exist."""
     problems = [*check({**target.graph, "version": target.version}),
                 *unknown_teams(session, target.graph)]
     if problems:
         raise InvalidFlow(problems)
+
+
+def _chosen(versions: list[FlowVersion], name: str, version: int | None, *, to: str,
+            published: str) -> FlowVersion:
+    """Version ``version`` of flow ``name`` (None: its latest draft), which must not be the
+    published one; ``to`` and ``published`` word the refusals."""
+    if version is None:
+        drafts = [v for v in versions if v.status == DRAFT]
+        if not drafts:
+            raise FlowConflict(f"flow {name!r} has no draft to {to}")
+        return drafts[-1]
+    found = [v for v in versions if v.version == version]
+    if not found:
+        raise FlowNotFound(f"flow {name!r} has no version {version}")
+    if found[0].status == PUBLISHED:
+        raise FlowConflict(f"version {version} of flow {name!r} {published}")
+    return found[0]
+
+
+def _switch(session: Session, record: FlowRecord, versions: list[FlowVersion],
+            target: FlowVersion, check: Check) -> int | None:
+    """Validate ``target`` and publish it, archiving the published one; its number."""
+    _check_live(session, target, check)
     archived = None
     for version in versions:
         if version.status == PUBLISHED:
@@ -246,18 +269,7 @@ def publish_version(session: Session, name: str, version: int | None, check: Che
     ``{"name", "version", "status": "published", "archived": n | None}``."""
     record = _record(session, name, lock=True)
     versions = versions_of(session, record.id)
-    if version is None:
-        drafts = [v for v in versions if v.status == DRAFT]
-        if not drafts:
-            raise FlowConflict(f"flow {name!r} has no draft to publish")
-        target = drafts[-1]
-    else:
-        found = [v for v in versions if v.version == version]
-        if not found:
-            raise FlowNotFound(f"flow {name!r} has no version {version}")
-        target = found[0]
-        if target.status == PUBLISHED:
-            raise FlowConflict(f"version {version} of flow {name!r} is already published")
+    target = _chosen(versions, name, version, to="publish", published="is already published")
     archived = _switch(session, record, versions, target, check)
     add_audit(session, user_id, "flow.publish", name,
               {"version": target.version, "archived": archived}, ip)
@@ -280,22 +292,9 @@ def share_version(session: Session, name: str, version: int | None, share: float
     if not any(v.status == PUBLISHED for v in versions):
         raise FlowConflict(f"flow {name!r} has no published version to share traffic with; "
                            "publish a version first")
-    if version is None:
-        drafts = [v for v in versions if v.status == DRAFT]
-        if not drafts:
-            raise FlowConflict(f"flow {name!r} has no draft to share traffic with")
-        target = drafts[-1]
-    else:
-        found = [v for v in versions if v.version == version]
-        if not found:
-            raise FlowNotFound(f"flow {name!r} has no version {version}")
-        target = found[0]
-        if target.status == PUBLISHED:
-            raise FlowConflict(f"version {version} of flow {name!r} is the published one")
-    problems = [*check({**target.graph, "version": target.version}),
-                *unknown_teams(session, target.graph)]
-    if problems:
-        raise InvalidFlow(problems)
+    target = _chosen(versions, name, version, to="share traffic with",
+                     published="is the published one")
+    _check_live(session, target, check)
     record.candidate_version = target.version
     record.candidate_share = share
     record.updated_at = utcnow()
